@@ -1,0 +1,57 @@
+# mlopskit — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+MODEL_RE := ^[A-Za-z0-9_.-]+$$
+
+.PHONY: help setup test test-fast lint report demo bench clean promote revert
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install mlopskit with dev extras (redone when pyproject.toml changes)
+
+test: $(STAMP) ## Run the whole test suite, slow simulations included, in parallel
+	$(PY) -m pytest -n auto -q
+
+test-fast: $(STAMP) ## Run the tests without the slow simulations
+	$(PY) -m pytest -n auto -q -m "not slow"
+
+lint: $(STAMP) ## ruff + mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check mlopskit tests benchmarks
+	$(VENV)/bin/mypy
+
+report: $(STAMP) ## Render the decision report: make report MODEL=fraud_v2.3 [AS_OF=YYYY-MM-DD] [POLICY=file]
+	@if [ -z "$(MODEL)" ]; then echo "make report: MODEL is required, e.g. make report MODEL=fraud_v2.3" >&2; exit 2; fi
+	@if ! [[ "$(MODEL)" =~ $(MODEL_RE) ]]; then echo "make report: MODEL must match [A-Za-z0-9_.-]+; got '$(MODEL)'" >&2; exit 2; fi
+	$(PY) -m mlopskit report "$(MODEL)" $(if $(AS_OF),--as-of "$(AS_OF)") $(if $(POLICY),--policy "$(POLICY)")
+
+demo: $(STAMP) ## (Re)generate the simulated fraud world into data/demo/
+	$(PY) -m mlopskit demo --force
+
+bench: $(STAMP) ## Run the performance benchmarks (large demo sizes; not part of make test)
+	$(PY) -m benchmarks.run
+
+promote: $(STAMP) ## Promote: make promote MODEL=fraud_v2.3 TO=Production REPORT=reports/... REASON="..."
+	@if ! [[ "$(MODEL)" =~ $(MODEL_RE) ]]; then echo "make promote: MODEL must match [A-Za-z0-9_.-]+; got '$(MODEL)'" >&2; exit 2; fi
+	$(PY) -m mlopskit promote "$(MODEL)" --to "$(TO)" $(if $(REPORT),--report "$(REPORT)") --reason "$(REASON)"
+
+revert: $(STAMP) ## Revert a model name to its previous Production version: make revert NAME=fraud REASON="..."
+	@if ! [[ "$(NAME)" =~ $(MODEL_RE) ]]; then echo "make revert: NAME must match [A-Za-z0-9_.-]+; got '$(NAME)'" >&2; exit 2; fi
+	$(PY) -m mlopskit revert "$(NAME)" --reason "$(REASON)"
+
+clean: ## Remove the venv, generated data, reports and caches
+	rm -rf $(VENV) data/demo reports/*/ .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
