@@ -1,0 +1,7 @@
+"""``python -m mlopskit`` → the CLI."""
+
+import sys
+
+from mlopskit.cli import main
+
+sys.exit(main())
