@@ -1,0 +1,759 @@
+"""Decision reports: run a notebook, write one self-contained HTML and its ``decision.json``.
+
+:func:`render` is the one code path used by ``make report``, the CLI, CI and tests:
+
+1. **Execute** the notebook in-process with papermill, parameters passed as a dict (so
+   ``MODEL="fraud_v2.10"`` stays a string), on a *private* kernelspec written to a
+   temporary directory and pinned to the running interpreter (``sys.executable``); stale or
+   missing user kernels cannot be picked up. A per-cell timeout interrupts a hung cell; a
+   start timeout bounds the kernel launch. The kernel's environment fixes ``MPLBACKEND``
+   to the inline backend, ``PYTHONHASHSEED=0`` and puts this checkout's ``mlopskit`` first
+   on ``PYTHONPATH``. A hidden last cell fails the report when a matplotlib figure was drawn
+   but never displayed (figures cannot silently vanish).
+2. **Normalise** the executed notebook so the HTML is a function of inputs and parameters
+   only: fixed cell ids, no execution counts, no papermill/execution timing metadata, no
+   kernel version details.
+3. **Export** with nbconvert's ``lab`` template minus every ``<script src>`` (require.js,
+   MathJax, mermaid, widgets): code hidden, images embedded as ``data:`` URIs. The HTML is
+   checked to load nothing from the network before it is written.
+4. **Write** ``<out_dir>/<name>.html`` and ``<out_dir>/decision.json`` (verdict, reasons,
+   key numbers, the HTML's sha256, provenance). When a cell fails, the partial HTML carries
+   a "FAILED — not approvable" banner, decision.json names the failing cell and the error,
+   and :attr:`RenderResult.ok` is false (the CLI exits non-zero).
+
+Inside the report kernel, notebooks hand machine-readable facts (the decision, the inputs
+they read, the policy) to :func:`render` with :func:`record`; displaying a
+:class:`Decision` records it. Figures go through :func:`figure`, which embeds a PNG with
+alt text. The provenance block at the end of every report is added by :func:`render`.
+
+Render time and determinism
+---------------------------
+Two renders of the same inputs and parameters are byte-identical. The provenance block's
+*render time* is therefore not the wall clock: it is ``SOURCE_DATE_EPOCH`` (the
+reproducible-builds convention) when that variable is set, otherwise the data's as-of
+time recorded by the notebook. The file system's mtime of the HTML tells when it was
+written.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata as _metadata
+from pathlib import Path
+from typing import Any
+
+from mlopskit._display import escape, reasons_html
+from mlopskit.verdict import VERDICT_COLOURS, Reason
+
+#: mimetype of the machine-readable records a notebook hands to :func:`render`.
+RECORD_MIME = "application/vnd.mlopskit.record+json"
+#: name of the private kernelspec (never looked up outside render's private directory).
+KERNEL_NAME = "mlopskit-report"
+#: packages whose versions go into every provenance block.
+PROVENANCE_PACKAGES = ("mlopskit", "numpy", "pandas", "polars", "scipy", "statsmodels", "narwhals")
+#: verdict written to decision.json when the notebook did not run to the end.
+FAILED = "FAILED"
+#: verdict written when the notebook ran but displayed no decision.
+NOT_ASSESSED = "NOT_ASSESSED"
+
+_INTERNAL_TAG = "mlopskit-internal"
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ADDRESS_RE = re.compile(r" at 0x[0-9a-fA-F]+")
+
+_PROLOGUE = """\
+import matplotlib as _mk_mpl
+_mk_mpl.rcParams["svg.hashsalt"] = "mlopskit"
+_ip = get_ipython()
+if _ip is not None:
+    _ip.run_line_magic("config", "InlineBackend.print_figure_kwargs = "
+                       "{'bbox_inches': 'tight', 'metadata': {'Software': None}}")
+del _mk_mpl, _ip
+"""
+
+_EPILOGUE = """\
+import sys as _mk_sys
+if "matplotlib.pyplot" in _mk_sys.modules:
+    _mk_open = _mk_sys.modules["matplotlib.pyplot"].get_fignums()
+    if _mk_open:
+        raise RuntimeError(
+            f"{len(_mk_open)} matplotlib figure(s) were drawn but never displayed; show "
+            "each figure with mlopskit.report.figure(ax, alt=...) so it reaches the report."
+        )
+"""
+
+# nbconvert's lab template without any script loaded from elsewhere (require.js, MathJax,
+# mermaid, widgets), plus the report's own small stylesheet.
+_TEMPLATE = """\
+{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+main { max-width: 1100px; margin: 0 auto; }
+.mk-verdict { margin: 8px 0 14px 0; background: #f6f8fa; }
+.mk-banner { font-size: 1.5em; font-weight: 700; }
+.mk-next { margin: 6px 0 2px 0; }
+.mk-failed { border: 3px solid #cf222e; background: #ffebe9; padding: 10px 14px; }
+.mk-failed .mk-banner { color: #cf222e; }
+.mk-warnings { border-left: 4px solid #9a6700; padding: 4px 10px; margin: 6px 0; }
+.mk-table caption { caption-side: top; font-weight: 600; text-align: left; }
+.mk-table td, .mk-table th { padding: 2px 8px; }
+.mk-provenance { font-size: 0.85em; border-top: 2px solid #d0d7de; margin-top: 24px; }
+.mk-provenance code { word-break: break-all; }
+figure.mk-figure { margin: 8px 0; }
+figure.mk-figure img { max-width: 100%; height: auto; }
+</style>
+{%- endblock extra_css -%}
+"""
+
+_REMOTE_RE = re.compile(
+    r"""(?:\b(?:src|href|data|poster|action)\s*=\s*["']?\s*(?:https?:)?//)"""
+    r"""|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import\s+["']?(?:url\()?\s*["']?\s*(?:https?:)?//)""",
+    re.IGNORECASE,
+)
+
+
+# --------------------------------------------------------------------------------------
+# Kernel-side helpers (called from report notebooks)
+# --------------------------------------------------------------------------------------
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with ipykernel
+        return False
+    return get_ipython() is not None
+
+
+def record(**facts: Any) -> None:
+    """Hand machine-readable facts to :func:`render` (no visible output).
+
+    Known keys: ``decision`` (a :class:`Decision` or its dict), ``inputs`` (list of
+    ``{"name", "path", "sha256", "rows"}``), ``as_of``, ``policy`` (``{"path", "sha256"}``),
+    ``registry`` (mapping), ``key_numbers`` (mapping). Later records update earlier ones.
+    Outside an IPython kernel this does nothing.
+    """
+    if not _in_kernel():
+        return
+    from IPython.display import display
+
+    display({RECORD_MIME: _jsonable(facts)}, raw=True)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types (dataclasses with ``to_dict``, Reasons, timestamps, numpy scalars)."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return _jsonable(value.to_dict())
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        return _jsonable(value.item())
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A PNG figure with alt text, displayed as an ``<img>`` embedded in the HTML."""
+
+    png: bytes
+    alt: str
+    width: int
+    height: int
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.png).decode("ascii")
+        return (
+            f'<figure class="mk-figure"><img src="data:image/png;base64,{data}" '
+            f'alt="{escape(self.alt)}" width="{self.width}" height="{self.height}"></figure>'
+        )
+
+
+def figure(obj: Any, alt: str | None = None, *, dpi: int = 100) -> Figure:
+    """Turn a matplotlib Axes/Figure into an embeddable PNG with alt text (and close it).
+
+    ``alt`` defaults to the figure's titles and axis labels. Display the returned object
+    (``display(report.figure(result.plot()))`` or as a cell's last expression).
+    """
+    from mlopskit import plots
+
+    png, default_alt, (w, h) = plots.to_png(obj, dpi=dpi)
+    return Figure(png=png, alt=alt or default_alt, width=w, height=h)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The verdict a report argues for, with the reasons that decided it.
+
+    Attributes
+    ----------
+    model : model name, e.g. ``"fraud_v2.3"``.
+    report : report kind (``"rollout"``, ``"monitoring"``).
+    verdict : verdict word (a ``Verdict`` value, or ``NOT_ASSESSED``).
+    reasons : the checks behind it; the banner shows the first three.
+    next_steps : what the reader should do now, one sentence each.
+    key_numbers : the numbers a reviewer looks for first (name → value).
+    warnings : data problems that did not invalidate the analysis.
+    """
+
+    model: str
+    report: str
+    verdict: str
+    reasons: tuple[Reason, ...] = ()
+    next_steps: tuple[str, ...] = ()
+    key_numbers: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "report": self.report,
+            "verdict": str(self.verdict),
+            "reasons": [r.to_dict() for r in self.reasons],
+            "next_steps": list(self.next_steps),
+            "key_numbers": _jsonable(dict(self.key_numbers)),
+            "warnings": list(self.warnings),
+        }
+
+    def summary(self) -> str:
+        lines = [f"{self.model} ({self.report} report): {self.verdict}"]
+        lines += [f"  - {r.message}" for r in self.reasons[:3]]
+        lines += [f"  next: {s}" for s in self.next_steps]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return banner_html(self)
+
+    def _repr_mimebundle_(self, **_: Any) -> dict[str, Any]:
+        return {"text/html": banner_html(self), RECORD_MIME: {"decision": self.to_dict()}}
+
+
+def banner_html(decision: Decision) -> str:
+    """The first screen: verdict in words and colour, the three deciding reasons, next steps."""
+    colour = VERDICT_COLOURS.get(str(decision.verdict), "#57606a")
+    steps = "".join(f"<li>{escape(s)}</li>" for s in decision.next_steps)
+    steps_html = f'<div class="mk-next"><strong>What to do next</strong><ul>{steps}</ul></div>'
+    warn = "".join(f"<li>{escape(w)}</li>" for w in decision.warnings)
+    warn_html = (
+        f'<div class="mk-warnings"><strong>Warnings</strong><ul>{warn}</ul></div>' if warn else ""
+    )
+    return (
+        f'<section class="mk-verdict" id="verdict" data-verdict="{escape(decision.verdict)}" '
+        f'style="border-left:8px solid {colour};padding:8px 14px;">'
+        f'<div class="mk-banner">{escape(decision.model)} · {escape(decision.report)} report: '
+        f'<span class="mk-verdict-word" style="color:{colour}">{escape(decision.verdict)}</span>'
+        f"</div><strong>Why</strong>{reasons_html(decision.reasons[:3])}"
+        f"{steps_html if steps else ''}{warn_html}</section>"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Provenance
+# --------------------------------------------------------------------------------------
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes (streamed)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _git_state(where: Path) -> dict[str, Any]:
+    """Commit and dirty flag of the git checkout containing ``where`` (None outside git)."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=20,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=20,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in PROVENANCE_PACKAGES:
+        try:
+            out[pkg] = _metadata.version(pkg)
+        except _metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def render_time(as_of: str | None) -> tuple[str | None, str]:
+    """The provenance render time and where it came from (see the module docstring)."""
+    sde = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if sde:
+        if not sde.isdigit():
+            raise ValueError(f"`SOURCE_DATE_EPOCH` must be an integer of seconds; got {sde!r}.")
+        stamp = datetime.fromtimestamp(int(sde), tz=UTC).isoformat()
+        return stamp, "SOURCE_DATE_EPOCH"
+    if as_of:
+        return str(as_of), "data as-of (deterministic; set SOURCE_DATE_EPOCH to stamp)"
+    return None, "not recorded"
+
+
+def provenance(params: Mapping[str, Any], records: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything a reviewer needs to reproduce the report (also written to decision.json)."""
+    here = Path(__file__).resolve().parent
+    stamp, source = render_time(records.get("as_of"))
+    return {
+        "parameters": _jsonable(dict(params)),
+        "git": _git_state(here),
+        "inputs": records.get("inputs", []),
+        "policy": records.get("policy"),
+        "registry": records.get("registry"),
+        "as_of": records.get("as_of"),
+        "versions": _versions(),
+        "render_time": stamp,
+        "render_time_source": source,
+    }
+
+
+def provenance_html(prov: Mapping[str, Any]) -> str:
+    """The provenance block appended to every report."""
+
+    def row(k: str, v: Any) -> str:
+        return f"<tr><th>{escape(k)}</th><td><code>{escape(v)}</code></td></tr>"
+
+    params = "".join(row(k, json.dumps(v)) for k, v in prov["parameters"].items())
+    git = prov["git"]
+    dirty = {True: " (dirty: uncommitted changes)", False: " (clean)", None: ""}[git["dirty"]]
+    inputs = "".join(
+        f"<tr><td>{escape(i.get('name'))}</td><td><code>{escape(i.get('path'))}</code></td>"
+        f"<td>{escape(_rows(i.get('rows')))}</td><td><code>{escape(i.get('sha256'))}</code></td></tr>"
+        for i in prov["inputs"]
+    )
+    inputs_html = (
+        "<table class='mk-table'><caption>Inputs</caption><tr><th>input</th><th>path</th>"
+        f"<th>rows</th><th>sha256</th></tr>{inputs}</table>"
+        if inputs
+        else "<p>Inputs: none recorded.</p>"
+    )
+    pol = prov.get("policy") or {}
+    reg = prov.get("registry")
+    versions = ", ".join(f"{escape(k)} {escape(v)}" for k, v in prov["versions"].items())
+    return (
+        '<section class="mk-provenance" id="provenance"><h2>Provenance</h2>'
+        f"<table class='mk-table'><caption>Parameters</caption>{params}</table>"
+        "<table class='mk-table'><caption>Code, policy, registry</caption>"
+        f"{row('git commit', (git['commit'] or 'not a git checkout') + dirty)}"
+        f"{row('policy file', pol.get('path') or 'built-in defaults')}"
+        f"{row('policy sha256', pol.get('sha256') or '—')}"
+        f"{row('registry', json.dumps(reg, sort_keys=True) if reg else 'not recorded')}"
+        f"{row('data as of', prov.get('as_of') or 'not recorded')}"
+        f"{row('render time', _stamp(prov['render_time'], prov['render_time_source']))}"
+        f"</table>{inputs_html}<p>Versions: {versions}</p></section>"
+    )
+
+
+def _stamp(value: str | None, source: str) -> str:
+    return f"{value} ({source})" if value else source
+
+
+def _rows(n: Any) -> str:
+    return f"{n:,}" if isinstance(n, int) else "—"
+
+
+# --------------------------------------------------------------------------------------
+# render()
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    """What :func:`render` wrote.
+
+    Attributes
+    ----------
+    ok : the notebook ran to the end (the report is approvable evidence).
+    html_path, decision_path : the files written.
+    decision : the content of decision.json.
+    """
+
+    ok: bool
+    html_path: Path
+    decision_path: Path
+    decision: Mapping[str, Any]
+
+    @property
+    def verdict(self) -> str:
+        return str(self.decision["verdict"])
+
+
+def validate_name(value: str, what: str = "MODEL") -> str:
+    """A model or report name that is safe to use as one path component."""
+    if not isinstance(value, str) or not _NAME_RE.match(value) or value in {".", ".."}:
+        raise ValueError(
+            f"`{what}` must be a name of letters, digits, '_', '.', '-' (not starting with "
+            f"'.' or '-'); got {value!r}."
+        )
+    return value
+
+
+def _kernel_manager_class(kernel_root: Path) -> type:
+    """An AsyncKernelManager that only knows the private kernelspec under ``kernel_root``."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class PrivateKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        @default("transport")
+        def _ipc_transport(self) -> str:  # unix sockets: no open TCP port, no plaintext warning
+            return "ipc"
+
+        @default("kernel_spec_manager")
+        def _private_spec_manager(self) -> KernelSpecManager:
+            return KernelSpecManager(kernel_dirs=[str(kernel_root)], ensure_native_kernel=False)
+
+    return PrivateKernelManager
+
+
+def _write_kernelspec(kernel_root: Path) -> None:
+    package_root = str(Path(__file__).resolve().parent.parent)
+    pythonpath = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"mlopskit report (Python {platform.python_version()})",
+        "language": "python",
+        "env": {
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYTHONHASHSEED": "0",
+            "PYTHONPATH": pythonpath,
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        },
+        "metadata": {"debugger": False},
+    }
+    d = kernel_root / KERNEL_NAME
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "kernel.json").write_text(json.dumps(spec, indent=1))
+
+
+def _internal_cell(source: str, cell_id: str) -> Any:
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(source)
+    cell.id = cell_id
+    cell.metadata["tags"] = [_INTERNAL_TAG]
+    return cell
+
+
+def _prepare(template: Path) -> Any:
+    import nbformat
+
+    nb = nbformat.read(template, as_version=4)
+    if not any("parameters" in c.metadata.get("tags", []) for c in nb.cells):
+        raise ValueError(
+            f"template `{template}`: no cell is tagged `parameters`; papermill needs one to "
+            "inject the report parameters after it."
+        )
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"tpl-{i:03d}"  # maps an executed cell back to the template's cell index
+    nb.cells.insert(0, _internal_cell(_PROLOGUE, "mk-prologue"))
+    nb.cells.append(_internal_cell(_EPILOGUE, "mk-epilogue"))
+    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "language": "python", "display_name": "mk"}
+    return nb
+
+
+@dataclass
+class _Failure:
+    cell_index: int | None
+    """Index of the failing cell in the template (None: kernel start, parameters, checks)."""
+    cell: str
+    """Human description of where it failed."""
+    cell_source: str
+    ename: str
+    evalue: str
+    traceback: str
+
+
+def _failure_from_nb(nb: Any, timeout: float) -> _Failure | None:
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                evalue = str(out.get("evalue", ""))
+                if out.get("ename") == "KeyboardInterrupt":
+                    evalue = f"cell interrupted after the per-cell timeout of {timeout:g} s"
+                cid = str(cell.get("id", ""))
+                index = int(cid[4:]) if cid.startswith("tpl-") else None
+                if index is not None:
+                    where = f"cell {index} of the template"
+                elif cid == "mk-epilogue":
+                    where = "the figure check after the last cell"
+                elif "injected-parameters" in cell.metadata.get("tags", []):
+                    where = "the injected parameters"
+                else:
+                    where = "an internal cell"
+                return _Failure(
+                    cell_index=index,
+                    cell=where,
+                    cell_source=str(cell.source),
+                    ename=str(out.get("ename", "")),
+                    evalue=evalue,
+                    traceback=_ANSI_RE.sub("", "\n".join(out.get("traceback", []))),
+                )
+    return None
+
+
+def _records(nb: Any) -> dict[str, Any]:
+    """Merge the notebook's RECORD_MIME outputs in order and drop them from the outputs."""
+    merged: dict[str, Any] = {}
+    for cell in nb.cells:
+        outputs = []
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if RECORD_MIME in data:
+                rec = data[RECORD_MIME]
+                merged.update(json.loads(rec) if isinstance(rec, str) else dict(rec))
+                data = {k: v for k, v in data.items() if k != RECORD_MIME}
+                if not data:
+                    continue
+                out["data"] = data
+            outputs.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = outputs
+    return merged
+
+
+def _html_cell(fragment: str, cell_id: str) -> Any:
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("")
+    cell.id = cell_id
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": fragment}, metadata={})
+    ]
+    return cell
+
+
+def _normalise(nb: Any) -> Any:
+    """Drop everything that varies between runs: ids, counts, timings, kernel details."""
+    nb.cells = [c for c in nb.cells if _INTERNAL_TAG not in c.metadata.get("tags", [])]
+    nb.cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i:03d}"
+        tags = [t for t in cell.metadata.get("tags", []) if t != "injected-parameters"]
+        cell.metadata = {"tags": tags} if tags else {}
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            for out in cell.outputs:
+                plain = out.get("data", {}).get("text/plain")
+                if isinstance(plain, str):  # object reprs carry memory addresses
+                    out["data"]["text/plain"] = _ADDRESS_RE.sub("", plain)
+                if "execution_count" in out:
+                    out["execution_count"] = None
+                if "metadata" in out:
+                    out["metadata"] = {}
+    nb.metadata = {"language_info": {"name": "python"}}
+    return nb
+
+
+def _export_html(nb: Any, title: str) -> str:
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"mlopskit_report.html.j2": _TEMPLATE})],
+        template_file="mlopskit_report.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return str(body)
+
+
+def remote_resources(html_text: str) -> list[str]:
+    """Every reference in ``html_text`` that would load something over the network."""
+    return [m.group(0) for m in _REMOTE_RE.finditer(html_text)]
+
+
+def failed_banner_html(failure: _Failure, model: str) -> str:
+    where = failure.cell
+    return (
+        '<section class="mk-verdict mk-failed" id="verdict" data-verdict="FAILED">'
+        f'<div class="mk-banner">FAILED — not approvable ({escape(model)})</div>'
+        f"<p>The report stopped at {escape(where)}: <code>{escape(failure.ename)}: "
+        f"{escape(failure.evalue)}</code>. Everything below is partial; fix the error and "
+        "render again. decision.json names the failing cell.</p></section>"
+    )
+
+
+def render(
+    template: str | Path,
+    params: Mapping[str, Any],
+    out_dir: str | Path,
+    *,
+    name: str | None = None,
+    model: str | None = None,
+    cell_timeout: float = 300.0,
+    start_timeout: float = 60.0,
+    cwd: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RenderResult:
+    """Execute ``template`` with ``params`` and write ``<name>.html`` + ``decision.json``.
+
+    Parameters
+    ----------
+    template : path of a notebook with a cell tagged ``parameters``.
+    params : parameter name → JSON-able value, injected after the ``parameters`` cell.
+    out_dir : directory for the HTML and decision.json (created).
+    name : HTML file stem; defaults to the template's stem.
+    model : model named in the banner and decision.json; defaults to ``params["MODEL"]``.
+    cell_timeout : seconds a cell may run before it is interrupted (the report fails).
+    start_timeout : seconds the kernel may take to start.
+    cwd : working directory of the kernel (default: the template's directory).
+    progress : called with one line per stage (and per cell).
+
+    Returns
+    -------
+    RenderResult
+        ``ok`` is false when a cell failed or the kernel did not start; the HTML then
+        carries the FAILED banner and decision.json the failing cell and error.
+    """
+    import nbformat
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    template = Path(template)
+    if not template.is_file():
+        raise ValueError(f"`template` must be a notebook file; `{template}` does not exist.")
+    stem = validate_name(name or template.stem, "name")
+    model_name = validate_name(str(model if model is not None else params.get("MODEL", stem)))
+    params = dict(params)
+    json.dumps(_jsonable(params))  # parameters must be plain data
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda _msg: None)
+
+    nb = _prepare(template)
+    n_cells = sum(1 for c in nb.cells if c.cell_type == "code") - 2
+    executed = nb
+    failure: _Failure | None = None
+    with tempfile.TemporaryDirectory(prefix="mlopskit-report-") as tmp:
+        kernel_root = Path(tmp) / "kernels"
+        _write_kernelspec(kernel_root)
+        out_nb = Path(tmp) / "executed.ipynb"
+        counter = {"i": 0}
+
+        def on_cell_start(cell: Any, cell_index: int) -> None:
+            if cell.cell_type == "code" and _INTERNAL_TAG not in cell.metadata.get("tags", []):
+                counter["i"] += 1
+                say(f"executing cell {counter['i']}/{n_cells + 1}")
+
+        say(f"starting kernel ({sys.executable})")
+        try:
+            executed = papermill.execute_notebook(
+                nb,
+                str(out_nb),
+                parameters=params,
+                kernel_name=KERNEL_NAME,
+                kernel_manager_class=_kernel_manager_class(kernel_root),
+                start_timeout=start_timeout,
+                execution_timeout=cell_timeout,
+                interrupt_on_timeout=True,
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                cwd=str(cwd or template.parent),
+                on_cell_start=on_cell_start,
+            )
+        except PapermillExecutionError:
+            executed = nbformat.read(out_nb, as_version=4)
+            failure = _failure_from_nb(executed, cell_timeout)
+        except (CellTimeoutError, DeadKernelError, RuntimeError, TimeoutError) as exc:
+            # kernel failed to start or died: no executed notebook, keep the inputs
+            executed = copy.deepcopy(nb)
+            failure = _Failure(None, "kernel", "", type(exc).__name__, str(exc), "")
+        if failure is None and executed is not nb:
+            failure = _failure_from_nb(executed, cell_timeout)  # e.g. a SystemExit(1)
+
+    say("writing HTML")
+    records = _records(executed)
+    executed = _normalise(executed)
+    prov = provenance(params, records)
+    if failure is not None:
+        executed.cells.insert(0, _html_cell(failed_banner_html(failure, model_name), "failed"))
+    executed.cells.append(_html_cell(provenance_html(prov), "provenance"))
+    executed = _normalise(executed)
+    html_text = _export_html(executed, f"{model_name} — {stem} report")
+    remote = remote_resources(html_text)
+    if remote:
+        raise ValueError(
+            f"report HTML would load network resources {remote[:5]}; the template or a "
+            "notebook output must embed them instead."
+        )
+    html_path = out / f"{stem}.html"
+    html_bytes = html_text.encode("utf-8")
+    html_path.write_bytes(html_bytes)
+
+    dec = records.get("decision") or {}
+    decision: dict[str, Any] = {
+        "model": model_name,
+        "report": html_path.name,
+        "report_sha256": hashlib.sha256(html_bytes).hexdigest(),
+        "status": "ok" if failure is None else "failed",
+        "verdict": FAILED if failure is not None else dec.get("verdict", NOT_ASSESSED),
+        "reasons": dec.get("reasons", []),
+        "next_steps": dec.get("next_steps", []),
+        "key_numbers": {**dec.get("key_numbers", {}), **records.get("key_numbers", {})},
+        "warnings": dec.get("warnings", []),
+        "provenance": prov,
+        "failure": None,
+    }
+    if failure is not None:
+        decision["failure"] = {
+            "cell_index": failure.cell_index,
+            "cell": failure.cell,
+            "cell_source": failure.cell_source,
+            "ename": failure.ename,
+            "evalue": failure.evalue,
+            "traceback": failure.traceback,
+        }
+        decision["reasons"] = [
+            Reason(
+                code="report_failed",
+                message=f"The report did not run to the end: {failure.ename}: {failure.evalue}",
+                passed=False,
+                critical=True,
+            ).to_dict(),
+            *decision["reasons"],
+        ]
+    decision_path = out / "decision.json"
+    decision_path.write_text(json.dumps(decision, indent=1, sort_keys=True) + "\n")
+    say(f"wrote {html_path} ({len(html_bytes) / 1e6:.2f} MB) and {decision_path.name}")
+    return RenderResult(failure is None, html_path, decision_path, decision)
