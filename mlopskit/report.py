@@ -619,8 +619,8 @@ def render(
     *,
     name: str | None = None,
     model: str | None = None,
-    cell_timeout: float = 300.0,
-    start_timeout: float = 60.0,
+    cell_timeout: int = 300,
+    start_timeout: int = 60,
     cwd: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RenderResult:
@@ -649,6 +649,9 @@ def render(
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    for what, value in (("cell_timeout", cell_timeout), ("start_timeout", start_timeout)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{what}` must be a positive integer of seconds; got {value!r}.")
     template = Path(template)
     if not template.is_file():
         raise ValueError(f"`template` must be a notebook file; `{template}` does not exist.")
@@ -698,7 +701,7 @@ def render(
         except (CellTimeoutError, DeadKernelError, RuntimeError, TimeoutError) as exc:
             # kernel failed to start or died: no executed notebook, keep the inputs
             executed = copy.deepcopy(nb)
-            failure = _Failure(None, "kernel", "", type(exc).__name__, str(exc), "")
+            failure = _Failure(None, "the kernel", "", type(exc).__name__, str(exc), "")
         if failure is None and executed is not nb:
             failure = _failure_from_nb(executed, cell_timeout)  # e.g. a SystemExit(1)
 
