@@ -446,7 +446,7 @@ def label_arrivals(
 def score_histogram(
     data: FrameLike,
     columns: Sequence[str],
-    edges: Sequence[float],
+    edges: Sequence[float] | np.ndarray,
     *,
     ts: str | None = None,
     as_of: pd.Timestamp | None = None,

@@ -202,7 +202,7 @@ def test_figures_are_embedded_pngs_with_alt_text(rendered: dict[str, Any]) -> No
     imgs = parse(rendered["first"].html_path.read_text()).imgs
     assert len(imgs) == 1
     img = imgs[0]
-    assert img["alt"] == "Volumes per day (events against day)"
+    assert img["alt"] == "Volumes per day — events by day"
     src = str(img["src"])
     assert src.startswith("data:image/png;base64,")
     png = base64.b64decode(src.split(",", 1)[1])
