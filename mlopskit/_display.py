@@ -43,11 +43,9 @@ def table_html(df: pd.DataFrame, *, caption: str | None = None, digits: int = 4)
     """A rounded, escaped HTML table with an optional caption."""
     body = round_frame(df, digits).to_html(index=False, escape=True, border=0, classes="mk-table")
     if caption:
-        body = body.replace(
-            '<table border="0" class="dataframe mk-table">',
-            f'<table border="0" class="dataframe mk-table"><caption>{escape(caption)}</caption>',
-            1,
-        )
+        # pandas ≥ 3 omits border="0": insert after whatever the opening tag is
+        head, sep, rest = body.partition(">")
+        body = f"{head}{sep}<caption>{escape(caption)}</caption>{rest}"
     return body
 
 

@@ -318,3 +318,22 @@ def execute(
         if failure is None:
             failure = failure_from_nb(executed, cell_timeout)  # e.g. SystemExit(1)
     return executed, failure
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types (dataclasses with ``to_dict``, Reasons, timestamps, numpy scalars)."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return jsonable(value.to_dict())
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        return jsonable(value.item())
+    return str(value)

@@ -49,6 +49,62 @@ COMMANDS.append(_add_demo)
 
 
 # ---- report (issue 7) --------------------------------------------------------------
+def _add_report(sub: Any) -> None:
+    p = sub.add_parser(
+        "report",
+        help="render a model's decision report (HTML + decision.json) into reports/<model>/",
+        description="Render the report the model's stage calls for: rollout (challenger) or "
+        "monitoring (Production). Exit code 0 when the report ran to the end, 1 when it "
+        "FAILED (a partial HTML marked 'not approvable' is still written), 2 on bad input.",
+    )
+    p.add_argument("model", metavar="MODEL", help="model name, e.g. fraud_v2.3")
+    p.add_argument("--as-of", default=None, help="analysis cut-off date (default: end of data)")
+    p.add_argument("--policy", default=None, help="policy YAML (default: policies/default.yml)")
+    p.add_argument("--out", default=None, help="output directory (default: reports/<MODEL>/)")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="data directory laid out like data/demo/ (default: the demo world, generated "
+        "when missing)",
+    )
+    p.add_argument("--notebooks", default=None, help="report notebooks (default: notebooks/)")
+    p.add_argument("--cell-timeout", type=int, default=300, help="seconds per cell (300)")
+    p.set_defaults(func=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    import time
+
+    from mlopskit import report
+
+    t0 = time.monotonic()
+
+    def say(msg: str) -> None:
+        print(f"[report {time.monotonic() - t0:5.1f}s] {msg}", flush=True)
+
+    res = report.report_model(
+        args.model,
+        as_of=args.as_of,
+        policy=args.policy,
+        out=args.out,
+        data_dir=args.data,
+        notebooks=args.notebooks,
+        cell_timeout=args.cell_timeout,
+        progress=say,
+    )
+    if not res.ok:
+        fail = res.decision["failure"] or {}
+        print(
+            f"mlopskit report: FAILED — not approvable: {fail.get('cell')}: "
+            f"{fail.get('ename')}: {fail.get('evalue')} (see {res.html_path})",
+            file=sys.stderr,
+        )
+        return 1
+    say(f"verdict {res.verdict} → {res.html_path}")
+    return 0
+
+
+COMMANDS.append(_add_report)
 
 
 # ---- end report --------------------------------------------------------------------

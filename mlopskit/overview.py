@@ -347,3 +347,83 @@ def score_distributions(
     return ScoreDistributions(
         hist, pd.DataFrame(stats), tuple(float(x) for x in e), thresholds, tuple(warnings)
     )
+
+
+# --------------------------------------------------------------------------------------
+# The overview section of a report
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The three overview views of one model's data, chosen by the model's role."""
+
+    volumes: Volumes
+    labels: LabelGlance
+    scores: ScoreDistributions
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.volumes.warnings + self.labels.warnings + self.scores.warnings
+
+    def key_numbers(self) -> dict[str, Any]:
+        """``rows`` per source, ``mature_positive_rate``, ``flag_rate`` per thresholded series."""
+        kn: dict[str, Any] = {
+            "rows": {
+                str(row["source"]): int(row["rows"])
+                for row in self.volumes.to_frame().to_dict("records")
+            },
+            "mature_positive_rate": self.labels.mature_rate,
+            "flag_rate": {},
+        }
+        for row in self.scores.stats.to_dict("records"):
+            rate = row.get("flag_rate")
+            if rate is not None and rate == rate:
+                kn["flag_rate"][str(row["series"])] = float(rate)
+        return kn
+
+
+def overview(inputs: Any, *, horizon_days: int = 90) -> Overview:
+    """Volumes, labels and scores for a report (``inputs``: ``report.ReportInputs``).
+
+    A challenger's overview covers the production events, the shadow log and the canary
+    log (by arm) and compares its scores with the champion's in shadow; the champion's
+    compares production scores with the reference (training) window.
+    """
+    p = inputs.path
+    as_of = inputs.as_of
+    if inputs.role == "challenger":
+        logs = {
+            "production events": p("events"),
+            "shadow log": p("shadow_log"),
+            "canary log": p("canary_log"),
+        }
+        series: dict[str, tuple[Any, str]] = {}
+        thresholds: dict[str, float] = {}
+        if p("reference") is not None:
+            series[f"reference · {inputs.challenger}"] = (p("reference"), "score_challenger")
+        if p("shadow_log") is not None:
+            for who, col, t in (
+                (inputs.champion, "score_champion", inputs.threshold),
+                (inputs.challenger, "score_challenger", inputs.challenger_threshold),
+            ):
+                series[f"shadow · {who}"] = (p("shadow_log"), col)
+                if t is not None:
+                    thresholds[f"shadow · {who}"] = float(t)
+    else:
+        logs = {"reference (training)": p("reference"), "production events": p("events")}
+        series = {}
+        if p("reference") is not None:
+            series[f"reference · {inputs.champion}"] = (p("reference"), "score_champion")
+        if p("events") is not None:
+            series[f"production · {inputs.champion}"] = (p("events"), "score")
+            if inputs.threshold is not None:
+                thresholds = {f"production · {inputs.champion}": float(inputs.threshold)}
+            else:
+                thresholds = {}
+    present = {k: v for k, v in logs.items() if v is not None}
+    if p("events") is None:
+        raise ValueError(f"data directory `{inputs.data_dir}` has no events.parquet.")
+    return Overview(
+        volumes=volumes(present, split={"canary log": "arm"}, as_of=as_of),
+        labels=label_glance(p("events"), as_of=as_of, horizon_days=horizon_days),
+        scores=score_distributions(series, thresholds=thresholds, as_of=as_of),
+    )

@@ -45,16 +45,16 @@ import platform
 import re
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata as _metadata
 from pathlib import Path
 from typing import Any
 
 from mlopskit import _notebook
-from mlopskit._display import escape, reasons_html
-from mlopskit._notebook import RECORD_MIME, Failure, remote_resources
-from mlopskit.verdict import VERDICT_COLOURS, Reason
+from mlopskit._display import escape
+from mlopskit._notebook import RECORD_MIME, Failure, jsonable, remote_resources
+from mlopskit.verdict import Reason
 
 #: name of render's private kernelspec (see mlopskit._notebook).
 KERNEL_NAME = _notebook.KERNEL_NAME
@@ -82,35 +82,25 @@ def _in_kernel() -> bool:
 def record(**facts: Any) -> None:
     """Hand machine-readable facts to :func:`render` (no visible output).
 
-    Known keys: ``decision`` (a :class:`Decision` or its dict), ``inputs`` (list of
-    ``{"name", "path", "sha256", "rows"}``), ``as_of``, ``policy`` (``{"path", "sha256"}``),
-    ``registry`` (mapping), ``key_numbers`` (mapping). Later records update earlier ones.
+    Known keys: ``decision`` (a ``Decision`` or its dict), ``inputs`` (a
+    :class:`ReportInputs`, or a list of ``{"name", "path", "sha256", "rows"}``), ``as_of``,
+    ``policy`` (a ``Policy`` or ``{"path", "sha256"}``), ``registry`` (mapping),
+    ``key_numbers`` (mapping). Later records update earlier ones.
     Outside an IPython kernel this does nothing.
     """
     if not _in_kernel():
         return
     from IPython.display import display
 
-    display({RECORD_MIME: _jsonable(facts)}, raw=True)
+    inputs = facts.get("inputs")
+    if isinstance(inputs, ReportInputs):
+        facts["inputs"] = [dict(f) for f in inputs.files]
+        facts.setdefault("as_of", inputs.as_of)
+    pol = facts.get("policy")
+    if pol is not None and hasattr(pol, "sha256"):
+        facts["policy"] = {"path": pol.path, "sha256": pol.sha256}
 
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types (dataclasses with ``to_dict``, Reasons, timestamps, numpy scalars)."""
-    if hasattr(value, "to_dict") and callable(value.to_dict):
-        return _jsonable(value.to_dict())
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, int, bool)) or value is None:
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalar
-        return _jsonable(value.item())
-    return str(value)
+    display({RECORD_MIME: jsonable(facts)}, raw=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,72 +130,6 @@ def figure(obj: Any, alt: str | None = None, *, dpi: int = 100) -> Figure:
 
     png, default_alt, (w, h) = plots.to_png(obj, dpi=dpi)
     return Figure(png=png, alt=alt or default_alt, width=w, height=h)
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The verdict a report argues for, with the reasons that decided it.
-
-    Attributes
-    ----------
-    model : model name, e.g. ``"fraud_v2.3"``.
-    report : report kind (``"rollout"``, ``"monitoring"``).
-    verdict : verdict word (a ``Verdict`` value, or ``NOT_ASSESSED``).
-    reasons : the checks behind it; the banner shows the first three.
-    next_steps : what the reader should do now, one sentence each.
-    key_numbers : the numbers a reviewer looks for first (name → value).
-    warnings : data problems that did not invalidate the analysis.
-    """
-
-    model: str
-    report: str
-    verdict: str
-    reasons: tuple[Reason, ...] = ()
-    next_steps: tuple[str, ...] = ()
-    key_numbers: Mapping[str, Any] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "report": self.report,
-            "verdict": str(self.verdict),
-            "reasons": [r.to_dict() for r in self.reasons],
-            "next_steps": list(self.next_steps),
-            "key_numbers": _jsonable(dict(self.key_numbers)),
-            "warnings": list(self.warnings),
-        }
-
-    def summary(self) -> str:
-        lines = [f"{self.model} ({self.report} report): {self.verdict}"]
-        lines += [f"  - {r.message}" for r in self.reasons[:3]]
-        lines += [f"  next: {s}" for s in self.next_steps]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        return banner_html(self)
-
-    def _repr_mimebundle_(self, **_: Any) -> dict[str, Any]:
-        return {"text/html": banner_html(self), RECORD_MIME: {"decision": self.to_dict()}}
-
-
-def banner_html(decision: Decision) -> str:
-    """The first screen: verdict in words and colour, the three deciding reasons, next steps."""
-    colour = VERDICT_COLOURS.get(str(decision.verdict), "#57606a")
-    steps = "".join(f"<li>{escape(s)}</li>" for s in decision.next_steps)
-    steps_html = f'<div class="mk-next"><strong>What to do next</strong><ul>{steps}</ul></div>'
-    warn = "".join(f"<li>{escape(w)}</li>" for w in decision.warnings)
-    warn_html = (
-        f'<div class="mk-warnings"><strong>Warnings</strong><ul>{warn}</ul></div>' if warn else ""
-    )
-    return (
-        f'<section class="mk-verdict" id="verdict" data-verdict="{escape(decision.verdict)}" '
-        f'style="border-left:8px solid {colour};padding:8px 14px;">'
-        f'<div class="mk-banner">{escape(decision.model)} · {escape(decision.report)} report: '
-        f'<span class="mk-verdict-word" style="color:{colour}">{escape(decision.verdict)}</span>'
-        f"</div><strong>Why</strong>{reasons_html(decision.reasons[:3])}"
-        f"{steps_html if steps else ''}{warn_html}</section>"
-    )
 
 
 # --------------------------------------------------------------------------------------
@@ -270,7 +194,7 @@ def provenance(params: Mapping[str, Any], records: Mapping[str, Any]) -> dict[st
     here = Path(__file__).resolve().parent
     stamp, source = render_time(records.get("as_of"))
     return {
-        "parameters": _jsonable(dict(params)),
+        "parameters": jsonable(dict(params)),
         "git": _git_state(here),
         "inputs": records.get("inputs", []),
         "policy": records.get("policy"),
@@ -413,7 +337,7 @@ def render(
     stem = validate_name(name or template.stem, "name")
     model_name = validate_name(str(model if model is not None else params.get("MODEL", stem)))
     params = dict(params)
-    json.dumps(_jsonable(params))  # parameters must be plain data
+    json.dumps(jsonable(params))  # parameters must be plain data
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda _msg: None)
@@ -482,6 +406,259 @@ def render(
             *decision["reasons"],
         ]
     decision_path = out / "decision.json"
-    decision_path.write_text(json.dumps(decision, indent=1, sort_keys=True) + "\n")
+    decision_path.write_text(
+        json.dumps(decision, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     say(f"wrote {html_path} ({len(html_bytes) / 1e6:.2f} MB) and {decision_path.name}")
     return RenderResult(failure is None, html_path, decision_path, decision)
+
+
+# --------------------------------------------------------------------------------------
+# Report inputs: a data directory laid out like data/demo/ (manifest.json + parquet logs)
+# --------------------------------------------------------------------------------------
+#: the logs a report may read, in the order they are listed in the provenance block.
+LOGS = ("events", "reference", "offline", "shadow_log", "canary_log")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInputs:
+    """The data a report reads, with the hash and row count of every file.
+
+    Attributes
+    ----------
+    data_dir : the directory (``manifest.json``, ``<log>.parquet``, ``models/<model>.json``).
+    model : the model the report is about; ``role`` is ``"champion"`` or ``"challenger"``.
+    champion, challenger : model names from the manifest.
+    as_of : the analysis cut-off (``AS_OF`` parameter, else the manifest's end of data).
+    threshold, challenger_threshold : the models' decision thresholds.
+    paths : log name → parquet path, for the logs present.
+    files : one dict per file read: ``name, path`` (relative to ``data_dir``), ``sha256``,
+        ``rows`` (None for non-tabular files).
+    warnings : e.g. a file whose hash differs from the manifest.
+    """
+
+    data_dir: Path
+    model: str
+    role: str
+    champion: str
+    challenger: str
+    as_of: Any
+    threshold: float | None
+    challenger_threshold: float | None
+    paths: Mapping[str, Path]
+    files: tuple[Mapping[str, Any], ...]
+    warnings: tuple[str, ...] = ()
+
+    def path(self, log: str) -> Path | None:
+        """Path of a log (``None`` when the directory has none)."""
+        return self.paths.get(log)
+
+    @property
+    def model_threshold(self) -> float | None:
+        return self.threshold if self.role == "champion" else self.challenger_threshold
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame([dict(f) for f in self.files])
+
+    def _repr_html_(self) -> str:
+        from mlopskit._display import table_html, warnings_html
+
+        return table_html(self.to_frame(), caption="Inputs") + warnings_html(self.warnings)
+
+
+def read_manifest(data_dir: str | Path) -> dict[str, Any]:
+    d = Path(data_dir)
+    mp = d / "manifest.json"
+    if not mp.is_file():
+        raise ValueError(
+            f"data directory `{d}` has no manifest.json; expected a directory laid out like "
+            "data/demo/ (manifest.json with as_of, champion, challenger, thresholds; "
+            "<log>.parquet files; models/<model>.json)."
+        )
+    manifest = json.loads(mp.read_text())
+    for key in ("as_of", "champion", "challenger"):
+        if key not in manifest:
+            raise ValueError(f"`{mp}`: key `{key}` is missing.")
+    return dict(manifest)
+
+
+def open_inputs(data_dir: str | Path, model: str, *, as_of: Any = None) -> ReportInputs:
+    """Locate, hash and count the inputs of ``model``'s report in ``data_dir``.
+
+    Nothing is loaded: row counts come from the parquet metadata via a lazy scan.
+    """
+    import pandas as pd
+
+    from mlopskit import frames
+
+    d = Path(data_dir).resolve()
+    manifest = read_manifest(d)
+    validate_name(model)
+    roles = {manifest["champion"]: "champion", manifest["challenger"]: "challenger"}
+    if model not in roles:
+        raise ValueError(f"`MODEL` {model!r} is not in `{d}`; known models: {sorted(roles)}.")
+    end = pd.Timestamp(manifest["as_of"])
+    cutoff = end if as_of is None else pd.Timestamp(as_of)
+    warnings = []
+    if cutoff > end:
+        warnings.append(
+            f"as_of {cutoff.isoformat()} is after the end of the data ({end.isoformat()})."
+        )
+    listed = {v["path"]: v.get("sha256") for v in manifest.get("files", {}).values()}
+    paths: dict[str, Path] = {}
+    files: list[dict[str, Any]] = []
+    for log in LOGS:
+        p = d / f"{log}.parquet"
+        if not p.is_file():
+            continue
+        paths[log] = p
+        files.append({"name": log, "path": p.name, "rows": frames.n_rows(frames.lazy(p))})
+    model_file = d / "models" / f"{model}.json"
+    if model_file.is_file():
+        files.append({"name": f"model {model}", "path": f"models/{model}.json", "rows": None})
+    for f in files:
+        f["sha256"] = file_sha256(d / str(f["path"]))
+        expected = listed.get(f["path"])
+        if expected is not None and expected != f["sha256"]:
+            warnings.append(f"{f['path']}: sha256 differs from manifest.json (file changed).")
+    return ReportInputs(
+        data_dir=d,
+        model=model,
+        role=roles[model],
+        champion=manifest["champion"],
+        challenger=manifest["challenger"],
+        as_of=cutoff,
+        threshold=manifest.get("threshold"),
+        challenger_threshold=manifest.get("challenger_threshold"),
+        paths=paths,
+        files=tuple(files),
+        warnings=tuple(warnings),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# From a model name to a rendered report (the CLI and `make report`)
+# --------------------------------------------------------------------------------------
+#: registry stage → report notebook (notebooks/<report>.ipynb).
+REPORT_FOR_STAGE = {
+    "Production": "monitoring",
+    "Staging": "rollout",
+    "None": "rollout",
+    "Archived": "rollout",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRef:
+    """Where a model's report comes from: its stage, the report kind and its data."""
+
+    name: str
+    stage: str
+    report: str
+    data_dir: Path
+    source: str
+
+
+def known_models(data_dir: str | Path) -> dict[str, ModelRef]:
+    """Models the report can be rendered for, with their stage.
+
+    Stages come from the data directory's manifest: the champion is ``Production``, the
+    challenger ``Staging``.
+    """
+    d = Path(data_dir).resolve()
+    manifest = read_manifest(d)
+    stages = {manifest["champion"]: "Production", manifest["challenger"]: "Staging"}
+    return {
+        name: ModelRef(name, stage, REPORT_FOR_STAGE[stage], d, "manifest.json")
+        for name, stage in stages.items()
+    }
+
+
+def resolve_model(model: str, data_dir: str | Path) -> ModelRef:
+    """The model's stage and report; an unknown model lists the known ones."""
+    validate_name(model)
+    known = known_models(data_dir)
+    if model not in known:
+        raise ValueError(f"unknown MODEL {model!r}; known models: {', '.join(sorted(known))}.")
+    return known[model]
+
+
+def notebooks_dir() -> Path:
+    """The report notebooks of this checkout (``<repo>/notebooks``)."""
+    from mlopskit import config
+
+    return config.REPO_ROOT / "notebooks"
+
+
+def ensure_data(data_dir: str | Path | None, say: Callable[[str], None]) -> Path:
+    """The data directory to report on; generates the demo world when none is configured."""
+    from mlopskit import config
+
+    if data_dir is not None:
+        d = Path(data_dir).resolve()
+        read_manifest(d)
+        return d
+    d = config.demo_dir()
+    if not (d / "manifest.json").is_file():
+        from mlopskit import demo
+
+        say(f"no data configured: simulating the demo world into {d}")
+        demo.write(demo.generate("default"), d)
+    return d
+
+
+def report_model(
+    model: str,
+    *,
+    as_of: str | None = None,
+    policy: str | Path | None = None,
+    out: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    notebooks: str | Path | None = None,
+    cell_timeout: int = 300,
+    progress: Callable[[str], None] | None = None,
+) -> RenderResult:
+    """Render the report ``model``'s stage calls for into ``<out>/<report>.html``.
+
+    ``out`` defaults to ``reports/<model>/``; ``data_dir`` to the demo world (generated
+    when missing); ``notebooks`` to this checkout's ``notebooks/``.
+    """
+    import pandas as pd
+
+    from mlopskit import config
+
+    say = progress or (lambda _msg: None)
+    validate_name(model)
+    if as_of is not None:
+        try:
+            as_of = pd.Timestamp(as_of).isoformat()
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"`--as-of` must be a date like 2026-09-01; got {as_of!r}.") from exc
+    policy_path = None
+    if policy is not None:
+        policy_path = Path(policy).resolve()
+        if not policy_path.is_file():
+            raise ValueError(f"`--policy` file `{policy}` does not exist.")
+    d = ensure_data(data_dir, say)
+    ref = resolve_model(model, d)
+    say(f"{model}: stage {ref.stage} → {ref.report} report")
+    template = Path(notebooks or notebooks_dir()) / f"{ref.report}.ipynb"
+    params = {
+        "MODEL": model,
+        "DATA_DIR": str(d),
+        "AS_OF": as_of,
+        "POLICY": None if policy_path is None else str(policy_path),
+    }
+    out_dir = Path(out) if out is not None else config.reports_dir() / model
+    return render(
+        template,
+        params,
+        out_dir,
+        name=ref.report,
+        model=model,
+        cell_timeout=cell_timeout,
+        cwd=config.REPO_ROOT,
+        progress=say,
+    )

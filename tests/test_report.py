@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from mlopskit import _notebook as nbm
 from mlopskit import report
 
 HOSTILE = "<script>alert(1)</script>"
@@ -44,8 +45,8 @@ FIGURE_CELL = (
     "report.figure(ax)"
 )
 DECISION_CELL = (
-    "from mlopskit.verdict import Reason\n"
-    "report.Decision(model=MODEL, report='demo', verdict='WATCH', reasons=(\n"
+    "from mlopskit import decision\nfrom mlopskit.verdict import Reason\n"
+    "decision.Decision(model=MODEL, report='demo', verdict='WATCH', reasons=(\n"
     f"    Reason('psi', 'PSI of {HOSTILE} is 0.3', False, 0.3, 0.25),), next_steps=('look',))"
 )
 
@@ -336,7 +337,7 @@ def test_record_outside_a_kernel_is_a_no_op(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_jsonable_converts_numpy_timestamps_and_nan() -> None:
-    out = report._jsonable(
+    out = nbm.jsonable(
         {"a": np.int64(3), "b": np.float64("nan"), "c": pd.Timestamp("2026-01-02"), "d": (1, 2)}
     )
     assert out == {"a": 3, "b": None, "c": "2026-01-02T00:00:00", "d": [1, 2]}
