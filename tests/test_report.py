@@ -10,6 +10,7 @@ import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import nbformat
@@ -19,7 +20,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from mlopskit import _notebook as nbm
-from mlopskit import report
+from mlopskit import decision, report
+from mlopskit.cli import main as cli_main
+from mlopskit.verdict import VERDICT_COLOURS, Reason
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -363,3 +366,263 @@ def test_timeouts_must_be_positive_integers(tmp_path: Path, bad: Any) -> None:
     tpl = _notebook(tmp_path / "t.ipynb", "x = 1")
     with pytest.raises(ValueError, match="cell_timeout"):
         report.render(tpl, {"MODEL": "m"}, tmp_path / "o", cell_timeout=bad)
+
+
+# --------------------------------------------------------------------------------------
+# Decision rules
+# --------------------------------------------------------------------------------------
+def _result(verdict: str, *reasons: Reason, warnings: tuple[str, ...] = ()) -> Any:
+    return SimpleNamespace(verdict=verdict, reasons=reasons, warnings=warnings)
+
+
+OK_R = Reason("ok", "fine", True)
+BAD_R = Reason("bad", "broken", False)
+CRIT_R = Reason("crit", "very broken", False, critical=True)
+
+
+@pytest.mark.parametrize(
+    ("shadow", "canary", "expected"),
+    [
+        (None, None, "NOT_ASSESSED"),
+        ("READY_FOR_CANARY", None, "READY_FOR_CANARY"),
+        ("CONTINUE_SHADOW", None, "CONTINUE_SHADOW"),
+        ("FIX", None, "FIX"),
+        ("READY_FOR_CANARY", "PROMOTE", "PROMOTE"),
+        ("CONTINUE_SHADOW", "PROMOTE", "PROMOTE"),
+        (None, "PROMOTE", "PROMOTE"),
+        ("READY_FOR_CANARY", "CONTINUE", "CONTINUE"),
+        ("FIX", "PROMOTE", "FIX"),
+        ("FIX", "CONTINUE", "FIX"),
+        ("FIX", "ROLLBACK", "ROLLBACK"),
+        ("READY_FOR_CANARY", "ROLLBACK", "ROLLBACK"),
+        ("FIX", "INVALID", "INVALID"),
+        ("READY_FOR_CANARY", "INVALID", "INVALID"),
+    ],
+)
+def test_rollout_rule(shadow: str | None, canary: str | None, expected: str) -> None:
+    s = None if shadow is None else _result(shadow, OK_R)
+    c = None if canary is None else _result(canary, OK_R)
+    d = decision.rollout_decision("fraud_v2.3", shadow=s, canary=c)
+    assert d.verdict == expected
+    assert d.key_numbers["shadow_verdict"] == shadow
+    assert d.key_numbers["canary_verdict"] == canary
+    assert d.next_steps  # every verdict says what to do next
+    assert d.reasons
+
+
+def test_rollout_reasons_put_deciding_failures_first() -> None:
+    s = _result("READY_FOR_CANARY", OK_R, Reason("lat", "latency ok", True), warnings=("w1",))
+    c = _result("ROLLBACK", OK_R, BAD_R, CRIT_R, warnings=("w2", "w1"))
+    d = decision.rollout_decision("m", shadow=s, canary=c)
+    assert [r.code for r in d.reasons] == ["crit", "bad", "ok"]
+    assert d.warnings == ("w1", "w2")
+    d = decision.rollout_decision("m", shadow=_result("FIX", OK_R, BAD_R), canary=c)
+    assert d.verdict == "ROLLBACK"
+    assert [r.code for r in d.reasons] == ["crit", "bad", "ok", "bad"]
+    d = decision.rollout_decision(
+        "m", shadow=_result("FIX", OK_R, BAD_R), canary=_result("PROMOTE")
+    )
+    assert d.reasons[0].code == "shadow_fix_overrides_canary" and d.reasons[1].code == "bad"
+    d = decision.rollout_decision("m", shadow=_result("READY_FOR_CANARY", "plain words"))
+    assert d.reasons[0].message == "plain words" and d.reasons[0].code == "shadow"
+
+
+def test_promote_next_step_names_the_promotion_command() -> None:
+    d = decision.rollout_decision("fraud_v2.3", canary=_result("PROMOTE"))
+    assert any("make promote MODEL=fraud_v2.3 TO=Production" in s for s in d.next_steps)
+
+
+def test_monitoring_rule() -> None:
+    d = decision.monitoring_decision("fraud_v2.2")
+    assert d.verdict == "NOT_ASSESSED"
+    m = _result("ALERT", OK_R, BAD_R)
+    r = _result("WAIT_FOR_LABELS", Reason("labels", "only 40% mature", False))
+    d = decision.monitoring_decision("fraud_v2.2", monitor=m, retrain=r)
+    assert d.verdict == "ALERT"
+    assert [x.code for x in d.reasons] == ["bad", "retraining", "ok", "labels"]
+    assert "WAIT_FOR_LABELS" in d.reasons[1].message and d.reasons[1].passed is False
+    assert d.key_numbers["retraining_verdict"] == "WAIT_FOR_LABELS"
+    assert any("wait" in s.lower() for s in d.next_steps)
+
+
+def test_decision_banner_escapes_and_records() -> None:
+    d = decision.Decision(
+        model="m",
+        report="rollout",
+        verdict="FIX",
+        reasons=(Reason("x", HOSTILE, False),),
+        next_steps=(HOSTILE,),
+        warnings=(HOSTILE,),
+    )
+    html = d._repr_html_()
+    assert HOSTILE not in html and html.count("&lt;script&gt;") == 3
+    assert 'data-verdict="FIX"' in html and VERDICT_COLOURS["FIX"] in html
+    bundle = d._repr_mimebundle_()
+    assert bundle[nbm.RECORD_MIME]["decision"]["verdict"] == "FIX"
+    assert json.dumps(bundle[nbm.RECORD_MIME])
+    assert "FIX" in d.summary()
+
+
+# --------------------------------------------------------------------------------------
+# The report notebooks on the demo world, through the CLI
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """With no data configured, `mlopskit report` simulates the demo world, then renders."""
+    root = tmp_path_factory.mktemp("world")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLOPSKIT_DATA", str(root / "data"))
+        mp.setenv("MLOPSKIT_REPORTS", str(root / "reports"))
+        codes = {m: cli_main(["report", m]) for m in ("fraud_v2.3", "fraud_v2.2")}
+    return {"root": root, "data": root / "data" / "demo", "codes": codes}
+
+
+def _read(root: Path, model: str, kind: str) -> tuple[str, dict[str, Any]]:
+    d = root / "reports" / model
+    return (d / f"{kind}.html").read_text(), json.loads((d / "decision.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("model", "kind"), [("fraud_v2.3", "rollout"), ("fraud_v2.2", "monitoring")]
+)
+def test_demo_report_stage_picks_the_report(
+    demo_reports: dict[str, Any], model: str, kind: str
+) -> None:
+    assert demo_reports["codes"][model] == 0
+    assert (demo_reports["data"] / "manifest.json").is_file()  # generated on demand
+    text, dec = _read(demo_reports["root"], model, kind)
+    assert dec["model"] == model and dec["report"] == f"{kind}.html" and dec["status"] == "ok"
+    banner = re.search(r'<section class="mk-verdict"[^>]*data-verdict="([A-Z_]+)"', text)
+    assert banner is not None and banner.group(1) == dec["verdict"]
+    assert f"{kind} report" in text[: text.index('id="provenance"')]
+    assert_offline(text)
+    assert len(text.encode()) < 5_000_000
+    prov = dec["provenance"]
+    names = [i["name"] for i in prov["inputs"]]
+    assert names[:2] == ["events", "reference"] and f"model {model}" in names
+    events = next(i for i in prov["inputs"] if i["name"] == "events")
+    assert events["rows"] == 480_000
+    manifest = json.loads((demo_reports["data"] / "manifest.json").read_text())
+    assert events["sha256"] == manifest["files"]["events"]["sha256"]
+    assert prov["policy"]["sha256"] == report.file_sha256(prov["policy"]["path"])
+    assert prov["as_of"] == manifest["as_of"] == prov["render_time"]
+    imgs = parse(text).imgs
+    assert len(imgs) >= 3 and all(i.get("alt") for i in imgs)
+
+
+def test_demo_report_renders_byte_identically(demo_reports: dict[str, Any]) -> None:
+    root = demo_reports["root"]
+    out = root / "again"
+    code = cli_main(
+        ["report", "fraud_v2.3", "--data", str(demo_reports["data"]), "--out", str(out)]
+    )
+    assert code == 0
+    first = (root / "reports" / "fraud_v2.3" / "rollout.html").read_bytes()
+    assert (out / "rollout.html").read_bytes() == first
+
+
+def test_injected_failing_cell_fails_the_demo_report(
+    demo_reports: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    nb = nbformat.read(report.notebooks_dir() / "rollout.ipynb", as_version=4)
+    bad = new_code_cell("raise RuntimeError('injected failure')")
+    nb.cells.insert(4, bad)
+    nbformat.write(nb, nbs / "rollout.ipynb")
+    out = tmp_path / "out"
+    code = cli_main(
+        [
+            "report",
+            "fraud_v2.3",
+            "--data",
+            str(demo_reports["data"]),
+            "--notebooks",
+            str(nbs),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 1
+    assert "FAILED — not approvable" in capsys.readouterr().err
+    text = (out / "rollout.html").read_text()
+    dec = json.loads((out / "decision.json").read_text())
+    assert "FAILED — not approvable" in text
+    assert dec["verdict"] == "FAILED" and dec["failure"]["cell_index"] == 4
+    assert dec["failure"]["evalue"] == "injected failure"
+    assert dec["provenance"]["inputs"]  # recorded before the failure
+    assert dec["report_sha256"] == hashlib.sha256((out / "rollout.html").read_bytes()).hexdigest()
+
+
+def test_unknown_model_lists_known_models(
+    demo_reports: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli_main(["report", "fraud_v9.9", "--data", str(demo_reports["data"])])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "unknown MODEL 'fraud_v9.9'" in err and "fraud_v2.2, fraud_v2.3" in err
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "a/b", "..", HOSTILE, ""])
+def test_model_is_validated_before_it_becomes_a_path(
+    demo_reports: dict[str, Any], tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLOPSKIT_REPORTS", str(out))
+        code = cli_main(["report", bad, "--data", str(demo_reports["data"])])
+    assert code == 2
+    assert "`MODEL` must be a name" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_as_of_and_policy_options(demo_reports: dict[str, Any], tmp_path: Path) -> None:
+    policy = tmp_path / "team.yml"
+    policy.write_text((report.notebooks_dir().parent / "policies" / "default.yml").read_text())
+    out = tmp_path / "out"
+    code = cli_main(
+        [
+            "report",
+            "fraud_v2.2",
+            "--data",
+            str(demo_reports["data"]),
+            "--as-of",
+            "2026-08-01",
+            "--policy",
+            str(policy),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    dec = json.loads((out / "decision.json").read_text())
+    prov = dec["provenance"]
+    assert prov["parameters"]["AS_OF"] == "2026-08-01T00:00:00"
+    assert prov["as_of"] == "2026-08-01T00:00:00"
+    assert prov["policy"] == {"path": str(policy), "sha256": report.file_sha256(policy)}
+    assert dec["key_numbers"]["rows"]["production events"] == 61 * 4000  # June + July
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--as-of", "yesterday-ish"], "`--as-of` must be a date"),
+        (["--policy", "/nonexistent.yml"], "`--policy` file"),
+    ],
+)
+def test_bad_options_are_one_line_errors(
+    demo_reports: dict[str, Any], args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli_main(["report", "fraud_v2.3", "--data", str(demo_reports["data"]), *args])
+    assert code == 2 and message in capsys.readouterr().err
+
+
+def test_report_notebooks_are_committed_without_outputs() -> None:
+    for path in sorted(report.notebooks_dir().rglob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells) or (
+            "examples" in path.parts
+        ), path
+        for c in nb.cells:
+            if c.cell_type == "code":
+                assert c.outputs == [] and c.execution_count is None, path
