@@ -45,7 +45,7 @@ import platform
 import re
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as _metadata
 from pathlib import Path
@@ -96,6 +96,7 @@ def record(**facts: Any) -> None:
     if isinstance(inputs, ReportInputs):
         facts["inputs"] = [dict(f) for f in inputs.files]
         facts.setdefault("as_of", inputs.as_of)
+        facts.setdefault("registry", dict(inputs.registry))
     pol = facts.get("policy")
     if pol is not None and hasattr(pol, "sha256"):
         facts["policy"] = {"path": pol.path, "sha256": pol.sha256}
@@ -434,6 +435,7 @@ class ReportInputs:
     paths : log name → parquet path, for the logs present.
     files : one dict per file read: ``name, path`` (relative to ``data_dir``), ``sha256``,
         ``rows`` (None for non-tabular files).
+    registry : where the model's stage came from and what it is (for the provenance).
     warnings : e.g. a file whose hash differs from the manifest.
     """
 
@@ -447,6 +449,7 @@ class ReportInputs:
     challenger_threshold: float | None
     paths: Mapping[str, Path]
     files: tuple[Mapping[str, Any], ...]
+    registry: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
     def path(self, log: str) -> Path | None:
@@ -495,10 +498,10 @@ def open_inputs(data_dir: str | Path, model: str, *, as_of: Any = None) -> Repor
 
     d = Path(data_dir).resolve()
     manifest = read_manifest(d)
-    validate_name(model)
+    ref = resolve_model(model, d)
     roles = {manifest["champion"]: "champion", manifest["challenger"]: "challenger"}
     if model not in roles:
-        raise ValueError(f"`MODEL` {model!r} is not in `{d}`; known models: {sorted(roles)}.")
+        raise ValueError(f"`MODEL` {model!r} has no data in `{d}`; it holds {sorted(roles)}.")
     end = pd.Timestamp(manifest["as_of"])
     cutoff = end if as_of is None else pd.Timestamp(as_of)
     warnings = []
@@ -534,6 +537,7 @@ def open_inputs(data_dir: str | Path, model: str, *, as_of: Any = None) -> Repor
         challenger_threshold=manifest.get("challenger_threshold"),
         paths=paths,
         files=tuple(files),
+        registry={"model": ref.name, "stage": ref.stage, "source": ref.source},
         warnings=tuple(warnings),
     )
 

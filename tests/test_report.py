@@ -506,6 +506,8 @@ def test_demo_report_stage_picks_the_report(
     assert events["sha256"] == manifest["files"]["events"]["sha256"]
     assert prov["policy"]["sha256"] == report.file_sha256(prov["policy"]["path"])
     assert prov["as_of"] == manifest["as_of"] == prov["render_time"]
+    stage = "Staging" if kind == "rollout" else "Production"
+    assert prov["registry"] == {"model": model, "stage": stage, "source": "manifest.json"}
     imgs = parse(text).imgs
     assert len(imgs) >= 3 and all(i.get("alt") for i in imgs)
 
