@@ -628,3 +628,22 @@ def test_report_notebooks_are_committed_without_outputs() -> None:
         for c in nb.cells:
             if c.cell_type == "code":
                 assert c.outputs == [] and c.execution_count is None, path
+
+
+EXAMPLES = sorted((report.notebooks_dir() / "examples").glob("*.ipynb"))
+
+
+def test_there_are_example_walkthroughs() -> None:
+    assert [p.name for p in EXAMPLES][:1] == ["01_overview.ipynb"]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_notebook_runs_top_to_bottom(
+    demo_reports: dict[str, Any], example: Path, tmp_path: Path
+) -> None:
+    """Through render(): every cell runs, every figure is displayed, nothing is fetched."""
+    res = report.render(example, {"DATA_DIR": str(demo_reports["data"])}, tmp_path)
+    assert res.ok, res.decision["failure"]
+    text = res.html_path.read_text()
+    assert_offline(text)
+    assert parse(text).imgs  # the walkthrough shows its figures
