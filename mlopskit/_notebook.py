@@ -219,9 +219,15 @@ def html_cell(fragment: str, cell_id: str) -> Any:
 
 
 def normalise(nb: Any) -> Any:
-    """Drop everything that varies between runs: ids, counts, timings, kernel details."""
-    nb.cells = [c for c in nb.cells if INTERNAL_TAG not in c.metadata.get("tags", [])]
-    nb.cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+    """Drop everything that varies between runs (ids, counts, timings, kernel details) and
+    the code cells without output (their code is hidden, they would be blank space)."""
+    drop = {INTERNAL_TAG, "papermill-error-cell-tag"}
+    nb.cells = [
+        c
+        for c in nb.cells
+        if not drop.intersection(c.metadata.get("tags", []))
+        and not (c.cell_type == "code" and not c.outputs)
+    ]
     for i, cell in enumerate(nb.cells):
         cell.id = f"cell-{i:03d}"
         tags = [t for t in cell.metadata.get("tags", []) if t != "injected-parameters"]
