@@ -83,8 +83,13 @@ REMOTE_RE = re.compile(
 )
 
 
-def kernel_manager_class(kernel_root: Path) -> type:
-    """An AsyncKernelManager that only knows the private kernelspec under ``kernel_root``."""
+def kernel_manager_class(kernel_root: Path, log: Any = None) -> type:
+    """An AsyncKernelManager that only knows the private kernelspec under ``kernel_root``.
+
+    ``log``: an open binary file receiving the kernel process's stdout and stderr (its
+    start-up errors and shutdown chatter stay out of the CLI's output; a kernel failure
+    quotes its tail).
+    """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
@@ -97,6 +102,12 @@ def kernel_manager_class(kernel_root: Path) -> type:
         @default("kernel_spec_manager")
         def _private_spec_manager(self) -> KernelSpecManager:
             return KernelSpecManager(kernel_dirs=[str(kernel_root)], ensure_native_kernel=False)
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if log is not None:
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return PrivateKernelManager
 
@@ -279,17 +290,13 @@ def execute(
     say: Callable[[str], None],
 ) -> tuple[Any, Failure | None]:
     """Run a prepared notebook on the private kernel; return it and the first failure."""
-    import nbformat
-    import papermill
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from papermill.exceptions import PapermillExecutionError
-
     n_cells = sum(1 for c in nb.cells if c.cell_type == "code") - 1  # + injected - 2 internal
     failure: Failure | None = None
     with tempfile.TemporaryDirectory(prefix="mlopskit-report-") as tmp:
         kernel_root = Path(tmp) / "kernels"
         write_kernelspec(kernel_root)
         out_nb = Path(tmp) / "executed.ipynb"
+        log_path = Path(tmp) / "kernel.log"
         counter = {"i": 0}
 
         def on_cell_start(cell: Any, cell_index: int) -> None:
@@ -298,31 +305,68 @@ def execute(
                 say(f"executing cell {counter['i']}/{n_cells}")
 
         say(f"starting kernel ({sys.executable})")
-        try:
-            executed = papermill.execute_notebook(
+        with log_path.open("wb") as log:
+            executed, failure = _run(
                 nb,
-                str(out_nb),
-                parameters=dict(params),
-                kernel_name=KERNEL_NAME,
-                kernel_manager_class=kernel_manager_class(kernel_root),
+                params,
+                out_nb,
+                log,
+                kernel_root,
+                on_cell_start,
+                cell_timeout=cell_timeout,
                 start_timeout=start_timeout,
-                execution_timeout=cell_timeout,
-                interrupt_on_timeout=True,
-                progress_bar=False,
-                log_output=False,
-                request_save_on_cell_execute=False,
                 cwd=cwd,
-                on_cell_start=on_cell_start,
             )
-        except PapermillExecutionError:
-            executed = nbformat.read(out_nb, as_version=4)
-            failure = failure_from_nb(executed, cell_timeout)
-        except (CellTimeoutError, DeadKernelError, RuntimeError, TimeoutError) as exc:
-            # the kernel did not start or died: keep the unexecuted notebook for the banner
-            executed = copy.deepcopy(nb)
-            failure = Failure(None, "the kernel", "", type(exc).__name__, str(exc), "")
+        if failure is not None and failure.cell == "the kernel":
+            tail = log_path.read_bytes()[-4000:].decode("utf-8", "replace")
+            failure.traceback = ANSI_RE.sub("", tail)
         if failure is None:
             failure = failure_from_nb(executed, cell_timeout)  # e.g. SystemExit(1)
+    return executed, failure
+
+
+def _run(
+    nb: Any,
+    params: Mapping[str, Any],
+    out_nb: Path,
+    log: Any,
+    kernel_root: Path,
+    on_cell_start: Callable[..., None],
+    *,
+    cell_timeout: int,
+    start_timeout: int,
+    cwd: str,
+) -> tuple[Any, Failure | None]:
+    import nbformat
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    """papermill in-process on the private kernel (parameters as a dict, never strings)."""
+    failure: Failure | None = None
+    try:
+        executed = papermill.execute_notebook(
+            nb,
+            str(out_nb),
+            parameters=dict(params),
+            kernel_name=KERNEL_NAME,
+            kernel_manager_class=kernel_manager_class(kernel_root, log),
+            start_timeout=start_timeout,
+            execution_timeout=cell_timeout,
+            interrupt_on_timeout=True,
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            cwd=cwd,
+            on_cell_start=on_cell_start,
+        )
+    except PapermillExecutionError:
+        executed = nbformat.read(out_nb, as_version=4)
+        failure = failure_from_nb(executed, cell_timeout)
+    except (CellTimeoutError, DeadKernelError, RuntimeError, TimeoutError) as exc:
+        # the kernel did not start or died: keep the unexecuted notebook for the banner
+        executed = copy.deepcopy(nb)
+        failure = Failure(None, "the kernel", "", type(exc).__name__, str(exc), "")
     return executed, failure
 
 

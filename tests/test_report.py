@@ -358,6 +358,7 @@ def test_kernel_start_timeout_fails_the_report(
     assert not res.ok
     assert res.decision["failure"]["cell"] == "the kernel"
     assert "2 seconds" in res.decision["failure"]["evalue"]
+    assert "sitecustomize" in res.decision["failure"]["traceback"]  # the kernel's own output
     assert "FAILED — not approvable" in res.html_path.read_text()
 
 
