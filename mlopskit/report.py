@@ -484,6 +484,8 @@ def read_manifest(data_dir: str | Path) -> dict[str, Any]:
     for key in ("as_of", "champion", "challenger"):
         if key not in manifest:
             raise ValueError(f"`{mp}`: key `{key}` is missing.")
+    for key in ("champion", "challenger"):
+        validate_name(manifest[key], f"{mp}: {key}")
     return dict(manifest)
 
 

@@ -648,3 +648,18 @@ def test_example_notebook_runs_top_to_bottom(
     text = res.html_path.read_text()
     assert_offline(text)
     assert parse(text).imgs  # the walkthrough shows its figures
+
+
+def test_hostile_model_name_in_a_manifest_is_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"as_of": "2026-09-29", "champion": HOSTILE, "challenger": "fraud_v2.3"})
+    )
+    assert cli_main(["report", "fraud_v2.3", "--data", str(tmp_path)]) == 2
+    assert "champion` must be a name" in capsys.readouterr().err
+    (tmp_path / "manifest.json").write_text(json.dumps({"as_of": "2026-09-29"}))
+    assert cli_main(["report", "fraud_v2.3", "--data", str(tmp_path)]) == 2
+    assert "key `champion` is missing" in capsys.readouterr().err
+    assert cli_main(["report", "fraud_v2.3", "--data", str(tmp_path / "nope")]) == 2
+    assert "has no manifest.json" in capsys.readouterr().err
