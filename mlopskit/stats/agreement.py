@@ -36,6 +36,7 @@ __all__ = [
     "TopKOverlap",
     "cohens_kappa",
     "decision_agreement",
+    "histogram_quantile",
     "kendall_tau_b",
     "ks_2samp",
     "ks_from_counts",
@@ -485,14 +486,25 @@ class ScoreGrid:
         return int(np.searchsorted(self.edges(), threshold, side="left"))
 
     def quantile(self, counts: ArrayLike, q: float) -> float:
-        """The ``q``-quantile read off grid counts: the upper edge of the bin where the
-        cumulative share first reaches ``q`` (so it is exact to one bin)."""
-        c = np.asarray(counts, dtype=float)
-        total = c.sum()
-        if total == 0:
-            return float("nan")
-        j = int(np.searchsorted(np.cumsum(c) / total, q, side="left"))
-        return float(self.edges()[min(j, self.n_bins - 1) + 1])
+        """The ``q``-quantile read off grid counts (see :func:`histogram_quantile`)."""
+        return histogram_quantile(counts, self.edges(), q)
+
+
+def histogram_quantile(counts: ArrayLike, edges: ArrayLike, q: float) -> float:
+    """The ``q``-quantile read off histogram counts: the upper edge of the bin in which the
+    cumulative share first reaches ``q``. The exact sample quantile lies in that bin, so the
+    error is at most one bin width (NaN for an empty histogram)."""
+    c = np.asarray(counts, dtype=float)
+    e = np.asarray(edges, dtype=float)
+    if e.size != c.size + 1:
+        raise ValueError(f"`edges` must have len(counts) + 1 = {c.size + 1} values; got {e.size}.")
+    if not 0 < q <= 1:
+        raise ValueError(f"`q` must be in (0, 1]; got {q!r}.")
+    total = c.sum()
+    if total == 0:
+        return float("nan")
+    j = int(np.searchsorted(np.cumsum(c) / total, q, side="left"))
+    return float(e[min(j, c.size - 1) + 1])
 
 
 def _psi_from_counts(
