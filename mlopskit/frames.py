@@ -461,12 +461,14 @@ def shadow_bounds(lf: nw.LazyFrame) -> dict[str, Any]:
     ]
     if has_label_ts:
         aggs.append(nw.col("label_ts").max().alias("label_ts_max"))
-    row = collect(lf.select(aggs)).iloc[0].to_dict()
+    row = {str(k): v for k, v in collect(lf.select(aggs)).iloc[0].to_dict().items()}
     row.setdefault("label_ts_max", None)
     return row
 
 
-def score_histogram(lf: nw.LazyFrame, column: str, *, n_bins: int, span: float, clip: float) -> np.ndarray:
+def score_histogram(
+    lf: nw.LazyFrame, column: str, *, n_bins: int, span: float, clip: float
+) -> np.ndarray:
     """Counts of a score column (nulls and NaN left out) on the score grid."""
     q = (
         lf.select(nw.col(column).cast(nw.Float64).fill_nan(None).alias("__s"))
@@ -498,13 +500,19 @@ def _row_sample(
         )
         return q, f"polars bottom-{size} of hash(request_id, seed={seed})", None
     if lf.implementation is nw.Implementation.DUCKDB:
-        q = native.project(f"__c, __h, hash(request_id, {int(seed)}) AS __hash").order(
-            "__hash"
-        ).limit(size)
+        q = (
+            native.project(f"__c, __h, hash(request_id, {int(seed)}) AS __hash")
+            .order("__hash")
+            .limit(size)
+        )
         df = q.project("__c, __h").df()
-        return None, f"DuckDB bottom-{size} of hash(request_id, seed={seed})", (
-            df["__c"].to_numpy(dtype=float),
-            df["__h"].to_numpy(dtype=float),
+        return (
+            None,
+            f"DuckDB bottom-{size} of hash(request_id, seed={seed})",
+            (
+                df["__c"].to_numpy(dtype=float),
+                df["__h"].to_numpy(dtype=float),
+            ),
         )
     df = collect(pairs.select("__c", "__h"))
     c, h = df["__c"].to_numpy(dtype=float), df["__h"].to_numpy(dtype=float)
@@ -553,8 +561,14 @@ def shadow_aggregates(
         nw.col("error_champion").cast(nw.Int64).fill_null(0).alias("__ec"),
         nw.col("error_challenger").cast(nw.Int64).fill_null(0).alias("__eh"),
     ).with_columns(
-        nw.when(c.is_null()).then(nw.lit(2)).otherwise((c >= threshold).cast(nw.Int64)).alias("__fc"),
-        nw.when(h.is_null()).then(nw.lit(2)).otherwise((h >= threshold).cast(nw.Int64)).alias("__fh"),
+        nw.when(c.is_null())
+        .then(nw.lit(2))
+        .otherwise((c >= threshold).cast(nw.Int64))
+        .alias("__fc"),
+        nw.when(h.is_null())
+        .then(nw.lit(2))
+        .otherwise((h >= threshold).cast(nw.Int64))
+        .alias("__fh"),
     )
     if has_label:
         matured = (nw.col("ts") <= matured_before) & ~nw.col("label").is_null()
@@ -650,7 +664,7 @@ def shadow_aggregates(
     if sample_q is not None:
         queries.append(sample_q)
     res = _collect_many(queries)
-    totals = {k: int(v) for k, v in res[0].iloc[0].to_dict().items()}
+    totals = {str(k): int(v) for k, v in res[0].iloc[0].to_dict().items()}
     hist_c = _hist(res[1], "__b", n_bins)
     hist_h = np.zeros((3, 3, n_bins), dtype=np.int64)
     hh = res[2]
@@ -669,11 +683,15 @@ def shadow_aggregates(
     seg_frames = {}
     for seg, df in zip(segments, res[k : k + len(segments)], strict=True):
         df = df.rename(columns={seg: "value"})
-        df["value"] = df["value"].astype(object).where(df["value"].notna(), "__missing__").astype(str)
+        df["value"] = (
+            df["value"].astype(object).where(df["value"].notna(), "__missing__").astype(str)
+        )
         seg_frames[seg] = df.sort_values("value", kind="stable").reset_index(drop=True)
     k += len(segments)
     flips = pd.concat(res[k : k + len(flip_qs)], ignore_index=True)
-    flips = flips.sort_values(["segment", "value", "__abs"], ascending=[True, True, False], kind="stable")
+    flips = flips.sort_values(
+        ["segment", "value", "__abs"], ascending=[True, True, False], kind="stable"
+    )
     flips = flips.drop(columns="__abs").reset_index(drop=True)
     if sample_q is not None:
         smp = res[-1]

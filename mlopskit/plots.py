@@ -53,7 +53,9 @@ def plot_shadow_decisions(profile: Any, ax: Any = None) -> Any:
         err = np.vstack(
             [rate - df[f"flag_rate_{model}_ci_low"], df[f"flag_rate_{model}_ci_high"] - rate]
         )
-        ax.bar(x + (i - 0.5) * 0.38, rate, width=0.36, yerr=err, capsize=3, color=colour, label=model)
+        ax.bar(
+            x + (i - 0.5) * 0.38, rate, width=0.36, yerr=err, capsize=3, color=colour, label=model
+        )
     labels = [
         f"{r.view} (t={r.threshold:.4g})\nboth {r.both:,} · champ only {r.champion_only:,}\n"
         f"chall only {r.challenger_only:,} · Jaccard {r.jaccard:.2f}"
@@ -101,7 +103,9 @@ def plot_shadow_segments(profile: Any, ax: Any = None, top: int = 15) -> Any:
                for q, lift in zip(df["q_value"], df["lift"], strict=True)]  # fmt: skip
     ax.barh(names[::-1], df["disagreement_rate"].to_numpy()[::-1], color=colours[::-1])
     d = profile.decisions
-    ax.axvline((d.champion_only + d.challenger_only) / d.n, color="#1f2328", ls="--", label="overall")
+    ax.axvline(
+        (d.champion_only + d.challenger_only) / d.n, color="#1f2328", ls="--", label="overall"
+    )
     ax.set_title("Where the models disagree (red: BH-significant excess)")
     ax.set_xlabel("disagreement rate at the threshold")
     ax.set_ylabel("segment value")

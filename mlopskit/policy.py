@@ -165,8 +165,14 @@ class ShadowPolicy:
     label_maturity_days: int = 60
 
     def __post_init__(self) -> None:
-        for name in ("alpha", "jaccard_min", "psi_max", "ks_d_max", "max_error_rate",
-                     "max_missing_rate"):
+        for name in (
+            "alpha",
+            "jaccard_min",
+            "psi_max",
+            "ks_d_max",
+            "max_error_rate",
+            "max_missing_rate",
+        ):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and 0 < v < 1):
                 raise ValueError(f"policy section `shadow`: `{name}` must be in (0, 1); got {v!r}.")
@@ -181,8 +187,15 @@ class ShadowPolicy:
                 "policy section `shadow`: `p99_latency_ratio_max` must be > 1; got "
                 f"{self.p99_latency_ratio_max!r}."
             )
-        for name in ("min_duration_days", "recommended_duration_days", "min_requests",
-                     "min_flagged", "min_segment_n", "flips_per_segment", "label_maturity_days"):
+        for name in (
+            "min_duration_days",
+            "recommended_duration_days",
+            "min_requests",
+            "min_flagged",
+            "min_segment_n",
+            "flips_per_segment",
+            "label_maturity_days",
+        ):
             v = getattr(self, name)
             if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
                 raise ValueError(

@@ -27,35 +27,27 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from mlopskit import _display, frames
+from mlopskit import _shadow_tables as tables
+from mlopskit._shadow_tables import LATENCY_GRID
 from mlopskit.policy import Policy, ShadowPolicy, as_policy
 from mlopskit.stats.agreement import (
     DecisionAgreement,
-    KSResult,
     RankCorrelation,
     ScoreGrid,
     TopKOverlap,
-    _psi_from_counts,
     decision_agreement,
-    histogram_quantile,
     kendall_tau_b,
-    ks_from_counts,
-    mcnemar_exact,
-    quantile_bins,
+    paired_rate_ratio,
     spearman,
     top_k_overlap,
 )
-from mlopskit.stats.multiple import benjamini_hochberg
 from mlopskit.stats.proportions import wilson_ci
 from mlopskit.verdict import Reason, ShadowVerdict
 
 __all__ = ["LATENCY_GRID", "ShadowCheck", "ShadowProfile", "shadow_profile"]
 
-LATENCY_GRID = (-2.0, 6.0, 1600)
-"""Latency histogram grid: ``(log10 low, log10 high, n_bins)`` in ms; a bin spans a factor
-``10^(8/1600) ≈ 1.0116``, so latency quantiles are exact to 1.2%."""
 
 PARTS = (
     "checks",
@@ -195,12 +187,12 @@ class ShadowProfile:
         if part in ("decisions", "capacity"):
             rows = [("threshold", self.threshold, self.decisions)]
             rows.append(("capacity_matched", self.capacity_threshold, self.capacity))
-            df = pd.DataFrame([_agreement_row(v, t, a, self.alpha) for v, t, a in rows])
+            df = pd.DataFrame([tables.agreement_row(v, t, a, self.alpha) for v, t, a in rows])
             return df if part == "decisions" else df.iloc[[1]].reset_index(drop=True)
         if part == "ranks":
-            rows = []
+            stats_rows: list[dict[str, Any]] = []
             for r in (self.spearman, self.kendall):
-                rows.append(
+                stats_rows.append(
                     {
                         "statistic": r.method,
                         "estimate": r.estimate,
@@ -212,7 +204,7 @@ class ShadowProfile:
                     }
                 )
             t = self.top_k
-            rows.append(
+            stats_rows.append(
                 {
                     "statistic": "top_k_overlap",
                     "estimate": t.share,
@@ -225,7 +217,7 @@ class ShadowProfile:
                     f"(lift {t.lift:.1f})",
                 }
             )
-            df = pd.DataFrame(rows)
+            df = pd.DataFrame(stats_rows)
             df["sample"] = self.sample_method
             return df
         return getattr(self, part).copy()
@@ -268,9 +260,9 @@ class ShadowProfile:
             _display.table_html(self.to_frame("coverage"), caption="1. Coverage"),
             _display.table_html(self.to_frame("offline_live"), caption="2. Offline vs live"),
             _display.table_html(
-                self.to_frame("decisions").T.reset_index().rename(
-                    columns={"index": "statistic", 0: "threshold", 1: "capacity_matched"}
-                ),
+                self.to_frame("decisions")
+                .T.reset_index()
+                .rename(columns={"index": "statistic", 0: "threshold", 1: "capacity_matched"}),
                 caption="3–4. Decisions at the threshold and capacity-matched",
             ),
             _display.table_html(self.to_frame("ranks"), caption="5. Ranks"),
@@ -295,36 +287,6 @@ class ShadowProfile:
         if kind not in funcs:
             raise ValueError(f"`kind` must be one of {tuple(funcs)}; got {kind!r}.")
         return funcs[kind](self, ax=ax)
-
-
-def _agreement_row(view: str, threshold: float, a: DecisionAgreement, alpha: float) -> dict:
-    lo, hi = wilson_ci([a.both + a.champion_only, a.both + a.challenger_only], [a.n, a.n], alpha=alpha)
-    return {
-        "view": view,
-        "threshold": threshold,
-        "n": a.n,
-        "both": a.both,
-        "champion_only": a.champion_only,
-        "challenger_only": a.challenger_only,
-        "neither": a.neither,
-        "flag_rate_champion": a.flag_rate_champion,
-        "flag_rate_champion_ci_low": lo[0],
-        "flag_rate_champion_ci_high": hi[0],
-        "flag_rate_challenger": a.flag_rate_challenger,
-        "flag_rate_challenger_ci_low": lo[1],
-        "flag_rate_challenger_ci_high": hi[1],
-        "agreement": a.agreement,
-        "kappa": a.kappa.kappa,
-        "kappa_se": a.kappa.se,
-        "kappa_ci_low": a.kappa.ci_low,
-        "kappa_ci_high": a.kappa.ci_high,
-        "positive_agreement": a.positive_agreement,
-        "jaccard": a.jaccard,
-        "champion_flags_in_challenger": a.champion_flags_in_challenger,
-        "challenger_flags_in_champion": a.challenger_flags_in_champion,
-        "mcnemar_statistic": a.mcnemar.statistic,
-        "mcnemar_p_value": a.mcnemar.p_value,
-    }
 
 
 # --------------------------------------------------------------------------------------
@@ -416,7 +378,11 @@ def shadow_profile(
     ts_min, ts_max = _timestamp(bounds["ts_min"]), _timestamp(bounds["ts_max"])
     if as_of is None:
         label_max = bounds["label_ts_max"]
-        as_of_ts = ts_max if label_max is None or pd.isna(label_max) else max(ts_max, _timestamp(label_max))
+        as_of_ts = (
+            ts_max
+            if label_max is None or pd.isna(label_max)
+            else max(ts_max, _timestamp(label_max))
+        )
     else:
         as_of_ts = _timestamp(as_of)
         if (as_of_ts.tzinfo is None) != (ts_max.tzinfo is None):
@@ -455,13 +421,13 @@ def shadow_profile(
     a = pol.alpha
 
     # 1. coverage
-    coverage = _coverage(t, warnings)
+    coverage = tables.coverage_table(t, warnings)
     # 3. decisions at the threshold
     dec = decision_agreement(
         t["both"], t["champion_only"], t["challenger_only"], t["neither"], alpha=a
     )
     # 4. capacity-matched
-    cap_thr, cap, cap_idx = _capacity(agg.hist_challenger, dec, grid, a)
+    cap_thr, cap, cap_idx = tables.capacity_matched(agg.hist_challenger, dec, grid, a)
     if cap.flag_rate_challenger != dec.flag_rate_champion:
         gap = cap.both + cap.challenger_only - (dec.both + dec.champion_only)
         if abs(gap) > max(1, 0.01 * (dec.both + dec.champion_only)):
@@ -472,10 +438,18 @@ def shadow_profile(
             )
     # 5. ranks
     k_queue = dec.both + dec.champion_only if review_k is None else review_k
-    if isinstance(k_queue, bool) or not isinstance(k_queue, int | np.integer) or not 1 <= k_queue <= dec.n:
+    if (
+        isinstance(k_queue, bool)
+        or not isinstance(k_queue, int | np.integer)
+        or not 1 <= k_queue <= dec.n
+    ):
         raise ValueError(
             f"`review_k` must be an integer in [1, {dec.n:,}] (the scored pairs); got {review_k!r}"
-            + ("; the champion flagged no request, so give `review_k`." if review_k is None else ".")
+            + (
+                "; the champion flagged no request, so give `review_k`."
+                if review_k is None
+                else "."
+            )
         )
     sx, sy = agg.sample_champion, agg.sample_challenger
     k_sample = int(min(sx.size, max(1, round(int(k_queue) * sx.size / dec.n))))
@@ -483,13 +457,13 @@ def shadow_profile(
     tau = kendall_tau_b(sx, sy)
     topk = top_k_overlap(sx, sy, k_sample)
     # 2. offline vs live
-    offline_live, hist_off = _offline_live(offline, columns, agg, grid, a, warnings)
+    offline_live, hist_off = tables.offline_live_table(offline, columns, agg, grid, a, warnings)
     # 6. segments
-    seg_table = _segments(agg.segments, dec, min_n, a, warnings)
+    seg_table = tables.segments_table(agg.segments, dec, min_n, a, warnings)
     # 7. operations
-    operations = _operations(t, agg, a)
+    operations = tables.operations_table(t, agg, a)
     # 9. labels
-    labels = _labels(agg.hist_challenger, cap_idx, cap_thr, thr, a, warnings)
+    labels = tables.labels_table(agg.hist_challenger, cap_idx, cap_thr, thr, a, warnings)
     if len(labels) == 0:
         warnings.append(
             f"no matured labels (rows older than {pol.label_maturity_days} days before "
@@ -535,246 +509,6 @@ def shadow_profile(
         latency_challenger=agg.latency_challenger,
         warnings=tuple(warnings),
     )
-
-
-def _coverage(t: dict[str, int], warnings: list[str]) -> pd.DataFrame:
-    n = t["n"]
-    rows = [
-        ("requests", n),
-        ("scored_by_both", t["pairs"]),
-        ("scored_by_champion", t["scored_champion"]),
-        ("scored_by_challenger", t["scored_challenger"]),
-        ("error_champion", t["error_champion"]),
-        ("error_challenger", t["error_challenger"]),
-        ("missing_champion_score", n - t["scored_champion"]),
-        ("missing_challenger_score", n - t["scored_challenger"]),
-        ("missing_challenger_without_error", t["missing_challenger_no_error"]),
-        ("champion_flagged_challenger_missing", t["champion_flag_challenger_missing"]),
-        ("latency_missing_champion", t["latency_missing_champion"]),
-        ("latency_missing_challenger", t["latency_missing_challenger"]),
-    ]
-    df = pd.DataFrame(rows, columns=["metric", "count"])
-    df["share"] = df["count"] / n
-    if t["missing_challenger_no_error"]:
-        warnings.append(
-            f"{t['missing_challenger_no_error']:,} rows have no challenger score and no "
-            "error flag (lost shadow calls or join gaps); they are counted as missing, "
-            "not dropped."
-        )
-    if t["missing_champion_no_error"]:
-        warnings.append(
-            f"{t['missing_champion_no_error']:,} rows have no champion score and no error flag."
-        )
-    if t["error_challenger_with_score"]:
-        warnings.append(
-            f"{t['error_challenger_with_score']:,} rows have `error_challenger` set but a "
-            "challenger score; the score was used."
-        )
-    for model in ("champion", "challenger"):
-        k = t[f"latency_missing_{model}"]
-        if k:
-            warnings.append(f"{k:,} rows have no `latency_ms_{model}`; latency quantiles omit them.")
-    return df
-
-
-def _capacity(
-    hist: np.ndarray, dec: DecisionAgreement, grid: ScoreGrid, alpha: float
-) -> tuple[float, DecisionAgreement, int]:
-    """Challenger grid threshold whose flag count is closest to the champion's."""
-    h0, h1 = hist[0].sum(axis=0), hist[1].sum(axis=0)  # challenger hist by champion decision
-    suffix = lambda h: np.concatenate([np.cumsum(h[::-1])[::-1], [0]])  # noqa: E731
-    s0, s1 = suffix(h0), suffix(h1)
-    target = dec.both + dec.champion_only
-    gap = np.abs(s0 + s1 - target)
-    j = int(np.flatnonzero(gap == gap.min())[-1])  # ties: the higher threshold
-    a = int(s1[j])
-    c = int(s0[j])
-    b = target - a
-    d = dec.n - a - b - c
-    thr = float(grid.edges()[j]) if j <= grid.n_bins else 1.0
-    return thr, decision_agreement(a, b, c, d, alpha=alpha), j
-
-
-def _offline_live(
-    offline: Any,
-    columns: Mapping[str, str] | None,
-    agg: frames.ShadowAggregates,
-    grid: ScoreGrid,
-    alpha: float,
-    warnings: list[str],
-) -> tuple[pd.DataFrame, np.ndarray | None]:
-    cols = [
-        "model", "n_offline", "n_live", "psi", "psi_critical", "psi_p_value", "psi_bins",
-        "ks_d", "ks_d_upper", "ks_critical", "ks_p_value",
-    ]  # fmt: skip
-    if offline is None:
-        warnings.append("no `offline` scores given: live-vs-offline parity (PSI, KS) not checked.")
-        return pd.DataFrame(columns=cols), None
-    mapping = {k: v for k, v in (columns or {}).items() if k in ("score_champion", "score_challenger")}
-    olf = frames.validate(offline, frames.OFFLINE_SCORES, columns=mapping)
-    live = {
-        "challenger": agg.hist_challenger.sum(axis=(0, 1)),
-        "champion": agg.hist_champion,
-    }
-    rows = []
-    hist_off = None
-    for model in ("challenger", "champion"):
-        col = f"score_{model}"
-        if col not in frames.schema(olf):
-            continue
-        ref = frames.score_histogram(olf, col, n_bins=grid.n_bins, span=grid.span, clip=grid.clip)
-        if model == "challenger":
-            hist_off = ref
-        cur = live[model]
-        n_ref, n_cur = int(ref.sum()), int(cur.sum())
-        if n_ref == 0:
-            raise ValueError(f"offline scores: column `{col}` has no non-missing value.")
-        b = int(max(2, min(10, min(n_ref, n_cur) // 5)))
-        starts = quantile_bins(ref, b)
-        psi, crit, p = _psi_from_counts(
-            np.add.reduceat(ref, starts), np.add.reduceat(cur, starts), alpha=alpha
-        )
-        ks: KSResult = ks_from_counts(cur, ref, alpha=alpha)
-        rows.append([model, n_ref, n_cur, psi, crit, p, starts.size, ks.d, ks.d_upper, ks.critical, ks.p_value])
-    return pd.DataFrame(rows, columns=cols), hist_off
-
-
-def _segments(
-    seg: dict[str, pd.DataFrame],
-    dec: DecisionAgreement,
-    min_n: int,
-    alpha: float,
-    warnings: list[str],
-) -> pd.DataFrame:
-    cols = [
-        "segment", "value", "n", "pairs", "flag_rate_champion", "flag_rate_challenger",
-        "disagreement_rate", "lift", "excess_disagreements", "p_value", "q_value",
-        "suppressed", "rank",
-    ]  # fmt: skip
-    frames_ = []
-    total_dis = dec.champion_only + dec.challenger_only
-    overall = total_dis / dec.n
-    for name, df in seg.items():
-        if len(df) == 1:
-            warnings.append(
-                f"segment `{name}` has a single value ({df['value'].iloc[0]!r}); it cannot "
-                "localize disagreement."
-            )
-        small = df[df["pairs"] < min_n]
-        if len(small):
-            shown = ", ".join(f"{v!r} (n={n})" for v, n in zip(small["value"], small["pairs"], strict=True))
-            warnings.append(
-                f"segment `{name}`: {len(small)} value(s) with fewer than min_n={min_n} scored "
-                f"pairs suppressed: {shown[:300]}."
-            )
-        out = pd.DataFrame({"segment": name, "value": df["value"], "n": df["n"], "pairs": df["pairs"]})
-        pairs = df["pairs"].to_numpy(dtype=float)
-        dis = (df["champion_only"] + df["challenger_only"]).to_numpy(dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["flag_rate_champion"] = (df["both"] + df["champion_only"]).to_numpy() / pairs
-            out["flag_rate_challenger"] = (df["both"] + df["challenger_only"]).to_numpy() / pairs
-            out["disagreement_rate"] = dis / pairs
-            out["lift"] = out["disagreement_rate"] / overall if overall > 0 else np.nan
-        out["excess_disagreements"] = dis - pairs * overall
-        p = np.full(len(df), np.nan)
-        for i in range(len(df)):
-            rest_d, rest_n = total_dis - dis[i], dec.n - pairs[i]
-            if pairs[i] >= min_n and rest_n > 0:
-                table = [[dis[i], pairs[i] - dis[i]], [rest_d, rest_n - rest_d]]
-                p[i] = stats.fisher_exact(np.asarray(table, dtype=np.int64)).pvalue
-        out["p_value"] = p
-        out["suppressed"] = pairs < min_n
-        frames_.append(out)
-    if not frames_:
-        return pd.DataFrame(columns=cols)
-    res = pd.concat(frames_, ignore_index=True)
-    rate_cols = ["flag_rate_champion", "flag_rate_challenger", "disagreement_rate", "lift", "excess_disagreements"]
-    res.loc[res["suppressed"], rate_cols] = np.nan
-    res["q_value"] = benjamini_hochberg(res["p_value"].to_numpy(dtype=float))
-    # ranking: BH-significant excess disagreement first, then by lift
-    concentrated = (res["q_value"] < alpha) & (res["lift"] > 1)
-    order = res.assign(_c=concentrated).sort_values(["_c", "lift"], ascending=[False, False], kind="stable")
-    order = order[~order["suppressed"]]
-    res["rank"] = np.nan
-    res.loc[order.index, "rank"] = np.arange(1, len(order) + 1, dtype=float)
-    return res.sort_values(["rank", "segment", "value"], na_position="last", kind="stable").reset_index(drop=True)[cols]
-
-
-def _operations(t: dict[str, int], agg: frames.ShadowAggregates, alpha: float) -> pd.DataFrame:
-    lo, hi, nb = LATENCY_GRID
-    edges = 10.0 ** np.linspace(lo, hi, nb + 1)
-    n = t["n"]
-    rows = []
-    for model, lat in (("champion", agg.latency_champion), ("challenger", agg.latency_challenger)):
-        errors = t[f"error_{model}"]
-        missing = n - t[f"scored_{model}"]
-        (e_lo, m_lo), (e_hi, m_hi) = wilson_ci([errors, missing], [n, n], alpha=alpha)
-        rows.append(
-            {
-                "model": model,
-                "n": n,
-                "latency_n": int(lat.sum()),
-                "p50_ms": histogram_quantile(lat, edges, 0.50),
-                "p95_ms": histogram_quantile(lat, edges, 0.95),
-                "p99_ms": histogram_quantile(lat, edges, 0.99),
-                "error_rate": errors / n,
-                "error_rate_ci_low": e_lo,
-                "error_rate_ci_high": e_hi,
-                "missing_rate": missing / n,
-                "missing_rate_ci_low": m_lo,
-                "missing_rate_ci_high": m_hi,
-            }
-        )
-    df = pd.DataFrame(rows)
-    for q in ("p50", "p95", "p99"):  # relative to the champion (1 on its own row)
-        df.insert(df.columns.get_loc(f"{q}_ms") + 1, f"{q}_ratio", df[f"{q}_ms"] / df.loc[0, f"{q}_ms"])
-    return df
-
-
-def _labels(
-    hist: np.ndarray, j: int, cap_thr: float, thr: float, alpha: float, warnings: list[str]
-) -> pd.DataFrame:
-    """Precision/recall on matured labels: champion at ``thr``, challenger at the
-    capacity-matched threshold (grid edge ``j``), with the paired comparison of recall."""
-    cols = [
-        "model", "threshold", "n_matured", "positives", "flagged", "true_positives",
-        "precision", "precision_ci_low", "precision_ci_high", "recall", "recall_ci_low",
-        "recall_ci_high", "p_value", "test",
-    ]  # fmt: skip
-    h = hist[:2, :2, :]  # complete pairs with a matured label
-    n_m = int(h.sum())
-    pos = int(h[:, 1].sum())
-    if n_m == 0:
-        return pd.DataFrame(columns=cols)
-    if pos == 0:
-        warnings.append(f"no positive label among {n_m:,} matured pairs; recall undefined.")
-        return pd.DataFrame(columns=cols)
-    flagged = [int(h[1].sum()), int(h[:, :, j:].sum())]
-    tp = [int(h[1, 1].sum()), int(h[:, 1, j:].sum())]
-    p_lo, p_hi = wilson_ci(tp, flagged, alpha=alpha)  # nobs 0 gives NaN
-    r_lo, r_hi = wilson_ci(tp, [pos, pos], alpha=alpha)
-    rows = []
-    for i, (model, t_) in enumerate((("champion", thr), ("challenger", cap_thr))):
-        rows.append(
-            [model, t_, n_m, pos, flagged[i], tp[i],
-             tp[i] / flagged[i] if flagged[i] else np.nan, p_lo[i], p_hi[i], tp[i] / pos,
-             r_lo[i], r_hi[i], np.nan, ""]
-        )  # fmt: skip
-    # paired: positives caught by one model only (b: champion only, c: challenger only)
-    b = int(h[1, 1, :j].sum())
-    c = int(h[0, 1, j:].sum())
-    mc = mcnemar_exact(b, c)
-    diff = (c - b) / pos
-    se = np.sqrt(max(b + c - (c - b) ** 2 / pos, 0.0)) / pos
-    z = stats.norm.isf(alpha / 2)
-    prec = [r[6] for r in rows]
-    rows.append(
-        ["challenger − champion", np.nan, n_m, pos, flagged[1] - flagged[0], c - b,
-         prec[1] - prec[0], np.nan, np.nan, diff, diff - z * se, diff + z * se, mc.p_value,
-         f"exact McNemar on positives caught by one model only (champion {b}, challenger {c}); "
-         "recall CI: paired Wald"]
-    )  # fmt: skip
-    return pd.DataFrame(rows, columns=cols)
 
 
 def _rate_status(count: int, n: int, budget: float, alpha: float) -> tuple[float, str, float]:
@@ -830,34 +564,31 @@ def _checks(
             f"challenger {what} {rate:.3%} ({count:,}/{n:,}, Wilson lower {lo:.3%}); budget "
             f"{budget:.2%}.",
         ))  # fmt: skip
-    ratio = float(ops.loc[1, "p99_ratio"])
+    ratio = float(ops["p99_ratio"].to_numpy(dtype=float)[1])
+    p99 = ops["p99_ms"].to_numpy(dtype=float)
     lat_n = int(ops["latency_n"].min())
     status = "insufficient" if lat_n < 1000 else ok(ratio <= pol.p99_latency_ratio_max)
     out.append(ShadowCheck(
         "p99_latency_ratio", "operational", ratio, None, pol.p99_latency_ratio_max, status,
-        f"challenger p99 latency {ops.loc[1, 'p99_ms']:.1f} ms is {ratio:.2f}× the champion's "
-        f"{ops.loc[0, 'p99_ms']:.1f} ms; at most {pol.p99_latency_ratio_max:g}×"
+        f"challenger p99 latency {p99[1]:.1f} ms is {ratio:.2f}× the champion's "
+        f"{p99[0]:.1f} ms; at most {pol.p99_latency_ratio_max:g}×"
         + (f" (only {lat_n:,} latencies; ≥ 1,000 needed)." if lat_n < 1000 else "."),
     ))  # fmt: skip
-    # flag-rate ratio of paired proportions, log-scale Wald CI:
-    # Var(ln R) ≈ (b + c)/((a + b)(a + c))
-    b_, c_, fa, fh = dec.champion_only, dec.challenger_only, flagged, dec.both + dec.challenger_only
+    # flag-rate ratio of paired proportions, log-scale Wald CI (stats.paired_rate_ratio)
+    ratio, ci_lo, ci_hi = paired_rate_ratio(
+        dec.both, dec.champion_only, dec.challenger_only, alpha=a
+    )
     lo_r, hi_r = pol.flag_rate_ratio_min, pol.flag_rate_ratio_max
-    if fa == 0 or fh == 0:
-        ratio, status, ci = np.nan, "insufficient", (np.nan, np.nan)
-    else:
-        ratio = fh / fa
-        half = stats.norm.isf(a / 2) * np.sqrt((b_ + c_) / (fa * fh))
-        ci = (ratio * np.exp(-half), ratio * np.exp(half))
-        status = (
-            "pass" if lo_r <= ratio <= hi_r
-            else "fail" if ci[1] < lo_r or ci[0] > hi_r
-            else "insufficient"
-        )  # fmt: skip
+    if not np.isfinite(ratio):
+        status = "insufficient"
+    elif lo_r <= ratio <= hi_r:
+        status = "pass"
+    else:  # outside the tolerance: fail only when the whole CI is outside
+        status = "fail" if ci_hi < lo_r or ci_lo > hi_r else "insufficient"
     out.append(ShadowCheck(
         "flag_rate_ratio", "parity", ratio, lo_r, hi_r, status,
         f"challenger/champion flag rate at the threshold {ratio:.3f} "
-        f"(95% CI {ci[0]:.3f}–{ci[1]:.3f}); tolerance {lo_r:g}–{hi_r:g}.",
+        f"({1 - a:.0%} CI {ci_lo:.3f}–{ci_hi:.3f}); tolerance {lo_r:g}–{hi_r:g}.",
     ))  # fmt: skip
     out.append(ShadowCheck(
         "jaccard", "advisory", dec.jaccard, pol.jaccard_min, None,

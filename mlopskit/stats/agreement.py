@@ -41,6 +41,8 @@ __all__ = [
     "ks_2samp",
     "ks_from_counts",
     "mcnemar_exact",
+    "paired_rate_ratio",
+    "quantile_bins",
     "spearman",
     "top_k_overlap",
 ]
@@ -228,6 +230,27 @@ def decision_agreement(
         challenger_flags_in_champion=_ratio(a, a + b),
         mcnemar=mcnemar_exact(b, c),
     )
+
+
+def paired_rate_ratio(
+    both: int, champion_only: int, challenger_only: int, *, alpha: float = 0.05
+) -> tuple[float, float, float]:
+    """Challenger/champion flag-rate ratio ``R = (a + c)/(a + b)`` on the same requests, with
+    a log-scale Wald interval.
+
+    Delta method for two proportions from one multinomial 2×2 table:
+    ``Var(ln R̂) ≈ (b + c)/((a + b)(a + c))`` (the concordant cells cancel, so the interval
+    is much narrower than for independent samples). Returns ``(ratio, ci_low, ci_high)``;
+    NaN when either model flags nothing.
+    """
+    _check_alpha(alpha)
+    a, b, c = _counts(both, champion_only, challenger_only)
+    if a + b == 0 or a + c == 0:
+        nan = float("nan")
+        return nan, nan, nan
+    ratio = (a + c) / (a + b)
+    half = float(stats.norm.isf(alpha / 2) * np.sqrt((b + c) / ((a + b) * (a + c))))
+    return ratio, ratio * float(np.exp(-half)), ratio * float(np.exp(half))
 
 
 # --------------------------------------------------------------------------------------
