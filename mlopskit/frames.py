@@ -418,11 +418,19 @@ class ShadowAggregates:
 
 
 def _collect_many(queries: Sequence[Any]) -> list[pd.DataFrame]:
-    """Collect several small lazy queries; polars runs them together (one scan, shared
-    by common-subplan elimination, streaming engine)."""
+    """Collect a batch of small lazy aggregations.
+
+    polars: one ``collect_all`` on the streaming engine, the queries running concurrently,
+    each reading only its projected columns. Common-subplan elimination is switched off on
+    purpose: it caches the shared scan in memory (at 10⁷ rows peak RSS 1.07 GB with it,
+    0.51 GB without). Other engines: one query each, executed where the data lives.
+    """
     natives = [q.to_native() if isinstance(q, nw.LazyFrame) else q for q in queries]
     if all(isinstance(q, pl.LazyFrame) for q in natives):
-        return [df.to_pandas() for df in pl.collect_all(natives, engine="streaming")]
+        opt = pl.QueryOptFlags(comm_subplan_elim=False)
+        return [
+            df.to_pandas() for df in pl.collect_all(natives, engine="streaming", optimizations=opt)
+        ]
     return [collect(q) for q in queries]
 
 
@@ -480,24 +488,30 @@ def score_histogram(
     return _hist(collect(q), "__b", n_bins)
 
 
+_HASH_OVERSAMPLE = 4.0
+
+
 def _row_sample(
-    lf: nw.LazyFrame, size: int, seed: int
+    lf: nw.LazyFrame, size: int, seed: int, n_rows: int | None
 ) -> tuple[Any, str, tuple[np.ndarray, np.ndarray] | None]:
     """A seeded uniform sample of ``size`` complete pairs (``__c``, ``__h`` columns).
 
-    polars: the ``size`` rows with the smallest ``hash(request_id, seed)`` (bottom-k, so one
-    streaming pass); DuckDB: the same with DuckDB's ``hash``; pandas and other engines: the
-    pairs are collected (two float columns) and sampled with ``numpy.random.default_rng(seed)``.
-    Returns (lazy query or None, method, arrays or None).
+    polars: the ``size`` pairs with the smallest 64-bit ``hash(request_id, seed)``
+    (bottom-k). When the row count ``n_rows`` is known, rows with a hash above
+    ``4·size/n_rows`` of the hash range are dropped first (streaming filter; the bottom-k
+    is unchanged unless fewer than ``size`` pairs survive, which the caller detects and
+    redoes without the filter). DuckDB: the same with DuckDB's ``hash``. pandas and other
+    engines: the pairs are collected (two float columns) and sampled with
+    ``numpy.random.default_rng(seed)``. Returns (lazy query or None, method, arrays or None).
     """
     pairs = lf.filter(~nw.col("__c").is_null() & ~nw.col("__h").is_null())
     native = pairs.to_native()
     if isinstance(native, pl.LazyFrame):
-        q = (
-            native.with_columns(pl.col("request_id").hash(seed).alias("__hash"))
-            .bottom_k(size, by=["__hash", "request_id"])
-            .select("__c", "__h")
-        )
+        q = native.with_columns(pl.col("request_id").hash(seed).alias("__hash"))
+        if n_rows and _HASH_OVERSAMPLE * size < n_rows:
+            cut = int(_HASH_OVERSAMPLE * size / n_rows * 2.0**64)
+            q = q.filter(pl.col("__hash") < cut)
+        q = q.bottom_k(size, by="__hash").select("__c", "__h")
         return q, f"polars bottom-{size} of hash(request_id, seed={seed})", None
     if lf.implementation is nw.Implementation.DUCKDB:
         q = (
@@ -519,7 +533,7 @@ def _row_sample(
     if c.size > size:
         idx = np.sort(np.random.default_rng(seed).choice(c.size, size=size, replace=False))
         c, h = c[idx], h[idx]
-    return None, f"numpy default_rng({seed}) sample of {size} pairs without replacement", (c, h)
+    return None, f"numpy default_rng(seed={seed}) sample of {size} pairs", (c, h)
 
 
 def shadow_aggregates(
@@ -533,6 +547,7 @@ def shadow_aggregates(
     flips_per_segment: int = 5,
     sample_size: int = 200_000,
     seed: int = 0,
+    n_rows: int | None = None,
 ) -> ShadowAggregates:
     """Reduce a validated shadow log (``validate(data, SHADOW_LOG)``) to small numbers.
 
@@ -546,6 +561,7 @@ def shadow_aggregates(
         (``None``: no label analysis).
     flips_per_segment : disagreements kept per segment value for manual review.
     sample_size, seed : the seeded uniform row sample for rank statistics.
+    n_rows : the log's row count if known (lets polars pre-filter the hash sample).
 
     A missing score is null or NaN. All queries go to the engine together: for polars one
     ``collect_all`` (a shared streaming scan), otherwise one query each on the engine.
@@ -659,7 +675,7 @@ def shadow_aggregates(
                 *[nw.col(k) for k in keep],
             )
         )
-    sample_q, sample_method, sample_arrays = _row_sample(base, sample_size, seed)
+    sample_q, sample_method, sample_arrays = _row_sample(base, sample_size, seed, n_rows)
     queries: list[Any] = [totals_q, hist_c_q, hist_h_q, *lat_qs, *seg_qs, *flip_qs]
     if sample_q is not None:
         queries.append(sample_q)
@@ -683,6 +699,8 @@ def shadow_aggregates(
     seg_frames = {}
     for seg, df in zip(segments, res[k : k + len(segments)], strict=True):
         df = df.rename(columns={seg: "value"})
+        counts = [c for c in df.columns if c != "value"]
+        df[counts] = df[counts].astype(np.int64)
         df["value"] = (
             df["value"].astype(object).where(df["value"].notna(), "__missing__").astype(str)
         )
@@ -695,6 +713,12 @@ def shadow_aggregates(
     flips = flips.drop(columns="__abs").reset_index(drop=True)
     if sample_q is not None:
         smp = res[-1]
+        if len(smp) < min(sample_size, totals["pairs"]):  # the hash pre-filter kept too few
+            smp = (
+                _row_sample(base, sample_size, seed, None)[0]
+                .collect(engine="streaming")
+                .to_pandas()
+            )
         sample_arrays = (smp["__c"].to_numpy(dtype=float), smp["__h"].to_numpy(dtype=float))
     assert_arrays = sample_arrays if sample_arrays is not None else (np.empty(0), np.empty(0))
     return ShadowAggregates(

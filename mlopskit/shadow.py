@@ -401,6 +401,7 @@ def shadow_profile(
         flips_per_segment=pol.flips_per_segment,
         sample_size=sample_size,
         seed=seed,
+        n_rows=int(bounds["n"]),
     )
     t = agg.totals
     if t["pairs"] == 0:
