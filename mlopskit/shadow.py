@@ -1,7 +1,8 @@
 """Shadow disagreement profile: is the challenger safe to put in front of real decisions?
 
 During shadow both models score every request and the champion decides. ``shadow_profile``
-answers, from one lazy pass over the shadow log (STATISTICS.md §6):
+answers, from one batch of lazy aggregations over the shadow log (STATISTICS.md §6;
+polars: one streaming ``collect_all``, the log is never materialized):
 
 1. coverage: requests, join completeness, errors and lost calls (counted, never dropped);
 2. offline vs live: PSI and KS of the challenger's live scores against its offline holdout;
@@ -104,7 +105,7 @@ class ShadowCheck:
         return Reason(self.code, self.message, passed, value, bound, self.critical)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False)
 class ShadowProfile:
     """Shadow disagreement profile of a challenger against the champion.
 
@@ -261,8 +262,10 @@ class ShadowProfile:
             _display.table_html(self.to_frame("offline_live"), caption="2. Offline vs live"),
             _display.table_html(
                 self.to_frame("decisions")
-                .T.reset_index()
-                .rename(columns={"index": "statistic", 0: "threshold", 1: "capacity_matched"}),
+                .set_index("view")
+                .T.astype(float)
+                .rename_axis("statistic")
+                .reset_index(),
                 caption="3–4. Decisions at the threshold and capacity-matched",
             ),
             _display.table_html(self.to_frame("ranks"), caption="5. Ranks"),
