@@ -443,7 +443,7 @@ def label_arrivals(
     return out.reset_index(drop=True)
 
 
-def score_histogram(
+def score_bin_counts(
     data: FrameLike,
     columns: Sequence[str],
     edges: Sequence[float] | np.ndarray,

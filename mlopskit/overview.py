@@ -319,7 +319,7 @@ def score_distributions(
     for name, (data, column) in series.items():
         lf = frames.lazy(data, frame=name)
         has_ts = ts in frames.schema(lf)
-        h = frames.score_histogram(
+        h = frames.score_bin_counts(
             lf, [column], e, ts=ts if has_ts else None, as_of=cutoff, frame=name
         )
         total = int(h["total"].iloc[0])

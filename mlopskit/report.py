@@ -419,6 +419,8 @@ def render(
 # --------------------------------------------------------------------------------------
 #: the logs a report may read, in the order they are listed in the provenance block.
 LOGS = ("events", "reference", "offline", "shadow_log", "canary_log")
+#: segment columns used when the manifest names none (the demo world's).
+DEFAULT_SEGMENTS = ("channel", "merchant_category", "country")
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,6 +438,8 @@ class ReportInputs:
     files : one dict per file read: ``name, path`` (relative to ``data_dir``), ``sha256``,
         ``rows`` (None for non-tabular files).
     registry : where the model's stage came from and what it is (for the provenance).
+    segments : segment columns for disagreement/drift tables (the manifest's ``segments``,
+        else ``DEFAULT_SEGMENTS``), kept when the shadow log (or events) has them.
     warnings : e.g. a file whose hash differs from the manifest.
     """
 
@@ -450,6 +454,7 @@ class ReportInputs:
     paths: Mapping[str, Path]
     files: tuple[Mapping[str, Any], ...]
     registry: Mapping[str, Any] = field(default_factory=dict)
+    segments: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
     def path(self, log: str) -> Path | None:
@@ -528,6 +533,9 @@ def open_inputs(data_dir: str | Path, model: str, *, as_of: Any = None) -> Repor
         expected = listed.get(f["path"])
         if expected is not None and expected != f["sha256"]:
             warnings.append(f"{f['path']}: sha256 differs from manifest.json (file changed).")
+    probe = paths.get("shadow_log") or paths.get("events")
+    cols = set(frames.schema(frames.lazy(probe))) if probe is not None else set()
+    segments = tuple(c for c in manifest.get("segments", DEFAULT_SEGMENTS) if c in cols)
     return ReportInputs(
         data_dir=d,
         model=model,
@@ -540,6 +548,7 @@ def open_inputs(data_dir: str | Path, model: str, *, as_of: Any = None) -> Repor
         paths=paths,
         files=tuple(files),
         registry={"model": ref.name, "stage": ref.stage, "source": ref.source},
+        segments=segments,
         warnings=tuple(warnings),
     )
 
@@ -668,3 +677,79 @@ def report_model(
         cwd=config.REPO_ROOT,
         progress=say,
     )
+
+
+# --------------------------------------------------------------------------------------
+# Report sections: which analysis runs on which input, and how a missing one shows
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A short paragraph in a report (e.g. why a section is empty)."""
+
+    text: str
+
+    def _repr_html_(self) -> str:
+        return f'<p class="mk-note"><em>{escape(self.text)}</em></p>'
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Several figures displayed in one output."""
+
+    figures: tuple[Figure, ...]
+
+    def _repr_html_(self) -> str:
+        return "".join(f._repr_html_() for f in self.figures)
+
+
+def section(result: Any, what: str) -> Any:
+    """``result`` itself, or a :class:`Note` saying the section has no data."""
+    if result is None:
+        return Note(f"No {what} in the data: this section is empty.")
+    return result
+
+
+def figures(result: Any, *kinds: str) -> Figures | Note:
+    """The result's figures (``result.plot(kind)`` for each kind, or ``result.plot()``)."""
+    if result is None:
+        return Note("No figure: the section has no data.")
+    if not kinds:
+        return Figures((figure(result.plot()),))
+    return Figures(tuple(figure(result.plot(kind)) for kind in kinds))
+
+
+def shadow_for(inputs: ReportInputs, *, policy: Any = None) -> Any:
+    """The challenger's shadow profile (``None`` without a shadow log or for the champion).
+
+    Uses the champion's threshold as the shared threshold, the offline holdout for the
+    offline-vs-live checks, and ``inputs.segments``.
+    """
+    log = inputs.path("shadow_log")
+    if log is None or inputs.role != "challenger" or inputs.threshold is None:
+        return None
+    from mlopskit import shadow
+
+    return shadow.shadow_profile(
+        log,
+        threshold=float(inputs.threshold),
+        offline=inputs.path("offline"),
+        segments=inputs.segments,
+        policy=policy,
+        as_of=inputs.as_of,
+    )
+
+
+def shadow_numbers(profile: Any) -> dict[str, Any]:
+    """The shadow facts a reviewer looks for first (for decision.json)."""
+    if profile is None:
+        return {}
+    d = profile.decisions
+    return {
+        "verdict": str(profile.verdict),
+        "requests": int(profile.n_requests),
+        "days": int(profile.duration_days),
+        "scored_by_both": int(d.n),
+        "flag_rate_champion": float(d.flag_rate_champion),
+        "flag_rate_challenger": float(d.flag_rate_challenger),
+        "jaccard": float(d.jaccard),
+    }

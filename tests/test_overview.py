@@ -82,7 +82,7 @@ def test_label_arrivals_count_only_labels_arrived_by_as_of(to_backend: Backend) 
 def test_score_histogram_matches_numpy(to_backend: Backend) -> None:
     df = _events()
     edges = np.array([0.0, 0.001, 0.01, 0.05, 0.1, 0.5, 1.0])
-    got = frames.score_histogram(to_backend(df), ["score", "score_b"], edges)
+    got = frames.score_bin_counts(to_backend(df), ["score", "score_b"], edges)
     for col in ("score", "score_b"):
         x = df[col].dropna().to_numpy()
         # reference: numpy.histogram, bins [a, b) except the last [a, b]
@@ -96,18 +96,18 @@ def test_score_histogram_matches_numpy(to_backend: Backend) -> None:
 
 def test_score_histogram_edges_include_the_right_end(to_backend: Backend) -> None:
     df = pd.DataFrame({"s": [0.0, 0.5, 1.0, 1.0]})
-    got = frames.score_histogram(to_backend(df), ["s"], [0, 0.5, 1])
+    got = frames.score_bin_counts(to_backend(df), ["s"], [0, 0.5, 1])
     assert got["n"].tolist() == [1, 3]
 
 
 def test_score_histogram_rejects_bad_input(to_backend: Backend) -> None:
     df = pd.DataFrame({"s": [0.2, 1.5]})
     with pytest.raises(ValueError, match=r"column `s` must lie in \[0, 1\]"):
-        frames.score_histogram(to_backend(df), ["s"], [0, 0.5, 1], frame="shadow log")
+        frames.score_bin_counts(to_backend(df), ["s"], [0, 0.5, 1], frame="shadow log")
     with pytest.raises(ValueError, match="strictly increasing"):
-        frames.score_histogram(to_backend(df), ["s"], [0, 1, 0.5])
+        frames.score_bin_counts(to_backend(df), ["s"], [0, 1, 0.5])
     with pytest.raises(ValueError, match="column `nope` is missing"):
-        frames.score_histogram(to_backend(df), ["nope"], [0, 1])
+        frames.score_bin_counts(to_backend(df), ["nope"], [0, 1])
 
 
 def test_volumes_zero_fill_gaps_and_flag_low_days(to_backend: Backend) -> None:

@@ -663,3 +663,26 @@ def test_hostile_model_name_in_a_manifest_is_rejected(
     assert "key `champion` is missing" in capsys.readouterr().err
     assert cli_main(["report", "fraud_v2.3", "--data", str(tmp_path / "nope")]) == 2
     assert "has no manifest.json" in capsys.readouterr().err
+
+
+def test_hostile_category_in_the_data_shows_as_text(
+    demo_reports: dict[str, Any], tmp_path: Path
+) -> None:
+    """A merchant category named `<script>alert(1)</script>` reaches tables and figures
+    of the rollout report as text, never as markup."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_reports["data"], data)
+    for log in ("shadow_log", "events", "canary_log"):
+        df = pd.read_parquet(data / f"{log}.parquet")
+        df["merchant_category"] = df["merchant_category"].replace("digital_goods", HOSTILE)
+        df.to_parquet(data / f"{log}.parquet", index=False)
+    out = tmp_path / "out"
+    assert cli_main(["report", "fraud_v2.3", "--data", str(data), "--out", str(out)]) == 0
+    text = (out / "rollout.html").read_text()
+    assert HOSTILE not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text  # shown, escaped
+    assert parse(text).scripts == []
+    dec = json.loads((out / "decision.json").read_text())
+    assert any("sha256 differs from manifest.json" in w for w in dec["warnings"])
