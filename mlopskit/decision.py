@@ -123,12 +123,15 @@ def _reasons_of(result: Any, phase: str) -> list[Reason]:
 
 
 def _ranked(reasons: Iterable[Reason]) -> list[Reason]:
-    """Failing critical checks first, then failing, then unknown, then passing (stable)."""
+    """Failing critical checks first, then failing, unknown, passing critical, passing
+    (stable within each group)."""
 
     def rank(r: Reason) -> int:
         if r.passed is False:
             return 0 if r.critical else 1
-        return 2 if r.passed is None else 3
+        if r.passed is None:
+            return 2
+        return 3 if r.critical else 4
 
     return sorted(reasons, key=rank)
 
