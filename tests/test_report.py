@@ -686,3 +686,14 @@ def test_hostile_category_in_the_data_shows_as_text(
     assert parse(text).scripts == []
     dec = json.loads((out / "decision.json").read_text())
     assert any("sha256 differs from manifest.json" in w for w in dec["warnings"])
+
+
+def test_banner_reasons_for_a_pass_lead_with_critical_checks() -> None:
+    s = _result(
+        "READY_FOR_CANARY",
+        Reason("duration", "14 days", True),
+        Reason("unknown", "n/a", None),
+        Reason("error_rate", "0.1%", True, critical=True),
+    )
+    d = decision.rollout_decision("m", shadow=s)
+    assert [r.code for r in d.reasons] == ["unknown", "error_rate", "duration"]
