@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 
 Kind = Literal["proportion", "mean", "ratio"]
 Direction = Literal["lower", "higher"]
-Role = Literal["primary", "guardrail"]
+Role = Literal["primary", "guardrail", "secondary"]
+ROLES = ("primary", "guardrail", "secondary")
 
 #: taxonomy row → label (STATISTICS.md §2)
 TAXONOMY: dict[int, str] = {
@@ -99,7 +100,10 @@ class Metric:
     margin : non-inferiority margin Δ on ``d = canary − control`` — the largest tolerated
         harm: ``> 0`` for lower-is-better, ``< 0`` for higher-is-better metrics.
     relative : the effect is ``canary/control − 1`` and Δ a fraction of control.
-    role : ``"primary"`` or ``"guardrail"`` (each role is its own Holm family for harm).
+    role : ``"primary"`` or ``"guardrail"`` — must be shown non-inferior for PROMOTE —
+        or ``"secondary"`` — reported, and stops the canary when it shows harm, but not
+        required to be non-inferior (for metrics too noisy to prove it at the planned
+        volume, like dollar-weighted loss). Each role is its own Holm family for harm.
     label_based : counts only matured units (``ts + maturity_days ≤ as_of``) with labels
         inside the window. Defaults to "uses ``label`` or ``loss``".
     """
@@ -125,10 +129,8 @@ class Metric:
                 f"{where}: `direction` must be 'lower' or 'higher' (is better); "
                 f"got {self.direction!r}."
             )
-        if self.role not in ("primary", "guardrail"):
-            raise ValueError(
-                f"{where}: `role` must be 'primary' or 'guardrail'; got {self.role!r}."
-            )
+        if self.role not in ROLES:
+            raise ValueError(f"{where}: `role` must be one of {ROLES}; got {self.role!r}.")
         if (self.kind == "ratio") != (self.denominator is not None):
             raise ValueError(
                 f"{where}: a denominator is required for ratio metrics and only for them; "
@@ -259,7 +261,9 @@ def default_metrics(policy: Policy | CanaryPolicy | str | Path | None = None) ->
 
     * ``fraud_missed_rate`` (primary): ``label & ~flagged`` per unit, lower is better.
     * ``false_positive_rate``: ``flagged & ~label`` per unit (customer friction).
-    * ``loss_per_dollar``: ``Σ loss / Σ amount``, relative margin.
+    * ``loss_per_dollar`` (secondary): ``Σ loss / Σ amount``, relative margin. Dollar
+      losses are few and heavy-tailed: at 5% of 40,000 units a day for 28 days its relative
+      SE is ~13%, so a 10% margin cannot be shown; it still triggers ROLLBACK on harm.
     * ``latency_ms``: mean latency per unit. ``error_rate``: errors/timeouts per unit.
     """
     cfg = _policy(policy)
@@ -274,7 +278,12 @@ def default_metrics(policy: Policy | CanaryPolicy | str | Path | None = None) ->
             "false_positive_rate", "flagged & ~label", margin=cfg.margin_false_positive_rate
         ),
         Ratio(
-            "loss_per_dollar", "loss", "amount", margin=cfg.margin_loss_per_dollar, relative=True
+            "loss_per_dollar",
+            "loss",
+            "amount",
+            margin=cfg.margin_loss_per_dollar,
+            relative=True,
+            role="secondary",
         ),
         Mean("latency_ms", "latency_ms", margin=cfg.margin_latency_ms),
         Proportion("error_rate", "error", margin=cfg.margin_error_rate),
@@ -356,9 +365,11 @@ class CanaryLook:
     Attributes
     ----------
     as_of : when the look is taken.
-    days : days since the first exposure (drives burn-in, max duration, traffic per day).
+    days : days since the first exposure (burn-in ``min_days`` and ``max_duration_days``).
     units_control, units_canary : units exposed so far (the SRM check).
     control, canary : metric name → :class:`ArmStats`.
+    exposure_days : days during which units were exposed (first to last exposure; defaults
+        to ``days``): the traffic per day behind "days to a decision" and the tuning ``N*``.
     """
 
     as_of: pd.Timestamp
@@ -367,53 +378,42 @@ class CanaryLook:
     units_canary: int
     control: Mapping[str, ArmStats]
     canary: Mapping[str, ArmStats]
+    exposure_days: float | None = None
 
 
 def _looks_from_daily(agg: frames.CanaryDaily, metrics: Sequence[Metric]) -> list[CanaryLook]:
-    n_days = len(agg.day_starts)
-    ends = [pd.Timestamp(d) + pd.Timedelta(days=1) for d in agg.day_starts[:-1]]
-    looks = []
-    cum_units = {a: np.cumsum(agg.units[a]) for a in frames.ARMS}
-    cums = {
-        m.name: {a: {f: np.cumsum(v) for f, v in agg.daily[m.name][a].items()} for a in frames.ARMS}
-        for m in metrics
-    }
+    """Daily looks (end of each day before ``as_of``) and the look at ``as_of``."""
     day = pd.Timedelta(days=1)
+    units = {a: np.cumsum(agg.units[a]) for a in frames.ARMS}
+    cums = {
+        (m.name, a): {f: np.cumsum(v) for f, v in agg.daily[m.name][a].items()}
+        for m in metrics
+        for a in frames.ARMS
+    }
+
+    def arm(a: str, k: int | None) -> dict[str, ArmStats]:
+        if k is None:
+            return {m.name: ArmStats(**agg.final[m.name][a]) for m in metrics}
+        return {
+            m.name: ArmStats(**{f: float(v[k]) for f, v in cums[m.name, a].items()})
+            for m in metrics
+        }
+
+    ends = [pd.Timestamp(d) + day for d in agg.day_starts[:-1]] + [agg.as_of]
+    looks = []
     for k, end in enumerate(ends):
+        last = k == len(ends) - 1
         looks.append(
             CanaryLook(
                 as_of=end,
                 days=(end - agg.first_ts) / day,
-                units_control=int(cum_units["control"][k]),
-                units_canary=int(cum_units["canary"][k]),
-                control={
-                    m.name: ArmStats(
-                        **{
-                            f: float(cums[m.name]["control"][f][k])
-                            for f in frames.CANARY_SUM_FIELDS
-                        }
-                    )
-                    for m in metrics
-                },
-                canary={
-                    m.name: ArmStats(
-                        **{f: float(cums[m.name]["canary"][f][k]) for f in frames.CANARY_SUM_FIELDS}
-                    )
-                    for m in metrics
-                },
+                units_control=agg.units_total["control"] if last else int(units["control"][k]),
+                units_canary=agg.units_total["canary"] if last else int(units["canary"][k]),
+                control=arm("control", None if last else k),
+                canary=arm("canary", None if last else k),
+                exposure_days=(min(end, agg.last_ts) - agg.first_ts) / day,
             )
         )
-    del n_days
-    looks.append(
-        CanaryLook(
-            as_of=agg.as_of,
-            days=(agg.as_of - agg.first_ts) / day,
-            units_control=agg.units_total["control"],
-            units_canary=agg.units_total["canary"],
-            control={m.name: ArmStats(**agg.final[m.name]["control"]) for m in metrics},
-            canary={m.name: ArmStats(**agg.final[m.name]["canary"]) for m in metrics},
-        )
-    )
     return looks
 
 
@@ -476,6 +476,29 @@ def _check_stats(m: Metric, c: dict[str, np.ndarray], t: dict[str, np.ndarray]) 
                 f"metric `{m.name}`, arm {arm}: a proportion needs 0/1 values (Σy² = Σy ≤ n); "
                 f"got n={s['n'][-1]!r}, Σy={s['sum'][-1]!r}, Σy²={s['sum_squares'][-1]!r}."
             )
+
+
+def classify(
+    effect: Any, low: Any, high: Any, margin: float, *, direction: Direction = "lower"
+) -> np.ndarray:
+    """Decision taxonomy rows 2–7 of STATISTICS.md §2 for the interval ``[low, high]``.
+
+    On the harm-oriented scale (``d`` for lower-is-better, ``−d`` otherwise; Δ > 0):
+    2 ``U < 0`` superior; 3 ``U < Δ`` non-inferior; 4 ``L > Δ`` inferior;
+    5 ``0 < L ≤ Δ ≤ U`` worse, margin not excluded; 6/7 ``L ≤ 0`` and ``U ≥ Δ``
+    inconclusive (6 when the estimate favours the canary, 7 otherwise). Rows 0 (invalid)
+    and 1 (insufficient data) are decided before, on the data. NaN bounds give row 1.
+    """
+    sg = 1.0 if direction == "lower" else -1.0
+    e, lo, hi = (np.asarray(v, dtype=float) for v in (effect, low, high))
+    lh, uh = (lo, hi) if sg > 0 else (-hi, -lo)
+    h, mh = sg * e, sg * margin
+    with np.errstate(invalid="ignore"):
+        return np.select(
+            [np.isnan(lh) | np.isnan(uh), uh < 0, uh < mh, lh > mh, lh > 0, h <= 0],
+            [1, 2, 3, 4, 5, 6],
+            default=7,
+        ).astype(int)
 
 
 def _fixed_interval(
@@ -575,12 +598,7 @@ def _metric_path(
         else:
             p_harm = np.where(ok, stats.t.sf(h / se, fx["df"]), np.nan)
             dlo, dhi = fx["lo"], fx["hi"]
-        lh, uh = (dlo, dhi) if sg > 0 else (-dhi, -dlo)
-        row = np.select(
-            [~ok | np.isnan(lh) | np.isnan(uh), uh < 0, uh < mh, lh > mh, lh > 0, h <= 0],
-            [1, 2, 3, 4, 5, 6],
-            default=7,
-        )
+        row = np.where(ok, classify(ea, dlo, dhi, margin_a, direction=m.direction), 1)
         z1 = stats.norm.isf(cfg.alpha1)
         design_power = stats.norm.sf(z1 - mh / se)
         if cfg.sequential:
@@ -663,9 +681,11 @@ def _evaluate(
 ) -> _Evaluation:
     uc = np.array([lk.units_control for lk in looks], dtype=float)
     ut = np.array([lk.units_canary for lk in looks], dtype=float)
-    days = np.array([lk.days for lk in looks], dtype=float)
+    days = np.array(
+        [lk.days if lk.exposure_days is None else lk.exposure_days for lk in looks], dtype=float
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = (uc + ut) / np.maximum(days, 1.0 / 24)
+        rate = (uc + ut) / np.maximum(days, 1.0 / 24)  # units per day while exposed
     paths = {m.name: _metric_path(m, looks, rate, st) for m in metrics}
     return _Evaluation(looks, paths, _srm(uc, ut, split), rate)
 
@@ -703,7 +723,7 @@ def _decide(
         return CanaryVerdict.INVALID, tuple(reasons), (), float("nan"), False
     at = {m.name: {key: v[k] for key, v in ev.paths[m.name].items()} for m in metrics}
     harm_p = np.full(len(metrics), np.nan)
-    for role in ("primary", "guardrail"):
+    for role in ROLES:
         idx = [i for i, m in enumerate(metrics) if m.role == role]
         if idx:
             harm_p[idx] = holm(np.array([at[metrics[i].name]["p_harm"] for i in idx], float))
@@ -744,8 +764,9 @@ def _decide(
                 f"{m.name}: statistically worse than control but within the margin "
                 f"({scale}effect {_fmt(a['effect'])}, margin {_fmt(m.margin)})."
             )
-    rows = [int(at[m.name]["row"]) for m in metrics]
-    undecided = [m for m, r in zip(metrics, rows, strict=True) if r in (1, 6, 7)]
+    gating = [m for m in metrics if m.role != "secondary"]
+    rows = [int(at[m.name]["row"]) for m in gating]
+    undecided = [m for m, r in zip(gating, rows, strict=True) if r in (1, 6, 7)]
     days_left = [float(at[m.name]["days_to_decision"]) for m in undecided]
     finite = [d for d in days_left if np.isfinite(d)]
     days_to = max(finite) if finite else float("nan")
@@ -1393,6 +1414,7 @@ def canary_history(
                     "margin": m.margin,
                     "row": int(a["row"][k]),
                     "taxonomy": TAXONOMY[int(a["row"][k])],
+                    "p_value": a["p_value"][k],
                     "p_harm": a["p_harm"][k],
                     "n_control": int(a["n_control"][k]),
                     "n_canary": int(a["n_canary"][k]),
@@ -1765,6 +1787,7 @@ __all__ = [
     "Ratio",
     "canary_history",
     "canary_test",
+    "classify",
     "default_metrics",
     "minimum_detectable_effect",
     "power",

@@ -128,8 +128,8 @@ class CanaryPolicy:
     min_days : days since the first exposure before PROMOTE is allowed, 7: one full weekly
         cycle of traffic (weekday/weekend fraud mix) must be seen. ROLLBACK is never delayed.
     max_duration_days : days after which an inconclusive canary stops waiting and takes
-        ``inconclusive_action``, 56: eight weeks covers a 28-day exposure plus a 30-day
-        label maturity.
+        ``inconclusive_action``, 90: a 28-day exposure, the 30-day label window of its last
+        units, and a month of slack.
     planned_days : days at which the team expects to decide; tunes the confidence sequence
         to be tightest there (``N* = planned_days × units per day``), 28. Any value keeps
         the sequence valid; a close guess makes it narrower.
@@ -152,7 +152,7 @@ class CanaryPolicy:
     srm_alpha: float = 0.001
     burn_in_min_events: int = 10
     min_days: float = 7.0
-    max_duration_days: float = 56.0
+    max_duration_days: float = 90.0
     planned_days: float = 28.0
     inconclusive_action: str = "hold"
     margin_not_excluded_action: str = "rollback"
