@@ -411,7 +411,9 @@ def _looks_from_daily(agg: frames.CanaryDaily, metrics: Sequence[Metric]) -> lis
                 units_canary=agg.units_total["canary"] if last else int(units["canary"][k]),
                 control=arm("control", None if last else k),
                 canary=arm("canary", None if last else k),
-                exposure_days=(min(end, agg.last_ts) - agg.first_ts) / day,
+                exposure_days=(agg.last_ts - agg.first_ts) / day
+                if last
+                else float(agg.exposure_days[k]),
             )
         )
     return looks
@@ -688,6 +690,10 @@ def _evaluate(
         rate = (uc + ut) / np.maximum(days, 1.0 / 24)  # units per day while exposed
     paths = {m.name: _metric_path(m, looks, rate, st) for m in metrics}
     return _Evaluation(looks, paths, _srm(uc, ut, split), rate)
+
+
+def _table(df: pd.DataFrame, title: str) -> str:
+    return f"<p><strong>{_display.escape(title)}</strong></p>" + _display.table_html(df)
 
 
 def _fmt(v: float) -> str:
@@ -1088,7 +1094,7 @@ class CanaryResult:
         return (
             _display.verdict_html(self.verdict, "Canary", self.reasons)
             + _display.warnings_html(self.warnings)
-            + _display.table_html(self.to_frame(), caption=cap)
+            + _table(self.to_frame(), cap)
         )
 
     def plot(self, ax: Any = None) -> Any:
@@ -1132,8 +1138,8 @@ class CanaryHistory:
     def _repr_html_(self) -> str:
         return (
             _display.verdict_html(self.final.verdict, "Canary (final look)", self.final.reasons)
-            + _display.table_html(self.crossings, caption="Boundary crossings")
-            + _display.table_html(self.verdicts, caption="Verdict by day")
+            + _table(self.crossings, "Boundary crossings (first look at which each was crossed)")
+            + _table(self.verdicts, "Verdict by day")
         )
 
     def plot(self, metric: str | None = None, ax: Any = None) -> Any:

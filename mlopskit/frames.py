@@ -432,6 +432,7 @@ class CanaryDaily:
     as_of : the analysis time.
     units : ``{arm: int array}`` units first exposed on each day.
     units_total : ``{arm: int}`` units exposed by ``as_of``.
+    exposure_days : per day, days from ``first_ts`` to the last exposure up to that day's end.
     daily : ``{metric: {arm: {field: float array}}}`` sums by day — by exposure day, or for
         label-based metrics by the day at whose end the unit has matured.
     final : ``{metric: {arm: {field: float}}}`` sums over the units counted at ``as_of``.
@@ -443,6 +444,7 @@ class CanaryDaily:
     as_of: pd.Timestamp
     units: dict[str, np.ndarray]
     units_total: dict[str, int]
+    exposure_days: np.ndarray
     daily: dict[str, dict[str, dict[str, np.ndarray]]]
     final: dict[str, dict[str, dict[str, float]]]
 
@@ -644,6 +646,13 @@ def canary_daily_sums(
 
     units = {a: by_day(g["__units"].to_numpy(float), day_idx, arm == a) for a in ARMS}
     units_total = {a: int(g.loc[arm == a, "__units"].sum()) for a in ARMS}
+    last_ts = pd.to_datetime(g["__last"])
+    if tz is not None and last_ts.dt.tz is None:
+        last_ts = last_ts.dt.tz_localize(tz)
+    last_rel = np.asarray((last_ts - first) / pd.Timedelta(days=1), dtype=float)
+    day_last = np.full(n_days, np.nan)
+    np.fmax.at(day_last, np.minimum(day_idx, n_days - 1), last_rel)
+    exposure_days = np.fmax.accumulate(day_last)
     daily: dict[str, dict[str, dict[str, np.ndarray]]] = {}
     final: dict[str, dict[str, dict[str, float]]] = {}
     ok = g["__ok"].to_numpy(bool) if any_label else np.ones(len(g), bool)
@@ -666,6 +675,7 @@ def canary_daily_sums(
         as_of=as_of_ts,
         units={a: units[a].astype(int) for a in ARMS},
         units_total=units_total,
+        exposure_days=exposure_days,
         daily=daily,
         final=final,
     )
