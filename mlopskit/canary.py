@@ -343,13 +343,13 @@ class ArmStats:
             float(yv.size),
             float(np.count_nonzero(yv)),
             float(yv.sum()),
-            float(yv @ yv),
+            float(np.sum(yv * yv)),
             float(xv.sum()),
-            float(xv @ xv),
-            float(xv @ yv),
+            float(np.sum(xv * xv)),
+            float(np.sum(xv * yv)),
             float(zv.sum()),
-            float(zv @ zv),
-            float(zv @ yv),
+            float(np.sum(zv * zv)),
+            float(np.sum(zv * yv)),
         )
 
     @property
