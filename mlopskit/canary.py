@@ -908,105 +908,63 @@ class MetricResult:
         return TAXONOMY[self.row]
 
 
+#: numbers of a MetricResult read straight from the metric path at one look
+_PATH_FIELDS = (
+    "mean_control", "mean_canary", "effect", "se", "ci_low", "ci_high", "ci_method",
+    "p_value", "cs_low", "cs_high", "p_harm", "decision_low", "decision_high", "row",
+    "design_power", "n_needed", "days_to_decision", "theta",
+)  # fmt: skip
+
+
 def _metric_results(ev: _Evaluation, k: int, metrics: Sequence[Metric]) -> tuple[MetricResult, ...]:
     look = ev.looks[k]
     units = look.units_control + look.units_canary
     out = []
     for m in metrics:
         a = {key: v[k] for key, v in ev.paths[m.name].items()}
+        vals: dict[str, Any] = {
+            f: str(a[f]) if f == "ci_method" else int(a[f]) if f == "row" else float(a[f])
+            for f in _PATH_FIELDS
+        }
+        share = float((a["n_control"] + a["n_canary"]) / units) if units else float("nan")
         out.append(
             MetricResult(
                 metric=m,
                 control=look.control[m.name],
                 canary=look.canary[m.name],
-                mean_control=float(a["mean_control"]),
-                mean_canary=float(a["mean_canary"]),
-                effect=float(a["effect"]),
-                se=float(a["se"]),
-                ci_low=float(a["ci_low"]),
-                ci_high=float(a["ci_high"]),
-                ci_method=str(a["ci_method"]),
-                p_value=float(a["p_value"]),
-                cs_low=float(a["cs_low"]),
-                cs_high=float(a["cs_high"]),
-                p_harm=float(a["p_harm"]),
-                decision_low=float(a["decision_low"]),
-                decision_high=float(a["decision_high"]),
-                row=int(a["row"]),
-                design_power=float(a["design_power"]),
-                n_needed=float(a["n_needed"]),
-                days_to_decision=float(a["days_to_decision"]),
-                matured_share=float((a["n_control"] + a["n_canary"]) / units) if units else np.nan,
-                theta=float(a["theta"]),
+                matured_share=share,
+                **vals,
             )
         )
     return tuple(out)
 
 
+#: to_frame() columns, in order (the metric declaration, then the numbers)
 _FRAME_COLUMNS = (
-    "metric",
-    "role",
-    "kind",
-    "direction",
-    "relative",
-    "margin",
-    "n_control",
-    "n_canary",
-    "mean_control",
-    "mean_canary",
-    "effect",
-    "se",
-    "ci_low",
-    "ci_high",
-    "ci_method",
-    "p_value",
-    "cs_low",
-    "cs_high",
-    "p_harm",
-    "decision_low",
-    "decision_high",
-    "row",
-    "taxonomy",
-    "design_power",
-    "days_to_decision",
-    "matured_share",
-)
+    "metric", "role", "kind", "direction", "relative", "margin", "n_control", "n_canary",
+    "mean_control", "mean_canary", "effect", "se", "ci_low", "ci_high", "ci_method",
+    "p_value", "cs_low", "cs_high", "p_harm", "decision_low", "decision_high", "row",
+    "taxonomy", "design_power", "days_to_decision", "matured_share",
+)  # fmt: skip
 
 
 def _rows(results: Sequence[MetricResult]) -> pd.DataFrame:
     recs = []
     for r in results:
         m = r.metric
-        recs.append(
-            {
-                "metric": m.name,
-                "role": m.role,
-                "kind": m.kind,
-                "direction": m.direction,
-                "relative": m.relative,
-                "margin": m.margin,
-                "n_control": int(r.control.n),
-                "n_canary": int(r.canary.n),
-                "mean_control": r.mean_control,
-                "mean_canary": r.mean_canary,
-                "effect": r.effect,
-                "se": r.se,
-                "ci_low": r.ci_low,
-                "ci_high": r.ci_high,
-                "ci_method": r.ci_method,
-                "p_value": r.p_value,
-                "cs_low": r.cs_low,
-                "cs_high": r.cs_high,
-                "p_harm": r.p_harm,
-                "decision_low": r.decision_low,
-                "decision_high": r.decision_high,
-                "row": r.row,
-                "taxonomy": r.taxonomy,
-                "design_power": r.design_power,
-                "days_to_decision": r.days_to_decision,
-                "matured_share": r.matured_share,
-            }
-        )
+        rec: dict[str, Any] = {
+            "metric": m.name,
+            "n_control": int(r.control.n),
+            "n_canary": int(r.canary.n),
+        }
+        for col in _FRAME_COLUMNS:
+            if col not in rec:
+                rec[col] = (
+                    getattr(m, col)
+                    if col in ("role", "kind", "direction", "relative", "margin")
+                    else getattr(r, col)
+                )
+        recs.append(rec)
     return pd.DataFrame(recs, columns=list(_FRAME_COLUMNS))
 
 

@@ -508,13 +508,13 @@ def canary_validate(
         n_both = int(collect(both.select(nw.len().alias("k")))["k"].iloc[0])
         user = mapping.get("unit_id", "unit_id")
         if n_both:
-            ex = collect(both.select("unit_id").head(5))["unit_id"].tolist()
+            ex = collect(both.select("unit_id").sort("unit_id").head(5))["unit_id"].tolist()
             raise ValueError(
                 f"{frame}: {n_both:,} units appear in both arms (column `{user}`), e.g. {ex}; "
                 "each unit must be assigned to exactly one arm. An assignment leak "
                 "invalidates the comparison: fix the assignment or drop these units."
             )
-        rep = collect(per_unit.filter(nw.col("rows") > 1).select("unit_id").head(5))
+        rep = collect(per_unit.filter(nw.col("rows") > 1).select("unit_id").sort("unit_id").head(5))
         raise ValueError(
             f"{frame}: column `{user}` must be unique (one row per randomization unit); "
             f"found {n - n_unique:,} repeated rows, e.g. {rep['unit_id'].tolist()}. For a "
