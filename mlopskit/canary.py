@@ -863,17 +863,21 @@ class MetricResult:
     mean_control, mean_canary : per-arm estimate (rate, mean or ratio; CUPED-adjusted when a
         covariate is used).
     effect : ``canary − control`` (or ``canary/control − 1`` when relative).
-    se : its standard error.  ci_low, ci_high : fixed-horizon two-sided ``1 − alpha`` CI.
-    ci_method : ``wald``, ``newcombe``, ``welch``, ``delta``, ``delta (relative)`` or
-        ``cuped``.  p_value : two-sided test of no difference (pooled z for proportions,
+    se : its standard error on the analysis scale — the effect itself, or ``ln(canary /
+        control)`` for relative metrics (whose intervals are computed on that scale and
+        mapped back with ``exp(x) − 1``).
+    ci_low, ci_high : fixed-horizon two-sided ``1 − alpha`` CI.
+    ci_method : ``wald``, ``newcombe``, ``welch``, ``normal``, ``delta``,
+        ``log ratio (delta)`` or ``cuped, …``.  p_value : two-sided test of no difference (pooled z for proportions,
         Welch for means, z otherwise).
     cs_low, cs_high : one-sided confidence sequences at ``alpha/2`` each (running
         intersection over daily looks); ``nan`` before burn-in.
     p_harm : one-sided p-value of "canary harms this metric" (always-valid when sequential).
     decision_low, decision_high : the interval the taxonomy used (CS or fixed CI).
     row : taxonomy row 1–7 (STATISTICS.md §2); ``taxonomy`` its label.
-    design_power : ``Φ(|Δ|/SE − z_{1−α/2})``, power to show non-inferiority if the true
-        effect is 0 at the current SE (never "observed power").
+    design_power : ``Φ(|Δ|/SE − z_{1−α/2})`` (Δ as ``ln(1 + Δ)`` when relative), power to
+        show non-inferiority if the true effect is 0, at the current SE (never "observed
+        power").
     n_needed : total units for ``policy.power`` (sequential-aware when sequential).
     days_to_decision : ``(n_needed − n)/units per day``; 0 once decided.
     matured_share : counted units / exposed units (below 1 for label-based metrics).

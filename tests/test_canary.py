@@ -300,6 +300,7 @@ def test_guardrail_harm_rolls_back_and_holm_controls_two_guardrails() -> None:
     assert one.verdict == CanaryVerdict.ROLLBACK
     assert one["g1"].row == 5
     assert any(r.code == "g1" and r.critical for r in one.reasons)
+    assert "Harm shown" in one.summary() and "&lt; 0.025" in one._repr_html_()  # escaped
     # two guardrails with one-sided p ≈ 0.011 and 0.023: Holm's smallest adjusted p ≈ 0.022
     # still harms; with p ≈ 0.016 and 0.023 (adjusted ≈ 0.032) neither does.
     two = canary.canary_test(
@@ -581,7 +582,10 @@ def test_result_renders_and_plots() -> None:
 # ---- the demo world --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def worlds() -> dict[str, demo.DemoWorld]:
-    return {name: demo.generate(name) for name in ("better", "worse", "srm")}
+    # srm needs no label maturity nor full volume: a 6/94 split of 10,000 units a day for
+    # 28 days is still a chi-square p far below 0.001
+    small = {"srm": {"canary_daily_volume": 10_000, "n_days": 80}}
+    return {name: demo.generate(name, **small.get(name, {})) for name in ("better", "worse", "srm")}
 
 
 @pytest.mark.parametrize("name", ["better", "worse", "srm"])
