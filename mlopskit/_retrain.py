@@ -82,7 +82,7 @@ class CalibrationCheck:
     window_start: pd.Timestamp
     n: int = 0
     n_pos: int = 0
-    min_maturity: float = 0.7
+    min_maturity: float = 0.5
     fit: CalibrationFit | None = None
     citl_shifted: bool = False
     slope_shifted: bool = False
@@ -394,7 +394,7 @@ def decide(
             )
         )
     for t in triggers:
-        if t.fired is None:
+        if t.fired is None or t.name == "calibration_shift":  # it has its own reason below
             continue
         R.append(
             Reason(

@@ -399,6 +399,12 @@ def _maturity_from_counts(
     H = prep.horizon_days
     warns = list(prep.warnings)
     starts, n_events, pos, latest = _cohort_arrays(prep, counts)
+    k_max = int(latest.max())
+    if k_max < 2:
+        raise ValueError(
+            f"events: the oldest cohort is observed to age {k_max} day(s) at as_of; at least "
+            f"2 complete days after the first cohort ({prep.cohort}) are needed."
+        )
     n_total_pos = pos.sum()
     no_ts = int(counts["n_pos_no_ts"].sum())
     if no_ts:
@@ -424,12 +430,6 @@ def _maturity_from_counts(
             f"({beyond / n_total_pos:.1%}) arrived {H} or more days after the event, beyond "
             f"`horizon_days` = {H}; they are outside the triangle, so F̂ is the share of the "
             f"labels arriving within {H} days (raise `horizon_days`)."
-        )
-    k_max = int(latest.max())
-    if k_max < 2:
-        raise ValueError(
-            f"events: the oldest cohort is observed to age {k_max} day(s) at as_of; at least "
-            f"2 complete days after the first cohort ({prep.cohort}) are needed."
         )
     if k_max < H:
         warns.append(
@@ -740,22 +740,23 @@ class RetrainAssessment:
 
 # -- the assessment ---------------------------------------------------------------------
 def _window_stats(
-    counts: pd.DataFrame, period_min: int, lm: LabelMaturity
+    counts: pd.DataFrame,
+    splits: list[pd.Timestamp],
+    start: pd.Timestamp,
+    lm: LabelMaturity,
+    *,
+    after: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per cohort: events, labelled positives and mean age of events in periods ≥ period_min
-    (or < −period_min − 1 when negative: the periods before)."""
-    sel = (
-        counts[counts["period"] >= period_min]
-        if period_min >= 0
-        else counts[counts["period"] < -period_min - 1]
-    )
+    """Per cohort: events, labelled positives and mean age (days) of the events at or after
+    ``start`` (``after=True``) or before it, from the ``period`` key of the counts."""
+    k = splits.index(start) + 1  # period = number of splits ≤ ts
+    sel = counts[counts["period"] >= k] if after else counts[counts["period"] < k]
     m = len(lm.cohort_start)
     n = np.bincount(sel["cohort"], weights=sel["n"], minlength=m)[:m]
     pos_sel = sel[sel["delay_day"] >= 0]
     c = np.bincount(pos_sel["cohort"], weights=pos_sel["n"], minlength=m)[:m]
     age = np.bincount(sel["cohort"], weights=sel["age_sum"], minlength=m)[:m]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_age = np.where(n > 0, age / np.where(n > 0, n, 1), 0.0)
+    mean_age = np.divide(age, n, out=np.zeros(m), where=n > 0)
     return n, c, mean_age
 
 
@@ -873,6 +874,14 @@ def drift_vs_label_lag(
         threshold=pol.calibration_citl_threshold,
         detail="no score column" if calib is None else (calib.note or calib_text(calib)),
     )
+    if calib is not None and calib.evaluated and lm.arrival is not None and lm.arrival.biased:
+        warns.append(
+            f"calibration_arrival_bias: arrival bias was found and the calibration check "
+            f"uses labels from ages with F̂ ≥ {pol.calibration_min_maturity}; the p·F̂ "
+            f"correction assumes one arrival speed, so the calibration shift and the stopgap "
+            f"lean towards the faster-reported high scores (raise `calibration_min_maturity` "
+            f"to be conservative)."
+        )
     monitors = (
         psi_trigger(psi, feature_importance, pol),
         flag_trigger("output_drift", output_drift),
@@ -897,7 +906,7 @@ def drift_vs_label_lag(
             detail="needs `last_trained` and `training_positives`",
         )
     else:
-        _, c_tr, _ = _window_stats(counts, splits.index(trained), lm)
+        _, c_tr, _ = _window_stats(counts, splits, trained, lm, after=True)
         share = float(c_tr.sum()) / max(int(training_positives), 1)
         fresh = Trigger(
             "fresh_labels",
@@ -916,17 +925,18 @@ def drift_vs_label_lag(
     forecast = None
     date_e = date_p = None
     if window_start is not None:
-        i0 = splits.index(window_start)
-        n_w, c_w, age_w = _window_stats(counts, i0, lm)
+        n_w, c_w, age_w = _window_stats(counts, splits, window_start, lm, after=True)
         labelled, window_n = int(c_w.sum()), int(n_w.sum())
         expo = float(np.sum(n_w * fmat(age_w)))
         rate, rate_src = (labelled / expo if expo > 0 else float("nan")), "post-window cohorts"
+        rate_cv = 1 / math.sqrt(labelled) if labelled else 0.0
         if labelled < pol.min_positives_for_rate or not np.isfinite(rate):
-            n_b, c_b, age_b = _window_stats(counts, -i0 - 1, lm)
+            n_b, c_b, age_b = _window_stats(counts, splits, window_start, lm, after=False)
             fb = fmat(age_b)
             ok = fb >= pol.min_maturity
             if np.sum(n_b[ok] * fb[ok]) > 0:
                 rate = float(c_b[ok].sum() / np.sum(n_b[ok] * fb[ok]))
+                rate_cv = 1 / math.sqrt(max(float(c_b[ok].sum()), 1.0))
                 rate_src = "pre-window cohorts (too few labelled positives since the window start)"
                 warns.append(
                     f"rate_from_before_window: only {labelled} labelled positives since "
@@ -945,6 +955,7 @@ def drift_vs_label_lag(
                 max_days=pol.max_forecast_days,
                 probability=pol.forecast_probability,
                 future_age_offset=0.5,
+                rate_cv=rate_cv,
             )
             if forecast.day_expected is not None:
                 date_e = prep.as_of + pd.Timedelta(days=forecast.day_expected)

@@ -130,8 +130,10 @@ class LabelsPolicy:
     min_positives_for_rate : below this many labelled post-drift positives, the eventual
         positive rate of the post-drift events is taken from the pre-drift cohorts (30).
     calibration_min_maturity : events whose age has maturity F̂ ≥ this count as matured
-        labels for the calibration check and the stopgap (0.7; the remaining immaturity is
-        corrected by using p·F̂(age) as the expected label probability).
+        labels for the calibration check and the stopgap (0.5: half the eventual labels
+        known; the remaining immaturity is corrected by using p·F̂(age) as the expected
+        label probability, a correction that leans more on "arrival speed does not depend
+        on the score" the lower this is; 0.7+ to be conservative when arrival bias is found).
     calibration_min_positives : matured positives needed to check calibration (50: the
         calibration-in-the-large then has SE ≈ 0.14 on the logit scale).
     calibration_citl_threshold : |calibration-in-the-large| (logit scale) that counts as a
@@ -173,7 +175,7 @@ class LabelsPolicy:
     max_forecast_days: int = 365
     future_volume_days: int = 7
     min_positives_for_rate: int = 30
-    calibration_min_maturity: float = 0.7
+    calibration_min_maturity: float = 0.5
     calibration_min_positives: int = 50
     calibration_citl_threshold: float = 0.2
     calibration_slope_threshold: float = 0.2

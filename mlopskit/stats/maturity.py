@@ -198,7 +198,6 @@ def chain_ladder(triangle: ArrayLike) -> ChainLadderFit:
     mat_l = np.where(has, maturity[np.maximum(latest_index, 0)], np.nan)
     good = has & (mat_l > 0)
     ultimate[good] = latest[good] / mat_l[good]
-    ultimate[has & (mat_l == 0) & (latest == 0)] = 0.0
     reserve = ultimate - latest
 
     # Mack's Theorem 3: process part Σ_k σ²_k/f²_k · U/F̂(k), parameter part U² Σ_k rel_k
@@ -315,7 +314,9 @@ class CountForecast:
     ----------
     days : steps (days) after the start of the forecast, 0, 1, …
     expected : ``E[C(t)]``.
-    prob_reach : ``P(C(t) ≥ k_star)`` with the not-yet-observed part Poisson.
+    prob_reach : ``P(C(t) ≥ k_star)`` with the not-yet-observed part Poisson (negative
+        binomial when the rate's uncertainty ``rate_cv`` is given).
+    rate_cv : relative standard error of the rate assumed (0: rate known).
     k_star, probability : the target count and the required probability.
     observed : count already observed at day 0.
     day_expected : first day with ``E[C(t)] ≥ k_star`` (None if not within the range).
@@ -330,6 +331,7 @@ class CountForecast:
     observed: int
     day_expected: int | None
     day_probable: int | None
+    rate_cv: float = 0.0
 
 
 def forecast_label_count(
@@ -343,6 +345,7 @@ def forecast_label_count(
     max_days: int = 365,
     probability: float = 0.9,
     future_age_offset: float = 0.0,
+    rate_cv: float = 0.0,
 ) -> CountForecast:
     """Forecast the labelled count ``C(t)`` and the first day it reaches ``k_star``.
 
@@ -356,6 +359,12 @@ def forecast_label_count(
     day ``d``; ``offset`` = 0 treats a day's events as arriving at its start, 0.5 at its
     middle), and ``F(a) = 0`` for ``a ≤ 0``. Arrivals are Poisson, so
     ``P(C(t) ≥ K*) = Poisson(E[C(t)] − observed).sf(K* − observed − 1)``.
+
+    ``rate_cv`` (relative standard error of the positive rate behind ``past_rates`` and
+    ``future_rate``, e.g. ``1/sqrt(positives it was estimated from)``) adds the rate's
+    uncertainty: the increment is then negative binomial, the Poisson–Gamma mixture with
+    the same mean and variance ``m + (rate_cv·m)²``. ``rate_cv = 0`` is the pure Poisson
+    forecast of STATISTICS.md §4.
     """
     if not (isinstance(k_star, int | np.integer) and k_star >= 1):
         raise ValueError(f"`k_star` must be a positive integer; got {k_star!r}.")
@@ -363,6 +372,8 @@ def forecast_label_count(
         raise ValueError(f"`probability` must be in (0, 1); got {probability!r}.")
     if not (np.isfinite(future_rate) and future_rate >= 0):
         raise ValueError(f"`future_rate` must be a finite rate ≥ 0; got {future_rate!r}.")
+    if not (np.isfinite(rate_cv) and rate_cv >= 0):
+        raise ValueError(f"`rate_cv` must be a finite value ≥ 0; got {rate_cv!r}.")
     if max_days < 0:
         raise ValueError(f"`max_days` must be ≥ 0; got {max_days!r}.")
     r = np.asarray(past_rates, dtype=float)
@@ -383,7 +394,13 @@ def forecast_label_count(
     if need <= 0:
         prob = np.ones(t.size)
     else:
-        prob = np.asarray(stats.poisson.sf(need - 1, np.maximum(expected - observed, 0.0)))
+        m = np.maximum(expected - observed, 0.0)
+        if rate_cv > 0:
+            shape = 1.0 / rate_cv**2
+            with np.errstate(divide="ignore", invalid="ignore"):
+                prob = np.where(m > 0, stats.nbinom.sf(need - 1, shape, shape / (shape + m)), 0.0)
+        else:
+            prob = np.asarray(stats.poisson.sf(need - 1, m))
     hit_e = np.flatnonzero(expected >= k_star)
     hit_p = np.flatnonzero(prob >= probability)
     return CountForecast(
@@ -395,6 +412,7 @@ def forecast_label_count(
         observed=int(observed),
         day_expected=int(hit_e[0]) if hit_e.size else None,
         day_probable=int(hit_p[0]) if hit_p.size else None,
+        rate_cv=float(rate_cv),
     )
 
 
