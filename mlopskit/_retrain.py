@@ -1,5 +1,7 @@
-"""Retraining helpers for :mod:`mlopskit.labels`: triggers, the calibration check and stopgap,
-and the decision rule. Private: import the public API from ``mlopskit.labels``.
+"""The retraining decision behind :func:`mlopskit.labels.drift_vs_label_lag`: its result
+(``RetrainAssessment``), the duck-typed trigger inputs, the calibration check and stopgap on
+matured labels, and the decision rule. Private: import the public names from
+``mlopskit.labels``.
 
 Kept apart from ``labels.py`` so each file answers one question: ``labels.py`` measures label
 maturity and assembles the assessment; this module turns inputs into triggers and triggers
@@ -10,18 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from mlopskit import frames
+from mlopskit._display import table_html, verdict_html, warnings_html
 from mlopskit.policy import LabelsPolicy
 from mlopskit.stats.auc import positives_for_auc_precision
 from mlopskit.stats.calibration import CalibrationFit, calibration_fit, expit
 from mlopskit.stats.maturity import CountForecast, MaturityFn
 from mlopskit.verdict import Reason, RetrainVerdict
+
+if TYPE_CHECKING:
+    from mlopskit.labels import LabelMaturity
 
 _DAY = pd.Timedelta(days=1)
 
@@ -106,6 +112,120 @@ class CalibrationCheck:
 
 
 # -- inputs (duck-typed) ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RetrainAssessment:
+    """Retrain now, wait for labels, ship a recalibration stopgap, or do nothing.
+
+    Attributes
+    ----------
+    verdict : ``RetrainVerdict``.
+    reasons : the checks behind it, as data (``Reason``); the last one states the rule.
+    as_of : when the assessment is made.
+    onset : drift onset (None when no drift was given).
+    window_start : start of the "new world" whose labels count (onset, else last training
+        run, else as_of − calibration window when a monitoring trigger fired).
+    k_star, k_star_source : labelled positives needed to retrain and where the number
+        came from ("argument", "policy" or the Hanley–McNeil derivation).
+    labelled_now : positives from events in ``[window_start, as_of)`` labelled by as_of.
+    window_events : events in that window.
+    positive_rate, rate_source : eventual positive rate used for the forecast.
+    daily_volume : events per day assumed for the future.
+    forecast : expected labelled count by day after as_of (``CountForecast``).
+    forecast_date_expected, forecast_date : first date the expected count reaches K*, and
+        the first date it is reached with the policy's probability (None if beyond range).
+    calibration : the calibration check and stopgap (None when no score column).
+    triggers : scheduled and monitoring triggers, each with fired / value / threshold.
+    maturity : the label maturity the forecast is based on.
+    warnings : data problems that do not invalidate the assessment.
+    """
+
+    verdict: RetrainVerdict
+    reasons: tuple[Reason, ...]
+    as_of: pd.Timestamp
+    onset: pd.Timestamp | None
+    window_start: pd.Timestamp | None
+    k_star: int
+    k_star_source: str
+    labelled_now: int
+    window_events: int
+    positive_rate: float
+    rate_source: str
+    daily_volume: float
+    forecast: CountForecast | None
+    forecast_date_expected: pd.Timestamp | None
+    forecast_date: pd.Timestamp | None
+    calibration: CalibrationCheck | None
+    triggers: tuple[Trigger, ...]
+    maturity: LabelMaturity
+    warnings: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The reasons, one row each (stable columns)."""
+        return pd.DataFrame(
+            [
+                {
+                    "verdict": str(self.verdict),
+                    "code": r.code,
+                    "passed": r.passed,
+                    "value": r.value,
+                    "threshold": r.threshold,
+                    "message": r.message,
+                }
+                for r in self.reasons
+            ]
+        )
+
+    def triggers_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "trigger": t.name,
+                    "fired": t.fired,
+                    "value": t.value,
+                    "threshold": t.threshold,
+                    "detail": t.detail,
+                }
+                for t in self.triggers
+            ]
+        )
+
+    def forecast_frame(self) -> pd.DataFrame:
+        """Expected labelled count and P(count ≥ K*) by date."""
+        if self.forecast is None:
+            return pd.DataFrame(columns=["date", "expected", "prob_reach", "k_star"])
+        fc = self.forecast
+        return pd.DataFrame(
+            {
+                "date": self.as_of + pd.to_timedelta(fc.days, unit="D"),
+                "expected": fc.expected,
+                "prob_reach": fc.prob_reach,
+                "k_star": fc.k_star,
+            }
+        )
+
+    def summary(self) -> str:
+        lines = [f"Retraining assessment as of {self.as_of}: {self.verdict}"]
+        lines += [f"  - {r.message}" for r in self.reasons]
+        lines += [f"WARNING {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return "".join(
+            [
+                verdict_html(self.verdict, "Retraining", self.reasons),
+                warnings_html(self.warnings),
+                table_html(self.triggers_frame(), caption="Retraining triggers"),
+            ]
+        )
+
+    def plot(self, ax: Any = None) -> Any:
+        """Expected vs needed labelled count by date."""
+        from mlopskit import plots
+
+        return plots.plot_label_forecast(self, ax=ax)
+
+
+# -- the assessment ---------------------------------------------------------------------
 def onset_of(drift: Any) -> tuple[pd.Timestamp | None, bool]:
     """Drift onset and materiality from ``drift``.
 

@@ -28,9 +28,10 @@ import pandas as pd
 from scipy import stats as sps
 
 from mlopskit import frames
-from mlopskit._display import escape, table_html, text_table, verdict_html, warnings_html
+from mlopskit._display import escape, table_html, text_table, warnings_html
 from mlopskit._retrain import (
     CalibrationCheck,
+    RetrainAssessment,
     Trigger,
     auc_trigger,
     calib_text,
@@ -46,7 +47,6 @@ from mlopskit._retrain import (
 from mlopskit.policy import LabelsPolicy, Policy, as_policy
 from mlopskit.stats.maturity import (
     ChainLadderFit,
-    CountForecast,
     MaturityFn,
     chain_ladder,
     eventual_rate,
@@ -55,7 +55,6 @@ from mlopskit.stats.maturity import (
     two_proportion_ztest,
 )
 from mlopskit.stats.multiple import holm
-from mlopskit.verdict import Reason, RetrainVerdict
 
 __all__ = [
     "ArrivalBias",
@@ -625,120 +624,6 @@ def label_maturity(
 # ======================================================================================
 # Retraining: wait for labels, recalibrate, or retrain now
 # ======================================================================================
-@dataclass(frozen=True, slots=True)
-class RetrainAssessment:
-    """Retrain now, wait for labels, ship a recalibration stopgap, or do nothing.
-
-    Attributes
-    ----------
-    verdict : ``RetrainVerdict``.
-    reasons : the checks behind it, as data (``Reason``); the last one states the rule.
-    as_of : when the assessment is made.
-    onset : drift onset (None when no drift was given).
-    window_start : start of the "new world" whose labels count (onset, else last training
-        run, else as_of − calibration window when a monitoring trigger fired).
-    k_star, k_star_source : labelled positives needed to retrain and where the number
-        came from ("argument", "policy" or the Hanley–McNeil derivation).
-    labelled_now : positives from events in ``[window_start, as_of)`` labelled by as_of.
-    window_events : events in that window.
-    positive_rate, rate_source : eventual positive rate used for the forecast.
-    daily_volume : events per day assumed for the future.
-    forecast : expected labelled count by day after as_of (``CountForecast``).
-    forecast_date_expected, forecast_date : first date the expected count reaches K*, and
-        the first date it is reached with the policy's probability (None if beyond range).
-    calibration : the calibration check and stopgap (None when no score column).
-    triggers : scheduled and monitoring triggers, each with fired / value / threshold.
-    maturity : the label maturity the forecast is based on.
-    warnings : data problems that do not invalidate the assessment.
-    """
-
-    verdict: RetrainVerdict
-    reasons: tuple[Reason, ...]
-    as_of: pd.Timestamp
-    onset: pd.Timestamp | None
-    window_start: pd.Timestamp | None
-    k_star: int
-    k_star_source: str
-    labelled_now: int
-    window_events: int
-    positive_rate: float
-    rate_source: str
-    daily_volume: float
-    forecast: CountForecast | None
-    forecast_date_expected: pd.Timestamp | None
-    forecast_date: pd.Timestamp | None
-    calibration: CalibrationCheck | None
-    triggers: tuple[Trigger, ...]
-    maturity: LabelMaturity
-    warnings: tuple[str, ...] = ()
-
-    def to_frame(self) -> pd.DataFrame:
-        """The reasons, one row each (stable columns)."""
-        return pd.DataFrame(
-            [
-                {
-                    "verdict": str(self.verdict),
-                    "code": r.code,
-                    "passed": r.passed,
-                    "value": r.value,
-                    "threshold": r.threshold,
-                    "message": r.message,
-                }
-                for r in self.reasons
-            ]
-        )
-
-    def triggers_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [
-                {
-                    "trigger": t.name,
-                    "fired": t.fired,
-                    "value": t.value,
-                    "threshold": t.threshold,
-                    "detail": t.detail,
-                }
-                for t in self.triggers
-            ]
-        )
-
-    def forecast_frame(self) -> pd.DataFrame:
-        """Expected labelled count and P(count ≥ K*) by date."""
-        if self.forecast is None:
-            return pd.DataFrame(columns=["date", "expected", "prob_reach", "k_star"])
-        fc = self.forecast
-        return pd.DataFrame(
-            {
-                "date": self.as_of + pd.to_timedelta(fc.days, unit="D"),
-                "expected": fc.expected,
-                "prob_reach": fc.prob_reach,
-                "k_star": fc.k_star,
-            }
-        )
-
-    def summary(self) -> str:
-        lines = [f"Retraining assessment as of {self.as_of}: {self.verdict}"]
-        lines += [f"  - {r.message}" for r in self.reasons]
-        lines += [f"WARNING {w}" for w in self.warnings]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        return "".join(
-            [
-                verdict_html(self.verdict, "Retraining", self.reasons),
-                warnings_html(self.warnings),
-                table_html(self.triggers_frame(), caption="Retraining triggers"),
-            ]
-        )
-
-    def plot(self, ax: Any = None) -> Any:
-        """Expected vs needed labelled count by date."""
-        from mlopskit import plots
-
-        return plots.plot_label_forecast(self, ax=ax)
-
-
-# -- the assessment ---------------------------------------------------------------------
 def _window_stats(
     counts: pd.DataFrame,
     splits: list[pd.Timestamp],

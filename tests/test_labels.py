@@ -617,3 +617,22 @@ def test_demo_arrival_bias_inflates_immature_auc(drift_world: Any) -> None:
     assert codes == ["immature_window", "arrival_bias"]
     # the maturity curve of the demo's Gamma(2, 10 d) delays (with arrival bias, so only close)
     assert lm.maturity[13] == pytest.approx(_true_f(14), abs=0.05)
+
+
+def test_duckdb_relation_and_parquet_path(small: pd.DataFrame, tmp_path: Any) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    as_of = START + pd.Timedelta(days=60)
+    ref = label_maturity(small, as_of=as_of, score="score")
+    con = duckdb.connect()
+    rel = con.from_df(small)
+    got = label_maturity(rel, as_of=as_of, score="score")
+    np.testing.assert_allclose(got.maturity, ref.maturity, rtol=1e-12)
+    path = tmp_path / "events.parquet"
+    small.to_parquet(path)
+    from_file = label_maturity(str(path), as_of=as_of, score="score")
+    np.testing.assert_allclose(from_file.maturity, ref.maturity, rtol=1e-12)
+    r = drift_vs_label_lag(rel, as_of=as_of, drift=START + pd.Timedelta(days=45))
+    assert (
+        r.verdict
+        == drift_vs_label_lag(small, as_of=as_of, drift=START + pd.Timedelta(days=45)).verdict
+    )
