@@ -229,9 +229,11 @@ class RetrainAssessment:
 def onset_of(drift: Any) -> tuple[pd.Timestamp | None, bool]:
     """Drift onset and materiality from ``drift``.
 
-    Accepts None, a timestamp (str/datetime/``pd.Timestamp``: a material drift starting
-    then) or a result object with an ``onset`` attribute (timestamp or None) and, optionally,
-    a boolean ``material`` attribute (default True when an onset is present).
+    Accepts None; a timestamp (str/datetime/``pd.Timestamp``: a material drift starting
+    then); or a result object, read duck-typed: its ``onset`` attribute (timestamp or None)
+    and optional boolean ``material`` attribute (default True when an onset is present), or
+    else its ``flagged_windows`` (a sequence of window-start timestamps, as on the output
+    drift result): the first flagged window is the onset.
     """
     if drift is None:
         return None, False
@@ -241,6 +243,9 @@ def onset_of(drift: Any) -> tuple[pd.Timestamp | None, bool]:
             return None, False
         material = getattr(drift, "material", True)
         return timestamp(onset, "drift.onset"), bool(material)
+    if hasattr(drift, "flagged_windows"):
+        windows = [timestamp(w, "drift.flagged_windows") for w in drift.flagged_windows]
+        return (min(windows), True) if windows else (None, False)
     return timestamp(drift, "drift"), True
 
 
@@ -261,28 +266,31 @@ def k_star_for(k_star: int | None, pol: LabelsPolicy) -> tuple[int, str]:
 
 
 def flag_trigger(name: str, obj: Any) -> Trigger:
-    """bool, or an object with ``flagged`` / ``fired`` (bool) or ``verdict`` (ALERT/PAGE)."""
+    """bool, or an object with ``flagged`` / ``fired`` (bool or a sequence: non-empty fires),
+    ``flagged_windows`` (a sequence, as on the output drift result) or ``verdict``
+    (ALERT/PAGE fire)."""
     if obj is None:
         return Trigger(name, None, detail="not given")
     if isinstance(obj, bool | np.bool_):
         return Trigger(name, bool(obj), detail="given as a boolean")
-    for attr in ("flagged", "fired"):
+    for attr in ("flagged", "fired", "flagged_windows"):
         if hasattr(obj, attr):
-            return Trigger(
-                name, bool(getattr(obj, attr)), detail=f"`{attr}` of {type(obj).__name__}"
-            )
+            value = getattr(obj, attr)
+            fired = bool(len(value)) if isinstance(value, tuple | list) else bool(value)
+            return Trigger(name, fired, detail=f"`{attr}` of {type(obj).__name__}")
     if hasattr(obj, "verdict"):
         v = str(obj.verdict)
         return Trigger(name, v in ("ALERT", "PAGE"), detail=f"verdict {v}")
     raise ValueError(
-        f"`{name}` must be a bool or an object with a `flagged`, `fired` or `verdict` "
-        f"attribute; got {type(obj).__name__}."
+        f"`{name}` must be a bool or an object with a `flagged`, `fired`, `flagged_windows` "
+        f"or `verdict` attribute; got {type(obj).__name__}."
     )
 
 
 def auc_trigger(auc_drop: Any, pol: LabelsPolicy) -> Trigger:
     """bool, ``(drop, se)`` (confirmed iff drop − z_{1−α}·se > threshold, STATISTICS.md §5),
-    or an object with a boolean ``confirmed`` attribute."""
+    or an object with a boolean ``confirmed`` attribute, a ``confirmed_drops`` sequence
+    (non-empty fires, as on the outcome drift result) or ``auc_drop_test == "confirmed"``."""
     name, thr = "auc_drop", pol.auc_drop_threshold
     if auc_drop is None:
         return Trigger(name, None, threshold=thr, detail="not given")
@@ -292,6 +300,14 @@ def auc_trigger(auc_drop: Any, pol: LabelsPolicy) -> Trigger:
         return Trigger(
             name, bool(auc_drop.confirmed), threshold=thr, detail="`confirmed` attribute"
         )
+    if hasattr(auc_drop, "confirmed_drops"):
+        drops = tuple(auc_drop.confirmed_drops)
+        return Trigger(
+            name, bool(drops), threshold=thr, detail=f"confirmed drops in windows {drops[:3]}"
+        )
+    if hasattr(auc_drop, "auc_drop_test"):
+        test = str(auc_drop.auc_drop_test)
+        return Trigger(name, test == "confirmed", threshold=thr, detail=f"AUC drop test: {test}")
     if isinstance(auc_drop, tuple) and len(auc_drop) == 2:
         drop, se = (float(v) for v in auc_drop)
         lower = drop - float(sps.norm.isf(pol.alpha)) * se
@@ -303,7 +319,8 @@ def auc_trigger(auc_drop: Any, pol: LabelsPolicy) -> Trigger:
             detail=f"drop {drop:.4f}, one-sided lower bound {lower:.4f}",
         )
     raise ValueError(
-        f"`auc_drop` must be a bool, a (drop, se) tuple or an object with `confirmed`; "
+        f"`auc_drop` must be a bool, a (drop, se) tuple or an object with `confirmed`, "
+        f"`confirmed_drops` or `auc_drop_test`; "
         f"got {type(auc_drop).__name__}."
     )
 

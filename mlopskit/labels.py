@@ -674,7 +674,8 @@ def drift_vs_label_lag(
     as_of : when the decision is made (later events and labels are treated as unknown).
     drift : the drift onset — None, a timestamp (a material drift starting then), or a
         drift result object: its ``onset`` attribute (timestamp or None) is read, and its
-        optional boolean ``material`` attribute (default True when an onset is present).
+        optional boolean ``material`` attribute (default True when an onset is present);
+        without ``onset``, the first of its ``flagged_windows`` (output drift result).
     k_star : labelled new-world positives needed to retrain; default from the policy, else
         derived from the AUC precision target (``positives_for_auc_precision``).
     last_trained : date of the model's last training run (scheduled cadence, fresh labels).
@@ -682,8 +683,10 @@ def drift_vs_label_lag(
     psi, feature_importance : input drift per feature (mapping / result with to_frame()
         having ``feature``, ``psi``) and the model's importances (mapping, or a model with
         a ``feature_importance`` mapping). Fires when PSI > 0.25 on an important feature.
-    output_drift : bool, or an object with ``flagged``/``fired`` or ``verdict`` (ALERT/PAGE).
-    auc_drop : bool, ``(drop, se)``, or an object with a boolean ``confirmed`` attribute.
+    output_drift : bool, or an object with ``flagged``/``fired``/``flagged_windows`` or
+        ``verdict`` (ALERT/PAGE fire).
+    auc_drop : bool, ``(drop, se)``, or an object with a boolean ``confirmed``, a
+        ``confirmed_drops`` sequence or ``auc_drop_test == "confirmed"``.
     horizon_days, cohort, policy : as in :func:`label_maturity`; thresholds from the
         policy section ``labels``.
 

@@ -463,6 +463,16 @@ class _Auc:
 
 
 @dataclass
+class _OutputDrift:  # the shape of the drift work's output-drift result
+    flagged_windows: tuple[pd.Timestamp, ...]
+
+
+@dataclass
+class _OutcomeDrift:  # the shape of the drift work's outcome-drift result
+    confirmed_drops: tuple[pd.Timestamp, ...]
+
+
+@dataclass
 class _Model:
     feature_importance: dict[str, float]
 
@@ -495,6 +505,14 @@ def test_duck_typed_trigger_inputs(base: pd.DataFrame) -> None:
     quiet = drift_vs_label_lag(base, as_of=as_of, drift=_Drift(_at(110), material=False))
     assert quiet.verdict == RetrainVerdict.NO_ACTION and quiet.onset == _at(110)
     assert drift_vs_label_lag(base, as_of=as_of, drift=_Drift(None)).onset is None
+    # the drift work's result shapes: first flagged window = onset; confirmed drops fire
+    flagged = _OutputDrift((_at(112), _at(105)))
+    r = drift_vs_label_lag(base, as_of=as_of, drift=flagged, output_drift=flagged)
+    assert r.onset == _at(105) and r.verdict == RetrainVerdict.WAIT_FOR_LABELS
+    assert next(x for x in r.triggers if x.name == "output_drift").fired
+    assert drift_vs_label_lag(base, as_of=as_of, drift=_OutputDrift(())).onset is None
+    r = drift_vs_label_lag(base, as_of=as_of, auc_drop=_OutcomeDrift(()), last_trained=_at(95))
+    assert next(x for x in r.triggers if x.name == "auc_drop").fired is False
     with pytest.raises(ValueError, match="`output_drift` must be a bool or an object"):
         drift_vs_label_lag(base, as_of=as_of, output_drift=3.5)
     with pytest.raises(ValueError, match="`psi` must be a bool, a mapping"):
