@@ -608,7 +608,7 @@ def decide(
             v, rule = (
                 RetrainVerdict.RECALIBRATE_STOPGAP,
                 f"Material drift ({why}) but only {labelled} < K* = {kstar} new-world labels; "
-                f"calibration has shifted and a {calib.method} recalibration improves held-out "
+                f"calibration has shifted and the {calib.method} recalibration improves held-out "
                 f"calibration: ship it as a stopgap and retrain when labels suffice{when}.",
             )
         else:

@@ -725,6 +725,14 @@ def drift_vs_label_lag(
         raise ValueError(
             f"`drift` onset {onset} must lie within the data, in [{prep.origin}, {prep.as_of})."
         )
+    if trained is not None and trained >= prep.as_of:
+        raise ValueError(f"`last_trained` ({trained}) must be before as_of ({prep.as_of}).")
+    if training_positives is not None and not (
+        isinstance(training_positives, int | np.integer) and training_positives >= 1
+    ):
+        raise ValueError(
+            f"`training_positives` must be a positive integer; got {training_positives!r}."
+        )
     kstar, kstar_src = k_star_for(k_star, pol)
     cal_start = onset or trained or prep.as_of - pd.Timedelta(days=pol.calibration_window_days)
     splits = sorted({t for t in (onset, trained, cal_start) if t is not None})
@@ -795,7 +803,7 @@ def drift_vs_label_lag(
         )
     else:
         _, c_tr, _ = _window_stats(counts, splits, trained, lm, after=True)
-        share = float(c_tr.sum()) / max(int(training_positives), 1)
+        share = float(c_tr.sum()) / int(training_positives)
         fresh = Trigger(
             "fresh_labels",
             share >= pol.fresh_label_share,

@@ -119,8 +119,13 @@ def plot_label_forecast(result: Any, ax: Any = None) -> Any:
         raise ValueError("no forecast to plot (no drift onset or last training date).")
     fc = result.forecast
     extra = np.maximum(fc.expected - fc.observed, 0.0)
-    lo = fc.observed + stats.poisson.ppf(0.1, extra)
-    hi = fc.observed + stats.poisson.ppf(0.9, extra)
+    if fc.rate_cv > 0:  # the forecast's Poisson–Gamma (negative binomial) increments
+        shape = 1.0 / fc.rate_cv**2
+        dist: Any = stats.nbinom(shape, shape / (shape + np.maximum(extra, 1e-12)))
+    else:
+        dist = stats.poisson(extra)
+    lo = fc.observed + dist.ppf(0.1)
+    hi = fc.observed + dist.ppf(0.9)
     last = fc.day_probable if fc.day_probable is not None else len(frame) - 1
     sl = slice(0, min(len(frame), int(last * 1.5) + 7))
     dates = frame["date"].iloc[sl]
@@ -143,7 +148,7 @@ def plot_label_forecast(result: Any, ax: Any = None) -> Any:
     ax.set_xlabel("date")
     ax.set_ylabel("labelled positives since the window start")
     ax.legend(loc="upper left", fontsize="small")
-    ax.figure.autofmt_xdate()
+    ax.tick_params(axis="x", labelrotation=30)
     return ax
 
 

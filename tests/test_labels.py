@@ -521,6 +521,10 @@ def test_duck_typed_trigger_inputs(base: pd.DataFrame) -> None:
         drift_vs_label_lag(base, as_of=as_of, drift="2027-01-01")
     with pytest.raises(ValueError, match="`k_star` must be a positive integer"):
         drift_vs_label_lag(base, as_of=as_of, k_star=0)
+    with pytest.raises(ValueError, match=r"`last_trained` .* must be before as_of"):
+        drift_vs_label_lag(base, as_of=as_of, last_trained=_at(121))
+    with pytest.raises(ValueError, match="`training_positives` must be a positive integer"):
+        drift_vs_label_lag(base, as_of=as_of, last_trained=_at(100), training_positives=0)
 
 
 def test_policy_section_validates() -> None:
