@@ -133,8 +133,9 @@ class FeatureProfile:
 
     @property
     def spec(self) -> frames.BinSpec:
-        kind = "numeric" if self.kind == "numeric" else "categorical"
-        return frames.BinSpec(self.feature, kind, self.edges, self.categories)
+        if self.kind == "numeric":
+            return frames.BinSpec(self.feature, "numeric", self.edges)
+        return frames.BinSpec(self.feature, "categorical", categories=self.categories)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -249,7 +250,8 @@ class ReferenceProfile:
         kinds = pd.Series([f.kind for f in self.features]).value_counts().to_dict()
         lines = [
             f"Reference profile: {self.n:,} rows, {len(self.features)} features {kinds}, "
-            f"{self.bins} bins" + (f", period {self.period[0]} – {self.period[1]}" if self.period else ""),
+            f"{self.bins} bins"
+            + (f", period {self.period[0]} – {self.period[1]}" if self.period else ""),
         ]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -407,7 +409,9 @@ def profile(
         raise ValueError("reference: no feature to profile (no numeric or string column).")
     for c in exclude:
         if c not in sch:
-            raise ValueError(f"reference: column `{c}` is missing. Columns found: {sorted(sch)[:20]}.")
+            raise ValueError(
+                f"reference: column `{c}` is missing. Columns found: {sorted(sch)[:20]}."
+            )
     if score is not None and not frames.is_numeric_dtype(sch[score]):
         raise ValueError(f"reference: score column `{score}` must be numeric; found {sch[score]}.")
     num_profiles, warns = _numeric_profiles(lf, [*numeric, *([score] if score else [])], b, sch)
@@ -420,8 +424,13 @@ def profile(
         raise ValueError("reference: the frame has no rows.")
     period = None
     if ts is not None:
-        r = frames.collect(lf.select(frames.nw.col(ts).min().alias("a"), frames.nw.col(ts).max().alias("b")))
-        period = (pd.Timestamp(r["a"].iloc[0]).isoformat(), pd.Timestamp(r["b"].iloc[0]).isoformat())
+        r = frames.collect(
+            lf.select(frames.nw.col(ts).min().alias("a"), frames.nw.col(ts).max().alias("b"))
+        )
+        period = (
+            pd.Timestamp(r["a"].iloc[0]).isoformat(),
+            pd.Timestamp(r["b"].iloc[0]).isoformat(),
+        )
     order = [c for c in (features or [*numeric, *cats]) if c != score]
     return ReferenceProfile(
         features=tuple(by_name[c] for c in order),
@@ -503,7 +512,9 @@ def _feature_psi(
     cur = np.asarray(current, dtype=float)
     n_ref, n_cur = int(ref.sum()), int(cur.sum())
     where = f" (window {window})" if window is not None else ""
-    nan_row = FeaturePSI(fp.feature, fp.kind, math.nan, n_ref, n_cur, 0, math.nan, math.nan, window=window)
+    nan_row = FeaturePSI(
+        fp.feature, fp.kind, math.nan, n_ref, n_cur, 0, math.nan, math.nan, window=window
+    )
     if n_cur == 0:
         warn.append(f"feature `{fp.feature}`{where}: the current window has no rows; PSI is NaN.")
         return nan_row
@@ -528,7 +539,9 @@ def _feature_psi(
             f"{pol.min_expected_per_bin:g} expected rows (n_current={n_cur:,}); PSI is NaN."
         )
         return nan_row
-    contrib = psi_contributions(merged.reference_counts, merged.current_counts, smoothing=pol.smoothing)
+    contrib = psi_contributions(
+        merged.reference_counts, merged.current_counts, smoothing=pol.smoothing
+    )
     value = float(contrib.sum())
     return FeaturePSI(
         feature=fp.feature,
@@ -612,7 +625,16 @@ def _bins_frame(rows: Sequence[FeaturePSI], with_window: bool) -> pd.DataFrame:
             r.bin_labels, r.reference_counts, r.current_counts, r.contributions, strict=True
         ):
             out.append(
-                [*([r.window] if with_window else []), r.feature, lab, a, c, a / n_r, c / n_c, contrib]
+                [
+                    *([r.window] if with_window else []),
+                    r.feature,
+                    lab,
+                    a,
+                    c,
+                    a / n_r,
+                    c / n_c,
+                    contrib,
+                ]
             )
     cols = ["feature", "bin", "reference_count", "current_count", "reference_share",
             "current_share", "contribution"]  # fmt: skip
@@ -743,7 +765,9 @@ def psi_table(
         raise ValueError("current: the frame has no rows; there is nothing to compare.")
     warn = list(prof.warnings)
     rows = [
-        _feature_psi(fp, counts[fp.feature][0], pol, known_reference=known_reference, window=None, warn=warn)
+        _feature_psi(
+            fp, counts[fp.feature][0], pol, known_reference=known_reference, window=None, warn=warn
+        )
         for fp in fps
     ]
     return PSITable(
@@ -782,7 +806,11 @@ def psi(
         vc = ref.dropna().astype(str).value_counts(sort=False)
         vc = vc.sort_index().sort_values(ascending=False, kind="mergesort")
         cats = tuple(vc.index[: pol.max_categories])
-        ref_counts = (*vc.iloc[: pol.max_categories], int(vc.iloc[pol.max_categories :].sum()), int(ref.isna().sum()))
+        ref_counts = (
+            *vc.iloc[: pol.max_categories],
+            int(vc.iloc[pol.max_categories :].sum()),
+            int(ref.isna().sum()),
+        )
         fp = FeatureProfile("x", "categorical", tuple(int(v) for v in ref_counts), categories=cats,
                             n_distinct_at_most_one=vc.size <= 1)  # fmt: skip
         cs = cur.dropna().astype(str)
@@ -858,7 +886,9 @@ class PSIOverTime:
         w = pd.Timestamp(window)
         rows = tuple(r for r in self.rows if r.window == w)
         if not rows:
-            raise ValueError(f"`window` {window!r} is not among the windows {list(self.windows)[:5]}…")
+            raise ValueError(
+                f"`window` {window!r} is not among the windows {list(self.windows)[:5]}…"
+            )
         return PSITable(rows, self.alpha, self.tau_moderate, self.tau_significant, self.smoothing,
                         math.nan, self.known_reference, top_bins=self.top_bins)  # fmt: skip
 
@@ -892,12 +922,14 @@ def psi_over_time(
     window: str | None = None,
     features: Sequence[str] | None = None,
     known_reference: bool = False,
+    anchor: Any = None,
     policy: Policy | str | Path | None = None,
 ) -> PSIOverTime:
     """:func:`psi_table` per time window of ``current`` (one lazy group-by for all windows).
 
-    Windows are ``ts`` truncated to ``window`` (policy ``drift.window``, ``"1D"``); only
-    windows with rows appear. BH is applied across features within each window.
+    Windows are ``ts`` truncated to ``window`` (policy ``drift.window``, ``"1D"``), or start
+    at ``anchor`` and its multiples of the window length when given; only windows with rows
+    appear. BH is applied across features within each window.
     """
     pol = drift_policy(policy)
     every, _ = frames.parse_window(window or pol.window)
@@ -906,17 +938,21 @@ def psi_over_time(
     lf = frames.lazy(current, frame="current")
     sch = frames.schema(lf)
     if ts not in sch:
-        raise ValueError(f"current: timestamp column `{ts}` is missing. Columns: {sorted(sch)[:20]}.")
+        raise ValueError(
+            f"current: timestamp column `{ts}` is missing. Columns: {sorted(sch)[:20]}."
+        )
     specs = [fp.spec for fp in fps]
     frames.check_binnable(lf, specs, frame="current")
-    wins, _, counts = frames.bin_counts(lf, specs, ts=ts, every=every)
+    wins, _, counts = frames.bin_counts(lf, specs, ts=ts, every=every, anchor=anchor)
     if not wins:
         raise ValueError("current: the frame has no rows; there is nothing to compare.")
     warn = list(prof.warnings)
     rows: list[FeaturePSI] = []
     for i, w in enumerate(wins):
         per = [
-            _feature_psi(fp, counts[fp.feature][i], pol, known_reference=known_reference, window=w, warn=warn)
+            _feature_psi(
+                fp, counts[fp.feature][i], pol, known_reference=known_reference, window=w, warn=warn
+            )
             for fp in fps
         ]
         rows += _finish(per, pol)
@@ -1013,8 +1049,7 @@ class OutputDrift:
             f"Output drift: {len(self.windows)} windows of {self.window}; reference "
             f"{self.reference_period[0].date()} – {self.reference_period[1].date()} "
             f"(N = {self.n_reference:,}); overdispersion {self.overdispersion:.2f}; "
-            f"{len(fl)} windows above the band"
-            + (f", first {fl[0].date()}" if fl else "")
+            f"{len(fl)} windows above the band" + (f", first {fl[0].date()}" if fl else "")
         )
         return "\n".join([head, *(f"warning: {w}" for w in self.warnings)])
 
@@ -1049,7 +1084,8 @@ def output_drift(
     scores : scored events (``ts``, ``score`` in [0, 1]); any supported frame.
     reference_period : ``(start, end)``, end exclusive; the windows fully inside it form the
         reference distribution and its historical variability.
-    window : window length (policy ``drift.window``, ``"1D"``).
+    window : window length (policy ``drift.window``, ``"1D"``); windows start at the
+        reference period's start (and every multiple of the length before and after it).
     bins : quantile bins of the reference period's scores (policy, 10).
 
     The band of window ``w`` is ``φ̂·χ²_{B_w−1, 1−band_alpha}·(1/N + 1/M_w)``: the sampling
@@ -1064,14 +1100,16 @@ def output_drift(
     lf = frames.validate(scores, contract, columns={"score": score, "ts": ts}, frame="scores")
     start, end = (pd.Timestamp(reference_period[0]), pd.Timestamp(reference_period[1]))
     if not start < end:
-        raise ValueError(f"`reference_period` must be (start, end) with start < end; got {reference_period!r}.")
+        raise ValueError(
+            f"`reference_period` must be (start, end) with start < end; got {reference_period!r}."
+        )
     ref_lf = frames.time_filter(lf, "ts", start, end)
     summ = frames.numeric_summary(ref_lf, ["score"], [k / b for k in range(1, b)])["score"]
     if summ["n_valid"] == 0:
         raise ValueError(f"scores: no rows in `reference_period` {start} – {end}.")
     edges = quantile_edges_from(summ)
     spec = frames.BinSpec("score", "numeric", edges)
-    wins, n, counts = frames.bin_counts(lf, [spec], ts="ts", every=every)
+    wins, n, counts = frames.bin_counts(lf, [spec], ts="ts", every=every, anchor=start)
     c = counts["score"]
     tz = wins[0].tz if wins and wins[0] is not None else None
     s_cmp = start.tz_localize(tz) if tz and start.tzinfo is None else start
@@ -1098,7 +1136,11 @@ def output_drift(
             ps.append(math.nan)
             warn.append(f"window {wins[i]}: too few scores ({int(nc)}) for 2 bins; PSI is NaN.")
             continue
-        v = float(psi_contributions(merged.reference_counts, merged.current_counts, smoothing=pol.smoothing).sum())
+        v = float(
+            psi_contributions(
+                merged.reference_counts, merged.current_counts, smoothing=pol.smoothing
+            ).sum()
+        )
         psis.append(v)
         bins_w.append(merged.bins)
         cvs.append(float(critical_value(nr, nc, merged.bins, alpha=pol.band_alpha)))
@@ -1154,4 +1196,3 @@ def quantile_edges_from(summary: Mapping[str, Any]) -> tuple[float, ...]:
     """Edges from a :func:`mlopskit.frames.numeric_summary` entry (ties collapsed)."""
     e = edges_from_quantiles(summary["quantiles"], maximum=summary["max"])
     return tuple(float(v) for v in e)
-

@@ -429,6 +429,34 @@ def time_filter(lf: nw.LazyFrame, ts: str, start: Any = None, end: Any = None) -
     return lf
 
 
+def _window_expr(lf: nw.LazyFrame, ts: str, every: str, anchor: Any) -> tuple[Any, Any]:
+    """Window key expression and a function mapping collected keys to window starts.
+
+    Without ``anchor``: ``dt.truncate(every)``. With ``anchor``: windows of the given length
+    starting at ``anchor`` (and every multiple before/after it), key
+    ``floor((ts − anchor)/length)`` on epoch microseconds.
+    """
+    if anchor is None:
+        return nw.col(ts).dt.truncate(every), lambda k: pd.Timestamp(k)
+    dtype = schema(lf)[ts]
+    a = pd.Timestamp(_ts_literal(anchor, dtype))
+    tz = getattr(dtype, "time_zone", None)
+    if tz:
+        a = a.tz_localize(tz) if a.tzinfo is None else a
+    length = parse_window_length(every)
+    a_us = (a.tz_convert("UTC").tz_localize(None) if a.tzinfo else a).value // 1000
+    len_us = length.value // 1000
+    expr = (nw.col(ts).dt.timestamp("us") - a_us) // len_us
+    return expr, lambda k: a + int(k) * length
+
+
+def parse_window_length(every: str) -> pd.Timedelta:
+    """Length of a narwhals truncate spec produced by :func:`parse_window` (``"7d"`` …)."""
+    k, unit = int(every[:-1]), every[-1]
+    days = {"w": 7.0, "d": 1.0, "h": 1 / 24, "m": 1 / 1440}[unit]
+    return pd.Timedelta(days=k * days).round("s")
+
+
 def is_numeric_dtype(dtype: Any) -> bool:
     return bool(dtype.is_numeric()) or dtype == nw.Boolean
 
@@ -474,9 +502,7 @@ def numeric_summary(
     for j, f in enumerate(features):
         cnt = int(row[f"__cnt{j}"]) if not pd.isna(row[f"__cnt{j}"]) else 0
         out[f] = {
-            "quantiles": np.array(
-                [row[f"__q{j}_{i}"] for i in range(len(probs))], dtype=float
-            ),
+            "quantiles": np.array([row[f"__q{j}_{i}"] for i in range(len(probs))], dtype=float),
             "min": float(row[f"__min{j}"]) if cnt else float("nan"),
             "max": float(row[f"__max{j}"]) if cnt else float("nan"),
             "n_valid": cnt,
@@ -489,9 +515,7 @@ def category_counts(lf: nw.LazyFrame, feature: str) -> tuple[list[str], list[int
     """Value counts of one categorical feature (as strings), most frequent first, and the
     number of missing rows. One lazy group-by; the result has one row per category."""
     c = nw.col(feature).cast(nw.String)
-    df = collect(
-        lf.select(c.alias("__v")).group_by("__v").agg(nw.len().alias("__n"))
-    )
+    df = collect(lf.select(c.alias("__v")).group_by("__v").agg(nw.len().alias("__n")))
     miss = df["__v"].isna()
     n_missing = int(df.loc[miss, "__n"].sum())
     df = df.loc[~miss].sort_values(["__n", "__v"], ascending=[False, True], kind="mergesort")
@@ -563,12 +587,14 @@ def bin_counts(
     *,
     ts: str | None = None,
     every: str | None = None,
+    anchor: Any = None,
 ) -> tuple[list[pd.Timestamp | None], np.ndarray, dict[str, np.ndarray]]:
     """Counts per bin of every spec, optionally per time window, in ONE lazy aggregation.
 
     Returns ``(windows, n, counts)``: window starts (``[None]`` without windows), the row
     count per window, and per feature an array ``(n_windows, n_bins)`` in the bin layout
-    above. Only windows that contain rows appear.
+    above. Only windows that contain rows appear. Windows start at ``anchor`` (and its
+    multiples of the window length) when given, else at ``ts`` truncated to ``every``.
     """
     cols: list[tuple[str, Any]] = []
     for j, s in enumerate(specs):
@@ -577,7 +603,8 @@ def bin_counts(
     if every is not None:
         if ts is None:
             raise ValueError("`ts` is required when counting per window.")
-        lf = lf.with_columns(nw.col(ts).dt.truncate(every).alias(WINDOW_COL))
+        key, to_start = _window_expr(lf, ts, every, anchor)
+        lf = lf.with_columns(key.alias(WINDOW_COL))
         agg = (
             lf.with_columns([e.alias(n) for n, e in cols])
             .group_by(WINDOW_COL)
@@ -585,7 +612,7 @@ def bin_counts(
             .sort(WINDOW_COL)
         )
         df = collect(agg)
-        windows: list[pd.Timestamp | None] = [pd.Timestamp(w) for w in df[WINDOW_COL]]
+        windows: list[pd.Timestamp | None] = [to_start(w) for w in df[WINDOW_COL]]
     else:
         df = collect(lf.select(nw.len().alias("__n"), *[e.sum().alias(n) for n, e in cols]))
         windows = [None]
@@ -614,13 +641,15 @@ def matured_pairs(
     age: pd.Timedelta,
     every: str,
     reference_period: tuple[Any, Any],
+    anchor: Any = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Outcome drift inputs on equal-age labels.
+    """Outcome drift inputs on equal-age labels (windows as in :func:`bin_counts`).
 
     A positive counts only when ``label == 1`` and ``label_ts ≤ ts + age``; only events with
     ``ts + age ≤ as_of`` are used. Returns ``(windows, pairs)``: per window the event count
     and the matured event count (one lazy group-by), and the row-level ``(window, score,
-    label, in_reference)`` of matured events only — AUC needs row-level pairs, so these two
+    label, in_reference)`` of matured events only (``windows`` has the window key and its
+    ``window_start``) — AUC needs row-level pairs, so these two
     columns (plus two small keys) are the only ones materialized.
     """
     sch = schema(lf)
@@ -628,8 +657,9 @@ def matured_pairs(
     cutoff = _ts_literal(pd.Timestamp(_ts_literal(as_of, dtype)) - age, dtype)
     start = _ts_literal(reference_period[0], dtype)
     end = _ts_literal(reference_period[1], dtype)
+    key, to_start = _window_expr(lf, ts, every, anchor)
     base = lf.with_columns(
-        nw.col(ts).dt.truncate(every).alias(WINDOW_COL),
+        key.alias(WINDOW_COL),
         (nw.col(ts) <= cutoff).alias("__matured"),
     )
     windows = collect(
@@ -647,7 +677,38 @@ def matured_pairs(
             ((nw.col(ts) >= start) & (nw.col(ts) < end)).alias("in_reference"),
         )
     )
+    windows["window_start"] = [to_start(k) for k in windows[WINDOW_COL]]
     return windows, pairs
+
+
+SERVICE_LOG = Contract(
+    frame="service log",
+    columns=(
+        Column("ts", "datetime", nullable=False),
+        Column("latency_ms", "numeric", required=False, nonnegative=True),
+        Column("error", "flag", required=False),
+    ),
+)
+"""Requests of the scoring service (for monitoring's service-health layer)."""
+
+
+def max_timestamp(lf: nw.LazyFrame, ts: str) -> pd.Timestamp:
+    """Latest ``ts`` (one lazy aggregation)."""
+    return pd.Timestamp(collect(lf.select(nw.col(ts).max().alias("m")))["m"].iloc[0])
+
+
+def range_counts(lf: nw.LazyFrame, ts: str, ranges: Sequence[tuple[Any, Any]]) -> list[int]:
+    """Rows with ``start ≤ ts < end`` for each range, in one lazy select."""
+    dtype = schema(lf)[ts]
+    aggs = [
+        ((nw.col(ts) >= _ts_literal(a, dtype)) & (nw.col(ts) < _ts_literal(b, dtype)))
+        .fill_null(False)
+        .sum()
+        .alias(f"r{i}")
+        for i, (a, b) in enumerate(ranges)
+    ]
+    row = collect(lf.select(aggs)).iloc[0]
+    return [int(row[f"r{i}"]) for i in range(len(ranges))]
 
 
 def service_stats(
@@ -664,7 +725,7 @@ def service_stats(
             for i, q in enumerate(probs)
         ]
     row = collect(lf.select(aggs)).iloc[0].to_dict()
-    return {k: float(v) if v is not None else float("nan") for k, v in row.items()}
+    return {str(k): float(v) if v is not None else float("nan") for k, v in row.items()}
 
 
 # ---- end drift -----------------------------------------------------------------------

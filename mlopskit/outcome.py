@@ -125,7 +125,7 @@ def _metrics(
     if 0 < n_pos < p.size:
         a = delong_auc(p, y)
         lo, hi = a.ci(pol.ci_alpha)
-        out.update(auc=a.auc, auc_se=a.se, auc_ci_low=lo, auc_ci_high=hi)
+        out.update(auc=a.auc, auc_se=a.se, auc_ci_low=lo, auc_ci_high=hi, _delong=a)
         try:
             fit = calibration_fit(p, y)
             out.update(calibration_slope=fit.slope, calibration_intercept=fit.intercept)
@@ -156,7 +156,9 @@ def _metrics(
     if threshold is not None:
         tk = top_k_threshold(p, y, threshold=threshold, alpha=pol.ci_alpha)
     else:
-        tk = top_k_quantile(p, y, k=top_k, alpha=pol.ci_alpha, n_boot=pol.n_bootstrap, seed=pol.seed)
+        tk = top_k_quantile(
+            p, y, k=top_k, alpha=pol.ci_alpha, n_boot=pol.n_bootstrap, seed=pol.seed
+        )
     out.update(
         precision=tk.precision,
         precision_ci_low=tk.precision_low,
@@ -303,7 +305,8 @@ def outcome_drift(
     reference_period : ``(start, end)`` of the baseline, end exclusive (its events must be
         matured: ``end + age ≤ as_of``).
     as_of : when the data was extracted; labels arriving later are not in it.
-    window : window length (policy ``drift.outcome_window``, ``"7D"``).
+    window : window length (policy ``drift.outcome_window``, ``"7D"``); windows start at the
+        reference period's start and every multiple of the length before and after it.
     top_k : share flagged (policy ``drift.top_k``, 0.01): the window's own top-k quantile,
         with bootstrap intervals. ``threshold`` instead fixes the score cutoff (Wilson).
     label_age_days : common label age (policy ``drift.label_age_days``, 30).
@@ -333,7 +336,9 @@ def outcome_drift(
     as_of_t = pd.Timestamp(as_of)
     start, end = pd.Timestamp(reference_period[0]), pd.Timestamp(reference_period[1])
     if not start < end:
-        raise ValueError(f"`reference_period` must be (start, end) with start < end; got {reference_period!r}.")
+        raise ValueError(
+            f"`reference_period` must be (start, end) with start < end; got {reference_period!r}."
+        )
     if end + age > as_of_t:
         raise ValueError(
             f"`reference_period` ends {end}; its labels are not matured to age {age.days} d by "
@@ -341,7 +346,7 @@ def outcome_drift(
         )
     wins, pairs = frames.matured_pairs(
         lf, score="score", label="label", label_ts="label_ts", ts="ts", as_of=as_of_t, age=age,
-        every=every, reference_period=(start, end),
+        every=every, reference_period=(start, end), anchor=start,
     )  # fmt: skip
     warn: list[str] = []
     ref_rows = pairs[pairs["in_reference"].to_numpy(dtype=bool)]
@@ -351,14 +356,14 @@ def outcome_drift(
     ref_y = ref_rows["label"].to_numpy(dtype=float)
     kw: dict[str, Any] = {"top_k": k, "threshold": threshold}
     ref_m = _metrics(ref_p, ref_y, pol, label="reference period", warn=warn, **kw)
-    if math.isnan(ref_m.get("auc", math.nan)):
+    ref_auc = ref_m.pop("_delong", None)
+    if ref_auc is None:
         raise ValueError("reference period: its matured labels have a single class; no AUC.")
     reference = WindowOutcome(start, len(ref_p), len(ref_p), **ref_m, oe_vs_reference=1.0)
-    ref_auc = delong_auc(ref_p, ref_y)
     wkey = pairs[frames.WINDOW_COL].to_numpy()
     out: list[WindowOutcome] = []
     for _, row in wins.iterrows():
-        w = pd.Timestamp(row[frames.WINDOW_COL])
+        w = pd.Timestamp(row["window_start"])
         n_ev, n_mat = int(row["n_events"]), int(row["n_matured"])
         if n_mat == 0:
             out.append(WindowOutcome(w, n_ev, 0))
@@ -371,9 +376,11 @@ def outcome_drift(
             warn.append(f"{label_w}: {n_mat:,} of {n_ev:,} events matured (partial window).")
         m = _metrics(p, y, pol, label=label_w, warn=warn, **kw)
         m.update(_oe_vs_reference(m, ref_m, pol.ci_alpha))
-        if not math.isnan(m.get("auc", math.nan)):
-            cur = delong_auc(p, y)
-            test, d, se = auc_drop_test(ref_auc, cur, tolerance=pol.auc_drop_tolerance, alpha=pol.auc_drop_alpha)
+        cur = m.pop("_delong", None)
+        if cur is not None:
+            test, d, se = auc_drop_test(
+                ref_auc, cur, tolerance=pol.auc_drop_tolerance, alpha=pol.auc_drop_alpha
+            )
             m.update(auc_drop=d, auc_drop_se=se, auc_drop_test=test)
         out.append(WindowOutcome(w, n_ev, n_mat, **m))
     return OutcomeDrift(
@@ -395,4 +402,3 @@ def outcome_drift(
         seed=pol.seed,
         warnings=tuple(warn),
     )
-

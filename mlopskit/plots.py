@@ -193,6 +193,27 @@ def plot_reliability(result: Any, ax: Any = None) -> Any:
 
 
 # ---- monitoring --------------------------------------------------------------------
+def plot_monitoring(result: Any, ax: Any = None) -> Any:
+    """One coloured tile per monitoring layer with its severity and owner."""
+    from mlopskit.verdict import VERDICT_COLOURS
+
+    layers = list(result.layers)
+    ax = _axes(ax, figsize=(8.0, 1.0 + 0.6 * len(layers)))
+    for i, layer in enumerate(layers[::-1]):
+        sev = str(layer.severity) if layer.severity else "NOT EVALUATED"
+        colour = VERDICT_COLOURS.get(sev, "#d0d7de")
+        ax.barh(i, 1.0, color=colour, alpha=0.85, height=0.8)
+        ax.text(0.02, i, f"{layer.layer.replace('_', ' ')}: {sev}", va="center", ha="left",
+                color="white" if layer.severity else "black", fontweight="bold")  # fmt: skip
+        ax.text(0.98, i, f"owner: {layer.owner}", va="center", ha="right",
+                color="white" if layer.severity else "black", fontsize="small")  # fmt: skip
+    ax.set_xlim(0, 1)
+    ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_xlabel("severity: OK < WATCH < ALERT < PAGE")
+    ax.set_ylabel("layer")
+    ax.set_title(f"Monitoring: {result.verdict}")
+    return ax
 
 
 # ---- end monitoring ----------------------------------------------------------------

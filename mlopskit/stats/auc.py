@@ -236,7 +236,7 @@ def delong_paired(scores_a: ArrayLike, scores_b: ArrayLike, labels: ArrayLike) -
 def auc_drop_test(
     reference: DeLongAUC, current: DeLongAUC, *, tolerance: float = 0.02, alpha: float = 0.05
 ) -> tuple[str, float, float]:
-    """"AUC dropped by more than ``tolerance``" on independent samples (STATISTICS.md §5).
+    """ "AUC dropped by more than ``tolerance``" on independent samples (STATISTICS.md §5).
 
     ``D = AUC_ref − AUC_cur``, ``SE_D = sqrt(SE_ref² + SE_cur²)``. Returns
     ``(outcome, D, SE_D)`` with outcome ``"confirmed"`` iff ``D − z_{1−α}·SE_D > tolerance``,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -88,9 +89,7 @@ def equal_mass_bins(p: ArrayLike, bins: int = 10) -> NDArray[np.int64]:
     return out
 
 
-def _ece_from_sums(
-    sum_y: NDArray[np.float64], sum_p: NDArray[np.float64], n: float
-) -> NDArray[np.float64]:
+def _ece_from_sums(sum_y: NDArray[Any], sum_p: NDArray[Any], n: float) -> NDArray[np.float64]:
     return np.asarray(np.abs(sum_y - sum_p).sum(axis=-1) / n)
 
 
@@ -195,9 +194,7 @@ class TopK:
     seed: int
 
 
-def top_k_threshold(
-    p: ArrayLike, y: ArrayLike, *, threshold: float, alpha: float = 0.05
-) -> TopK:
+def top_k_threshold(p: ArrayLike, y: ArrayLike, *, threshold: float, alpha: float = 0.05) -> TopK:
     """Metrics of the rows with ``p ≥ threshold`` (a fixed cutoff) with Wilson intervals."""
     pa, ya = _check(p, y)
     flag = pa >= threshold
@@ -274,7 +271,7 @@ def top_k_quantile(
     # Only the highest-scored rows can be flagged: draw Poisson weights for the first
     # `head` rows and the weight totals of the remaining rows directly (sums of independent
     # Poisson(1) are Poisson), which is exact and O(k·n) per replicate.
-    head = min(n, int(math.ceil(1.5 * k * n + 10 * math.sqrt(k * n) + 50)))
+    head = min(n, math.ceil(1.5 * k * n + 10 * math.sqrt(k * n) + 50))
     pos_tail = float(ys[head:].sum())
     prec_b, cap_b, lift_b = [], [], []
     chunk = max(1, int(4e6 // head))
@@ -282,8 +279,10 @@ def top_k_quantile(
         reps = min(chunk, n_boot - start)
         w = rng.poisson(1.0, size=(reps, head)).astype(float)
         tail_w = rng.poisson(float(n - head), size=reps).astype(float)
-        tail_pos = rng.binomial(tail_w.astype(np.int64), pos_tail / (n - head)) if n > head else (
-            np.zeros(reps)
+        tail_pos = (
+            rng.binomial(tail_w.astype(np.int64), pos_tail / (n - head))
+            if n > head
+            else (np.zeros(reps))
         )
         total = w.sum(axis=1) + tail_w
         f, t, reached = _top_mass(w, ys[:head], np.maximum(k * total, 1.0))
@@ -308,6 +307,6 @@ def top_k_quantile(
     cap = tp / npos if npos else math.nan
     lift = prec / base if base > 0 else math.nan
     return TopK(
-        float(k), float(pa[order][int(math.ceil(k_rows)) - 1]), nf, tp, n, int(npos),
+        float(k), float(pa[order][math.ceil(k_rows) - 1]), nf, tp, n, int(npos),
         prec, *ci(prec_b), cap, *ci(cap_b), lift, *ci(lift_b), "bootstrap", alpha, n_boot, seed,
     )  # fmt: skip
