@@ -479,8 +479,8 @@ def _missing(name: str, numeric: bool) -> Any:
 def numeric_summary(
     lf: nw.LazyFrame, features: Sequence[str], probs: Sequence[float]
 ) -> dict[str, dict[str, Any]]:
-    """Per numeric feature: quantiles at ``probs`` (NaN ignored), min, max, valid and missing
-    counts, in one lazy select."""
+    """Per numeric feature: quantiles at ``probs`` (lower order statistic, NaN ignored), min,
+    max, valid and missing counts, in one lazy select."""
     if not features:
         return {}
     aggs: list[Any] = [nw.len().alias("__n")]
@@ -493,7 +493,7 @@ def numeric_summary(
             valid.count().alias(f"__cnt{j}"),
         ]
         aggs += [
-            valid.quantile(float(q), interpolation="linear").alias(f"__q{j}_{i}")
+            valid.quantile(float(q), interpolation="lower").alias(f"__q{j}_{i}")
             for i, q in enumerate(probs)
         ]
     row = collect(lf.select(aggs)).iloc[0]
