@@ -476,37 +476,66 @@ def _missing(name: str, numeric: bool) -> Any:
     return nw.col(name).is_null()
 
 
+def order_statistic_index(n_valid: int, bins: int) -> list[int]:
+    """0-based ranks ``⌊b(n−1)/B⌋``, ``b = 1 … B−1``, of the reference decile edges (exact
+    integer arithmetic, so every engine picks the same order statistic)."""
+    return [(b * (n_valid - 1)) // bins for b in range(1, bins)]
+
+
 def numeric_summary(
-    lf: nw.LazyFrame, features: Sequence[str], probs: Sequence[float]
+    lf: nw.LazyFrame, features: Sequence[str], bins: int
 ) -> dict[str, dict[str, Any]]:
-    """Per numeric feature: quantiles at ``probs`` (lower order statistic, NaN ignored), min,
-    max, valid and missing counts, in one lazy select."""
+    """Per numeric feature: the order statistics ``x_(⌊b(n−1)/B⌋)`` (NaN and nulls ignored),
+    min, max, valid and missing counts, in two lazy selects.
+
+    Engines disagree on ``q·(n−1)`` when it is within rounding of an integer, so the ranks
+    are computed exactly from the first pass's counts and requested as the ``lower``
+    quantile at ``(rank + ½)/(n − 1)``, which every engine floors to the same rank.
+    """
     if not features:
         return {}
+
+    def valid(f: str) -> Any:
+        c = _float(f)
+        return nw.when(~c.is_nan()).then(c)
+
     aggs: list[Any] = [nw.len().alias("__n")]
     for j, f in enumerate(features):
-        c = _float(f)
-        valid = nw.when(~c.is_nan()).then(c)
         aggs += [
-            valid.min().alias(f"__min{j}"),
-            valid.max().alias(f"__max{j}"),
-            valid.count().alias(f"__cnt{j}"),
-        ]
-        aggs += [
-            valid.quantile(float(q), interpolation="lower").alias(f"__q{j}_{i}")
-            for i, q in enumerate(probs)
+            valid(f).min().alias(f"__min{j}"),
+            valid(f).max().alias(f"__max{j}"),
+            valid(f).count().alias(f"__cnt{j}"),
         ]
     row = collect(lf.select(aggs)).iloc[0]
     n = int(row["__n"])
+    counts = {
+        f: int(row[f"__cnt{j}"]) if not pd.isna(row[f"__cnt{j}"]) else 0
+        for j, f in enumerate(features)
+    }
+    qaggs: list[Any] = []
+    for j, f in enumerate(features):
+        m = counts[f]
+        if m < 2:
+            continue
+        qaggs += [
+            valid(f).quantile((k + 0.5) / (m - 1), interpolation="lower").alias(f"__q{j}_{i}")
+            for i, k in enumerate(order_statistic_index(m, bins))
+        ]
+    qrow: Any = collect(lf.select(qaggs)).iloc[0] if qaggs else {}
     out: dict[str, dict[str, Any]] = {}
     for j, f in enumerate(features):
-        cnt = int(row[f"__cnt{j}"]) if not pd.isna(row[f"__cnt{j}"]) else 0
+        m = counts[f]
+        mn = float(row[f"__min{j}"]) if m else float("nan")
+        if m >= 2:
+            q = np.array([qrow[f"__q{j}_{i}"] for i in range(bins - 1)], dtype=float)
+        else:
+            q = np.full(bins - 1, mn)
         out[f] = {
-            "quantiles": np.array([row[f"__q{j}_{i}"] for i in range(len(probs))], dtype=float),
-            "min": float(row[f"__min{j}"]) if cnt else float("nan"),
-            "max": float(row[f"__max{j}"]) if cnt else float("nan"),
-            "n_valid": cnt,
-            "n_missing": n - cnt,
+            "quantiles": q,
+            "min": mn,
+            "max": float(row[f"__max{j}"]) if m else float("nan"),
+            "n_valid": m,
+            "n_missing": n - m,
         }
     return out
 

@@ -13,7 +13,7 @@ Conventions (STATISTICS.md §1):
   ``chi2.sf(PSI/(1/N + 1/M), B − 1)``. With a known reference (``N = ∞``) the factor is ``1/M``.
 * Bins are reduced (adjacent value bins merged) until the smaller sample expects at least
   ``min_expected`` (5) rows in every bin, so the χ² approximation holds.
-* Numeric bin edges are reference quantiles (lower order statistics) with duplicate edges dropped (ties such as a
+* Numeric bin edges are reference quantiles (order statistics) with duplicate edges dropped (ties such as a
   point mass at 0), outer bins open, right-closed bins ``(e_{i−1}, e_i]``.
 """
 
@@ -127,20 +127,21 @@ def psi_p_value(
 def quantile_edges(values: ArrayLike, bins: int = 10) -> NDArray[np.float64]:
     """Interior bin edges: the reference quantiles ``k/B``, ``k = 1 … B−1``.
 
-    Quantiles are the ``lower`` order statistic ``x_(⌊q(n−1)⌋)`` (numpy ``method="lower"``,
-    polars/narwhals ``interpolation="lower"``), so every edge is a reference value and no
-    reference bin is empty. Missing values (NaN) are ignored. Duplicate edges (ties, e.g. a point mass at 0) are
+    The quantile ``k/B`` is the order statistic ``x_(⌊k(n−1)/B⌋)`` (0-based; numpy's
+    ``method="lower"`` computed in exact integer arithmetic), so every edge is a reference
+    value, no reference bin is empty, and every dataframe engine gives the same edges.
+    Missing values (NaN) are ignored. Duplicate edges (ties, e.g. a point mass at 0) are
     dropped, and so are edges at or above the reference maximum (they would leave the top
     bin empty in the reference). Bins are right-closed ``(e_{i−1}, e_i]`` with open outer
     bins, so a point mass sits alone in the bin closed at its value. A constant or empty
     sample has no interior edge.
     """
     x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    return edges_from_quantiles(
-        np.quantile(x, np.arange(1, bins) / bins, method="lower") if x.size else np.array([]),
-        maximum=float(x.max()) if x.size else math.nan,
-    )
+    x = np.sort(x[~np.isnan(x)])
+    if x.size == 0:
+        return np.array([], dtype=float)
+    idx = [(k * (x.size - 1)) // bins for k in range(1, bins)]
+    return edges_from_quantiles(x[idx], maximum=float(x[-1]))
 
 
 def edges_from_quantiles(quantiles: ArrayLike, *, maximum: float) -> NDArray[np.float64]:
