@@ -257,8 +257,15 @@ def _bins_frame(rows: Sequence[FeaturePSI], with_window: bool) -> pd.DataFrame:
                     contrib,
                 ]
             )
-    cols = ["feature", "bin", "reference_count", "current_count", "reference_share",
-            "current_share", "contribution"]  # fmt: skip
+    cols = [
+        "feature",
+        "bin",
+        "reference_count",
+        "current_count",
+        "reference_share",
+        "current_share",
+        "contribution",
+    ]
     return pd.DataFrame(out, columns=[*(["window_start"] if with_window else []), *cols])
 
 
@@ -432,8 +439,13 @@ def psi(
             int(vc.iloc[pol.max_categories :].sum()),
             int(ref.isna().sum()),
         )
-        fp = FeatureProfile("x", "categorical", tuple(int(v) for v in ref_counts), categories=cats,
-                            n_distinct_at_most_one=vc.size <= 1)  # fmt: skip
+        fp = FeatureProfile(
+            "x",
+            "categorical",
+            tuple(int(v) for v in ref_counts),
+            categories=cats,
+            n_distinct_at_most_one=vc.size <= 1,
+        )
         cs = cur.dropna().astype(str)
         known = [int((cs == c).sum()) for c in cats]
         cur_counts = np.array([*known, cs.size - sum(known), int(cur.isna().sum())], dtype=float)
@@ -446,9 +458,13 @@ def psi(
         r = ref.to_numpy(dtype=float)
         edges = quantile_edges(r, b)
         valid = r[~np.isnan(r)]
-        fp = FeatureProfile("x", "numeric", tuple(int(v) for v in _np_counts(r, edges)),
-                            edges=tuple(float(e) for e in edges),
-                            n_distinct_at_most_one=valid.size == 0 or valid.min() == valid.max())  # fmt: skip
+        fp = FeatureProfile(
+            "x",
+            "numeric",
+            tuple(int(v) for v in _np_counts(r, edges)),
+            edges=tuple(float(e) for e in edges),
+            n_distinct_at_most_one=valid.size == 0 or valid.min() == valid.max(),
+        )
         cur_counts = _np_counts(cur.to_numpy(dtype=float), edges)
     warn: list[str] = []
     if fp.n == 0:
@@ -508,8 +524,16 @@ class PSIOverTime:
             raise ValueError(
                 f"`window` {window!r} is not among the windows {list(self.windows)[:5]}…"
             )
-        return PSITable(rows, self.alpha, self.tau_moderate, self.tau_significant, self.smoothing,
-                        math.nan, self.known_reference, top_bins=self.top_bins)  # fmt: skip
+        return PSITable(
+            rows,
+            self.alpha,
+            self.tau_moderate,
+            self.tau_significant,
+            self.smoothing,
+            math.nan,
+            self.known_reference,
+            top_bins=self.top_bins,
+        )
 
     def summary(self) -> str:
         m = self.matrix("status")

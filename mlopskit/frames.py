@@ -409,8 +409,8 @@ def parse_window(window: str) -> tuple[str, pd.Timedelta]:
 
 
 def _ts_literal(value: Any, dtype: Any) -> Any:
-    """A timestamp comparable with a column of ``dtype`` (time zone aligned)."""
-    t = pd.Timestamp(value)
+    """A timestamp comparable with a column of ``dtype`` (time zone aligned, whole µs)."""
+    t = pd.Timestamp(value).floor("us")
     tz = getattr(dtype, "time_zone", None)
     if tz and t.tzinfo is None:
         t = t.tz_localize(tz)
@@ -721,9 +721,10 @@ SERVICE_LOG = Contract(
 """Requests of the scoring service (for monitoring's service-health layer)."""
 
 
-def max_timestamp(lf: nw.LazyFrame, ts: str) -> pd.Timestamp:
-    """Latest ``ts`` (one lazy aggregation)."""
-    return pd.Timestamp(collect(lf.select(nw.col(ts).max().alias("m")))["m"].iloc[0])
+def time_range(lf: nw.LazyFrame, ts: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Earliest and latest ``ts`` (one lazy aggregation)."""
+    row = collect(lf.select(nw.col(ts).min().alias("a"), nw.col(ts).max().alias("b"))).iloc[0]
+    return pd.Timestamp(row["a"]), pd.Timestamp(row["b"])
 
 
 def range_counts(lf: nw.LazyFrame, ts: str, ranges: Sequence[tuple[Any, Any]]) -> list[int]:

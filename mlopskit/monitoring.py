@@ -51,8 +51,8 @@ class ServiceHealth:
     n, errors, error_rate : requests, failed requests and their share in the window.
     latency_p50, latency_p95, latency_p99 : latency quantiles (ms, linear interpolation).
     throughput_per_hour, baseline_throughput_per_hour : request rates of the window and of
-        the same clock window on each of the ``baseline_days`` previous days (averaged, so
-        the daily traffic cycle cancels); ``throughput_ratio`` is their ratio.
+        the same clock window on each of the ``baseline_days`` previous days that the log covers
+        (averaged, so the daily traffic cycle cancels); ``throughput_ratio`` is their ratio.
     warnings : data problems (no latency or error column, empty baseline).
     """
 
@@ -140,27 +140,30 @@ def service_health(
         warn.append("service log has no latency column; latency quantiles are NaN.")
     if err is None:
         warn.append("service log has no error column; error rate is NaN.")
-    end = (
-        frames.max_timestamp(lf, "ts") + pd.Timedelta(microseconds=1)
-        if as_of is None
-        else pd.Timestamp(as_of)
-    )
+    first, last = frames.time_range(lf, "ts")
+    end = last.floor("us") + pd.Timedelta(microseconds=1) if as_of is None else pd.Timestamp(as_of)
     start = end - length
-    cur = frames.service_stats(frames.time_filter(lf, "ts", start, end), latency=lat, error=err,
-                               probs=(0.5, 0.95, 0.99))  # fmt: skip
-    day = pd.Timedelta(days=1)
-    base_n = frames.range_counts(
-        lf, "ts", [(start - k * day, end - k * day) for k in range(1, baseline_days + 1)]
+    cur = frames.service_stats(
+        frames.time_filter(lf, "ts", start, end), latency=lat, error=err, probs=(0.5, 0.95, 0.99)
     )
+    day = pd.Timedelta(days=1)
+    ranges = [(start - k * day, end - k * day) for k in range(1, baseline_days + 1)]
+    ranges = [r for r in ranges if r[0] >= first]  # days before the log began are unknown
+    base_n = frames.range_counts(lf, "ts", ranges) if ranges else []
     n = int(cur["n"])
     if n == 0:
         raise ValueError(f"service log: no requests in the latest window {start} – {end}.")
     hours = length / pd.Timedelta(hours=1)
     rate = n / hours
-    base_rate = float(np.mean(base_n)) / hours
-    if sum(base_n) == 0:
+    base_rate = float(np.mean(base_n)) / hours if base_n else math.nan
+    if len(ranges) < baseline_days:
         warn.append(
-            f"service log: no requests in the same window on the {baseline_days} previous days; "
+            f"service log: the throughput baseline uses {len(ranges)} of {baseline_days} previous "
+            "days (the log starts later)."
+        )
+    if base_n and sum(base_n) == 0:
+        warn.append(
+            f"service log: no requests in the same window on the {len(ranges)} previous days; "
             "throughput ratio is NaN."
         )
     errors = cur.get("errors", math.nan)
@@ -209,8 +212,14 @@ class LayerStatus:
 def _service_layer(r: ServiceHealth, p: MonitoringPolicy) -> tuple[str, list[Reason]]:
     checks = [
         ("error_rate", r.error_rate, p.error_rate_watch, p.error_rate_page, "error rate"),
-        ("latency_p99", r.latency_p99, p.latency_p99_watch_ms, p.latency_p99_page_ms, "p99 latency (ms)"),
-    ]  # fmt: skip
+        (
+            "latency_p99",
+            r.latency_p99,
+            p.latency_p99_watch_ms,
+            p.latency_p99_page_ms,
+            "p99 latency (ms)",
+        ),
+    ]
     sev, reasons = "OK", []
     for code, v, watch, page, name in checks:
         if math.isnan(v):
@@ -218,14 +227,30 @@ def _service_layer(r: ServiceHealth, p: MonitoringPolicy) -> tuple[str, list[Rea
             continue
         s = "PAGE" if v >= page else "WATCH" if v >= watch else "OK"
         sev = _max(sev, s)
-        reasons.append(Reason(code, f"{name} {v:.4g} (watch ≥ {watch:g}, page ≥ {page:g})",
-                              s == "OK", v, watch if s != "PAGE" else page, s == "PAGE"))  # fmt: skip
+        reasons.append(
+            Reason(
+                code,
+                f"{name} {v:.4g} (watch ≥ {watch:g}, page ≥ {page:g})",
+                s == "OK",
+                v,
+                watch if s != "PAGE" else page,
+                s == "PAGE",
+            )
+        )
     t = r.throughput_ratio
     if not math.isnan(t):
         low = t < p.throughput_drop_page
         sev = _max(sev, "PAGE" if low else "OK")
-        reasons.append(Reason("throughput", f"throughput {t:.2f}× the baseline (page below "
-                              f"{p.throughput_drop_page:g}×)", not low, t, p.throughput_drop_page, low))  # fmt: skip
+        reasons.append(
+            Reason(
+                "throughput",
+                f"throughput {t:.2f}× the baseline (page below {p.throughput_drop_page:g}×)",
+                not low,
+                t,
+                p.throughput_drop_page,
+                low,
+            )
+        )
     return sev, reasons
 
 
@@ -241,12 +266,24 @@ def _input_layer(r: PSITable | PSIOverTime, p: MonitoringPolicy) -> tuple[str, l
             continue
         sev = _max(sev, s)
         tau = table.tau_significant if row.status == "significant" else table.tau_moderate
-        reasons.append(Reason(f"psi:{row.feature}", f"{row.feature}: PSI {row.psi:.3f} "
-                              f"({row.status}; top bins {row.top_bins(2)})", False, row.psi, tau))  # fmt: skip
+        reasons.append(
+            Reason(
+                f"psi:{row.feature}",
+                f"{row.feature}: PSI {row.psi:.3f} ({row.status}; top bins {row.top_bins(2)})",
+                False,
+                row.psi,
+                tau,
+            )
+        )
     n_insuf = sum(r_.status == "insufficient_data" for r_ in table.rows)
     if n_insuf:
-        reasons.append(Reason("psi:insufficient_data", f"{n_insuf} features could not be assessed "
-                              "(insufficient data)", None))  # fmt: skip
+        reasons.append(
+            Reason(
+                "psi:insufficient_data",
+                f"{n_insuf} features could not be assessed (insufficient data)",
+                None,
+            )
+        )
     if not reasons:
         reasons.append(Reason("psi", f"all {len(table.rows)} features stable", True))
     return sev, reasons
@@ -281,24 +318,33 @@ def _outcome_layer(r: OutcomeDrift, p: MonitoringPolicy) -> tuple[str, list[Reas
         sev = _max(sev, p.outcome_auc_drop_severity)
     elif w.auc_drop_test == "inconclusive" and w.auc_drop > r.auc_drop_tolerance:
         sev = _max(sev, p.outcome_auc_inconclusive_severity)
-    reasons.append(Reason(
-        "auc_drop",
-        f"window {w.window_start.date()}: AUC {w.auc:.4f} vs reference {r.reference.auc:.4f}, "
-        f"drop {w.auc_drop:.4f} ± {w.auc_drop_se:.4f} → {w.auc_drop_test}",
-        None if w.auc_drop_test in ("inconclusive", "not_evaluated") else w.auc_drop_test == "cleared",
-        w.auc_drop, r.auc_drop_tolerance, w.auc_drop_test == "confirmed",
-    ))  # fmt: skip
+    reasons.append(
+        Reason(
+            "auc_drop",
+            f"window {w.window_start.date()}: AUC {w.auc:.4f} vs reference {r.reference.auc:.4f}, "
+            f"drop {w.auc_drop:.4f} ± {w.auc_drop_se:.4f} → {w.auc_drop_test}",
+            None
+            if w.auc_drop_test in ("inconclusive", "not_evaluated")
+            else w.auc_drop_test == "cleared",
+            w.auc_drop,
+            r.auc_drop_tolerance,
+            w.auc_drop_test == "confirmed",
+        )
+    )
     lo, hi = w.oe_vs_reference_ci_low, w.oe_vs_reference_ci_high
     if not math.isnan(lo):
         outside = lo > p.outcome_oe_high or hi < p.outcome_oe_low
         if outside:
             sev = _max(sev, p.outcome_calibration_severity)
-        reasons.append(Reason(
-            "calibration_oe",
-            f"O/E relative to the reference {w.oe_vs_reference:.3f} [{lo:.3f}, {hi:.3f}] "
-            f"(band {p.outcome_oe_low:g} – {p.outcome_oe_high:g})",
-            not outside, w.oe_vs_reference,
-        ))  # fmt: skip
+        reasons.append(
+            Reason(
+                "calibration_oe",
+                f"O/E relative to the reference {w.oe_vs_reference:.3f} [{lo:.3f}, {hi:.3f}] "
+                f"(band {p.outcome_oe_low:g} – {p.outcome_oe_high:g})",
+                not outside,
+                w.oe_vs_reference,
+            )
+        )
     return sev, reasons
 
 

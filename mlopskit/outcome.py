@@ -252,16 +252,44 @@ class OutcomeDrift:
             f"{len(done)} of {len(self.windows)} windows matured; AUC drop > "
             f"{self.auc_drop_tolerance:g} confirmed in {len(self.confirmed_drops)}"
         )
-        cols = ["window_start", "n", "n_pos", "auc", "auc_ci_low", "auc_ci_high", "oe", "ece",
-                "precision", "auc_drop", "auc_drop_test"]  # fmt: skip
+        cols = [
+            "window_start",
+            "n",
+            "n_pos",
+            "auc",
+            "auc_ci_low",
+            "auc_ci_high",
+            "oe",
+            "ece",
+            "precision",
+            "auc_drop",
+            "auc_drop_test",
+        ]
         df = self.to_frame()[cols]
         return "\n".join([head, _display.text_table(df), *(f"warning: {w}" for w in self.warnings)])
 
     def _repr_html_(self) -> str:
-        cols = ["window_start", "is_reference", "matured_share", "n", "n_pos", "auc",
-                "auc_ci_low", "auc_ci_high", "calibration_slope", "calibration_intercept",
-                "oe", "brier", "ece", "ece_null_q95", "precision", "capture", "lift",
-                "auc_drop", "auc_drop_test"]  # fmt: skip
+        cols = [
+            "window_start",
+            "is_reference",
+            "matured_share",
+            "n",
+            "n_pos",
+            "auc",
+            "auc_ci_low",
+            "auc_ci_high",
+            "calibration_slope",
+            "calibration_intercept",
+            "oe",
+            "brier",
+            "ece",
+            "ece_null_q95",
+            "precision",
+            "capture",
+            "lift",
+            "auc_drop",
+            "auc_drop_test",
+        ]
         df = self.to_frame()[cols]
         df["window_start"] = df["window_start"].astype(str)
         return (
@@ -345,9 +373,17 @@ def outcome_drift(
             f"`as_of` {as_of_t} (need end + age ≤ as_of)."
         )
     wins, pairs = frames.matured_pairs(
-        lf, score="score", label="label", label_ts="label_ts", ts="ts", as_of=as_of_t, age=age,
-        every=every, reference_period=(start, end), anchor=start,
-    )  # fmt: skip
+        lf,
+        score="score",
+        label="label",
+        label_ts="label_ts",
+        ts="ts",
+        as_of=as_of_t,
+        age=age,
+        every=every,
+        reference_period=(start, end),
+        anchor=start,
+    )
     warn: list[str] = []
     ref_rows = pairs[pairs["in_reference"].to_numpy(dtype=bool)]
     if ref_rows.empty:

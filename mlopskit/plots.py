@@ -49,10 +49,20 @@ def plot_psi_table(table: Any, ax: Any = None) -> Any:
     for yi, r in zip(y, rows, strict=True):
         if not np.isnan(r.critical_value):
             ax.plot([r.critical_value] * 2, [yi - 0.4, yi + 0.4], color="black", lw=1.5)
-    ax.axvline(table.tau_moderate, color=_STATUS_COLOURS["moderate"], ls="--", lw=1,
-               label=f"τ moderate {table.tau_moderate:g}")  # fmt: skip
-    ax.axvline(table.tau_significant, color=_STATUS_COLOURS["significant"], ls="--", lw=1,
-               label=f"τ significant {table.tau_significant:g}")  # fmt: skip
+    ax.axvline(
+        table.tau_moderate,
+        color=_STATUS_COLOURS["moderate"],
+        ls="--",
+        lw=1,
+        label=f"τ moderate {table.tau_moderate:g}",
+    )
+    ax.axvline(
+        table.tau_significant,
+        color=_STATUS_COLOURS["significant"],
+        ls="--",
+        lw=1,
+        label=f"τ significant {table.tau_significant:g}",
+    )
     ax.plot([], [], color="black", lw=1.5, label=f"critical value c_α (α = {table.alpha:g})")
     ax.set_yticks(y, [r.feature for r in rows])
     ax.set_xlabel("PSI")
@@ -71,15 +81,33 @@ def plot_psi_heat(over_time: Any, ax: Any = None) -> Any:
     st = over_time.matrix("status")
     ax = _axes(ax, figsize=(9.0, max(2.5, 0.3 * m.shape[0] + 1.5)))
     vmax = 2 * over_time.tau_significant
-    im = ax.imshow(m.to_numpy(dtype=float), aspect="auto", cmap="magma_r", vmin=0, vmax=vmax,
-                   interpolation="nearest")  # fmt: skip
+    im = ax.imshow(
+        m.to_numpy(dtype=float),
+        aspect="auto",
+        cmap="magma_r",
+        vmin=0,
+        vmax=vmax,
+        interpolation="nearest",
+    )
     flagged = np.argwhere(st.isin(["moderate", "significant"]).to_numpy())
-    ax.scatter(flagged[:, 1], flagged[:, 0], marker="s", s=12, facecolors="none",
-               edgecolors="#1f6feb", linewidths=0.8, label="flagged")  # fmt: skip
+    ax.scatter(
+        flagged[:, 1],
+        flagged[:, 0],
+        marker="s",
+        s=12,
+        facecolors="none",
+        edgecolors="#1f6feb",
+        linewidths=0.8,
+        label="flagged",
+    )
     ax.set_yticks(range(m.shape[0]), list(m.index))
     step = max(1, m.shape[1] // 10)
-    ax.set_xticks(range(0, m.shape[1], step), [str(c.date()) for c in m.columns[::step]],
-                  rotation=45, ha="right")  # fmt: skip
+    ax.set_xticks(
+        range(0, m.shape[1], step),
+        [str(c.date()) for c in m.columns[::step]],
+        rotation=45,
+        ha="right",
+    )
     ax.figure.colorbar(im, ax=ax, label="PSI")
     ax.set_xlabel(f"window ({over_time.window})")
     ax.set_ylabel("feature")
@@ -101,8 +129,13 @@ def plot_output_drift(result: Any, ax: Any = None) -> Any:
     ax.plot(x, psi, marker="o", ms=3, lw=1, color="#24292f", label="score PSI")
     oob = np.array(result.out_of_band)
     ax.scatter(x[oob], psi[oob], color="#cf222e", zorder=3, s=18, label="outside band")
-    ax.axvspan(result.reference_period[0], result.reference_period[1], color="#8c959f",
-               alpha=0.15, label="reference period")  # fmt: skip
+    ax.axvspan(
+        result.reference_period[0],
+        result.reference_period[1],
+        color="#8c959f",
+        alpha=0.15,
+        label="reference period",
+    )
     ax.axhline(result.tau_moderate, color="#d4a72c", ls="--", lw=1, label="τ moderate")
     ax.set_yscale("log")
     ax.set_ylim(bottom=bottom)
@@ -129,14 +162,24 @@ def plot_outcome_auc(result: Any, ax: Any = None) -> Any:
     ax.plot(x, auc, marker="o", ms=3, color="#1f6feb", label="AUC (matured labels)")
     ref = result.reference.auc
     ax.axhline(ref, color="#24292f", lw=1, label="reference AUC")
-    ax.axhline(ref - result.auc_drop_tolerance, color="#cf222e", ls="--", lw=1,
-               label=f"reference − {result.auc_drop_tolerance:g}")  # fmt: skip
+    ax.axhline(
+        ref - result.auc_drop_tolerance,
+        color="#cf222e",
+        ls="--",
+        lw=1,
+        label=f"reference − {result.auc_drop_tolerance:g}",
+    )
     conf = np.array([r.auc_drop_test == "confirmed" for r in w])
     if conf.any():
         ax.scatter(x[conf], auc[conf], color="#cf222e", zorder=3, s=24, label="drop confirmed")
     if len(x):
-        ax.axvspan(result.maturity_cutoff, max(x.max(), result.as_of), color="#8c959f",
-                   alpha=0.2, label="labels not matured")  # fmt: skip
+        ax.axvspan(
+            result.maturity_cutoff,
+            max(x.max(), result.as_of),
+            color="#8c959f",
+            alpha=0.2,
+            label="labels not matured",
+        )
     ax.set_xlabel(f"window start ({result.window})")
     ax.set_ylabel("AUC")
     ax.set_title(f"Outcome drift: AUC at label age {result.label_age.days} d")
@@ -203,10 +246,24 @@ def plot_monitoring(result: Any, ax: Any = None) -> Any:
         sev = str(layer.severity) if layer.severity else "NOT EVALUATED"
         colour = VERDICT_COLOURS.get(sev, "#d0d7de")
         ax.barh(i, 1.0, color=colour, alpha=0.85, height=0.8)
-        ax.text(0.02, i, f"{layer.layer.replace('_', ' ')}: {sev}", va="center", ha="left",
-                color="white" if layer.severity else "black", fontweight="bold")  # fmt: skip
-        ax.text(0.98, i, f"owner: {layer.owner}", va="center", ha="right",
-                color="white" if layer.severity else "black", fontsize="small")  # fmt: skip
+        ax.text(
+            0.02,
+            i,
+            f"{layer.layer.replace('_', ' ')}: {sev}",
+            va="center",
+            ha="left",
+            color="white" if layer.severity else "black",
+            fontweight="bold",
+        )
+        ax.text(
+            0.98,
+            i,
+            f"owner: {layer.owner}",
+            va="center",
+            ha="right",
+            color="white" if layer.severity else "black",
+            fontsize="small",
+        )
     ax.set_xlim(0, 1)
     ax.set_yticks([])
     ax.set_xticks([])

@@ -83,9 +83,10 @@ class OutputDrift:
     def flagged_windows(self) -> tuple[pd.Timestamp, ...]:
         """Windows after the reference period whose PSI is above the band."""
         return tuple(
-            w for w, o, r in zip(self.windows, self.out_of_band, self.in_reference, strict=True)
+            w
+            for w, o, r in zip(self.windows, self.out_of_band, self.in_reference, strict=True)
             if o and not r
-        )  # fmt: skip
+        )
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -187,8 +188,14 @@ def output_drift(
     for i in range(len(wins)):
         r = ref_counts - c[i] if in_ref[i] else ref_counts
         nr, nc = float(r.sum()), float(c[i].sum())
-        merged = merge_sparse_bins(r, c[i], min_count=pol.min_expected_per_bin,
-                                   n_small=min(nr, nc), ordered=True, sentinel=sentinel)  # fmt: skip
+        merged = merge_sparse_bins(
+            r,
+            c[i],
+            min_count=pol.min_expected_per_bin,
+            n_small=min(nr, nc),
+            ordered=True,
+            sentinel=sentinel,
+        )
         if merged.bins < 2 or nr == 0:
             psis.append(math.nan)
             bins_w.append(merged.bins)

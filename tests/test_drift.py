@@ -106,9 +106,18 @@ def test_psi_table_matches_the_statistics_from_counts(to_backend: Backend) -> No
     df = table.to_frame()
     np.testing.assert_allclose(df.p_value_bh, benjamini_hochberg(df.p_value), rtol=1e-12)
     assert list(df.columns) == [
-        "feature", "kind", "psi", "n_reference", "n_current", "bins", "critical_value",
-        "p_value", "p_value_bh", "status", "top_bins",
-    ]  # fmt: skip
+        "feature",
+        "kind",
+        "psi",
+        "n_reference",
+        "n_current",
+        "bins",
+        "critical_value",
+        "p_value",
+        "p_value_bh",
+        "status",
+        "top_bins",
+    ]
     # the same numbers from a frame reference (profiled on the fly) and from psi() on arrays
     assert drift.psi_table(ref, to_backend(cur)).to_frame().equals(df)
     single = drift.psi(ref.x.to_numpy(), cur.x.to_numpy())

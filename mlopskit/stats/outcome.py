@@ -209,9 +209,26 @@ def top_k_threshold(p: ArrayLike, y: ArrayLike, *, threshold: float, alpha: floa
     llo = plo / base if base > 0 else math.nan
     lhi = phi / base if base > 0 else math.nan
     return TopK(
-        math.nan, float(threshold), nf, tp, n, int(npos), prec, plo, phi, cap, clo, chi,
-        lift, llo, lhi, "wilson", alpha, 0, -1,
-    )  # fmt: skip
+        math.nan,
+        float(threshold),
+        nf,
+        tp,
+        n,
+        int(npos),
+        prec,
+        plo,
+        phi,
+        cap,
+        clo,
+        chi,
+        lift,
+        llo,
+        lhi,
+        "wilson",
+        alpha,
+        0,
+        -1,
+    )
 
 
 def _top_mass(
@@ -307,6 +324,20 @@ def top_k_quantile(
     cap = tp / npos if npos else math.nan
     lift = prec / base if base > 0 else math.nan
     return TopK(
-        float(k), float(pa[order][math.ceil(k_rows) - 1]), nf, tp, n, int(npos),
-        prec, *ci(prec_b), cap, *ci(cap_b), lift, *ci(lift_b), "bootstrap", alpha, n_boot, seed,
-    )  # fmt: skip
+        float(k),
+        float(pa[order][math.ceil(k_rows) - 1]),
+        nf,
+        tp,
+        n,
+        int(npos),
+        prec,
+        *ci(prec_b),
+        cap,
+        *ci(cap_b),
+        lift,
+        *ci(lift_b),
+        "bootstrap",
+        alpha,
+        n_boot,
+        seed,
+    )
