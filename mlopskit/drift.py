@@ -108,6 +108,32 @@ class FeaturePSI:
         order = np.argsort(self.contributions)[::-1][:k]
         return "; ".join(f"{self.bin_labels[i]}: {self.contributions[i]:.4f}" for i in order)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row, the columns of :meth:`PSITable.to_frame`."""
+        return _rows_frame([self], 3, self.window is not None)
+
+    def bins_frame(self) -> pd.DataFrame:
+        """One row per merged bin: counts, shares and PSI contribution."""
+        return _bins_frame([self], self.window is not None)
+
+    def summary(self) -> str:
+        return (
+            f"PSI of `{self.feature}`: {self.psi:.4f} ({self.status}); critical value "
+            f"{self.critical_value:.4g}, p = {self.p_value:.3g}, {self.bins} bins, "
+            f"n_reference = {self.n_reference:,}, n_current = {self.n_current:,}"
+        )
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<div><strong>{_display.escape(self.summary())}</strong>"
+            f"{_display.table_html(self.bins_frame())}</div>"
+        )
+
+    def plot(self, ax: Any = None) -> Any:
+        from mlopskit import plots
+
+        return plots.plot_psi_bins(self, ax=ax)
+
 
 def _merged_label(labels: Sequence[str], group: Sequence[int], numeric: bool) -> str:
     if len(group) == 1:

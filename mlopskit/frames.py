@@ -432,22 +432,28 @@ def time_filter(lf: nw.LazyFrame, ts: str, start: Any = None, end: Any = None) -
 def _window_expr(lf: nw.LazyFrame, ts: str, every: str, anchor: Any) -> tuple[Any, Any]:
     """Window key expression and a function mapping collected keys to window starts.
 
-    Without ``anchor``: ``dt.truncate(every)``. With ``anchor``: windows of the given length
+    Without ``anchor``: ``dt.truncate(every)`` for a single unit (``1d``, ``1h``), windows
+    aligned on the Unix epoch for multiples (``7d``). With ``anchor``: windows of the given length
     starting at ``anchor`` (and every multiple before/after it), key
-    ``floor((ts − anchor)/length)`` on epoch microseconds.
+    ``(ts − origin) // length`` in whole seconds, where ``origin`` is ``anchor`` moved back by
+    whole windows to before 1900 so the division never sees a negative number (SQL engines
+    truncate integer division toward zero).
     """
-    if anchor is None:
+    if anchor is None and int(every[:-1]) == 1:
         return nw.col(ts).dt.truncate(every), lambda k: pd.Timestamp(k)
+    if anchor is None:  # multiples: epoch-aligned like polars' truncate, on every engine
+        anchor = pd.Timestamp("1970-01-01")
     dtype = schema(lf)[ts]
     a = pd.Timestamp(_ts_literal(anchor, dtype))
     tz = getattr(dtype, "time_zone", None)
-    if tz:
-        a = a.tz_localize(tz) if a.tzinfo is None else a
+    if tz and a.tzinfo is None:
+        a = a.tz_localize(tz)
     length = parse_window_length(every)
-    a_us = (a.tz_convert("UTC").tz_localize(None) if a.tzinfo else a).value // 1000
-    len_us = length.value // 1000
-    expr = (nw.col(ts).dt.timestamp("us") - a_us) // len_us
-    return expr, lambda k: a + int(k) * length
+    floor_1900 = pd.Timestamp("1900-01-01", tz=a.tzinfo)
+    origin = a - int(np.ceil((a - floor_1900) / length)) * length
+    sec = int(length.total_seconds())
+    expr = (nw.col(ts) - _ts_literal(origin, dtype)).dt.total_seconds() // sec
+    return expr, lambda k: origin + int(k) * length
 
 
 def parse_window_length(every: str) -> pd.Timedelta:
@@ -480,6 +486,15 @@ def order_statistic_index(n_valid: int, bins: int) -> list[int]:
     """0-based ranks ``⌊b(n−1)/B⌋``, ``b = 1 … B−1``, of the reference decile edges (exact
     integer arithmetic, so every engine picks the same order statistic)."""
     return [(b * (n_valid - 1)) // bins for b in range(1, bins)]
+
+
+def _order_statistics(lf: nw.LazyFrame, expr: Any, ranks: Sequence[int]) -> dict[int, float]:
+    """Values of the given 0-based order statistics of ``expr`` (nulls dropped), by an
+    ordinal rank and a filter: the fallback for engines without ``lower`` quantiles."""
+    sub = lf.select(expr.alias("__v")).filter(~nw.col("__v").is_null())
+    sub = sub.with_columns(nw.col("__v").rank(method="ordinal").alias("__r"))
+    got = collect(sub.filter(nw.col("__r").is_in([k + 1 for k in set(ranks)])))
+    return {int(r) - 1: float(v) for v, r in zip(got["__v"], got["__r"], strict=True)}
 
 
 def numeric_summary(
@@ -521,7 +536,16 @@ def numeric_summary(
             valid(f).quantile((k + 0.5) / (m - 1), interpolation="lower").alias(f"__q{j}_{i}")
             for i, k in enumerate(order_statistic_index(m, bins))
         ]
-    qrow: Any = collect(lf.select(qaggs)).iloc[0] if qaggs else {}
+    qrow: Any = {}
+    if qaggs:
+        try:
+            qrow = collect(lf.select(qaggs)).iloc[0]
+        except NotImplementedError:  # e.g. DuckDB: only linear quantiles; rank instead
+            for j, f in enumerate(features):
+                if counts[f] >= 2:
+                    ks = order_statistic_index(counts[f], bins)
+                    vals = _order_statistics(lf, valid(f), ks)
+                    qrow.update({f"__q{j}_{i}": vals[k] for i, k in enumerate(ks)})
     out: dict[str, dict[str, Any]] = {}
     for j, f in enumerate(features):
         m = counts[f]

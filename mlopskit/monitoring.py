@@ -95,6 +95,14 @@ class ServiceHealth:
             f"throughput {self.throughput_ratio:.2f}× baseline"
         )
 
+    def plot(self, ax: Any = None, *, policy: Policy | str | Path | None = None) -> Any:
+        """Latency quantiles with the policy's WATCH / PAGE lines."""
+        from mlopskit import plots
+
+        return plots.plot_service_health(
+            self, as_policy(policy).section("monitoring", MonitoringPolicy), ax=ax
+        )
+
     def _repr_html_(self) -> str:
         df = self.to_frame().astype({"window_start": str, "window_end": str})
         return (

@@ -214,6 +214,38 @@ def plot_reliability(result: Any, ax: Any = None) -> Any:
     return ax
 
 
+def plot_psi_bins(row: Any, ax: Any = None) -> Any:
+    """Reference vs current share per (merged) bin of one feature's PSI."""
+    import numpy as np
+
+    ax = _axes(ax, figsize=(max(5.0, 0.55 * len(row.bin_labels) + 2), 3.6))
+    x = np.arange(len(row.bin_labels))
+    ref = np.asarray(row.reference_counts) / max(sum(row.reference_counts), 1)
+    cur = np.asarray(row.current_counts) / max(sum(row.current_counts), 1)
+    ax.bar(x - 0.2, ref, width=0.4, color="#8c959f", label="reference")
+    ax.bar(x + 0.2, cur, width=0.4, color="#1f6feb", label="current")
+    ax.set_xticks(x, list(row.bin_labels), rotation=45, ha="right")
+    ax.set_xlabel("bin")
+    ax.set_ylabel("share of rows")
+    ax.set_title(f"{row.feature}: PSI {row.psi:.4f} ({row.status})")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_profile_feature(fp: Any, ax: Any = None) -> Any:
+    """Reference shares per bin of one profiled feature."""
+    import numpy as np
+
+    ax = _axes(ax, figsize=(max(5.0, 0.55 * len(fp.counts) + 2), 3.6))
+    x = np.arange(len(fp.counts))
+    ax.bar(x, np.asarray(fp.counts) / max(fp.n, 1), color="#8c959f")
+    ax.set_xticks(x, list(fp.labels), rotation=45, ha="right")
+    ax.set_xlabel("bin")
+    ax.set_ylabel("share of reference rows")
+    ax.set_title(f"Reference profile: {fp.feature} ({fp.kind}, n = {fp.n:,})")
+    return ax
+
+
 # ---- end drift ---------------------------------------------------------------------
 
 
@@ -270,6 +302,21 @@ def plot_monitoring(result: Any, ax: Any = None) -> Any:
     ax.set_xlabel("severity: OK < WATCH < ALERT < PAGE")
     ax.set_ylabel("layer")
     ax.set_title(f"Monitoring: {result.verdict}")
+    return ax
+
+
+def plot_service_health(result: Any, policy: Any, ax: Any = None) -> Any:
+    """Latency p50/p95/p99 of the latest window with the WATCH and PAGE lines of p99."""
+    ax = _axes(ax, figsize=(5.0, 3.4))
+    names = ["p50", "p95", "p99"]
+    vals = [result.latency_p50, result.latency_p95, result.latency_p99]
+    ax.bar(names, vals, color="#1f6feb")
+    ax.axhline(policy.latency_p99_watch_ms, color="#9a6700", ls="--", lw=1, label="p99 watch")
+    ax.axhline(policy.latency_p99_page_ms, color="#cf222e", ls="--", lw=1, label="p99 page")
+    ax.set_xlabel("latency quantile")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title(f"Service health: error rate {result.error_rate:.3%}, {result.n:,} requests")
+    ax.legend(fontsize="small")
     return ax
 
 

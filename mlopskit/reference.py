@@ -225,6 +225,13 @@ class ReferenceProfile:
             f"{_display.table_html(df)}{_display.warnings_html(self.warnings)}</div>"
         )
 
+    def plot(self, feature: str | None = None, ax: Any = None) -> Any:
+        """Reference shares per bin of one feature (default: the first)."""
+        from mlopskit import plots
+
+        fp = self.feature(feature) if feature is not None else self.features[0]
+        return plots.plot_profile_feature(fp, ax=ax)
+
 
 def _resolve_features(
     sch: Mapping[str, Any],

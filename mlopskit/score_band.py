@@ -201,7 +201,12 @@ def output_drift(
             bins_w.append(merged.bins)
             cvs.append(math.nan)
             ps.append(math.nan)
-            warn.append(f"window {wins[i]}: too few scores ({int(nc)}) for 2 bins; PSI is NaN.")
+            why = (
+                "it is the whole reference period (no leave-one-out comparison)"
+                if nr == 0
+                else f"too few scores ({int(nc)}) for 2 bins"
+            )
+            warn.append(f"window {wins[i]}: {why}; PSI is NaN.")
             continue
         v = float(
             psi_contributions(
@@ -217,8 +222,8 @@ def output_drift(
     if len(ratios) < 3:
         phi = 1.0
         warn.append(
-            f"reference period has {len(ratios)} complete windows; the band uses sampling noise "
-            "only (overdispersion set to 1)."
+            f"reference period has {len(ratios)} usable complete windows (< 3); the band uses "
+            "sampling noise only (overdispersion set to 1)."
         )
     else:
         phi = max(1.0, float(np.median(ratios)))

@@ -333,7 +333,7 @@ def test_output_drift_bad_input(to_backend: Backend) -> None:
         )
     res = drift.output_drift(to_backend(data), reference_period=("2026-05-01", "2026-05-03"))
     assert res.overdispersion == 1.0
-    assert any("reference period has 2 complete windows" in w for w in res.warnings)
+    assert any("reference period has 2 usable complete windows" in w for w in res.warnings)
 
 
 # ---- rendering and plots ----------------------------------------------------------------------------
@@ -366,3 +366,54 @@ def test_results_render_escaped_html_text_and_plots(to_backend: Backend) -> None
     assert ax2.get_ylabel() == "PSI vs reference period"
     assert "2026-05-16" in out._repr_html_()
     plt.close("all")
+
+
+def test_single_pair_result_and_profile_render_and_plot() -> None:
+    rng = np.random.default_rng(28)
+    res = drift.psi(rng.normal(0, 1, 5_000), rng.normal(0.5, 1, 5_000))
+    assert res.status == "moderate"
+    assert res.to_frame().psi[0] == res.psi and res.to_frame().status[0] == "moderate"
+    assert res.bins_frame().contribution.sum() == pytest.approx(res.psi, rel=1e-12)
+    assert "PSI of `x`" in res.summary() and "(-inf," in res._repr_html_()
+    ax = res.plot()
+    assert len(ax.patches) == 2 * res.bins and ax.get_ylabel() == "share of rows"
+    cat = drift.psi(["a", "b", None] * 1000, ["a", "c", None] * 1000)
+    assert cat.kind == "categorical" and cat.bin_labels[-2:] == ("__other__", "__missing__")
+    prof = drift.profile(_frame(2_000, 29))
+    ax2 = prof.plot("channel")
+    assert ax2.get_title().startswith("Reference profile: channel")
+    assert [t.get_text() for t in ax2.get_xticklabels()] == list(prof.feature("channel").labels)
+    assert "channel" in prof._repr_html_() and "5 features" in prof.summary()
+    plt.close("all")
+
+
+def test_output_drift_tiny_window_is_nan_with_a_warning(to_backend: Backend) -> None:
+    data = _scores(20, 500, 30)
+    data = pd.concat(
+        [data, pd.DataFrame({"ts": [pd.Timestamp("2026-05-25 12:00")], "score": [0.01]})]
+    )
+    res = drift.output_drift(to_backend(data), reference_period=("2026-05-01", "2026-05-15"))
+    df = res.to_frame()
+    row = df[df.window_start == pd.Timestamp("2026-05-25")].iloc[0]
+    assert row.n == 1 and math.isnan(row.psi) and row.status == "insufficient_data"
+    assert any("2026-05-25 00:00:00: too few scores (1) for 2 bins" in w for w in res.warnings)
+
+
+def test_duckdb_relations_give_the_same_results() -> None:
+    duckdb = pytest.importorskip("duckdb")
+    con = duckdb.connect()
+    ref, cur = _frame(4_000, 31), _frame(4_000, 32, shift=0.3)
+    cur["ts"] = pd.Timestamp("2026-02-01") + pd.to_timedelta(np.arange(4_000) % 4, unit="D")
+    prof = drift.profile(con.from_df(ref))  # order statistics by rank: no "lower" quantile
+    assert prof == drift.profile(ref)
+    pd.testing.assert_frame_equal(
+        drift.psi_table(prof, con.from_df(cur)).to_frame(), drift.psi_table(prof, cur).to_frame()
+    )
+    pd.testing.assert_frame_equal(
+        drift.psi_over_time(prof, con.from_df(cur), window="2D").to_frame(),
+        drift.psi_over_time(prof, cur, window="2D").to_frame(),
+    )
+    scores = _scores(12, 300, 33)
+    a = drift.output_drift(con.from_df(scores), reference_period=("2026-05-01", "2026-05-08"))
+    b = drift.output_drift(scores, reference_period=("2026-05-01", "2026-05-08"))
+    pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())

@@ -292,3 +292,12 @@ def test_monitor_escapes_html_and_reports_missing_layers() -> None:
         monitoring.monitor()
     with pytest.raises(ValueError, match="`name` must be one of"):
         res.layer("vibes")
+
+
+def test_service_health_plot_shows_the_policy_lines() -> None:
+    sh = monitoring.service_health(_log(hours=30))
+    ax = sh.plot()
+    assert [round(ln.get_ydata()[0]) for ln in ax.lines] == [200, 500]
+    assert ax.get_ylabel() == "latency (ms)" and len(ax.patches) == 3
+    assert "requests" in sh.summary() and "<table" in sh._repr_html_()
+    plt.close("all")

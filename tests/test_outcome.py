@@ -379,3 +379,32 @@ def test_outcome_drift_bad_input(to_backend: Callable[[pd.DataFrame], Any]) -> N
             as_of="2026-02-20",
             window="fortnight",
         )
+
+
+def test_outcome_plots_shade_the_immature_region_and_draw_reliability() -> None:
+    import matplotlib.pyplot as plt
+
+    raw = _events(seed=6)
+    as_of = pd.Timestamp("2026-03-02")
+    res = outcome_drift(
+        _observed(raw, as_of),
+        reference_period=("2026-01-05", "2026-01-19"),
+        as_of=as_of,
+        window="7D",
+        label_age_days=10,
+    )
+    ax = res.plot()
+    assert ax.get_ylabel() == "AUC" and "label age 10 d" in ax.get_title()
+    shaded = [p for p in ax.patches if p.get_label() == "labels not matured"]
+    assert len(shaded) == 1
+    x0 = shaded[0].get_x()
+    import matplotlib.dates as mdates
+
+    assert mdates.num2date(x0).replace(tzinfo=None) == res.maturity_cutoff.to_pydatetime()
+    ax2 = res.plot(kind="reliability")
+    assert ax2.get_xlabel() == "mean score in bin" and ax2.get_xscale() == "log"
+    assert len(ax2.lines) == 3  # reference, latest matured window, diagonal
+    with pytest.raises(ValueError, match="`kind` must be 'auc' or 'reliability'"):
+        res.plot(kind="pie")
+    assert "Outcome drift" in res.summary() and "<table" in res._repr_html_()
+    plt.close("all")
