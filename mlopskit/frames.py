@@ -363,6 +363,423 @@ def validate(
 
 
 # ---- drift (issue 3) -----------------------------------------------------------------
+# Reductions for mlopskit.drift and mlopskit.monitoring: bin counts per feature (and per time
+# window) in ONE lazy pass, reference quantiles, category counts, matured (score, label)
+# pairs for outcome drift, and service-health numbers. Bin layout of every feature:
+#   numeric:     value bins (-inf, e1], (e1, e2], …, (ek, inf), then __missing__
+#   categorical: one bin per category, then __other__, then __missing__
+MISSING_BIN = "__missing__"
+OTHER_BIN = "__other__"
+WINDOW_COL = "__window"
+
+_WINDOW_UNITS = {
+    "d": ("d", "D"),
+    "day": ("d", "D"),
+    "days": ("d", "D"),
+    "h": ("h", "h"),
+    "hour": ("h", "h"),
+    "hours": ("h", "h"),
+    "w": ("w", "W"),
+    "week": ("w", "W"),
+    "weeks": ("w", "W"),
+    "min": ("m", "min"),
+    "m": ("m", "min"),
+}
+
+
+def parse_window(window: str) -> tuple[str, pd.Timedelta]:
+    """``"1D"``, ``"7D"``, ``"12h"``, ``"1W"``, ``"30min"`` → (narwhals truncate spec, length).
+
+    Windows start at ``ts`` truncated to multiples of the window since the Unix epoch
+    (polars/narwhals ``dt.truncate``): days at midnight, ``1W`` on Mondays.
+    """
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]+)\s*", str(window))
+    unit = m.group(2).lower() if m else ""
+    if not m or unit not in _WINDOW_UNITS or int(m.group(1)) < 1:
+        raise ValueError(
+            f"`window` must be a positive count and a unit among D, h, W, min (e.g. '1D', "
+            f"'7D', '12h'); got {window!r}."
+        )
+    k = int(m.group(1))
+    nw_unit, pd_unit = _WINDOW_UNITS[unit]
+    length = pd.Timedelta(weeks=k) if nw_unit == "w" else pd.Timedelta(f"{k}{pd_unit}")
+    return f"{k}{nw_unit}", length
+
+
+def _ts_literal(value: Any, dtype: Any) -> Any:
+    """A timestamp comparable with a column of ``dtype`` (time zone aligned, whole µs)."""
+    t = pd.Timestamp(value).floor("us")
+    tz = getattr(dtype, "time_zone", None)
+    if tz and t.tzinfo is None:
+        t = t.tz_localize(tz)
+    elif not tz and t.tzinfo is not None:
+        t = t.tz_convert("UTC").tz_localize(None)
+    return t.to_pydatetime()
+
+
+def time_filter(lf: nw.LazyFrame, ts: str, start: Any = None, end: Any = None) -> nw.LazyFrame:
+    """Rows with ``start ≤ ts < end`` (either bound may be ``None``)."""
+    dtype = schema(lf)[ts]
+    if start is not None:
+        lf = lf.filter(nw.col(ts) >= _ts_literal(start, dtype))
+    if end is not None:
+        lf = lf.filter(nw.col(ts) < _ts_literal(end, dtype))
+    return lf
+
+
+def _window_expr(lf: nw.LazyFrame, ts: str, every: str, anchor: Any) -> tuple[Any, Any]:
+    """Window key expression and a function mapping collected keys to window starts.
+
+    Without ``anchor``: ``dt.truncate(every)`` for a single unit (``1d``, ``1h``), windows
+    aligned on the Unix epoch for multiples (``7d``). With ``anchor``: windows of the given length
+    starting at ``anchor`` (and every multiple before/after it), key
+    ``(ts − origin) // length`` in whole seconds, where ``origin`` is ``anchor`` moved back by
+    whole windows to before 1900 so the division never sees a negative number (SQL engines
+    truncate integer division toward zero).
+    """
+    if anchor is None and int(every[:-1]) == 1:
+        return nw.col(ts).dt.truncate(every), lambda k: pd.Timestamp(k)
+    if anchor is None:  # multiples: epoch-aligned like polars' truncate, on every engine
+        anchor = pd.Timestamp("1970-01-01")
+    dtype = schema(lf)[ts]
+    a = pd.Timestamp(_ts_literal(anchor, dtype))
+    tz = getattr(dtype, "time_zone", None)
+    if tz and a.tzinfo is None:
+        a = a.tz_localize(tz)
+    length = parse_window_length(every)
+    floor_1900 = pd.Timestamp("1900-01-01", tz=a.tzinfo)
+    origin = a - int(np.ceil((a - floor_1900) / length)) * length
+    sec = int(length.total_seconds())
+    expr = (nw.col(ts) - _ts_literal(origin, dtype)).dt.total_seconds() // sec
+    return expr, lambda k: origin + int(k) * length
+
+
+def parse_window_length(every: str) -> pd.Timedelta:
+    """Length of a narwhals truncate spec produced by :func:`parse_window` (``"7d"`` …)."""
+    k, unit = int(every[:-1]), every[-1]
+    days = {"w": 7.0, "d": 1.0, "h": 1 / 24, "m": 1 / 1440}[unit]
+    return pd.Timedelta(days=k * days).round("s")
+
+
+def is_numeric_dtype(dtype: Any) -> bool:
+    return bool(dtype.is_numeric()) or dtype == nw.Boolean
+
+
+def is_string_dtype(dtype: Any) -> bool:
+    return dtype == nw.String or dtype == nw.Categorical or dtype == nw.Enum
+
+
+def _float(name: str) -> Any:
+    return nw.col(name).cast(nw.Float64)
+
+
+def _missing(name: str, numeric: bool) -> Any:
+    if numeric:
+        c = _float(name)
+        return (c.is_null() | c.is_nan()).fill_null(True)
+    return nw.col(name).is_null()
+
+
+def order_statistic_index(n_valid: int, bins: int) -> list[int]:
+    """0-based ranks ``⌊b(n−1)/B⌋``, ``b = 1 … B−1``, of the reference decile edges (exact
+    integer arithmetic, so every engine picks the same order statistic)."""
+    return [(b * (n_valid - 1)) // bins for b in range(1, bins)]
+
+
+def _order_statistics(lf: nw.LazyFrame, expr: Any, ranks: Sequence[int]) -> dict[int, float]:
+    """Values of the given 0-based order statistics of ``expr`` (nulls dropped), by an
+    ordinal rank and a filter: the fallback for engines without ``lower`` quantiles."""
+    sub = lf.select(expr.alias("__v")).filter(~nw.col("__v").is_null())
+    sub = sub.with_columns(nw.col("__v").rank(method="ordinal").alias("__r"))
+    got = collect(sub.filter(nw.col("__r").is_in([k + 1 for k in set(ranks)])))
+    return {int(r) - 1: float(v) for v, r in zip(got["__v"], got["__r"], strict=True)}
+
+
+def numeric_summary(
+    lf: nw.LazyFrame, features: Sequence[str], bins: int
+) -> dict[str, dict[str, Any]]:
+    """Per numeric feature: the order statistics ``x_(⌊b(n−1)/B⌋)`` (NaN and nulls ignored),
+    min, max, valid and missing counts, in two lazy selects.
+
+    Engines disagree on ``q·(n−1)`` when it is within rounding of an integer, so the ranks
+    are computed exactly from the first pass's counts and requested as the ``lower``
+    quantile at ``(rank + ½)/(n − 1)``, which every engine floors to the same rank.
+    """
+    if not features:
+        return {}
+
+    def valid(f: str) -> Any:
+        c = _float(f)
+        return nw.when(~c.is_nan()).then(c)
+
+    aggs: list[Any] = [nw.len().alias("__n")]
+    for j, f in enumerate(features):
+        aggs += [
+            valid(f).min().alias(f"__min{j}"),
+            valid(f).max().alias(f"__max{j}"),
+            valid(f).count().alias(f"__cnt{j}"),
+        ]
+    row = collect(lf.select(aggs)).iloc[0]
+    n = int(row["__n"])
+    counts = {
+        f: int(row[f"__cnt{j}"]) if not pd.isna(row[f"__cnt{j}"]) else 0
+        for j, f in enumerate(features)
+    }
+    qaggs: list[Any] = []
+    for j, f in enumerate(features):
+        m = counts[f]
+        if m < 2:
+            continue
+        qaggs += [
+            valid(f).quantile((k + 0.5) / (m - 1), interpolation="lower").alias(f"__q{j}_{i}")
+            for i, k in enumerate(order_statistic_index(m, bins))
+        ]
+    qrow: Any = {}
+    if qaggs:
+        try:
+            qrow = collect(lf.select(qaggs)).iloc[0]
+        except NotImplementedError:  # e.g. DuckDB: only linear quantiles; rank instead
+            for j, f in enumerate(features):
+                if counts[f] >= 2:
+                    ks = order_statistic_index(counts[f], bins)
+                    vals = _order_statistics(lf, valid(f), ks)
+                    qrow.update({f"__q{j}_{i}": vals[k] for i, k in enumerate(ks)})
+    out: dict[str, dict[str, Any]] = {}
+    for j, f in enumerate(features):
+        m = counts[f]
+        mn = float(row[f"__min{j}"]) if m else float("nan")
+        if m >= 2:
+            q = np.array([qrow[f"__q{j}_{i}"] for i in range(bins - 1)], dtype=float)
+        else:
+            q = np.full(bins - 1, mn)
+        out[f] = {
+            "quantiles": q,
+            "min": mn,
+            "max": float(row[f"__max{j}"]) if m else float("nan"),
+            "n_valid": m,
+            "n_missing": n - m,
+        }
+    return out
+
+
+def category_counts(lf: nw.LazyFrame, feature: str) -> tuple[list[str], list[int], int]:
+    """Value counts of one categorical feature (as strings), most frequent first, and the
+    number of missing rows. One lazy group-by; the result has one row per category."""
+    c = nw.col(feature).cast(nw.String)
+    df = collect(lf.select(c.alias("__v")).group_by("__v").agg(nw.len().alias("__n")))
+    miss = df["__v"].isna()
+    n_missing = int(df.loc[miss, "__n"].sum())
+    df = df.loc[~miss].sort_values(["__n", "__v"], ascending=[False, True], kind="mergesort")
+    return [str(v) for v in df["__v"]], [int(v) for v in df["__n"]], n_missing
+
+
+@dataclass(frozen=True, slots=True)
+class BinSpec:
+    """How one column is binned: ``kind`` ``"numeric"`` (``edges``) or ``"categorical"``
+    (``categories``); see the bin layout above."""
+
+    feature: str
+    kind: Literal["numeric", "categorical"]
+    edges: tuple[float, ...] = ()
+    categories: tuple[str, ...] = ()
+
+    @property
+    def n_bins(self) -> int:
+        if self.kind == "numeric":
+            return len(self.edges) + 2
+        return len(self.categories) + 2
+
+
+def _bin_indicators(spec: BinSpec, j: int) -> list[tuple[str, Any]]:
+    """(column name, boolean expression) per bin except those derived by subtraction."""
+    f = spec.feature
+    out: list[tuple[str, Any]] = []
+    if spec.kind == "numeric":
+        c = _float(f)
+        miss = _missing(f, True)
+        lows = (-np.inf, *spec.edges)
+        highs = (*spec.edges, np.inf)
+        for i, (lo, hi) in enumerate(zip(lows, highs, strict=True)):
+            cond = ~miss
+            if np.isfinite(lo):
+                cond = cond & (c > float(lo))
+            if np.isfinite(hi):
+                cond = cond & (c <= float(hi))
+            out.append((f"__b{j}_{i}", cond.fill_null(False)))
+        out.append((f"__b{j}_m", miss))
+    else:
+        c = nw.col(f).cast(nw.String)
+        for i, cat in enumerate(spec.categories):
+            out.append((f"__b{j}_{i}", (c == cat).fill_null(False)))
+        out.append((f"__b{j}_m", c.is_null()))
+    return out
+
+
+def check_binnable(lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str) -> None:
+    """A numeric spec needs a numeric column (not strings); every column must be present."""
+    sch = schema(lf)
+    for s in specs:
+        if s.feature not in sch:
+            raise ValueError(
+                f"{frame}: feature `{s.feature}` is missing (it is in the reference profile). "
+                f"Columns found: {sorted(sch)[:20]}."
+            )
+        if s.kind == "numeric" and not is_numeric_dtype(sch[s.feature]):
+            raise ValueError(
+                f"{frame}: feature `{s.feature}` is numeric in the reference profile and must "
+                f"have a numeric dtype; found dtype {sch[s.feature]} (numbers stored as "
+                f"strings? cast them first)."
+            )
+
+
+def bin_counts(
+    lf: nw.LazyFrame,
+    specs: Sequence[BinSpec],
+    *,
+    ts: str | None = None,
+    every: str | None = None,
+    anchor: Any = None,
+) -> tuple[list[pd.Timestamp | None], np.ndarray, dict[str, np.ndarray]]:
+    """Counts per bin of every spec, optionally per time window, in ONE lazy aggregation.
+
+    Returns ``(windows, n, counts)``: window starts (``[None]`` without windows), the row
+    count per window, and per feature an array ``(n_windows, n_bins)`` in the bin layout
+    above. Only windows that contain rows appear. Windows start at ``anchor`` (and its
+    multiples of the window length) when given, else at ``ts`` truncated to ``every``.
+    """
+    cols: list[tuple[str, Any]] = []
+    for j, s in enumerate(specs):
+        cols += _bin_indicators(s, j)
+    names = [n for n, _ in cols]
+    if every is not None:
+        if ts is None:
+            raise ValueError("`ts` is required when counting per window.")
+        key, to_start = _window_expr(lf, ts, every, anchor)
+        lf = lf.with_columns(key.alias(WINDOW_COL))
+        agg = (
+            lf.with_columns([e.alias(n) for n, e in cols])
+            .group_by(WINDOW_COL)
+            .agg(nw.len().alias("__n"), *[nw.col(n).sum() for n in names])
+            .sort(WINDOW_COL)
+        )
+        df = collect(agg)
+        windows: list[pd.Timestamp | None] = [to_start(w) for w in df[WINDOW_COL]]
+    else:
+        df = collect(lf.select(nw.len().alias("__n"), *[e.sum().alias(n) for n, e in cols]))
+        windows = [None]
+    n = df["__n"].to_numpy(dtype=float)
+    counts: dict[str, np.ndarray] = {}
+    for j, s in enumerate(specs):
+        k = len(s.edges) + 1 if s.kind == "numeric" else len(s.categories)
+        vals = np.column_stack([df[f"__b{j}_{i}"].to_numpy(dtype=float) for i in range(k)])
+        miss = df[f"__b{j}_m"].to_numpy(dtype=float)
+        if s.kind == "numeric":
+            counts[s.feature] = np.column_stack([vals, miss])
+        else:
+            other = n - vals.sum(axis=1) - miss  # not a known category, not missing
+            counts[s.feature] = np.column_stack([vals, other, miss])
+    return windows, n, counts
+
+
+def matured_pairs(
+    lf: nw.LazyFrame,
+    *,
+    score: str,
+    label: str,
+    label_ts: str,
+    ts: str,
+    as_of: Any,
+    age: pd.Timedelta,
+    every: str,
+    reference_period: tuple[Any, Any],
+    anchor: Any = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Outcome drift inputs on equal-age labels (windows as in :func:`bin_counts`).
+
+    A positive counts only when ``label == 1`` and ``label_ts ≤ ts + age``; only events with
+    ``ts + age ≤ as_of`` are used. Returns ``(windows, pairs)``: per window the event count
+    and the matured event count (one lazy group-by), and the row-level ``(window, score,
+    label, in_reference)`` of matured events only (``windows`` has the window key and its
+    ``window_start``) — AUC needs row-level pairs, so these two
+    columns (plus two small keys) are the only ones materialized.
+    """
+    sch = schema(lf)
+    dtype = sch[ts]
+    cutoff = _ts_literal(pd.Timestamp(_ts_literal(as_of, dtype)) - age, dtype)
+    start = _ts_literal(reference_period[0], dtype)
+    end = _ts_literal(reference_period[1], dtype)
+    key, to_start = _window_expr(lf, ts, every, anchor)
+    base = lf.with_columns(
+        key.alias(WINDOW_COL),
+        (nw.col(ts) <= cutoff).alias("__matured"),
+    )
+    windows = collect(
+        base.group_by(WINDOW_COL)
+        .agg(nw.len().alias("n_events"), nw.col("__matured").sum().alias("n_matured"))
+        .sort(WINDOW_COL)
+    )
+    lab = nw.col(label).cast(nw.Int64) == 1
+    in_time = ((nw.col(label_ts) - nw.col(ts)) <= age).fill_null(False)
+    pairs = collect(
+        base.filter(nw.col("__matured")).select(
+            nw.col(WINDOW_COL),
+            nw.col(score).cast(nw.Float64).alias("score"),
+            (lab & in_time).fill_null(False).alias("label"),
+            ((nw.col(ts) >= start) & (nw.col(ts) < end)).alias("in_reference"),
+        )
+    )
+    windows["window_start"] = [to_start(k) for k in windows[WINDOW_COL]]
+    return windows, pairs
+
+
+SERVICE_LOG = Contract(
+    frame="service log",
+    columns=(
+        Column("ts", "datetime", nullable=False),
+        Column("latency_ms", "numeric", required=False, nonnegative=True),
+        Column("error", "flag", required=False),
+    ),
+)
+"""Requests of the scoring service (for monitoring's service-health layer)."""
+
+
+def time_range(lf: nw.LazyFrame, ts: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Earliest and latest ``ts`` (one lazy aggregation)."""
+    row = collect(lf.select(nw.col(ts).min().alias("a"), nw.col(ts).max().alias("b"))).iloc[0]
+    return pd.Timestamp(row["a"]), pd.Timestamp(row["b"])
+
+
+def range_counts(lf: nw.LazyFrame, ts: str, ranges: Sequence[tuple[Any, Any]]) -> list[int]:
+    """Rows with ``start ≤ ts < end`` for each range, in one lazy select."""
+    dtype = schema(lf)[ts]
+    aggs = [
+        ((nw.col(ts) >= _ts_literal(a, dtype)) & (nw.col(ts) < _ts_literal(b, dtype)))
+        .fill_null(False)
+        .sum()
+        .alias(f"r{i}")
+        for i, (a, b) in enumerate(ranges)
+    ]
+    row = collect(lf.select(aggs)).iloc[0]
+    return [int(row[f"r{i}"]) for i in range(len(ranges))]
+
+
+def service_stats(
+    lf: nw.LazyFrame, *, latency: str | None, error: str | None, probs: Sequence[float]
+) -> dict[str, float]:
+    """Row count, error count and latency quantiles of an (already time-filtered) log."""
+    aggs: list[Any] = [nw.len().alias("n")]
+    if error is not None:
+        aggs.append(nw.col(error).cast(nw.Int64).fill_null(0).sum().alias("errors"))
+    if latency is not None:
+        lat = _float(latency)
+        aggs += [
+            lat.quantile(float(q), interpolation="linear").alias(f"q{i}")
+            for i, q in enumerate(probs)
+        ]
+    row = collect(lf.select(aggs)).iloc[0].to_dict()
+    return {str(k): float(v) if v is not None else float("nan") for k, v in row.items()}
 
 
 # ---- end drift -----------------------------------------------------------------------

@@ -92,8 +92,87 @@ SECTIONS: dict[str, type] = {}
 
 
 # ---- drift (issue 3) ---------------------------------------------------------------
+@dataclass(frozen=True)
+class DriftPolicy:
+    """Drift monitoring (``mlopskit.drift``; STATISTICS.md §1 and §5).
+
+    Attributes
+    ----------
+    bins : number of reference-quantile bins per numeric feature and for the score (B).
+        10 deciles is the industry convention PSI thresholds were calibrated on.
+    tau_moderate : PSI above which a shift is ``moderate`` (0.10; the usual rule of thumb:
+        below 0.1 "no material change").
+    tau_significant : PSI above which a shift is ``significant`` (0.25; "major shift").
+    alpha : level of the PSI sampling-noise test (critical value ``c_α``, p-values, BH across
+        features). 0.05: a shift must also be larger than 95% of no-drift PSIs.
+    min_expected_per_bin : bins are merged until the smaller sample expects at least this
+        many rows per bin (5: the usual validity condition of the χ² approximation).
+    smoothing : additive smoothing ``s`` of bin shares, ``(count + s)/(n + s·B)``. 0.5
+        (Jeffreys); a fixed floor such as 1e-4 inflates false alarms on sparse bins.
+    max_categories : categories kept per categorical feature (most frequent in the
+        reference); rarer ones count in ``__other__``. 50 keeps tables readable.
+    top_bins : number of bins listed as the largest contributors of each feature's PSI.
+    window : time window of ``psi_over_time`` and ``output_drift`` (pandas-style: 1D, 12h, 7D).
+        One day matches a daily monitoring job.
+    band_alpha : per-window level of the output-drift band. 0.01 because a band is looked at
+        every window (120 daily looks at 0.05 would raise ~6 false alarms).
+    outcome_window : time window of ``outcome_drift``. 7D: a day of fraud labels holds too
+        few positives for a useful AUC.
+    label_age_days : common label age (days) for outcome drift: a positive counts only when
+        ``label_ts ≤ ts + age``, and only events with ``ts + age ≤ as_of`` are used. 30 days
+        covers ~80% of chargebacks when delays are Gamma(2, 10 days).
+    auc_drop_tolerance : the AUC drop that matters (0.02, the usual retraining trigger).
+    auc_drop_alpha : one-sided level of the "AUC dropped by more than the tolerance" test.
+    ci_alpha : two-sided level of the intervals shown (AUC, O/E, top-k metrics): 95%.
+    ece_bins : equal-mass bins of the expected calibration error (10).
+    ece_n_sim : simulations of the ECE under perfect calibration (its reference). 200 gives
+        the mean to ~1% and a usable 95th percentile.
+    top_k : share of rows flagged for precision / capture / lift (0.01: fraud queues review
+        about the top 1% of scores).
+    n_bootstrap : bootstrap replicates for top-k intervals when the cutoff is the window's
+        own quantile (500: percentile intervals stable to ~0.5 percentage points).
+    seed : seed of every simulation and bootstrap (results are reproducible).
+    min_positives : below this many matured positives in a window its AUC and calibration
+        carry a warning (10: DeLong's normal approximation is poor below it).
+    """
+
+    bins: int = 10
+    tau_moderate: float = 0.10
+    tau_significant: float = 0.25
+    alpha: float = 0.05
+    min_expected_per_bin: float = 5.0
+    smoothing: float = 0.5
+    max_categories: int = 50
+    top_bins: int = 3
+    window: str = "1D"
+    band_alpha: float = 0.01
+    outcome_window: str = "7D"
+    label_age_days: float = 30.0
+    auc_drop_tolerance: float = 0.02
+    auc_drop_alpha: float = 0.05
+    ci_alpha: float = 0.05
+    ece_bins: int = 10
+    ece_n_sim: int = 200
+    top_k: float = 0.01
+    n_bootstrap: int = 500
+    seed: int = 0
+    min_positives: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("alpha", "band_alpha", "auc_drop_alpha", "ci_alpha", "top_k"):
+            v = getattr(self, name)
+            if not 0 < v < 1:
+                raise ValueError(f"policy drift: `{name}` must be in (0, 1); got {v!r}.")
+        if not 0 < self.tau_moderate < self.tau_significant:
+            raise ValueError(
+                "policy drift: need 0 < `tau_moderate` < `tau_significant`; got "
+                f"{self.tau_moderate!r} and {self.tau_significant!r}."
+            )
+        if self.bins < 2:
+            raise ValueError(f"policy drift: `bins` must be ≥ 2; got {self.bins!r}.")
 
 
+SECTIONS["drift"] = DriftPolicy
 # ---- end drift ---------------------------------------------------------------------
 
 
@@ -430,8 +509,110 @@ SECTIONS["canary"] = CanaryPolicy
 
 
 # ---- monitoring (four layers) -------------------------------------------------------
+_SEVERITIES = ("OK", "WATCH", "ALERT", "PAGE")
 
 
+@dataclass(frozen=True)
+class MonitoringPolicy:
+    """The four monitoring layers (``mlopskit.monitoring``): owner, thresholds, severity, runbook.
+
+    Severities are ``OK < WATCH < ALERT < PAGE``. Paging is reserved for outcome regressions
+    and service health (a 3 AM page must be worth it); input drift never pages (a non-paging
+    alert investigated next business day), output drift pages only if a team sets
+    ``output_severe_severity: PAGE``.
+
+    Attributes
+    ----------
+    service_owner, input_owner, output_owner, outcome_owner : who acts on each layer.
+    service_runbook, input_runbook, output_runbook, outcome_runbook : what the on-call does.
+    service_window : window of the latest service-health look (1h: an outage must page
+        within the hour).
+    latency_p99_watch_ms, latency_p99_page_ms : p99 latency (ms) at which service health is
+        WATCH / PAGE (200 ms watch, 500 ms page: a typical real-time scoring SLO).
+    error_rate_watch, error_rate_page : share of failed requests at WATCH / PAGE (0.5% / 2%).
+    throughput_drop_page : PAGE when the latest window's request rate falls below this share
+        of the baseline rate (0.5: half the traffic missing is an outage upstream).
+    input_moderate_severity, input_significant_severity : severity of the worst feature's PSI
+        status (WATCH / ALERT). Never PAGE.
+    output_out_of_band_severity : latest score window outside its band but PSI below
+        ``tau_moderate`` of the drift policy (WATCH).
+    output_moderate_severity : outside the band with PSI ≥ ``tau_moderate`` (ALERT).
+    output_severe_psi, output_severe_severity : outside the band with PSI ≥ this value
+        (0.25) → this severity (ALERT by default; set PAGE to page on severe output drift).
+    outcome_auc_drop_severity : "AUC dropped by more than the tolerance" confirmed (PAGE).
+    outcome_auc_inconclusive_severity : inconclusive with the point estimate beyond the
+        tolerance (WATCH: wait for labels).
+    outcome_oe_low, outcome_oe_high : calibration band for the O/E ratio (0.8 – 1.25,
+        symmetric on the log scale).
+    outcome_calibration_severity : the O/E interval lies entirely outside the band (ALERT:
+        a recalibration is a next-business-day fix, not a page).
+    """
+
+    service_owner: str = "ml-platform on-call"
+    service_runbook: str = (
+        "Check the scoring service dashboard (latency, errors, pods). If the new model "
+        "version was deployed in the last 24 h, roll back to the archived Production "
+        "version in the registry; otherwise escalate to the platform on-call."
+    )
+    service_window: str = "1h"
+    latency_p99_watch_ms: float = 200.0
+    latency_p99_page_ms: float = 500.0
+    error_rate_watch: float = 0.005
+    error_rate_page: float = 0.02
+    throughput_drop_page: float = 0.5
+    input_owner: str = "fraud data science"
+    input_runbook: str = (
+        "Non-paging. Next business day: open the PSI table, check the top bins of each "
+        "flagged feature, rule out a pipeline change (missing bin, new categories, units), "
+        "then decide with the outcome layer whether retraining is needed."
+    )
+    input_moderate_severity: str = "WATCH"
+    input_significant_severity: str = "ALERT"
+    output_owner: str = "fraud data science"
+    output_runbook: str = (
+        "Compare the score histogram with the reference band; check input drift for the "
+        "cause and the flag rate for operational impact. If severe and the model changed "
+        "recently, revert to the previous version; file a follow-up for the next business day."
+    )
+    output_out_of_band_severity: str = "WATCH"
+    output_moderate_severity: str = "ALERT"
+    output_severe_psi: float = 0.25
+    output_severe_severity: str = "ALERT"
+    outcome_owner: str = "fraud data science (model owner)"
+    outcome_runbook: str = (
+        "Confirm the drop on matured labels only; compare with the challenger or the archived "
+        "version on the same window; if the regression is confirmed, revert or retrain once "
+        "enough post-drift labels have matured (mlopskit.labels)."
+    )
+    outcome_auc_drop_severity: str = "PAGE"
+    outcome_auc_inconclusive_severity: str = "WATCH"
+    outcome_oe_low: float = 0.8
+    outcome_oe_high: float = 1.25
+    outcome_calibration_severity: str = "ALERT"
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            if f.name.endswith("_severity"):
+                v = getattr(self, f.name)
+                if v not in _SEVERITIES:
+                    raise ValueError(
+                        f"policy monitoring: `{f.name}` must be one of {list(_SEVERITIES)}; "
+                        f"got {v!r}."
+                    )
+        for name in ("input_moderate_severity", "input_significant_severity"):
+            if getattr(self, name) == "PAGE":
+                raise ValueError(
+                    f"policy monitoring: `{name}` must not be PAGE; input drift is non-paging "
+                    "by design (investigate next business day)."
+                )
+        if not 0 < self.outcome_oe_low < 1 < self.outcome_oe_high:
+            raise ValueError(
+                "policy monitoring: need 0 < `outcome_oe_low` < 1 < `outcome_oe_high`; got "
+                f"{self.outcome_oe_low!r} and {self.outcome_oe_high!r}."
+            )
+
+
+SECTIONS["monitoring"] = MonitoringPolicy
 # ---- end monitoring ----------------------------------------------------------------
 
 
