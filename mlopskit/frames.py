@@ -803,7 +803,7 @@ negatives is ignored), without one every row with a ``label_ts`` is a positive."
 _DAY_SECONDS = 86400.0
 
 
-def _ts_literal(value: Any, dtype: Any, *, name: str, frame: str) -> Any:
+def _label_ts_literal(value: Any, dtype: Any, *, name: str, frame: str) -> Any:
     """A timestamp as a narwhals literal, checked against the column's time zone."""
     ts = pd.Timestamp(value)
     col_tz = getattr(dtype, "time_zone", None)
@@ -821,7 +821,7 @@ def _days_between(later: Any, earlier: Any) -> Any:
 
 def label_time_range(lf: nw.LazyFrame, *, as_of: Any, frame: str = "events") -> dict[str, Any]:
     """Rows, first/last ``ts`` and rows at or after ``as_of`` in one lazy pass."""
-    lit = _ts_literal(as_of, schema(lf)["ts"], name="as_of", frame=frame)
+    lit = _label_ts_literal(as_of, schema(lf)["ts"], name="as_of", frame=frame)
     out = collect(
         lf.select(
             nw.len().alias("n"),
@@ -869,8 +869,8 @@ def label_triangle_counts(
     The result has at most cohorts × (horizon + 2) × periods × groups rows.
     """
     sch = schema(lf)
-    lit = _ts_literal(as_of, sch["ts"], name="as_of", frame=frame)
-    org = _ts_literal(origin, sch["ts"], name="origin", frame=frame)
+    lit = _label_ts_literal(as_of, sch["ts"], name="as_of", frame=frame)
+    org = _label_ts_literal(origin, sch["ts"], name="origin", frame=frame)
     pos = _positive(lf, has_label, lit)
     delay = _days_between(nw.col("label_ts"), nw.col("ts")).floor()
     delay = nw.when(pos).then(delay.clip(upper_bound=float(horizon_days))).otherwise(-1.0)
@@ -885,7 +885,7 @@ def label_triangle_counts(
     period: Any = nw.lit(0)
     for s in splits:
         period = period + (
-            nw.col("ts") >= _ts_literal(s, sch["ts"], name="split", frame=frame)
+            nw.col("ts") >= _label_ts_literal(s, sch["ts"], name="split", frame=frame)
         ).cast(nw.Int64)
     exprs.append(period.cast(nw.Int64).alias("period"))
     group: Any = nw.lit(0)
@@ -919,7 +919,7 @@ def label_positive_score_quantiles(
     lf: nw.LazyFrame, *, as_of: Any, probs: Sequence[float], has_label: bool, frame: str = "events"
 ) -> np.ndarray:
     """Quantiles of ``score`` among positives labelled by ``as_of`` (score-group edges)."""
-    lit = _ts_literal(as_of, schema(lf)["ts"], name="as_of", frame=frame)
+    lit = _label_ts_literal(as_of, schema(lf)["ts"], name="as_of", frame=frame)
     sel = lf.filter((nw.col("ts") < lit) & _positive(lf, has_label, lit))
     out = collect(
         sel.select(
@@ -949,8 +949,8 @@ def label_calibration_counts(
     labelled by ``as_of`` and ``logit_sum`` (Σ logit score, so each cell's mean logit is exact).
     """
     sch = schema(lf)
-    lit = _ts_literal(as_of, sch["ts"], name="as_of", frame=frame)
-    st = _ts_literal(start, sch["ts"], name="start", frame=frame)
+    lit = _label_ts_literal(as_of, sch["ts"], name="as_of", frame=frame)
+    st = _label_ts_literal(start, sch["ts"], name="start", frame=frame)
     p = nw.col("score").cast(nw.Float64).clip(eps, 1 - eps)
     lg = (p / (1 - p)).log()
     out = collect(
