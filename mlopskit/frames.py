@@ -79,9 +79,16 @@ def schema(lf: nw.LazyFrame) -> dict[str, Any]:
     return dict(lf.collect_schema())
 
 
+def collect_native(lf: nw.LazyFrame) -> nw.DataFrame:
+    """Collect a lazy query; polars runs on its streaming engine (bounded memory)."""
+    if lf.implementation.is_polars():
+        return lf.collect(engine="streaming")
+    return lf.collect()
+
+
 def collect(lf: nw.LazyFrame) -> pd.DataFrame:
-    """Collect a *small* (already aggregated) lazy result to pandas."""
-    return lf.collect().to_pandas()
+    """Collect a *small* (already aggregated) lazy result to pandas (streaming for polars)."""
+    return collect_native(lf).to_pandas()
 
 
 def n_rows(lf: nw.LazyFrame) -> int:
@@ -91,7 +98,7 @@ def n_rows(lf: nw.LazyFrame) -> int:
 
 def column_values(lf: nw.LazyFrame, column: str) -> np.ndarray:
     """Materialize ONE column as a numpy array (only for columns known to be small)."""
-    return lf.select(nw.col(column)).collect().get_column(column).to_numpy()
+    return collect_native(lf.select(nw.col(column))).get_column(column).to_numpy()
 
 
 def _kind_ok(dtype: Any, kind: Kind) -> bool:
@@ -225,7 +232,7 @@ FEATURES = Contract(frame="feature frame", columns=())
 
 
 def _sample(lf: nw.LazyFrame, predicate: Any, cols: Sequence[str], k: int = 5) -> list[Any]:
-    rows = lf.filter(predicate).select([nw.col(c) for c in cols]).head(k).collect().rows()
+    rows = collect_native(lf.filter(predicate).select([nw.col(c) for c in cols]).head(k)).rows()
     return [r[0] if len(cols) == 1 else tuple(r) for r in rows]
 
 

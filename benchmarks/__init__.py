@@ -1,0 +1,1 @@
+"""Performance suite (not timed tests): `make bench` or `python -m benchmarks.run`."""
