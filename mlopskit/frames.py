@@ -571,9 +571,9 @@ def lookup(
     return dict(zip(df[key].tolist(), df[column].astype(float).tolist(), strict=True))
 
 
-def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a small pandas frame to parquet (deterministic bytes for the same frame)."""
-    df.to_parquet(path, index=False)
+def write_columns(columns: Mapping[str, Any], path: str | Path) -> None:
+    """Write equal-length arrays as a parquet file (same arrays → same bytes)."""
+    pd.DataFrame({k: np.asarray(v) for k, v in columns.items()}).to_parquet(path, index=False)
 
 
 # ---- end registry / gates ------------------------------------------------------------

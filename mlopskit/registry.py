@@ -31,138 +31,87 @@ never a path relative to the working directory. ``fraud_v2.3`` is the display fo
 from __future__ import annotations
 
 import contextlib
-import getpass
 import hashlib
 import json
 import os
-import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
-import pandas as pd
+import numpy as np
 
-from mlopskit import _display
+from mlopskit._registry_records import (
+    LEGAL_TRANSITIONS,
+    REVERT_TRANSITION,
+    Artifact,
+    ArtifactError,
+    GateLike,
+    GateRefused,
+    History,
+    IllegalTransition,
+    ModelTable,
+    ModelVersion,
+    RegistryError,
+    RunRecord,
+    Stage,
+    Transition,
+    _abs_locations,
+    _frozen,
+    _json,
+    _nonempty,
+    _now,
+    _transition,
+    check_name,
+    check_version,
+    default_actor,
+    display_name,
+    parse_model,
+    sha256_file,
+)
+from mlopskit._registry_schema import (
+    _GENESIS,
+    _HASHED,
+    SCHEMA,
+    SCHEMA_VERSION,
+    _row_hash,
+    _statements,
+)
+from mlopskit.config import REPO_ROOT
+
+__all__ = [
+    "LEGAL_TRANSITIONS",
+    "Artifact",
+    "ArtifactError",
+    "GateRefused",
+    "History",
+    "IllegalTransition",
+    "ModelTable",
+    "ModelVersion",
+    "Registry",
+    "RegistryError",
+    "RunRecord",
+    "Stage",
+    "Transition",
+    "check_name",
+    "check_version",
+    "code_commit",
+    "default_actor",
+    "default_registry_path",
+    "display_name",
+    "open_registry",
+    "parse_model",
+    "register_demo",
+    "sha256_file",
+]
 
 ENV_VAR = "MLOPSKIT_REGISTRY"
-DEFAULT_REGISTRY_PATH = Path(__file__).resolve().parent.parent / "data" / "registry.sqlite"
-SCHEMA_VERSION = 1
-_GENESIS = "0" * 64
+DEFAULT_REGISTRY_PATH = REPO_ROOT / "data" / "registry.sqlite"
 
 
-class Stage(StrEnum):
-    """Registry stages. ``NONE`` is the stage of a freshly registered version."""
-
-    NONE = "None"
-    STAGING = "Staging"
-    PRODUCTION = "Production"
-    ARCHIVED = "Archived"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @classmethod
-    def parse(cls, value: Stage | str) -> Stage:
-        """Case-insensitive: ``"production"`` → ``Stage.PRODUCTION``."""
-        if isinstance(value, Stage):
-            return value
-        for stage in cls:
-            if isinstance(value, str) and value.strip().lower() == stage.value.lower():
-                return stage
-        raise ValueError(f"`to_stage` must be one of {[s.value for s in cls]}; got {value!r}.")
-
-
-#: (from, to) moves allowed through :meth:`Registry.transition`.
-LEGAL_TRANSITIONS: frozenset[tuple[Stage, Stage]] = frozenset(
-    {
-        (Stage.NONE, Stage.STAGING),
-        (Stage.NONE, Stage.ARCHIVED),
-        (Stage.STAGING, Stage.PRODUCTION),
-        (Stage.STAGING, Stage.ARCHIVED),
-        (Stage.PRODUCTION, Stage.ARCHIVED),
-    }
-)
-#: the one move reserved to :meth:`Registry.revert`.
-REVERT_TRANSITION = (Stage.ARCHIVED, Stage.PRODUCTION)
-
-
-class RegistryError(ValueError):
-    """A registry operation was refused (the message says why and what to do)."""
-
-
-class IllegalTransition(RegistryError):
-    """The requested stage move is not part of the lifecycle."""
-
-
-class GateRefused(RegistryError):
-    """A promotion gate failed; ``force=True`` with a reason overrides it (and is logged)."""
-
-    def __init__(self, message: str, evidence: Mapping[str, Any]) -> None:
-        super().__init__(message)
-        self.evidence = evidence
-
-
-class ArtifactError(RegistryError):
-    """An artifact is missing or its bytes do not match the recorded sha256."""
-
-
-# --------------------------------------------------------------------------------------
-# Names
-# --------------------------------------------------------------------------------------
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
-
-
-def check_name(name: object) -> str:
-    """Validate a model name: ``[A-Za-z0-9_.-]+`` starting with a letter or digit."""
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise ValueError(
-            f"model name must match [A-Za-z0-9][A-Za-z0-9_.-]* (letters, digits, '_', '.', "
-            f"'-'; starting with a letter or digit); got {name!r}."
-        )
-    return name
-
-
-def check_version(version: object) -> str:
-    """Validate a version: ``[A-Za-z0-9.-]+`` starting with a letter or digit (no ``_``,
-    so ``NAME_vVERSION`` always splits at its last ``_v``)."""
-    if not isinstance(version, str) or not _VERSION_RE.fullmatch(version):
-        raise ValueError(
-            f"model version must match [A-Za-z0-9][A-Za-z0-9.-]* (no '_'); got {version!r}."
-        )
-    return version
-
-
-def parse_model(text: str) -> tuple[str, str]:
-    """Split the display form ``NAME_vVERSION`` into ``(name, version)``.
-
-    >>> parse_model("fraud_v2.3")
-    ('fraud', '2.3')
-    """
-    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", text):
-        raise ValueError(f"model must match [A-Za-z0-9_.-]+ (e.g. 'fraud_v2.3'); got {text!r}.")
-    name, sep, version = text.rpartition("_v")
-    if not sep or not name or not version:
-        raise ValueError(
-            f"model {text!r} is not in the display form NAME_vVERSION (e.g. 'fraud_v2.3')."
-        )
-    return check_name(name), check_version(version)
-
-
-def display_name(name: str, version: str) -> str:
-    """``("fraud", "2.3")`` → ``"fraud_v2.3"`` (inverse of :func:`parse_model`)."""
-    return f"{check_name(name)}_v{check_version(version)}"
-
-
-# --------------------------------------------------------------------------------------
-# Paths, hashes, defaults
-# --------------------------------------------------------------------------------------
 def default_registry_path() -> Path:
     """``$MLOPSKIT_REGISTRY`` if set (must be absolute), else ``<repo>/data/registry.sqlite``."""
     env = os.environ.get(ENV_VAR)
@@ -175,465 +124,6 @@ def default_registry_path() -> Path:
             )
         return p
     return DEFAULT_REGISTRY_PATH
-
-
-def sha256_file(path: str | Path) -> str:
-    """sha256 of a file's bytes (read in 1 MiB chunks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def default_actor() -> str:
-    """``$MLOPSKIT_ACTOR`` or the OS user name: who is recorded when no actor is given."""
-    return os.environ.get("MLOPSKIT_ACTOR") or getpass.getuser()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def _json(value: Any, what: str) -> str:
-    try:
-        return json.dumps(value, sort_keys=True, allow_nan=False, default=_json_default)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"`{what}` must be JSON-serializable with finite numbers: {exc}") from exc
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return tuple(_frozen(v) for v in value)
-    return value
-
-
-def _thaw(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [_thaw(v) for v in value]
-    return value
-
-
-def _nonempty(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"`{what}` must be a non-empty string; got {value!r}.")
-    return value.strip()
-
-
-def _abs_locations(locations: Mapping[str, str | Path] | None, what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for role, p in (locations or {}).items():
-        if not isinstance(role, str) or not role:
-            raise ValueError(f"`{what}` keys must be non-empty strings; got {role!r}.")
-        path = Path(p).expanduser()
-        if not path.is_absolute():
-            raise ValueError(
-                f"`{what}[{role!r}]` must be an absolute path (registry entries must not "
-                f"depend on the working directory); got {str(p)!r}."
-            )
-        out[role] = str(path)
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# Schema
-# --------------------------------------------------------------------------------------
-def _append_only(table: str) -> str:
-    return f"""
-CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
-BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE is forbidden'); END;
-CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
-BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE is forbidden'); END;
-"""
-
-
-_LEGAL_SQL = " OR ".join(
-    f"(NEW.from_stage = '{a}' AND NEW.to_stage = '{b}')" for a, b in sorted(LEGAL_TRANSITIONS)
-)
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY CHECK (length(run_id) > 0),
-    created_at TEXT NOT NULL,
-    model_name TEXT,
-    data_hash TEXT NOT NULL,
-    n_rows INTEGER NOT NULL CHECK (n_rows >= 0),
-    feature_set_version TEXT NOT NULL,
-    features TEXT NOT NULL,
-    hyperparameters TEXT NOT NULL,
-    code_commit TEXT,
-    metrics TEXT NOT NULL,
-    feature_importances TEXT NOT NULL,
-    data_locations TEXT NOT NULL,
-    notes TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS artifacts (
-    run_id TEXT NOT NULL REFERENCES runs(run_id),
-    kind TEXT NOT NULL CHECK (length(kind) > 0),
-    path TEXT NOT NULL,
-    sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
-    size_bytes INTEGER NOT NULL,
-    PRIMARY KEY (run_id, kind)
-);
-CREATE TABLE IF NOT EXISTS model_versions (
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    run_id TEXT NOT NULL REFERENCES runs(run_id),
-    stage TEXT NOT NULL DEFAULT 'None'
-        CHECK (stage IN ('None', 'Staging', 'Production', 'Archived')),
-    created_at TEXT NOT NULL,
-    description TEXT NOT NULL DEFAULT '',
-    data_locations TEXT NOT NULL DEFAULT '{{}}',
-    PRIMARY KEY (name, version)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_production_per_model
-    ON model_versions(name) WHERE stage = 'Production';
-CREATE TABLE IF NOT EXISTS transitions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    action TEXT NOT NULL CHECK (action IN ('register', 'transition', 'supersede', 'revert')),
-    from_stage TEXT,
-    to_stage TEXT NOT NULL,
-    actor TEXT NOT NULL CHECK (length(trim(actor)) > 0),
-    reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
-    report_path TEXT,
-    report_sha256 TEXT,
-    forced INTEGER NOT NULL DEFAULT 0 CHECK (forced IN (0, 1)),
-    evidence TEXT NOT NULL DEFAULT '{{}}',
-    prev_hash TEXT NOT NULL,
-    row_hash TEXT NOT NULL UNIQUE,
-    FOREIGN KEY (name, version) REFERENCES model_versions(name, version)
-);
-CREATE INDEX IF NOT EXISTS transitions_by_model ON transitions(name, id);
-CREATE TABLE IF NOT EXISTS gate_results (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    gate TEXT NOT NULL CHECK (length(gate) > 0),
-    passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
-    record TEXT NOT NULL,
-    FOREIGN KEY (name, version) REFERENCES model_versions(name, version)
-);
-{_append_only("transitions")}
-{_append_only("runs")}
-{_append_only("artifacts")}
-{_append_only("gate_results")}
-CREATE TRIGGER IF NOT EXISTS model_versions_no_delete BEFORE DELETE ON model_versions
-BEGIN SELECT RAISE(ABORT, 'model_versions rows are never deleted; archive instead'); END;
-CREATE TRIGGER IF NOT EXISTS model_versions_identity BEFORE UPDATE OF name, version, run_id,
-    created_at ON model_versions
-BEGIN SELECT RAISE(ABORT, 'model version identity (name, version, run_id) is immutable'); END;
-CREATE TRIGGER IF NOT EXISTS transitions_legal BEFORE INSERT ON transitions
-WHEN NOT (
-    (NEW.action = 'register' AND NEW.from_stage IS NULL AND NEW.to_stage = 'None')
-    OR (NEW.action = 'revert' AND (
-        (NEW.from_stage = 'Archived' AND NEW.to_stage = 'Production')
-        OR (NEW.from_stage = 'Production' AND NEW.to_stage = 'Archived')))
-    OR (NEW.action IN ('transition', 'supersede') AND ({_LEGAL_SQL}))
-)
-BEGIN SELECT RAISE(ABORT, 'illegal stage transition'); END;
-CREATE TRIGGER IF NOT EXISTS transitions_from_current BEFORE INSERT ON transitions
-WHEN NEW.action != 'register' AND NEW.from_stage IS NOT (
-    SELECT stage FROM model_versions WHERE name = NEW.name AND version = NEW.version)
-BEGIN SELECT RAISE(ABORT, 'transition from_stage is not the current stage'); END;
-CREATE TRIGGER IF NOT EXISTS stage_change_is_logged BEFORE UPDATE OF stage ON model_versions
-WHEN NEW.stage IS NOT OLD.stage AND NOT EXISTS (
-    SELECT 1 FROM transitions
-    WHERE id = (SELECT max(id) FROM transitions WHERE name = NEW.name AND version = NEW.version)
-      AND from_stage = OLD.stage AND to_stage = NEW.stage)
-BEGIN SELECT RAISE(ABORT, 'stage change without its transitions log row'); END;
-"""
-
-
-def _statements(script: str) -> list[str]:
-    """Split a SQL script into complete statements (trigger bodies contain ';')."""
-    out: list[str] = []
-    buf = ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            out.append(buf.strip())
-            buf = ""
-    if buf.strip():
-        raise RuntimeError(f"incomplete SQL statement in the registry schema: {buf!r}")
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# Records
-# --------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Artifact:
-    """A file a run produced: ``kind`` (``model``, ``calibrator``, ``eval_predictions``…),
-    absolute ``path``, ``sha256`` and size recorded when the run was recorded."""
-
-    kind: str
-    path: str
-    sha256: str
-    size_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    """One training run (experiment tracking). Immutable once recorded.
-
-    Attributes
-    ----------
-    run_id, created_at : identity and UTC ISO timestamp.
-    model_name : the model family the run trained (informational; ``None`` if not given).
-    data_hash, n_rows : sha256 (or other content hash) and row count of the training data.
-    feature_set_version, features : the feature set's version and its ordered columns.
-    hyperparameters : as given (JSON).
-    code_commit : VCS commit of the training code.
-    metrics : holdout metrics, e.g. ``{"auc": 0.91, "brier": 0.008}``.
-    feature_importances : feature → importance.
-    artifacts : kind → :class:`Artifact` (path + sha256).
-    data_locations : role → absolute path of the data the run used (e.g. ``reference``).
-    notes : free text.
-    """
-
-    run_id: str
-    created_at: str
-    model_name: str | None
-    data_hash: str
-    n_rows: int
-    feature_set_version: str
-    features: tuple[str, ...]
-    hyperparameters: Mapping[str, Any]
-    code_commit: str | None
-    metrics: Mapping[str, float]
-    feature_importances: Mapping[str, float]
-    artifacts: Mapping[str, Artifact]
-    data_locations: Mapping[str, str]
-    notes: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {f: _thaw(getattr(self, f)) for f in self.__dataclass_fields__ if f != "artifacts"}
-        out["artifacts"] = {
-            k: {"path": a.path, "sha256": a.sha256, "size_bytes": a.size_bytes}
-            for k, a in self.artifacts.items()
-        }
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class ModelVersion:
-    """A registered version, its current stage, its run record and its data locations.
-
-    ``data_locations`` maps roles (``events``, ``shadow_log``, ``canary_log``, ``offline``,
-    ``reference``, …) to absolute paths: what a rollout report of this version reads.
-    """
-
-    name: str
-    version: str
-    stage: Stage
-    run: RunRecord
-    created_at: str
-    description: str
-    data_locations: Mapping[str, str]
-
-    @property
-    def display(self) -> str:
-        """``fraud_v2.3``."""
-        return display_name(self.name, self.version)
-
-    @property
-    def run_id(self) -> str:
-        return self.run.run_id
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row: model, name, version, stage, run_id, created_at, plus holdout metrics."""
-        row: dict[str, Any] = {
-            "model": self.display,
-            "name": self.name,
-            "version": self.version,
-            "stage": str(self.stage),
-            "run_id": self.run.run_id,
-            "created_at": self.created_at,
-        }
-        row.update({f"metric_{k}": v for k, v in sorted(self.run.metrics.items())})
-        return pd.DataFrame([row])
-
-    def summary(self) -> str:
-        lines = [
-            f"{self.display}  stage: {self.stage}",
-            f"  run {self.run.run_id} (commit {self.run.code_commit or '—'}), "
-            f"trained on {self.run.n_rows:,} rows, data sha256 {self.run.data_hash[:12]}…",
-            f"  features ({self.run.feature_set_version}): {', '.join(self.run.features)}",
-            "  holdout: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.run.metrics.items())),
-        ]
-        for kind, a in sorted(self.run.artifacts.items()):
-            lines.append(f"  artifact {kind}: {a.path} (sha256 {a.sha256[:12]}…)")
-        for role, p in sorted(self.data_locations.items()):
-            lines.append(f"  data {role}: {p}")
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        rows = [
-            ("stage", str(self.stage)),
-            ("run", self.run.run_id),
-            ("code commit", self.run.code_commit or "—"),
-            ("training rows", f"{self.run.n_rows:,}"),
-            ("training data sha256", self.run.data_hash),
-            ("feature set", self.run.feature_set_version),
-            ("features", ", ".join(self.run.features)),
-        ]
-        rows += [(f"holdout {k}", f"{v:.4g}") for k, v in sorted(self.run.metrics.items())]
-        rows += [(f"artifact {k}", f"{a.path} ({a.sha256})") for k, a in self.run.artifacts.items()]
-        rows += [(f"data {k}", p) for k, p in sorted(self.data_locations.items())]
-        body = "".join(
-            f"<tr><th style='text-align:left'>{_display.escape(k)}</th>"
-            f"<td>{_display.escape(v)}</td></tr>"
-            for k, v in rows
-        )
-        return (
-            f"<div class='mk-model'><strong>{_display.escape(self.display)}</strong>"
-            f"<table class='mk-table'>{body}</table></div>"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One row of the append-only transitions log.
-
-    ``action`` is ``register`` (creation, ``from_stage`` is ``None``), ``transition`` (the
-    requested move), ``supersede`` (the previous Production archived by a promotion, in the
-    same transaction) or ``revert``. ``evidence`` holds the gate results behind the move;
-    ``forced`` marks a gate override.
-    """
-
-    id: int
-    ts: str
-    name: str
-    version: str
-    action: str
-    from_stage: Stage | None
-    to_stage: Stage
-    actor: str
-    reason: str
-    report_path: str | None
-    report_sha256: str | None
-    forced: bool
-    evidence: Mapping[str, Any]
-    row_hash: str
-
-    @property
-    def display(self) -> str:
-        return display_name(self.name, self.version)
-
-
-@dataclass(frozen=True, slots=True)
-class History:
-    """Rows of the transitions log (oldest first): who, when, from, to, why, report + sha256."""
-
-    name: str
-    transitions: tuple[Transition, ...]
-
-    def to_frame(self) -> pd.DataFrame:
-        cols = [
-            "id",
-            "ts",
-            "model",
-            "action",
-            "from_stage",
-            "to_stage",
-            "actor",
-            "reason",
-            "forced",
-            "report_path",
-            "report_sha256",
-        ]
-        rows = [
-            {
-                "id": t.id,
-                "ts": t.ts,
-                "model": t.display,
-                "action": t.action,
-                "from_stage": None if t.from_stage is None else str(t.from_stage),
-                "to_stage": str(t.to_stage),
-                "actor": t.actor,
-                "reason": t.reason,
-                "forced": t.forced,
-                "report_path": t.report_path,
-                "report_sha256": t.report_sha256,
-            }
-            for t in self.transitions
-        ]
-        return pd.DataFrame(rows, columns=cols)
-
-    def summary(self) -> str:
-        if not self.transitions:
-            return f"{self.name}: no transitions."
-        lines = [f"{self.name}: {len(self.transitions)} transitions"]
-        for t in self.transitions:
-            frm = "—" if t.from_stage is None else str(t.from_stage)
-            forced = " [FORCED]" if t.forced else ""
-            report = (
-                f" report {t.report_path} sha256 {t.report_sha256[:12]}…" if t.report_sha256 else ""
-            )
-            lines.append(
-                f"  #{t.id} {t.ts[:19]} {t.display}: {frm} → {t.to_stage} ({t.action}) by "
-                f"{t.actor}{forced}: {t.reason}{report}"
-            )
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        df = self.to_frame().drop(columns=["report_sha256"])
-        return _display.table_html(df, caption=f"Transitions of {self.name}")
-
-    def plot(self, ax: Any = None) -> Any:
-        """Stage of each version over the log's sequence (one line per version)."""
-        from mlopskit import plots
-
-        return plots.registry_history(self, ax=ax)
-
-
-@dataclass(frozen=True, slots=True)
-class ModelTable:
-    """Every registered version (``list_models()``)."""
-
-    versions: tuple[ModelVersion, ...]
-
-    def to_frame(self) -> pd.DataFrame:
-        cols = ["model", "name", "version", "stage", "run_id", "created_at"]
-        if not self.versions:
-            return pd.DataFrame(columns=cols)
-        return pd.concat([v.to_frame()[cols] for v in self.versions], ignore_index=True)
-
-    def summary(self) -> str:
-        if not self.versions:
-            return "registry is empty."
-        return _display.text_table(self.to_frame())
-
-    def _repr_html_(self) -> str:
-        return _display.table_html(self.to_frame(), caption="Registered model versions")
-
-
-class GateLike(Protocol):
-    """What :meth:`Registry.record_gate` stores: any gate result of ``mlopskit.gates``."""
-
-    @property
-    def gate(self) -> str: ...
-    @property
-    def model(self) -> str: ...
-    @property
-    def passed(self) -> bool: ...
-    def to_record(self) -> dict[str, Any]: ...
 
 
 #: test seam: named callbacks run at fixed points inside write transactions.
@@ -688,7 +178,7 @@ class Registry:
                 con.execute("BEGIN IMMEDIATE")
                 try:
                     if con.execute("PRAGMA user_version").fetchone()[0] == 0:
-                        for statement in _statements(_SCHEMA):
+                        for statement in _statements(SCHEMA):
                             con.execute(statement)
                         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     con.execute("COMMIT")
@@ -1430,46 +920,178 @@ class Registry:
         return tuple(problems)
 
 
-_HASHED = (
-    "ts",
-    "name",
-    "version",
-    "action",
-    "from_stage",
-    "to_stage",
-    "actor",
-    "reason",
-    "report_path",
-    "report_sha256",
-    "forced",
-    "evidence",
-)
-
-
-def _row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
-    payload = json.dumps({k: row[k] for k in _HASHED}, sort_keys=True)
-    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
-
-
-def _transition(r: sqlite3.Row) -> Transition:
-    return Transition(
-        id=r["id"],
-        ts=r["ts"],
-        name=r["name"],
-        version=r["version"],
-        action=r["action"],
-        from_stage=None if r["from_stage"] is None else Stage(r["from_stage"]),
-        to_stage=Stage(r["to_stage"]),
-        actor=r["actor"],
-        reason=r["reason"],
-        report_path=r["report_path"],
-        report_sha256=r["report_sha256"],
-        forced=bool(r["forced"]),
-        evidence=_frozen(json.loads(r["evidence"])),
-        row_hash=r["row_hash"],
-    )
-
-
 def open_registry(path: str | Path | None = None, *, mirror: Any = None) -> Registry:
     """The registry at ``path`` (absolute), or the default location (:func:`default_registry_path`)."""
     return Registry(default_registry_path() if path is None else Path(path), mirror=mirror)
+
+
+# --------------------------------------------------------------------------------------
+# The demo world in the registry
+# --------------------------------------------------------------------------------------
+DEMO_AUC_FLOOR = 0.85
+"""AUC threshold of the demo's CI quality gate (the demo models score ≈ 0.92 offline)."""
+DEMO_DATA_ROLES = ("events", "reference", "offline", "shadow_log", "canary_log")
+
+
+def code_commit(repo: Path = REPO_ROOT) -> str | None:
+    """``git rev-parse HEAD`` of ``repo``, or ``None`` outside a git checkout."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def register_demo(
+    world: Any,
+    data_dir: str | Path,
+    registry_path: str | Path | None = None,
+    *,
+    actor: str = "mlopskit demo",
+    policy: Any = None,
+) -> tuple[ModelVersion, ModelVersion]:
+    """Register the demo world's champion (Production) and challenger (Staging).
+
+    ``data_dir`` is where ``demo.write(world, data_dir)`` wrote the world. For each model a
+    run is recorded (training data sha256 and rows, features, hyperparameters, holdout AUC
+    and Brier, feature importances, artifacts: the model JSON and its holdout predictions,
+    written here as ``models/<model>.eval_predictions.parquet`` with ``row_id`` = row
+    position in ``offline.parquet``), the version is registered with the world's data
+    locations, the CI quality gate runs on the offline holdout and is recorded, then:
+
+    * champion: ``None → Staging`` (gate) ``→ Production`` forced, reason "imported": it was
+      serving before the registry existed, so no rollout report exists for it;
+    * challenger: ``None → Staging`` with its quality gate (AUC ≥ :data:`DEMO_AUC_FLOOR`,
+      non-inferior to the champion by the policy margin). In a scenario where the gate fails
+      (``worse``) the move is forced and the log says so, so the canary can be demonstrated.
+
+    Idempotent: registering the same world again returns the existing versions. A registry
+    holding these versions with other artifacts or data locations is an error (use one
+    registry file per demo world, e.g. ``<data_dir>/registry.sqlite``).
+
+    Returns ``(champion, challenger)`` as :class:`ModelVersion`.
+    """
+    from mlopskit import frames, gates
+    from mlopskit.stats.auc_bootstrap import auc
+
+    out = Path(data_dir).expanduser().resolve()
+    if not (out / "manifest.json").is_file():
+        raise ValueError(
+            f"`data_dir` {out} holds no demo world (no manifest.json); run demo.write first."
+        )
+    reg = Registry(default_registry_path() if registry_path is None else Path(registry_path))
+    champ, chall = world.champion, world.challenger
+    models = {champ.display_name: champ, chall.display_name: chall}
+    files = {m: out / "models" / f"{m}.json" for m in models}
+    for p in files.values():
+        if not p.is_file():
+            raise ValueError(f"demo world {out}: model file {p} is missing.")
+    locations = {role: str(out / f"{role}.parquet") for role in DEMO_DATA_ROLES}
+    locations.update({k: str(out / f"{k}.json") for k in ("truth", "scenario", "manifest")})
+    existing = {mv.display: mv for mv in reg.list_models().versions if mv.display in models}
+    if existing:
+        same = len(existing) == 2 and all(
+            mv.run.artifacts["model"].sha256 == sha256_file(files[m])
+            and dict(mv.data_locations) == locations
+            for m, mv in existing.items()
+        )
+        if same:
+            return existing[champ.display_name], existing[chall.display_name]
+        raise RegistryError(
+            f"registry {reg.path} already holds {sorted(existing)} from another demo world "
+            f"(other artifacts or data locations). Use a registry file per world, e.g. "
+            f"register_demo(world, {str(out)!r}, {str(out / 'registry.sqlite')!r})."
+        )
+    cols = frames.gate_columns(
+        world.offline, ["label", "score_champion", "score_challenger"], frame="demo offline"
+    )
+    y = cols["label"].astype(float)
+    data_hash = sha256_file(out / "reference.parquet")
+    commit = code_commit()
+    for m, model, column in (
+        (champ.display_name, champ, "score_champion"),
+        (chall.display_name, chall, "score_challenger"),
+    ):
+        s = cols[column].astype(float)
+        preds = out / "models" / f"{m}.eval_predictions.parquet"
+        frames.write_columns({"row_id": np.arange(y.size), "score": s, "label": y}, preds)
+        run = reg.record_run(
+            data_hash=data_hash,
+            n_rows=int(model.training["rows"]),
+            feature_set_version=str(model.training["feature_set_version"]),
+            features=model.features,
+            hyperparameters={
+                **model.training["hyperparameters"],
+                "terms": list(model.terms),
+                "threshold": model.threshold,
+            },
+            metrics={
+                "auc": auc(y, s),
+                "brier": float(np.mean((s - y) ** 2)),
+                "n_holdout": float(y.size),
+                "positives_holdout": float(y.sum()),
+            },
+            artifacts={"model": files[m], "eval_predictions": preds},
+            code_commit=commit,
+            feature_importances=model.feature_importance,
+            data_locations={"reference": locations["reference"], "offline": locations["offline"]},
+            model_name=model.name,
+            notes=f"demo world, scenario {world.scenario.name!r}, seed {world.scenario.seed}",
+        )
+        reg.register(
+            model.name,
+            run.run_id,
+            version=model.version,
+            description=f"demo {'champion' if model is champ else 'challenger'}",
+            data_locations=locations,
+            actor=actor,
+        )
+    scenario = world.scenario.name
+    for m, kwargs in (
+        (champ.display_name, {}),
+        (
+            chall.display_name,
+            {"production": "score_champion", "production_model": champ.display_name},
+        ),
+    ):
+        column = "score_champion" if m == champ.display_name else "score_challenger"
+        result = gates.model_quality_gate(
+            m,
+            world.offline,
+            scorer=column,
+            thresholds={"auc": DEMO_AUC_FLOOR},
+            policy=policy,
+            **kwargs,
+        )
+        reason = "CI quality gate on the offline holdout"
+        if not result.passed:
+            failed = "; ".join(r.message for r in result.reasons if r.passed is False)
+            reason = (
+                f"demo scenario {scenario!r}: the quality gate failed ({failed}); forced to "
+                f"Staging so the shadow/canary analyses can be demonstrated"
+            )
+        name, version = parse_model(m)
+        reg.transition(
+            name,
+            version,
+            Stage.STAGING,
+            reason=reason,
+            actor=actor,
+            gate=result,
+            force=not result.passed,
+        )
+    name, version = parse_model(champ.display_name)
+    reg.transition(
+        name,
+        version,
+        Stage.PRODUCTION,
+        reason="demo bootstrap: the champion was serving before this registry existed; "
+        "imported as Production without a rollout report",
+        actor=actor,
+        force=True,
+    )
+    return reg.get(champ.display_name), reg.get(chall.display_name)

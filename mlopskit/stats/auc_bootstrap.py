@@ -11,10 +11,11 @@ frozen test set with a threshold and with the Production model's AUC on the same
   so the standard error of their difference accounts for the correlation of models scored
   on the same rows (the paired DeLong analogue).
 
-A replicate is computed without re-sorting: with negatives sorted once per score vector,
-``AUC_b = Σ_i w_i·(N_b(< s_i) + ½·N_b(= s_i)) / (n₁ n₀)`` where ``w_i`` are the resample
-counts of positive ``i`` and ``N_b`` the resample counts of negatives accumulated in score
-order. Cost ``O(n_boot · n)``, memory ``O(chunk · n)``.
+A replicate is computed without re-sorting: each negative falls in one of ``2U + 1``
+buckets defined by the ``U`` distinct positive scores (strictly between two of them, or
+tied with one), so ``AUC_b = Σ_i w_i·(N_b(< s_i) + ½·N_b(= s_i)) / (n₁ n₀)`` needs only the
+resampled negatives' bucket totals (``w_i``: resample count of positive ``i``). Cost
+``O(n_boot · n)``, memory ``O(chunk · n)``.
 
 Pure numpy: no dataframes, no I/O.
 """
@@ -136,23 +137,27 @@ def auc_bootstrap(
     prepared = []
     for s in ss:
         pos, neg = s[yb], s[~yb]
-        order = np.argsort(neg, kind="stable")
-        neg_sorted = neg[order]
-        lt = np.searchsorted(neg_sorted, pos, side="left")
-        le = np.searchsorted(neg_sorted, pos, side="right")
-        prepared.append((order, lt, le))
+        u = np.unique(pos)  # distinct positive scores, ascending
+        p = np.searchsorted(u, neg, side="left")
+        tie = (p < u.size) & (u[np.minimum(p, u.size - 1)] == neg)
+        # bucket of a negative: 2q (strictly between u[q-1] and u[q]) or 2q+1 (equal to u[q])
+        bucket = 2 * p + tie
+        q = np.searchsorted(u, pos)  # each positive's index in u
+        prepared.append((bucket.astype(np.intp), q, 2 * u.size + 1))
     rng = np.random.default_rng(seed)
     reps = np.empty((n_boot, len(ss)))
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
         w_pos = _counts(rng, b, n1).astype(float)
-        w_neg = _counts(rng, b, n0)
-        for k, (order, lt, le) in enumerate(prepared):
-            cum = np.zeros((b, n0 + 1))
-            np.cumsum(w_neg[:, order], axis=1, out=cum[:, 1:])
-            below = cum[:, lt]
-            tied = cum[:, le] - below
+        idx = rng.integers(0, n0, size=(b, n0))
+        for k, (bucket, q, n_buckets) in enumerate(prepared):
+            flat = bucket[idx] + (np.arange(b) * n_buckets)[:, None]
+            totals = np.bincount(flat.ravel(), minlength=b * n_buckets).reshape(b, n_buckets)
+            cum = np.zeros((b, n_buckets + 1))
+            np.cumsum(totals, axis=1, out=cum[:, 1:])
+            below = cum[:, 2 * q + 1]  # negatives in buckets 0..2q: strictly below u[q]
+            tied = totals[:, 2 * q + 1]
             reps[done : done + b, k] = (w_pos * (below + 0.5 * tied)).sum(axis=1) / (n1 * n0)
         done += b
     cov = np.atleast_2d(np.cov(reps, rowvar=False, ddof=1))
