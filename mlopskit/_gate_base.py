@@ -5,14 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from mlopskit import _display
 from mlopskit.registry import parse_model
 from mlopskit.verdict import Reason
 
 if TYPE_CHECKING:
-    pass
+    import pandas as pd
 
 
 MODEL_QUALITY = "model_quality"
@@ -62,6 +59,8 @@ class _Gate:
         }
 
     def reasons_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(
             [
                 {
@@ -77,6 +76,8 @@ class _Gate:
         )
 
     def _banner(self, title: str) -> str:
+        from mlopskit import _display
+
         verdict = "PASS" if self.passed else "FAIL"
         colour = "#1a7f37" if self.passed else "#cf222e"
         items = "".join(
@@ -123,15 +124,3 @@ class GateResult(_Gate):
 
     def _repr_html_(self) -> str:
         return self._banner(f"{self.gate} gate")
-
-
-def _py(value: Any) -> Any:
-    """numpy/pandas scalars → plain Python; missing → ``None`` (readable reprs, JSON)."""
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):  # non-scalar values: keep as they are
-        pass
-    return value.item() if hasattr(value, "item") else value

@@ -21,7 +21,6 @@ from mlopskit._gate_base import (
     FEATURE_PARITY,
     _Gate,
     _head,
-    _py,
 )
 
 
@@ -276,3 +275,15 @@ def feature_parity_gate(
         rtol=rtol,
         warnings=warnings,
     )
+
+
+def _py(value: Any) -> Any:
+    """numpy/pandas scalars → plain Python; missing → ``None`` (readable reprs, JSON)."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):  # non-scalar values: keep as they are
+        pass
+    return value.item() if hasattr(value, "item") else value

@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
-
-from mlopskit import _display
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Stage(StrEnum):
@@ -286,6 +285,8 @@ class ModelVersion:
 
     def to_frame(self) -> pd.DataFrame:
         """One row: model, name, version, stage, run_id, created_at, plus holdout metrics."""
+        import pandas as pd
+
         row: dict[str, Any] = {
             "model": self.display,
             "name": self.name,
@@ -312,6 +313,8 @@ class ModelVersion:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        from mlopskit import _display
+
         rows = [
             ("stage", str(self.stage)),
             ("run", self.run.run_id),
@@ -373,6 +376,8 @@ class History:
     transitions: tuple[Transition, ...]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         cols = [
             "id",
             "ts",
@@ -421,6 +426,8 @@ class History:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        from mlopskit import _display
+
         df = self.to_frame().drop(columns=["report_sha256"])
         return _display.table_html(df, caption=f"Transitions of {self.name}")
 
@@ -438,17 +445,23 @@ class ModelTable:
     versions: tuple[ModelVersion, ...]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         cols = ["model", "name", "version", "stage", "run_id", "created_at"]
         if not self.versions:
             return pd.DataFrame(columns=cols)
         return pd.concat([v.to_frame()[cols] for v in self.versions], ignore_index=True)
 
     def summary(self) -> str:
+        from mlopskit import _display
+
         if not self.versions:
             return "registry is empty."
         return _display.text_table(self.to_frame())
 
     def _repr_html_(self) -> str:
+        from mlopskit import _display
+
         return _display.table_html(self.to_frame(), caption="Registered model versions")
 
 

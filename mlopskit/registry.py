@@ -42,8 +42,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-
 from mlopskit._registry_records import (
     LEGAL_TRANSITIONS,
     REVERT_TRANSITION,
@@ -571,7 +569,7 @@ class Registry:
         History
             The log rows written (the previous Production's ``supersede`` row first, if any).
         """
-        from mlopskit import gates
+        from mlopskit._gate_report import report_gate
 
         check_name(name)
         check_version(version)
@@ -590,7 +588,7 @@ class Registry:
             verified = self.verify_artifacts(model)
         report_result = None
         if to is Stage.PRODUCTION and report is not None:
-            report_result = gates.report_gate(report, model, registry=self)
+            report_result = report_gate(report, model, registry=self)
         written: list[int] = []
         with self._write() as con:
             current = Stage(self._version_row(con, name, version)["stage"])
@@ -975,6 +973,9 @@ def register_demo(
 
     Returns ``(champion, challenger)`` as :class:`ModelVersion`.
     """
+
+    import numpy as np
+
     from mlopskit import frames, gates
     from mlopskit.stats.auc_bootstrap import auc
 
