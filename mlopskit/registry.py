@@ -457,7 +457,7 @@ class Registry:
 
     # ---- artifacts --------------------------------------------------------------------
     def _artifact(self, model: str, kind: str) -> tuple[ModelVersion, Artifact]:
-        mv = self.get(model) if "_v" in model else self.resolve(model)
+        mv = self.resolve(model)
         art = mv.run.artifacts.get(kind)
         if art is None:
             raise ArtifactError(
@@ -469,7 +469,8 @@ class Registry:
     def load_artifact(self, model: str, kind: str = "model") -> bytes:
         """The artifact's bytes, after checking they match the sha256 recorded for the run.
 
-        Raises :class:`ArtifactError` (a ``ValueError``) when the file is missing or its
+        ``model`` is ``"fraud_v2.3"`` or a bare name (``"fraud"``: the Production version,
+        what serving loads). Raises :class:`ArtifactError` (a ``ValueError``) when the file is missing or its
         content changed since the run was recorded.
         """
         mv, art = self._artifact(model, kind)
@@ -494,7 +495,7 @@ class Registry:
 
         Raises :class:`ArtifactError` on the first missing or changed file.
         """
-        mv = self.get(model) if "_v" in model else self.resolve(model)
+        mv = self.resolve(model)
         for kind in sorted(mv.run.artifacts):
             self.load_artifact(mv.display, kind)
         return {k: a.sha256 for k, a in sorted(mv.run.artifacts.items())}

@@ -677,3 +677,61 @@ def test_decision_json_fields_are_the_documented_ones(tmp_path: Path) -> None:
     decision = json.loads((tmp_path / "decision.json").read_text())
     assert set(decision) == {"model", "verdict", "report", "report_sha256", "provenance"}
     assert decision["provenance"]["model"] == "fraud_v2.3" and decision["report"] == html.name
+
+
+def test_load_artifact_by_name_is_what_serving_loads(reg: Registry, tmp_path: Path) -> None:
+    for v in ("1", "2"):
+        add_version(reg, tmp_path, v)
+    to_stage(reg, tmp_path, "fraud_v2", Stage.PRODUCTION)
+    assert reg.load_artifact("fraud") == reg.load_artifact("fraud_v2")
+    assert json.loads(reg.load_artifact("fraud"))["version"] == "2"
+
+
+def test_report_evidence_is_logged_with_both_hashes(reg: Registry, tmp_path: Path) -> None:
+    add_version(reg, tmp_path, "1")
+    to_stage(reg, tmp_path, "fraud_v1", Stage.STAGING)
+    html = render_report(tmp_path / "rep", "fraud_v1")
+    row = reg.promote("fraud_v1", to="Production", reason="r", actor="a", report=html).transitions[
+        -1
+    ]
+    (check,) = row.evidence["checks"]
+    assert check["gate"] == "report" and check["passed"] is True
+    assert check["details"]["report_sha256"] == registry_module.sha256_file(html)
+    assert check["details"]["decision_sha256"] == registry_module.sha256_file(
+        html.parent / "decision.json"
+    )
+    assert (
+        row.evidence["artifacts_verified"]["model"]
+        == reg.get("fraud_v1").run.artifacts["model"].sha256
+    )
+
+
+def test_schema_version_and_location_errors(reg: Registry, tmp_path: Path) -> None:
+    add_version(reg, tmp_path, "1")
+    with pytest.raises(ValueError, match=r"`data_locations\['events'\]` must be an absolute path"):
+        reg.set_data_locations("fraud", "1", {"events": "data/events.parquet"})
+    reg.set_data_locations("fraud", "1", {"events": tmp_path / "e.parquet"})
+    reg.set_data_locations("fraud", "1", {"canary_log": tmp_path / "c.parquet"})  # merged
+    assert set(reg.get("fraud_v1").data_locations) == {"events", "canary_log"}
+    con = sqlite3.connect(reg.path)
+    con.execute("PRAGMA user_version = 99")
+    con.commit()
+    con.close()
+    with pytest.raises(RegistryError, match="has schema version 99; this mlopskit reads version 1"):
+        reg.list_models()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"gate_alpha": 0.7}, "gate_alpha must be in"),
+        ({"auc_margin": -0.01}, "auc_margin must be ≥ 0"),
+        ({"n_boot": 10}, "n_boot must be ≥ 50"),
+        ({"smoke_max_error_rate": 2.0}, "smoke_max_error_rate must be in"),
+    ],
+)
+def test_registry_policy_validation(raw: dict[str, float], message: str) -> None:
+    from mlopskit.policy import Policy, RegistryPolicy
+
+    with pytest.raises(ValueError, match=message):
+        Policy(raw={"registry": raw}).section("registry", RegistryPolicy)
