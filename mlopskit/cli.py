@@ -156,7 +156,9 @@ def _run_revert(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS.extend([_add_registry, _add_promote, _add_revert])
+COMMANDS.append(_add_registry)
+COMMANDS.append(_add_promote)
+COMMANDS.append(_add_revert)
 
 
 # ---- end registry ------------------------------------------------------------------

@@ -945,6 +945,18 @@ def code_commit(repo: Path = REPO_ROOT) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _only_demo_content(reg: Registry, actor: str) -> bool:
+    """Whether every log row was written by ``actor`` and every run is a demo run."""
+    with reg._connect() as con:
+        other_rows = con.execute(
+            "SELECT count(*) FROM transitions WHERE actor != ?", (actor,)
+        ).fetchone()[0]
+        other_runs = con.execute(
+            "SELECT count(*) FROM runs WHERE notes NOT LIKE 'demo world, %'"
+        ).fetchone()[0]
+    return other_rows == 0 and other_runs == 0
+
+
 def register_demo(
     world: Any,
     data_dir: str | Path,
@@ -952,6 +964,7 @@ def register_demo(
     *,
     actor: str = "mlopskit demo",
     policy: Any = None,
+    replace: bool = False,
 ) -> tuple[ModelVersion, ModelVersion]:
     """Register the demo world's champion (Production) and challenger (Staging).
 
@@ -969,8 +982,10 @@ def register_demo(
       (``worse``) the move is forced and the log says so, so the canary can be demonstrated.
 
     Idempotent: registering the same world again returns the existing versions. A registry
-    holding these versions with other artifacts or data locations is an error (use one
-    registry file per demo world, e.g. ``<data_dir>/registry.sqlite``).
+    holding these versions with other artifacts or data locations (a regenerated world) is
+    an error, unless ``replace=True`` and the file holds nothing but demo registrations (every
+    log row by ``actor``, every run a demo run): then the file is deleted and rebuilt. A
+    registry with any other content is never deleted.
 
     Returns ``(champion, challenger)`` as :class:`ModelVersion`.
     """
@@ -1003,11 +1018,14 @@ def register_demo(
         )
         if same:
             return existing[champ.display_name], existing[chall.display_name]
-        raise RegistryError(
-            f"registry {reg.path} already holds {sorted(existing)} from another demo world "
-            f"(other artifacts or data locations). Use a registry file per world, e.g. "
-            f"register_demo(world, {str(out)!r}, {str(out / 'registry.sqlite')!r})."
-        )
+        if not (replace and _only_demo_content(reg, actor)):
+            raise RegistryError(
+                f"registry {reg.path} already holds {sorted(existing)} from another demo world "
+                f"(other artifacts or data locations). Use a registry file per world, e.g. "
+                f"register_demo(world, {str(out)!r}, {str(out / 'registry.sqlite')!r}), or "
+                f"replace=True if that file holds only demo registrations."
+            )
+        reg.path.unlink()
     cols = frames.gate_columns(
         world.offline, ["label", "score_champion", "score_challenger"], frame="demo offline"
     )

@@ -468,6 +468,17 @@ def test_register_demo_is_idempotent_and_refuses_another_world(
     shutil.copytree(out, other, ignore=shutil.ignore_patterns("registry.sqlite"))
     with pytest.raises(RegistryError, match=r"already holds .* from another demo world"):
         register_demo(world, other, reg.path, policy=FAST)
+    # replace=True rebuilds a file holding only demo registrations ...
+    copy = tmp_path / "copy.sqlite"
+    shutil.copy(reg.path, copy)
+    _, chall = register_demo(world, other, copy, policy=FAST, replace=True)
+    assert chall.data_locations["events"] == str(other / "events.parquet")
+    assert len(Registry(copy).history("fraud").transitions) == n
+    # ... and never a registry that holds anything else
+    Registry(copy).transition("fraud", "2.3", Stage.ARCHIVED, reason="rejected", actor="oncall")
+    with pytest.raises(RegistryError, match="replace=True if that file holds only demo"):
+        register_demo(world, out, copy, policy=FAST, replace=True)
+    assert Registry(copy).get("fraud_v2.3").stage is Stage.ARCHIVED
     with pytest.raises(ValueError, match="holds no demo world"):
         register_demo(world, tmp_path, reg.path)
 
