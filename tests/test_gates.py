@@ -32,7 +32,8 @@ FAST = Policy(raw={"registry": {"n_boot": 400}})  # fewer replicates where SEs a
 
 @pytest.fixture(scope="module")
 def world() -> demo.DemoWorld:
-    return demo.generate("better")
+    # a smaller world than the default (30,000 holdout rows, ~200 positives): faster, enough
+    return demo.generate("better", daily_volume=2000, canary_daily_volume=2000)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,7 @@ def test_quality_gate_on_the_demo_holdout_matches_truth_and_delong(world: demo.D
 
 
 def test_quality_gate_catches_the_worse_challenger() -> None:
-    w = demo.generate("worse", daily_volume=2000, canary_daily_volume=4000)
+    w = demo.generate("worse", daily_volume=2000, canary_daily_volume=2000)
     res = model_quality_gate(
         "fraud_v2.3", w.offline, scorer="score_challenger", thresholds={"auc": 0.85},
         production="score_champion", production_model="fraud_v2.2", policy=FAST,
@@ -484,7 +485,7 @@ def test_register_demo_is_idempotent_and_refuses_another_world(
 
 
 def test_register_demo_forces_a_failing_challenger_and_says_so(tmp_path: Path) -> None:
-    w = demo.generate("worse", daily_volume=2000, canary_daily_volume=4000)
+    w = demo.generate("worse", daily_volume=2000, canary_daily_volume=2000)
     demo.write(w, tmp_path)
     _, chall = register_demo(w, tmp_path, tmp_path / "registry.sqlite", policy=FAST)
     assert chall.stage is Stage.STAGING
