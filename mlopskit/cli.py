@@ -24,6 +24,12 @@ def _add_demo(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     p.add_argument("--out", default=None, help="output directory (default: data/demo)")
     p.add_argument("--force", action="store_true", help="regenerate even if the files exist")
+    p.add_argument(
+        "--registry",
+        default=None,
+        help="register fraud_v2.2 (Production) and fraud_v2.3 (Staging) in this registry file "
+        "(default: the default registry when writing to data/demo, none otherwise)",
+    )
     p.set_defaults(func=_run_demo)
 
 
@@ -39,6 +45,15 @@ def _run_demo(args: argparse.Namespace) -> int:
     world = demo.generate(args.scenario, size=args.size, **overrides)
     paths = demo.write(world, out)
     print(f"[demo] wrote {len(paths)} files to {out}")
+    if args.registry is not None or out == config.demo_dir():
+        from mlopskit.registry import register_demo
+
+        reg_path = None if args.registry is None else Path(args.registry).resolve()
+        champion, challenger = register_demo(world, out, reg_path, replace=True)
+        print(
+            f"[demo] registered {champion.display} ({champion.stage}) and "
+            f"{challenger.display} ({challenger.stage})"
+        )
     return 0
 
 
@@ -111,6 +126,110 @@ COMMANDS.append(_add_report)
 
 
 # ---- registry / promote / revert (issue 8) -----------------------------------------
+def _registry_arg(p: Any) -> None:
+    p.add_argument(
+        "--registry",
+        default=None,
+        help="registry file (default: $MLOPSKIT_REGISTRY or <repo>/data/registry.sqlite)",
+    )
+
+
+def _open_registry(args: argparse.Namespace) -> Any:
+    from mlopskit.registry import open_registry
+
+    # a path typed on the command line is relative to the shell's directory, as usual
+    return open_registry(None if args.registry is None else Path(args.registry).resolve())
+
+
+def _add_registry(sub: Any) -> None:
+    p = sub.add_parser("registry", help="inspect the model registry (list, show, history)")
+    rsub = p.add_subparsers(dest="registry_command", required=True, metavar="ACTION")
+    q = rsub.add_parser("list", help="every registered version and its stage")
+    _registry_arg(q)
+    q = rsub.add_parser("show", help="one version: stage, run record, artifacts, data")
+    q.add_argument("model", help="NAME_vVERSION (e.g. fraud_v2.3) or NAME (its Production)")
+    _registry_arg(q)
+    q = rsub.add_parser("history", help="the append-only transitions log of a model")
+    q.add_argument("name", help="model name (e.g. fraud) or NAME_vVERSION")
+    _registry_arg(q)
+    q = rsub.add_parser("verify", help="audit: hash chain, log replay, one Production")
+    _registry_arg(q)
+    p.set_defaults(func=_run_registry)
+
+
+def _run_registry(args: argparse.Namespace) -> int:
+    from mlopskit.registry import parse_model
+
+    reg = _open_registry(args)
+    if args.registry_command == "list":
+        print(reg.list_models().summary())
+    elif args.registry_command == "show":
+        print(reg.resolve(args.model).summary())
+    elif args.registry_command == "history":
+        name = args.name
+        if "_v" in name:
+            try:
+                name = parse_model(name)[0]
+            except ValueError:
+                pass
+        print(reg.history(name).summary())
+    else:
+        problems = reg.verify()
+        print("\n".join(problems) if problems else f"{reg.path}: consistent")
+        return 1 if problems else 0
+    return 0
+
+
+def _add_promote(sub: Any) -> None:
+    p = sub.add_parser("promote", help="move a model version to a stage (gated, logged)")
+    p.add_argument("model", help="NAME_vVERSION, e.g. fraud_v2.3")
+    p.add_argument("--to", required=True, help="Staging, Production or Archived")
+    p.add_argument("--report", default=None, help="rendered rollout report (→ Production)")
+    p.add_argument("--reason", required=True, help="why (kept in the log)")
+    p.add_argument("--actor", default=None, help="who (default: $MLOPSKIT_ACTOR or the user)")
+    p.add_argument(
+        "--force", action="store_true", help="override a failing gate (logged with the reason)"
+    )
+    _registry_arg(p)
+    p.set_defaults(func=_run_promote)
+
+
+def _run_promote(args: argparse.Namespace) -> int:
+    from mlopskit.registry import default_actor
+
+    reg = _open_registry(args)
+    written = reg.promote(
+        args.model,
+        to=args.to,
+        reason=args.reason,
+        actor=args.actor or default_actor(),
+        report=None if not args.report else Path(args.report).resolve(),
+        force=args.force,
+    )
+    print(written.summary())
+    return 0
+
+
+def _add_revert(sub: Any) -> None:
+    p = sub.add_parser("revert", help="bring back the last version that left Production")
+    p.add_argument("name", help="model name, e.g. fraud")
+    p.add_argument("--reason", required=True, help="why (kept in the log)")
+    p.add_argument("--actor", default=None, help="who (default: $MLOPSKIT_ACTOR or the user)")
+    _registry_arg(p)
+    p.set_defaults(func=_run_revert)
+
+
+def _run_revert(args: argparse.Namespace) -> int:
+    from mlopskit.registry import default_actor
+
+    reg = _open_registry(args)
+    print(reg.revert(args.name, reason=args.reason, actor=args.actor or default_actor()).summary())
+    return 0
+
+
+COMMANDS.append(_add_registry)
+COMMANDS.append(_add_promote)
+COMMANDS.append(_add_revert)
 
 
 # ---- end registry ------------------------------------------------------------------

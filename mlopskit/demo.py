@@ -123,7 +123,7 @@ class Scenario:
     """The merchant category that surges after the drift, with a new fraud pattern."""
     drift_mcc_surge: float = 2.5
     """Multiplier of ``drift_category``'s share after the drift."""
-    drift_amount_shift: float = 0.6
+    drift_amount_shift: float = 1.5
     """Added to log(amount) in ``drift_category`` after the drift."""
     drift_fraud_lift: float = 2.0
     """Added to the fraud logit of ``drift_category`` after the drift: a pattern the models

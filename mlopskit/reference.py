@@ -1,0 +1,405 @@
+"""Reference profiles: a reference sample frozen into bins, categories and counts.
+
+:func:`profile` reduces a reference (training / baseline) frame to a
+:class:`ReferenceProfile` that round-trips through JSON exactly, so a monitoring job compares
+a current window with the stored profile without the training data (STATISTICS.md §1: edges
+are reference quantiles with ties collapsed, never pooled reference + current data).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlopskit import _display, frames
+from mlopskit.policy import DriftPolicy, Policy, as_policy
+from mlopskit.stats.psi import edges_from_quantiles
+
+PROFILE_VERSION = 1
+
+
+def drift_policy(policy: Policy | str | Path | None) -> DriftPolicy:
+    """The ``drift`` section of a policy (defaults when ``None``)."""
+    return as_policy(policy).section("drift", DriftPolicy)
+
+
+# --------------------------------------------------------------------------------------
+# Reference profile
+# --------------------------------------------------------------------------------------
+def _fmt_edge(v: float) -> str:
+    return f"{v:.4g}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureProfile:
+    """Frozen bins of one feature in the reference.
+
+    Attributes
+    ----------
+    feature : column name.
+    kind : ``"numeric"`` (quantile bins) or ``"categorical"``.
+    counts : reference rows per bin in the layout of ``labels`` (value bins, then
+        ``__other__`` for categorical features, then ``__missing__``).
+    edges : interior edges of the right-closed numeric bins (ties collapsed).
+    categories : reference categories kept (most frequent first).
+    dtype : the reference column's dtype (for error messages).
+    n_distinct_at_most_one : the feature is constant (or all missing) in the reference.
+    """
+
+    feature: str
+    kind: str
+    counts: tuple[int, ...]
+    edges: tuple[float, ...] = ()
+    categories: tuple[str, ...] = ()
+    dtype: str = ""
+    n_distinct_at_most_one: bool = False
+
+    @property
+    def n(self) -> int:
+        return int(sum(self.counts))
+
+    @property
+    def n_missing(self) -> int:
+        return int(self.counts[-1])
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        if self.kind == "numeric":
+            lows = ("-inf", *(_fmt_edge(e) for e in self.edges))
+            highs = (*(_fmt_edge(e) for e in self.edges), "inf")
+            vals = tuple(
+                f"({lo}, {hi}]" if hi != "inf" else f"({lo}, inf)"
+                for lo, hi in zip(lows, highs, strict=True)
+            )
+            return (*vals, frames.MISSING_BIN)
+        return (*self.categories, frames.OTHER_BIN, frames.MISSING_BIN)
+
+    @property
+    def sentinel(self) -> tuple[bool, ...]:
+        """Bins never merged: ``__missing__`` (and ``__other__`` for categorical)."""
+        k = len(self.counts)
+        extra = 1 if self.kind == "numeric" else 2
+        return tuple(i >= k - extra for i in range(k))
+
+    @property
+    def spec(self) -> frames.BinSpec:
+        if self.kind == "numeric":
+            return frames.BinSpec(self.feature, "numeric", self.edges)
+        return frames.BinSpec(self.feature, "categorical", categories=self.categories)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature,
+            "kind": self.kind,
+            "counts": list(self.counts),
+            "edges": list(self.edges),
+            "categories": list(self.categories),
+            "dtype": self.dtype,
+            "n_distinct_at_most_one": self.n_distinct_at_most_one,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> FeatureProfile:
+        return cls(
+            feature=str(d["feature"]),
+            kind=str(d["kind"]),
+            counts=tuple(int(v) for v in d["counts"]),
+            edges=tuple(float(v) for v in d.get("edges", ())),
+            categories=tuple(str(v) for v in d.get("categories", ())),
+            dtype=str(d.get("dtype", "")),
+            n_distinct_at_most_one=bool(d.get("n_distinct_at_most_one", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceProfile:
+    """What monitoring needs to know about the reference sample (JSON round trip exact).
+
+    Attributes
+    ----------
+    features : one :class:`FeatureProfile` per feature.
+    n : reference rows.
+    bins : requested bins per numeric feature (fewer after ties collapse).
+    max_categories : categories kept per categorical feature.
+    score : the score's profile when a score column was given (same bin rules).
+    period : ISO start and end of the reference ``ts`` when ``ts`` was given.
+    version : profile format version.
+    warnings : data problems found while profiling (constant or all-missing features).
+    """
+
+    features: tuple[FeatureProfile, ...]
+    n: int
+    bins: int
+    max_categories: int
+    score: FeatureProfile | None = None
+    period: tuple[str, str] | None = None
+    version: int = PROFILE_VERSION
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.feature for f in self.features)
+
+    def feature(self, name: str) -> FeatureProfile:
+        for f in self.features:
+            if f.feature == name:
+                return f
+        if self.score is not None and self.score.feature == name:
+            return self.score
+        raise ValueError(f"reference profile has no feature `{name}`; it has {list(self.names)}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "n": self.n,
+            "bins": self.bins,
+            "max_categories": self.max_categories,
+            "period": list(self.period) if self.period else None,
+            "features": [f.to_dict() for f in self.features],
+            "score": self.score.to_dict() if self.score else None,
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """JSON text (floats written with ``repr``, so they read back bit for bit)."""
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_json(cls, text_or_path: str | Path) -> ReferenceProfile:
+        """Read a profile written by :meth:`to_json` (JSON text or a file path)."""
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            text = Path(text_or_path).read_text(encoding="utf-8")
+        d = json.loads(text)
+        if d.get("version") != PROFILE_VERSION:
+            raise ValueError(
+                f"reference profile: `version` must be {PROFILE_VERSION}; got {d.get('version')!r}."
+            )
+        return cls(
+            features=tuple(FeatureProfile.from_dict(f) for f in d["features"]),
+            n=int(d["n"]),
+            bins=int(d["bins"]),
+            max_categories=int(d["max_categories"]),
+            score=FeatureProfile.from_dict(d["score"]) if d.get("score") else None,
+            period=(str(d["period"][0]), str(d["period"][1])) if d.get("period") else None,
+            warnings=tuple(str(w) for w in d.get("warnings", ())),
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per feature and bin: ``feature, kind, bin, count, share``."""
+        rows = []
+        for f in (*self.features, *([self.score] if self.score else [])):
+            for lab, c in zip(f.labels, f.counts, strict=True):
+                rows.append((f.feature, f.kind, lab, c, c / f.n if f.n else math.nan))
+        return pd.DataFrame(rows, columns=["feature", "kind", "bin", "count", "share"])
+
+    def summary(self) -> str:
+        kinds = pd.Series([f.kind for f in self.features]).value_counts().to_dict()
+        lines = [
+            f"Reference profile: {self.n:,} rows, {len(self.features)} features {kinds}, "
+            f"{self.bins} bins"
+            + (f", period {self.period[0]} – {self.period[1]}" if self.period else ""),
+        ]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        df = pd.DataFrame(
+            [
+                (f.feature, f.kind, len(f.counts), f.n_missing, f.n)
+                for f in (*self.features, *([self.score] if self.score else []))
+            ],
+            columns=["feature", "kind", "bins", "n_missing", "n"],
+        )
+        return (
+            f"<div><strong>{_display.escape(self.summary().splitlines()[0])}</strong>"
+            f"{_display.table_html(df)}{_display.warnings_html(self.warnings)}</div>"
+        )
+
+    def plot(self, feature: str | None = None, ax: Any = None) -> Any:
+        """Reference shares per bin of one feature (default: the first)."""
+        from mlopskit import plots
+
+        fp = self.feature(feature) if feature is not None else self.features[0]
+        return plots.plot_profile_feature(fp, ax=ax)
+
+
+def _resolve_features(
+    sch: Mapping[str, Any],
+    features: Sequence[str] | None,
+    categorical: Sequence[str] | None,
+    exclude: Sequence[str],
+    frame: str,
+) -> tuple[list[str], list[str]]:
+    """Split features into numeric and categorical from dtypes (and explicit choices)."""
+    cat_set = set(categorical or ())
+    if features is None:
+        chosen = [
+            c
+            for c in sch
+            if c not in exclude
+            and (frames.is_numeric_dtype(sch[c]) or frames.is_string_dtype(sch[c]) or c in cat_set)
+        ]
+    else:
+        chosen = list(features)
+        for c in chosen:
+            if c not in sch:
+                raise ValueError(
+                    f"{frame}: feature `{c}` is missing. Columns found: {sorted(sch)[:20]}."
+                )
+    missing_cat = sorted(cat_set - set(chosen))
+    if missing_cat:
+        raise ValueError(f"`categorical` lists {missing_cat}, which are not among the features.")
+    numeric, cats = [], []
+    for c in chosen:
+        if c in cat_set or frames.is_string_dtype(sch[c]):
+            cats.append(c)
+        elif frames.is_numeric_dtype(sch[c]):
+            numeric.append(c)
+        else:
+            raise ValueError(
+                f"{frame}: feature `{c}` must be numeric or string (categorical); found dtype "
+                f"{sch[c]}. Drop it from `features` or list it in `categorical`."
+            )
+    return numeric, cats
+
+
+def _numeric_profiles(
+    lf: Any, names: Sequence[str], bins: int, sch: Mapping[str, Any]
+) -> tuple[list[FeatureProfile], list[str]]:
+    summ = frames.numeric_summary(lf, names, bins)
+    specs, warns = [], []
+    for f in names:
+        s = summ[f]
+        edges = edges_from_quantiles(s["quantiles"], maximum=s["max"])
+        specs.append(frames.BinSpec(f, "numeric", tuple(float(e) for e in edges)))
+        if s["n_valid"] == 0:
+            warns.append(f"feature `{f}`: all values are missing in the reference; PSI is NaN.")
+        elif s["min"] == s["max"]:
+            warns.append(
+                f"feature `{f}`: constant in the reference (every value {s['min']:g}); PSI is NaN."
+            )
+    _, _, counts = frames.bin_counts(lf, specs) if specs else (None, None, {})
+    out = [
+        FeatureProfile(
+            feature=sp.feature,
+            kind="numeric",
+            counts=tuple(int(v) for v in counts[sp.feature][0]),
+            edges=sp.edges,
+            dtype=str(sch[sp.feature]),
+            n_distinct_at_most_one=summ[sp.feature]["n_valid"] == 0
+            or summ[sp.feature]["min"] == summ[sp.feature]["max"],
+        )
+        for sp in specs
+    ]
+    return out, warns
+
+
+def _categorical_profile(
+    lf: Any, name: str, max_categories: int, dtype: Any
+) -> tuple[FeatureProfile, list[str]]:
+    cats, counts, n_missing = frames.category_counts(lf, name)
+    kept, rest = cats[:max_categories], counts[max_categories:]
+    warns = []
+    if len(cats) <= 1:
+        what = "all values are missing" if not cats else f"constant (every value {cats[0]!r})"
+        warns.append(f"feature `{name}`: {what} in the reference; PSI is NaN.")
+    if rest:
+        warns.append(
+            f"feature `{name}`: {len(cats)} categories; the {len(rest)} rarest "
+            f"({sum(rest):,} rows) count in {frames.OTHER_BIN}."
+        )
+    fp = FeatureProfile(
+        feature=name,
+        kind="categorical",
+        counts=(*counts[:max_categories], int(sum(rest)), int(n_missing)),
+        categories=tuple(kept),
+        dtype=str(dtype),
+        n_distinct_at_most_one=len(cats) <= 1,
+    )
+    return fp, warns
+
+
+def profile(
+    reference: frames.FrameLike,
+    *,
+    features: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
+    bins: int | None = None,
+    score: str | None = None,
+    ts: str | None = None,
+    max_categories: int | None = None,
+    policy: Policy | str | Path | None = None,
+) -> ReferenceProfile:
+    """Freeze the reference sample's bins, categories and counts.
+
+    Parameters
+    ----------
+    reference : the reference (training / baseline) frame: pandas, polars (eager/lazy), …
+    features : feature columns (default: every numeric or string column except ``score``
+        and ``ts``).
+    categorical : features to bin by category (default: string-typed features). Numeric
+        columns listed here are compared as strings.
+    bins : quantile bins per numeric feature (policy ``drift.bins``, 10). Edges are the
+        reference quantiles ``k/B`` with ties collapsed (STATISTICS.md §1).
+    score : optional score column, profiled with the same rules.
+    ts : optional timestamp column; the reference period is stored.
+    max_categories : categories kept per categorical feature (policy, 50).
+
+    Aggregation: one lazy select for the quantiles, one for the bin counts, one group-by
+    per categorical feature; nothing is materialized whole.
+    """
+    pol = drift_policy(policy)
+    b = pol.bins if bins is None else int(bins)
+    if b < 2:
+        raise ValueError(f"`bins` must be ≥ 2; got {bins!r}.")
+    kmax = pol.max_categories if max_categories is None else int(max_categories)
+    lf = frames.lazy(reference, frame="reference")
+    sch = frames.schema(lf)
+    exclude = [c for c in (score, ts) if c is not None]
+    numeric, cats = _resolve_features(sch, features, categorical, exclude, "reference")
+    if not numeric and not cats:
+        raise ValueError("reference: no feature to profile (no numeric or string column).")
+    for c in exclude:
+        if c not in sch:
+            raise ValueError(
+                f"reference: column `{c}` is missing. Columns found: {sorted(sch)[:20]}."
+            )
+    if score is not None and not frames.is_numeric_dtype(sch[score]):
+        raise ValueError(f"reference: score column `{score}` must be numeric; found {sch[score]}.")
+    num_profiles, warns = _numeric_profiles(lf, [*numeric, *([score] if score else [])], b, sch)
+    by_name = {p.feature: p for p in num_profiles}
+    for c in cats:
+        by_name[c], w = _categorical_profile(lf, c, kmax, sch[c])
+        warns += w
+    n = frames.n_rows(lf)
+    if n == 0:
+        raise ValueError("reference: the frame has no rows.")
+    period = None
+    if ts is not None:
+        r = frames.collect(
+            lf.select(frames.nw.col(ts).min().alias("a"), frames.nw.col(ts).max().alias("b"))
+        )
+        period = (
+            pd.Timestamp(r["a"].iloc[0]).isoformat(),
+            pd.Timestamp(r["b"].iloc[0]).isoformat(),
+        )
+    order = [c for c in (features or [*numeric, *cats]) if c != score]
+    return ReferenceProfile(
+        features=tuple(by_name[c] for c in order),
+        n=n,
+        bins=b,
+        max_categories=kmax,
+        score=by_name[score] if score else None,
+        period=period,
+        warnings=tuple(warns),
+    )
