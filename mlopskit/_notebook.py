@@ -59,7 +59,9 @@ TEMPLATE = """\
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}
 <style type="text/css">
-main { max-width: 1100px; margin: 0 auto; }
+main { max-width: 1240px; margin: 0 auto; }
+.jp-RenderedHTMLCommon table { font-size: 12px; }
+details.mk-details > summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
 .mk-verdict { margin: 8px 0 14px 0; background: #f6f8fa; }
 .mk-banner { font-size: 1.5em; font-weight: 700; }
 .mk-next { margin: 6px 0 2px 0; }

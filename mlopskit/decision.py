@@ -112,9 +112,13 @@ def banner_html(decision: Decision) -> str:
 # Rules
 # --------------------------------------------------------------------------------------
 def _reasons_of(result: Any, phase: str) -> list[Reason]:
-    """A result's reasons as :class:`Reason` objects (plain strings are wrapped)."""
+    """A result's reasons as :class:`Reason` objects (plain strings are wrapped); a result
+    made of layers (monitoring) contributes its layers' reasons."""
+    found = getattr(result, "reasons", None)
+    if found is None and result is not None:
+        found = [r for layer in getattr(result, "layers", ()) for r in layer.reasons]
     out = []
-    for r in getattr(result, "reasons", ()) or ():
+    for r in found or ():
         if isinstance(r, Reason):
             out.append(r)
         else:

@@ -375,7 +375,7 @@ def _require(lf: nw.LazyFrame, frame: str, cols: Sequence[str], kind: Kind) -> N
 def _as_of_filter(lf: nw.LazyFrame, ts: str, as_of: pd.Timestamp | None) -> nw.LazyFrame:
     if as_of is None:
         return lf
-    return lf.filter(nw.col(ts) <= pd.Timestamp(as_of).to_pydatetime())
+    return time_filter(lf, ts, None, as_of)
 
 
 def daily_counts(
@@ -389,7 +389,7 @@ def daily_counts(
     """Rows per calendar day (and per ``by`` value), computed where the data lives.
 
     Returns a small frame with columns ``day`` (midnight timestamps), ``by`` (when given)
-    and ``n`` (int64), sorted by day. Rows after ``as_of`` are not counted.
+    and ``n`` (int64), sorted by day. Rows at or after ``as_of`` are not counted.
     """
     lf = _as_of_filter(lazy(data, frame=frame), ts, as_of)
     _require(lf, frame, [ts], "datetime")
@@ -418,17 +418,19 @@ def label_arrivals(
 ) -> pd.DataFrame:
     """Per event day: events and positive labels that had arrived by ``as_of``.
 
-    A label counts as arrived when ``label == 1`` and ``label_ts <= as_of``; events after
-    ``as_of`` are not counted. Columns: ``day``, ``n`` (events), ``n_positive`` (arrived
+    A label counts as arrived when ``label == 1`` and ``label_ts <= as_of``; events at or
+    after ``as_of`` are not counted. Columns: ``day``, ``n`` (events), ``n_positive`` (arrived
     positive labels), both int64.
     """
     lf = lazy(data, frame=frame)
     _require(lf, frame, [ts, label_ts], "datetime")
     _require(lf, frame, [label], "flag")
-    cutoff = pd.Timestamp(as_of).to_pydatetime()
-    arrived = (nw.col(label).cast(nw.Int64) == 1) & (nw.col(label_ts) <= cutoff)
+    cutoff = pd.Timestamp(as_of)
+    arrived = (nw.col(label).cast(nw.Int64) == 1) & (
+        nw.col(label_ts) <= _ts_literal(cutoff, schema(lf)[label_ts])
+    )
     out = collect(
-        lf.filter(nw.col(ts) <= cutoff)
+        time_filter(lf, ts, None, cutoff)
         .with_columns(
             nw.col(ts).dt.truncate("1d").alias("day"),
             arrived.fill_null(False).cast(nw.Int64).alias("__arrived"),
@@ -441,6 +443,22 @@ def label_arrivals(
     out["n_positive"] = out["n_positive"].astype("int64")
     out["day"] = pd.to_datetime(out["day"])
     return out.reset_index(drop=True)
+
+
+def ts_range(
+    data: FrameLike, *, ts: str = "ts", before: Any = None, frame: str = "data"
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None, int]:
+    """First and last ``ts`` and the row count (rows at or after ``before`` excluded)."""
+    lf = lazy(data, frame=frame)
+    _require(lf, frame, [ts], "datetime")
+    if before is not None:
+        lf = time_filter(lf, ts, None, before)
+    out = collect(
+        lf.select(nw.col(ts).min().alias("lo"), nw.col(ts).max().alias("hi"), nw.len().alias("n"))
+    ).iloc[0]
+    lo = None if pd.isna(out["lo"]) else pd.Timestamp(out["lo"])
+    hi = None if pd.isna(out["hi"]) else pd.Timestamp(out["hi"])
+    return lo, hi, int(out["n"])
 
 
 def score_bin_counts(

@@ -45,7 +45,7 @@ class Volumes:
     ----------
     counts : long frame ``day, source, n`` (every day between a source's first and last day,
         zero-filled).
-    as_of : rows after this time were not counted (``None``: all rows).
+    as_of : rows at or after this time were not counted (``None``: all rows).
     low_volume_ratio : a day below this share of the source's median is flagged.
     warnings : gaps and unusually low days.
     """
@@ -102,7 +102,7 @@ def volumes(
     sources : name → frame or path; each needs a datetime column ``ts``.
     split : name → column whose values become separate series (e.g. the canary log's
         ``arm``: ``"canary log · control"`` and ``"canary log · canary"``).
-    as_of : rows after this time are not counted.
+    as_of : rows at or after this time are not counted.
     low_volume_ratio : flag days below this share of the source's median daily rows.
     """
     if not 0 < low_volume_ratio < 1:
@@ -304,7 +304,7 @@ def score_distributions(
     """Histograms of score columns, e.g. ``{"shadow · challenger": (shadow_log,
     "score_challenger")}``; ``thresholds`` maps a series name to its decision threshold.
 
-    Rows after ``as_of`` are not counted (for frames that have a ``ts`` column).
+    Rows at or after ``as_of`` are not counted (for frames that have a ``ts`` column).
     """
     thresholds = dict(thresholds or {})
     unknown = sorted(set(thresholds) - set(series))

@@ -61,7 +61,7 @@ def to_png(obj: Any, *, dpi: int = 100) -> tuple[bytes, str, tuple[int, int]]:
     fig = _figure_of(obj)
     alt = alt_text(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)
     png = buf.getvalue()
     # width and height are big-endian uint32 at bytes 16..24 of the IHDR chunk

@@ -418,7 +418,7 @@ def render(
 # Report inputs: a data directory laid out like data/demo/ (manifest.json + parquet logs)
 # --------------------------------------------------------------------------------------
 #: the logs a report may read, in the order they are listed in the provenance block.
-LOGS = ("events", "reference", "offline", "shadow_log", "canary_log")
+LOGS = ("events", "reference", "offline", "shadow_log", "canary_log", "service_log")
 #: segment columns used when the manifest names none (the demo world's).
 DEFAULT_SEGMENTS = ("channel", "merchant_category", "country")
 
@@ -702,6 +702,26 @@ class Figures:
         return "".join(f._repr_html_() for f in self.figures)
 
 
+@dataclass(frozen=True, slots=True)
+class Collapsed:
+    """A long result folded under a one-line summary (HTML ``<details>``, no script)."""
+
+    result: Any
+    summary: str
+
+    def _repr_html_(self) -> str:
+        inner = self.result._repr_html_() if hasattr(self.result, "_repr_html_") else ""
+        return (
+            f'<details class="mk-details"><summary>{escape(self.summary)}</summary>'
+            f"{inner}</details>"
+        )
+
+
+def collapsed(result: Any, summary: str) -> Any:
+    """``result`` folded under ``summary`` (for long per-window tables); ``None`` passes."""
+    return None if result is None else Collapsed(result, summary)
+
+
 def section(result: Any, what: str) -> Any:
     """``result`` itself, or a :class:`Note` saying the section has no data."""
     if result is None:
@@ -715,41 +735,4 @@ def figures(result: Any, *kinds: str) -> Figures | Note:
         return Note("No figure: the section has no data.")
     if not kinds:
         return Figures((figure(result.plot()),))
-    return Figures(tuple(figure(result.plot(kind)) for kind in kinds))
-
-
-def shadow_for(inputs: ReportInputs, *, policy: Any = None) -> Any:
-    """The challenger's shadow profile (``None`` without a shadow log or for the champion).
-
-    Uses the champion's threshold as the shared threshold, the offline holdout for the
-    offline-vs-live checks, and ``inputs.segments``.
-    """
-    log = inputs.path("shadow_log")
-    if log is None or inputs.role != "challenger" or inputs.threshold is None:
-        return None
-    from mlopskit import shadow
-
-    return shadow.shadow_profile(
-        log,
-        threshold=float(inputs.threshold),
-        offline=inputs.path("offline"),
-        segments=inputs.segments,
-        policy=policy,
-        as_of=inputs.as_of,
-    )
-
-
-def shadow_numbers(profile: Any) -> dict[str, Any]:
-    """The shadow facts a reviewer looks for first (for decision.json)."""
-    if profile is None:
-        return {}
-    d = profile.decisions
-    return {
-        "verdict": str(profile.verdict),
-        "requests": int(profile.n_requests),
-        "days": int(profile.duration_days),
-        "scored_by_both": int(d.n),
-        "flag_rate_champion": float(d.flag_rate_champion),
-        "flag_rate_challenger": float(d.flag_rate_challenger),
-        "jaccard": float(d.jaccard),
-    }
+    return Figures(tuple(figure(result.plot(kind=kind)) for kind in kinds))

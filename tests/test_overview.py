@@ -58,7 +58,7 @@ def test_daily_counts_respect_as_of(to_backend: Backend) -> None:
     df = _events()
     cut = pd.Timestamp("2026-06-10 12:00")
     got = frames.daily_counts(to_backend(df), as_of=cut)
-    assert got["n"].sum() == (df["ts"] <= cut).sum()
+    assert got["n"].sum() == (df["ts"] < cut).sum()
     assert got["day"].max() == pd.Timestamp("2026-06-10")
 
 
@@ -66,7 +66,7 @@ def test_label_arrivals_count_only_labels_arrived_by_as_of(to_backend: Backend) 
     df = _events()
     cut = pd.Timestamp("2026-06-15")
     got = frames.label_arrivals(to_backend(df), as_of=cut)
-    seen = df[df["ts"] <= cut]
+    seen = df[df["ts"] < cut]
     arrived = (seen["label"] == 1) & (seen["label_ts"] <= cut)
     want = (
         seen.assign(day=seen["ts"].dt.floor("D"), a=arrived.astype(int))

@@ -446,6 +446,16 @@ def test_monitoring_rule() -> None:
     assert any("wait" in s.lower() for s in d.next_steps)
 
 
+def test_monitoring_reasons_come_from_its_layers() -> None:
+    layers = (
+        SimpleNamespace(layer="input_drift", reasons=(BAD_R,)),
+        SimpleNamespace(layer="output_drift", reasons=(OK_R,)),
+    )
+    m = SimpleNamespace(verdict="WATCH", layers=layers, warnings=())
+    d = decision.monitoring_decision("fraud_v2.2", monitor=m)
+    assert d.verdict == "WATCH" and [r.code for r in d.reasons] == ["bad", "ok"]
+
+
 def test_decision_banner_escapes_and_records() -> None:
     d = decision.Decision(
         model="m",
@@ -511,6 +521,59 @@ def test_demo_report_stage_picks_the_report(
     assert prov["registry"] == {"model": model, "stage": stage, "source": "manifest.json"}
     imgs = parse(text).imgs
     assert len(imgs) >= 3 and all(i.get("alt") for i in imgs)
+
+
+def test_rollout_report_decides_as_the_world_was_built(demo_reports: dict[str, Any]) -> None:
+    """The default world's challenger is better: shadow READY_FOR_CANARY, canary PROMOTE."""
+    truth = json.loads((demo_reports["data"] / "truth.json").read_text())
+    text, dec = _read(demo_reports["root"], "fraud_v2.3", "rollout")
+    assert dec["verdict"] == truth["expected"]["canary"] == "PROMOTE"
+    assert dec["key_numbers"]["shadow"]["verdict"] == truth["expected"]["shadow"]
+    assert dec["key_numbers"]["canary_verdict"] == "PROMOTE"
+    assert any("make promote MODEL=fraud_v2.3" in s for s in dec["next_steps"])
+    main = text[text.index("<main>") :]
+    order = [
+        main.index(h)
+        for h in (
+            "<h2>Shadow profile",
+            "<h2>Canary",
+            "<h2>Drift of the challenger",
+            "<h2>Data overview",
+            "<h2>Provenance",
+        )
+    ]
+    assert order == sorted(order)
+    # the drifted feature of the default world (drift from day 100) is in the input drift
+    assert "merchant_category" in dec["key_numbers"]["input_drift_flagged"]
+
+
+def test_monitoring_report_has_the_four_layers_and_the_retraining_assessment(
+    demo_reports: dict[str, Any],
+) -> None:
+    text, dec = _read(demo_reports["root"], "fraud_v2.2", "monitoring")
+    mon = dec["key_numbers"]["monitoring"]
+    assert mon["verdict"] == dec["verdict"] in ("OK", "WATCH", "ALERT", "PAGE")
+    assert set(mon) == {"verdict", "service_health", "input_drift", "output_drift", "outcome_drift"}
+    assert mon["service_health"] is None  # the demo world has no service log
+    assert dec["key_numbers"]["retraining"] in (
+        "RETRAIN_NOW",
+        "WAIT_FOR_LABELS",
+        "RECALIBRATE_STOPGAP",
+        "NO_ACTION",
+    )
+    assert any(r["code"] == "retraining" for r in dec["reasons"])
+    main = text[text.index("<main>") :]
+    for heading in (
+        "The four layers",
+        "Input drift",
+        "Output drift",
+        "Outcome drift",
+        "Label maturity",
+        "Retraining assessment",
+        "Data overview",
+    ):
+        assert f"<h2>{heading}" in main, heading
+    assert "<details" in main  # long per-window tables are folded
 
 
 def test_demo_report_renders_byte_identically(demo_reports: dict[str, Any]) -> None:
@@ -603,7 +666,7 @@ def test_as_of_and_policy_options(demo_reports: dict[str, Any], tmp_path: Path) 
     assert prov["parameters"]["AS_OF"] == "2026-08-01T00:00:00"
     assert prov["as_of"] == "2026-08-01T00:00:00"
     assert prov["policy"] == {"path": str(policy), "sha256": report.file_sha256(policy)}
-    assert dec["key_numbers"]["rows"]["production events"] == 61 * 4000  # June + July
+    assert dec["key_numbers"]["overview"]["rows"]["production events"] == 61 * 4000  # Jun+Jul
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,275 @@
+"""The evidence each report gathers: which analysis runs on which log, with which windows.
+
+A report notebook calls :func:`rollout` or :func:`monitoring` once and displays the parts;
+the choices below (windows, reference periods, what the challenger's "inputs" are) are made
+here, in the library, documented and tested, not in notebooks.
+
+Windows (all end at the report's ``as_of``, exclusive):
+
+* **reference period** of the score and outcome drift: the first ``reference_days`` (28)
+  days of production events — the model's own early production behaviour, against which
+  later windows are compared (its windows also calibrate the output-drift band);
+* **current window** of input drift: the last ``current_days`` (7) days of production
+  events, compared feature by feature with the training window (``reference.parquet``);
+* **input drift over time**: ``current_days``-long windows from the first production day.
+
+Rollout evidence (a challenger): the shadow profile (shadow log vs the offline holdout, the
+champion's threshold as the shared threshold), the canary test and its daily history
+(canary log, default fraud metrics and policy), and the PSI of the challenger's input
+features between training and the current window.
+
+Monitoring evidence (the Production model): the four layers — service health (only when
+the data has a ``service_log``; the demo world has none, so the layer is *not evaluated*),
+input drift, output (score) drift, outcome drift on matured labels — combined by
+:func:`mlopskit.monitoring.monitor`, then label maturity and the retraining assessment
+(:func:`mlopskit.labels.drift_vs_label_lag`, fed with the drift results, the model's
+feature importances and training positives from its model file, and the end of the training
+window as the last training date).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from mlopskit import frames
+
+REFERENCE_DAYS = 28
+"""Days at the start of production used as the score/outcome drift reference period."""
+CURRENT_DAYS = 7
+"""Length of the current window (and of the over-time windows) of input drift."""
+
+
+def _model_file(inputs: Any, model: str) -> dict[str, Any]:
+    p = inputs.data_dir / "models" / f"{model}.json"
+    return dict(json.loads(p.read_text())) if p.is_file() else {}
+
+
+def _features(inputs: Any, model: str) -> list[str]:
+    """The model's input features (keys of its feature importances), present in events."""
+    spec = _model_file(inputs, model)
+    names = list(spec.get("feature_importance", {}))
+    ev = inputs.path("events")
+    cols = set(frames.schema(frames.lazy(ev))) if ev is not None else set()
+    return [f for f in names if f in cols]
+
+
+def _windows(inputs: Any, reference_days: int, current_days: int) -> dict[str, Any]:
+    first = frames.ts_range(inputs.path("events"), before=inputs.as_of, frame="events")[0]
+    if first is None:
+        raise ValueError(f"events: no rows before as_of {inputs.as_of}.")
+    start = first.normalize()
+    return {
+        "start": start,
+        "reference_period": (start, start + pd.Timedelta(days=reference_days)),
+        "current": (inputs.as_of - pd.Timedelta(days=current_days), inputs.as_of),
+    }
+
+
+def _input_drift(inputs: Any, model: str, current: tuple[Any, Any], policy: Any) -> Any:
+    from mlopskit import drift
+
+    features = _features(inputs, model)
+    if inputs.path("reference") is None or inputs.path("events") is None or not features:
+        return None, None
+    prof = drift.profile(inputs.path("reference"), features=features, policy=policy)
+    cur = frames.time_filter(frames.lazy(inputs.path("events")), "ts", *current)
+    return prof, drift.psi_table(prof, cur, policy=policy)
+
+
+@dataclass(frozen=True)
+class RolloutEvidence:
+    """What a challenger's rollout report shows (``None``: no data for that part).
+
+    Attributes
+    ----------
+    shadow : ``ShadowProfile`` of the shadow log.
+    canary, canary_history : ``CanaryResult`` as of ``as_of`` and its daily looks.
+    input_drift : ``PSITable`` of the challenger's features, training vs ``current``.
+    current : the current window ``(start, end)`` of the input drift.
+    """
+
+    shadow: Any
+    canary: Any
+    canary_history: Any
+    input_drift: Any
+    current: tuple[pd.Timestamp, pd.Timestamp]
+
+    def key_numbers(self) -> dict[str, Any]:
+        kn: dict[str, Any] = {}
+        if self.shadow is not None:
+            d = self.shadow.decisions
+            kn["shadow"] = {
+                "verdict": str(self.shadow.verdict),
+                "requests": int(self.shadow.n_requests),
+                "days": int(self.shadow.duration_days),
+                "flag_rate_champion": float(d.flag_rate_champion),
+                "flag_rate_challenger": float(d.flag_rate_challenger),
+                "jaccard": float(d.jaccard),
+            }
+        if self.canary is not None:
+            c = self.canary
+            kn["canary"] = {
+                "verdict": str(c.verdict),
+                "units_control": int(c.units_control),
+                "units_canary": int(c.units_canary),
+                "days": float(c.days),
+                "srm_p": float(c.srm_p),
+                "effects": {
+                    str(r["metric"]): {k: r[k] for k in ("effect", "ci_low", "ci_high")}
+                    for r in c.to_frame().to_dict("records")
+                    if "metric" in r and "effect" in r
+                },
+            }
+        if self.input_drift is not None:
+            kn["input_drift_flagged"] = list(self.input_drift.flagged)
+        return kn
+
+
+def rollout(
+    inputs: Any,
+    *,
+    policy: Any = None,
+    current_days: int = CURRENT_DAYS,
+) -> RolloutEvidence:
+    """Shadow, canary and input-drift evidence for the challenger ``inputs.model``."""
+    from mlopskit import canary, shadow
+
+    sh = cn = hist = None
+    if inputs.role == "challenger" and inputs.path("shadow_log") is not None:
+        sh = shadow.shadow_profile(
+            inputs.path("shadow_log"),
+            threshold=float(inputs.threshold),
+            offline=inputs.path("offline"),
+            segments=inputs.segments,
+            policy=policy,
+            as_of=inputs.as_of,
+        )
+    if inputs.role == "challenger" and inputs.path("canary_log") is not None:
+        cn = canary.canary_test(inputs.path("canary_log"), as_of=inputs.as_of, policy=policy)
+        hist = canary.canary_history(inputs.path("canary_log"), as_of=inputs.as_of, policy=policy)
+    current = (inputs.as_of - pd.Timedelta(days=current_days), inputs.as_of)
+    psi = _input_drift(inputs, inputs.model, current, policy)[1]
+    return RolloutEvidence(sh, cn, hist, psi, current)
+
+
+@dataclass(frozen=True)
+class MonitoringEvidence:
+    """What the Production model's monitoring report shows.
+
+    Attributes
+    ----------
+    monitor : ``MonitoringResult`` (the four layers, severities, owners, runbooks).
+    service : ``ServiceHealth`` or ``None`` (no service log).
+    input_drift, input_drift_over_time : ``PSITable`` of the current window and
+        ``PSIOverTime`` by ``current_days`` windows.
+    output_drift, outcome_drift : ``OutputDrift`` and ``OutcomeDrift`` against the
+        reference period.
+    maturity, retrain : ``LabelMaturity`` and ``RetrainAssessment``.
+    reference_period, current : the windows used.
+    """
+
+    monitor: Any
+    service: Any
+    input_drift: Any
+    input_drift_over_time: Any
+    output_drift: Any
+    outcome_drift: Any
+    maturity: Any
+    retrain: Any
+    reference_period: tuple[pd.Timestamp, pd.Timestamp]
+    current: tuple[pd.Timestamp, pd.Timestamp]
+
+    def key_numbers(self) -> dict[str, Any]:
+        kn: dict[str, Any] = {
+            "monitoring": {
+                "verdict": str(self.monitor.verdict),
+                **{
+                    layer.layer: None if layer.severity is None else str(layer.severity)
+                    for layer in self.monitor.layers
+                },
+            },
+            "retraining": str(self.retrain.verdict) if self.retrain is not None else None,
+            "reference_period": [t.isoformat() for t in self.reference_period],
+            "current": [t.isoformat() for t in self.current],
+        }
+        if self.input_drift is not None:
+            kn["input_drift_flagged"] = list(self.input_drift.flagged)
+        if self.outcome_drift is not None:
+            kn["confirmed_auc_drops"] = [str(t) for t in self.outcome_drift.confirmed_drops]
+        return kn
+
+
+def monitoring(
+    inputs: Any,
+    *,
+    policy: Any = None,
+    reference_days: int = REFERENCE_DAYS,
+    current_days: int = CURRENT_DAYS,
+) -> MonitoringEvidence:
+    """The four monitoring layers, label maturity and the retraining assessment."""
+    from mlopskit import drift, labels
+    from mlopskit import monitoring as mon
+
+    ev = inputs.path("events")
+    if ev is None:
+        raise ValueError(f"data directory `{inputs.data_dir}` has no events.parquet.")
+    w = _windows(inputs, reference_days, current_days)
+    events = frames.time_filter(frames.lazy(ev), "ts", None, inputs.as_of)
+    prof, psi = _input_drift(inputs, inputs.model, w["current"], policy)
+    over_time = None
+    if prof is not None:
+        over_time = drift.psi_over_time(
+            prof,
+            events,
+            window=f"{current_days}D",
+            anchor=w["start"],
+            features=[f.feature for f in prof.features],
+            policy=policy,
+        )
+    out = drift.output_drift(events, reference_period=w["reference_period"], policy=policy)
+    outcome = drift.outcome_drift(
+        events, reference_period=w["reference_period"], as_of=inputs.as_of, policy=policy
+    )
+    service = None
+    if inputs.path("service_log") is not None:
+        service = mon.service_health(inputs.path("service_log"), as_of=inputs.as_of, policy=policy)
+    result = mon.monitor(
+        service=service,
+        input_drift=over_time if over_time is not None else psi,
+        output_drift=out,
+        outcome_drift=outcome,
+        policy=policy,
+    )
+    maturity = labels.label_maturity(ev, as_of=inputs.as_of, score="score", policy=policy)
+    spec = _model_file(inputs, inputs.model)
+    last_trained = None
+    if inputs.path("reference") is not None:
+        last_trained = frames.ts_range(inputs.path("reference"), frame="reference")[1]
+    retrain = labels.drift_vs_label_lag(
+        ev,
+        as_of=inputs.as_of,
+        drift=out,
+        psi=psi,
+        feature_importance=spec.get("feature_importance") or None,
+        output_drift=out,
+        auc_drop=outcome,
+        last_trained=last_trained,
+        training_positives=spec.get("training", {}).get("positives"),
+        policy=policy,
+    )
+    return MonitoringEvidence(
+        monitor=result,
+        service=service,
+        input_drift=psi,
+        input_drift_over_time=over_time,
+        output_drift=out,
+        outcome_drift=outcome,
+        maturity=maturity,
+        retrain=retrain,
+        reference_period=w["reference_period"],
+        current=w["current"],
+    )
