@@ -38,6 +38,7 @@ written.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -97,6 +98,9 @@ def record(**facts: Any) -> None:
         facts["inputs"] = [dict(f) for f in inputs.files]
         facts.setdefault("as_of", inputs.as_of)
         facts.setdefault("registry", dict(inputs.registry))
+        model_file = next((f for f in inputs.files if f["name"] == f"model {inputs.model}"), None)
+        if model_file is not None:
+            facts.setdefault("model_sha256", model_file["sha256"])
     pol = facts.get("policy")
     if pol is not None and hasattr(pol, "sha256"):
         facts["policy"] = {"path": pol.path, "sha256": pol.sha256}
@@ -190,11 +194,19 @@ def render_time(as_of: str | None) -> tuple[str | None, str]:
     return None, "not recorded"
 
 
-def provenance(params: Mapping[str, Any], records: Mapping[str, Any]) -> dict[str, Any]:
-    """Everything a reviewer needs to reproduce the report (also written to decision.json)."""
+def provenance(
+    params: Mapping[str, Any], records: Mapping[str, Any], model: str | None = None
+) -> dict[str, Any]:
+    """Everything a reviewer needs to reproduce the report (also written to decision.json).
+
+    ``model`` and ``model_sha256`` (the model file the report read) let the registry's
+    promotion gate check that the report is about the exact registered artifact.
+    """
     here = Path(__file__).resolve().parent
     stamp, source = render_time(records.get("as_of"))
     return {
+        "model": model,
+        "model_sha256": records.get("model_sha256"),
         "parameters": jsonable(dict(params)),
         "git": _git_state(here),
         "inputs": records.get("inputs", []),
@@ -234,6 +246,8 @@ def provenance_html(prov: Mapping[str, Any]) -> str:
         '<section class="mk-provenance" id="provenance"><h2>Provenance</h2>'
         f"<table class='mk-table'><caption>Parameters</caption>{params}</table>"
         "<table class='mk-table'><caption>Code, policy, registry</caption>"
+        f"{row('model', prov.get('model') or '—')}"
+        f"{row('model file sha256', prov.get('model_sha256') or 'not recorded')}"
         f"{row('git commit', (git['commit'] or 'not a git checkout') + dirty)}"
         f"{row('policy file', pol.get('path') or 'built-in defaults')}"
         f"{row('policy sha256', pol.get('sha256') or '—')}"
@@ -356,7 +370,7 @@ def render(
     say("writing HTML")
     records = _notebook.extract_records(executed)
     executed = _notebook.normalise(executed)
-    prov = provenance(params, records)
+    prov = provenance(params, records, model_name)
     if failure is not None:
         executed.cells.insert(
             0, _notebook.html_cell(failed_banner_html(failure, model_name), "failed")
@@ -547,7 +561,7 @@ def open_inputs(data_dir: str | Path, model: str, *, as_of: Any = None) -> Repor
         challenger_threshold=manifest.get("challenger_threshold"),
         paths=paths,
         files=tuple(files),
-        registry={"model": ref.name, "stage": ref.stage, "source": ref.source},
+        registry=dict(ref.registry),
         segments=segments,
         warnings=tuple(warnings),
     )
@@ -567,36 +581,92 @@ REPORT_FOR_STAGE = {
 
 @dataclass(frozen=True, slots=True)
 class ModelRef:
-    """Where a model's report comes from: its stage, the report kind and its data."""
+    """Where a model's report comes from: its stage, the report kind and its data.
+
+    ``registry`` holds what the provenance block records about the registry entry (path,
+    stage, run id, model artifact sha256, number of logged transitions), or the manifest
+    fallback (``{"source": "manifest.json"}``).
+    """
 
     name: str
     stage: str
     report: str
-    data_dir: Path
+    data_dir: Path | None
     source: str
+    registry: Mapping[str, Any] = field(default_factory=dict)
 
 
-def known_models(data_dir: str | Path) -> dict[str, ModelRef]:
-    """Models the report can be rendered for, with their stage.
+def _open_registry() -> Any:
+    """The registry at its default path (``$MLOPSKIT_REGISTRY``), or ``None`` when absent."""
+    from mlopskit import registry
 
-    Stages come from the data directory's manifest: the champion is ``Production``, the
-    challenger ``Staging``.
+    path = registry.default_registry_path()
+    return registry.open_registry(path) if path.is_file() else None
+
+
+def _registry_refs(reg: Any) -> dict[str, ModelRef]:
+    refs = {}
+    for mv in reg.list_models().versions:
+        loc = dict(mv.data_locations)
+        anchor = loc.get("manifest") or loc.get("events")
+        stage = str(mv.stage)
+        art = mv.run.artifacts.get("model")
+        refs[mv.display] = ModelRef(
+            name=mv.display,
+            stage=stage,
+            report=REPORT_FOR_STAGE.get(stage, "rollout"),
+            data_dir=None if anchor is None else Path(anchor).parent,
+            source=f"registry {reg.path}",
+            registry={
+                "source": "registry",
+                "path": str(reg.path),
+                "model": mv.display,
+                "stage": stage,
+                "run_id": mv.run.run_id,
+                "model_artifact_sha256": None if art is None else art.sha256,
+                "transitions": len(reg.history(mv.name).transitions),
+            },
+        )
+    return refs
+
+
+def known_models(data_dir: str | Path | None = None) -> dict[str, ModelRef]:
+    """Models a report can be rendered for, with their stage.
+
+    Stages come from the registry (``$MLOPSKIT_REGISTRY`` or ``data/registry.sqlite``) when
+    it exists; models of ``data_dir`` that the registry does not know fall back to the
+    data directory's manifest (champion ``Production``, challenger ``Staging``).
     """
-    d = Path(data_dir).resolve()
-    manifest = read_manifest(d)
-    stages = {manifest["champion"]: "Production", manifest["challenger"]: "Staging"}
-    return {
-        name: ModelRef(name, stage, REPORT_FOR_STAGE[stage], d, "manifest.json")
-        for name, stage in stages.items()
-    }
+    reg = _open_registry()
+    refs = _registry_refs(reg) if reg is not None else {}
+    if data_dir is not None:
+        d = Path(data_dir).resolve()
+        manifest = read_manifest(d)
+        for name, stage in (
+            (manifest["champion"], "Production"),
+            (manifest["challenger"], "Staging"),
+        ):
+            if name in refs:
+                refs[name] = dataclasses.replace(refs[name], data_dir=d)
+            else:
+                refs[name] = ModelRef(
+                    name,
+                    stage,
+                    REPORT_FOR_STAGE[stage],
+                    d,
+                    "manifest.json",
+                    {"source": "manifest.json", "model": name, "stage": stage},
+                )
+    return refs
 
 
-def resolve_model(model: str, data_dir: str | Path) -> ModelRef:
+def resolve_model(model: str, data_dir: str | Path | None = None) -> ModelRef:
     """The model's stage and report; an unknown model lists the known ones."""
     validate_name(model)
     known = known_models(data_dir)
     if model not in known:
-        raise ValueError(f"unknown MODEL {model!r}; known models: {', '.join(sorted(known))}.")
+        listed = ", ".join(f"{k} ({v.stage})" for k, v in sorted(known.items())) or "none"
+        raise ValueError(f"unknown MODEL {model!r}; known models: {listed}.")
     return known[model]
 
 
@@ -607,21 +677,42 @@ def notebooks_dir() -> Path:
     return config.REPO_ROOT / "notebooks"
 
 
-def ensure_data(data_dir: str | Path | None, say: Callable[[str], None]) -> Path:
-    """The data directory to report on; generates the demo world when none is configured."""
+def _simulate_demo(d: Path, say: Callable[[str], None]) -> None:
+    """Write the default demo world to ``d`` and register it (as ``mlopskit demo`` does)."""
+    from mlopskit import demo
+    from mlopskit.registry import register_demo
+
+    say(f"no data: simulating the demo world into {d}")
+    world = demo.generate("default")
+    demo.write(world, d)
+    champion, challenger = register_demo(world, d, None, replace=True)
+    say(
+        f"registered {champion.display} ({champion.stage}), {challenger.display} ({challenger.stage})"
+    )
+
+
+def ensure_data(model: str, data_dir: str | Path | None, say: Callable[[str], None]) -> Path:
+    """The data directory of ``model``'s report.
+
+    ``data_dir`` when given; else the registry's data location of the model; else the
+    demo world (simulated and registered when missing — also when the registry points at a
+    demo world that was deleted, e.g. by ``make clean``).
+    """
     from mlopskit import config
 
     if data_dir is not None:
         d = Path(data_dir).resolve()
         read_manifest(d)
         return d
-    d = config.demo_dir()
-    if not (d / "manifest.json").is_file():
-        from mlopskit import demo
-
-        say(f"no data configured: simulating the demo world into {d}")
-        demo.write(demo.generate("default"), d)
-    return d
+    reg = _open_registry()
+    ref = _registry_refs(reg).get(model) if reg is not None else None
+    demo_dir = config.demo_dir()
+    if ref is not None and ref.data_dir is not None and ref.data_dir != demo_dir:
+        read_manifest(ref.data_dir)
+        return ref.data_dir
+    if not (demo_dir / "manifest.json").is_file():
+        _simulate_demo(demo_dir, say)
+    return demo_dir
 
 
 def report_model(
@@ -656,7 +747,7 @@ def report_model(
         policy_path = Path(policy).resolve()
         if not policy_path.is_file():
             raise ValueError(f"`--policy` file `{policy}` does not exist.")
-    d = ensure_data(data_dir, say)
+    d = ensure_data(model, data_dir, say)
     ref = resolve_model(model, d)
     say(f"{model}: stage {ref.stage} → {ref.report} report")
     template = Path(notebooks or notebooks_dir()) / f"{ref.report}.ipynb"

@@ -477,15 +477,25 @@ def test_decision_banner_escapes_and_records() -> None:
 # --------------------------------------------------------------------------------------
 # The report notebooks on the demo world, through the CLI
 # --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module", autouse=True)
+def registry_file(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Every test of this module uses its own registry file (never data/registry.sqlite)."""
+    path = tmp_path_factory.mktemp("registry") / "registry.sqlite"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLOPSKIT_REGISTRY", str(path))
+        yield path
+
+
 @pytest.fixture(scope="module")
-def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """With no data configured, `mlopskit report` simulates the demo world, then renders."""
+def demo_reports(tmp_path_factory: pytest.TempPathFactory, registry_file: Path) -> dict[str, Any]:
+    """With no data configured, `mlopskit report` simulates and registers the demo world,
+    then renders the report each model's registry stage calls for."""
     root = tmp_path_factory.mktemp("world")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLOPSKIT_DATA", str(root / "data"))
         mp.setenv("MLOPSKIT_REPORTS", str(root / "reports"))
         codes = {m: cli_main(["report", m]) for m in ("fraud_v2.3", "fraud_v2.2")}
-    return {"root": root, "data": root / "data" / "demo", "codes": codes}
+    return {"root": root, "data": root / "data" / "demo", "codes": codes, "registry": registry_file}
 
 
 def _read(root: Path, model: str, kind: str) -> tuple[str, dict[str, Any]]:
@@ -518,9 +528,24 @@ def test_demo_report_stage_picks_the_report(
     assert prov["policy"]["sha256"] == report.file_sha256(prov["policy"]["path"])
     assert prov["as_of"] == manifest["as_of"] == prov["render_time"]
     stage = "Staging" if kind == "rollout" else "Production"
-    assert prov["registry"] == {"model": model, "stage": stage, "source": "manifest.json"}
+    reg = prov["registry"]
+    assert (reg["source"], reg["model"], reg["stage"]) == ("registry", model, stage)
+    assert reg["path"] == str(demo_reports["registry"]) and reg["run_id"]
+    assert prov["model"] == model
+    assert prov["model_sha256"] == reg["model_artifact_sha256"]  # the registered artifact
     imgs = parse(text).imgs
     assert len(imgs) >= 3 and all(i.get("alt") for i in imgs)
+
+
+def test_rollout_report_passes_the_registry_promotion_gate(demo_reports: dict[str, Any]) -> None:
+    """The rendered PROMOTE report is the evidence `→ Production` asks for."""
+    from mlopskit import gates
+    from mlopskit.registry import open_registry
+
+    html = demo_reports["root"] / "reports" / "fraud_v2.3" / "rollout.html"
+    reg = open_registry(demo_reports["registry"])
+    res = gates.report_gate(html, "fraud_v2.3", registry=reg)
+    assert res.passed, [r.message for r in res.reasons if not r.passed]
 
 
 def test_rollout_report_decides_as_the_world_was_built(demo_reports: dict[str, Any]) -> None:
@@ -626,7 +651,8 @@ def test_unknown_model_lists_known_models(
     code = cli_main(["report", "fraud_v9.9", "--data", str(demo_reports["data"])])
     assert code == 2
     err = capsys.readouterr().err
-    assert "unknown MODEL 'fraud_v9.9'" in err and "fraud_v2.2, fraud_v2.3" in err
+    assert "unknown MODEL 'fraud_v9.9'" in err
+    assert "fraud_v2.2 (Production), fraud_v2.3 (Staging)" in err
 
 
 @pytest.mark.parametrize("bad", ["../../etc/passwd", "a/b", "..", HOSTILE, ""])

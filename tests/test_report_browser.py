@@ -77,10 +77,12 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     data = root / "demo"
     demo.write(demo.generate("default"), data)
     out = {}
-    for model in ("fraud_v2.3", "fraud_v2.2"):
-        res = report.report_model(model, data_dir=data, out=root / model)
-        assert res.ok, res.decision["failure"]
-        out[model] = res
+    with pytest.MonkeyPatch.context() as mp:  # no registry: stages from the manifest
+        mp.setenv("MLOPSKIT_REGISTRY", str(root / "no-registry.sqlite"))
+        for model in ("fraud_v2.3", "fraud_v2.2"):
+            res = report.report_model(model, data_dir=data, out=root / model)
+            assert res.ok, res.decision["failure"]
+            out[model] = res
     return {"root": root, "results": out}
 
 
