@@ -508,16 +508,17 @@ def read_manifest(data_dir: str | Path) -> dict[str, Any]:
     return dict(manifest)
 
 
-def open_inputs(data_dir: str | Path, model: str, *, as_of: Any = None) -> ReportInputs:
-    """Locate, hash and count the inputs of ``model``'s report in ``data_dir``.
+def open_inputs(data_dir: str | Path | None, model: str, *, as_of: Any = None) -> ReportInputs:
+    """Locate, hash and count the inputs of ``model``'s report in ``data_dir`` (``None``:
+    the demo world's directory, ``data/demo``).
 
     Nothing is loaded: row counts come from the parquet metadata via a lazy scan.
     """
     import pandas as pd
 
-    from mlopskit import frames
+    from mlopskit import config, frames
 
-    d = Path(data_dir).resolve()
+    d = Path(config.demo_dir() if data_dir is None else data_dir).resolve()
     manifest = read_manifest(d)
     ref = resolve_model(model, d)
     roles = {manifest["champion"]: "champion", manifest["challenger"]: "challenger"}
