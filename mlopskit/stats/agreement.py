@@ -27,6 +27,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from mlopskit.stats.proportions import _check_alpha
+
 __all__ = [
     "DecisionAgreement",
     "KSResult",
@@ -47,11 +49,6 @@ __all__ = [
     "spearman",
     "top_k_overlap",
 ]
-
-
-def _check_alpha(alpha: float) -> None:
-    if not (isinstance(alpha, float | int) and 0 < alpha < 1):
-        raise ValueError(f"`alpha` must be a float in (0, 1); got {alpha!r}.")
 
 
 def _counts(*values: float) -> tuple[int, ...]:
