@@ -24,6 +24,12 @@ def _add_demo(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     p.add_argument("--out", default=None, help="output directory (default: data/demo)")
     p.add_argument("--force", action="store_true", help="regenerate even if the files exist")
+    p.add_argument(
+        "--registry",
+        default=None,
+        help="register fraud_v2.2 (Production) and fraud_v2.3 (Staging) in this registry file "
+        "(default: the default registry when writing to data/demo, none otherwise)",
+    )
     p.set_defaults(func=_run_demo)
 
 
@@ -39,6 +45,15 @@ def _run_demo(args: argparse.Namespace) -> int:
     world = demo.generate(args.scenario, size=args.size, **overrides)
     paths = demo.write(world, out)
     print(f"[demo] wrote {len(paths)} files to {out}")
+    if args.registry is not None or out == config.demo_dir():
+        from mlopskit.registry import register_demo
+
+        reg_path = None if args.registry is None else Path(args.registry).resolve()
+        champion, challenger = register_demo(world, out, reg_path, replace=True)
+        print(
+            f"[demo] registered {champion.display} ({champion.stage}) and "
+            f"{challenger.display} ({challenger.stage})"
+        )
     return 0
 
 

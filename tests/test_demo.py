@@ -164,9 +164,16 @@ def test_bad_arguments() -> None:
 def test_cli_demo_writes_and_is_idempotent(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "w"
-    args = ["demo", "--scenario", "equal", "--out", str(out)]
+    from mlopskit.registry import Registry
+
+    out, reg = tmp_path / "w", tmp_path / "registry.sqlite"
+    args = ["demo", "--scenario", "equal", "--out", str(out), "--registry", str(reg)]
     assert cli_main(args) == 0
     assert (out / "manifest.json").exists()
+    stages = {
+        m.display: str(m.stage)
+        for m in (Registry(reg).resolve(x) for x in ("fraud_v2.2", "fraud_v2.3"))
+    }
+    assert stages == {"fraud_v2.2": "Production", "fraud_v2.3": "Staging"}
     assert cli_main(args) == 0
     assert "already" in capsys.readouterr().out
