@@ -289,6 +289,11 @@ def test_offline_live_shift_is_fix_and_missing_offline_is_stated() -> None:
         "insufficient"
     )
     assert tiny.verdict is ShadowVerdict.CONTINUE_SHADOW
+    # a constant offline score (a broken offline evaluation) collapses the PSI bins, so PSI
+    # cannot see the mismatch; KS does, and the profile says FIX
+    flat = shadow_profile(df, threshold=THR, offline=_offline().assign(score_challenger=0.3))
+    assert flat.to_frame("checks").set_index("check").loc["offline_live_ks", "status"] == "fail"
+    assert flat.verdict is ShadowVerdict.FIX
 
 
 # ---------------------------------------------------------------------------------------
