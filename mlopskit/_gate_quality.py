@@ -5,26 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from mlopskit import _display, frames
-from mlopskit.policy import Policy, RegistryPolicy, as_policy
-from mlopskit.registry import parse_model
-from mlopskit.stats.auc import delong_auc, delong_paired
-from mlopskit.verdict import Reason
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
 from mlopskit._gate_base import (
     MODEL_QUALITY,
     QUALITY_METRICS,
     _Gate,
     _head,
 )
+from mlopskit.policy import Policy, RegistryPolicy, as_policy
+from mlopskit.registry import parse_model
+from mlopskit.stats.auc import delong_auc, delong_paired
+from mlopskit.verdict import Reason
 
 
 # --------------------------------------------------------------------------------------
@@ -127,7 +124,7 @@ class QualityGateResult(_Gate):
             self.to_frame().drop(columns=["model", "se_method"])
         )
 
-    def plot(self, ax: Axes | None = None) -> Axes:
+    def plot(self, ax: Any = None) -> Any:
         """Each metric's estimate and one-sided bounds against its threshold."""
         from mlopskit import plots
 
