@@ -7,6 +7,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 MODEL_RE := ^[A-Za-z0-9_.-]+$$
+# xdist runs one worker per core: single-threaded BLAS avoids oversubscription
+# (two workers × multithreaded OpenBLAS made matrix products slower, not faster).
+TEST_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: help setup test test-fast lint report demo bench clean promote revert
 
@@ -23,10 +26,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## Create .venv and install mlopskit with dev extras (redone when pyproject.toml changes)
 
 test: $(STAMP) ## Run the whole test suite, slow simulations included, in parallel
-	$(PY) -m pytest -n auto -q
+	$(TEST_ENV) $(PY) -m pytest -n auto -q
 
 test-fast: $(STAMP) ## Run the tests without the slow simulations
-	$(PY) -m pytest -n auto -q -m "not slow"
+	$(TEST_ENV) $(PY) -m pytest -n auto -q -m "not slow"
 
 lint: $(STAMP) ## ruff + mypy
 	$(VENV)/bin/ruff check .

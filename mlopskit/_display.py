@@ -7,6 +7,7 @@ through :func:`escape` before it reaches HTML; tables are rendered with pandas' 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -39,13 +40,19 @@ def _fmt(v: float, digits: int) -> str:
     return f"{v:.{digits}g}" if abs(v) < 1 else f"{v:,.{digits}g}"
 
 
+_TABLE_OPEN = re.compile(r"<table\b[^>]*>")
+
+
 def table_html(df: pd.DataFrame, *, caption: str | None = None, digits: int = 4) -> str:
-    """A rounded, escaped HTML table with an optional caption."""
+    """A rounded, escaped HTML table with an optional (escaped) caption.
+
+    The caption goes right after the opening ``<table …>`` tag, whatever attributes the
+    pandas version writes on it (pandas 3 no longer writes ``border="0"``).
+    """
     body = round_frame(df, digits).to_html(index=False, escape=True, border=0, classes="mk-table")
     if caption:
-        # pandas ≥ 3 omits border="0": insert after whatever the opening tag is
-        head, sep, rest = body.partition(">")
-        body = f"{head}{sep}<caption>{escape(caption)}</caption>{rest}"
+        cap = f"<caption>{escape(caption)}</caption>"
+        body = _TABLE_OPEN.sub(lambda m: m.group(0) + cap, body, count=1)
     return body
 
 

@@ -5,23 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mlopskit import _display, frames
-from mlopskit.policy import Policy, RegistryPolicy, as_policy
-from mlopskit.registry import parse_model
-from mlopskit.verdict import Reason
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
 from mlopskit._gate_base import (
     FEATURE_PARITY,
     _Gate,
     _head,
 )
+from mlopskit.policy import Policy, RegistryPolicy, as_policy
+from mlopskit.registry import parse_model
+from mlopskit.verdict import Reason
 
 
 # --------------------------------------------------------------------------------------
@@ -146,7 +143,7 @@ class ParityGateResult(_Gate):
             html += _display.table_html(self.diff_frame(), caption="Mismatching rows")
         return html
 
-    def plot(self, ax: Axes | None = None) -> Axes:
+    def plot(self, ax: Any = None) -> Any:
         """Share of mismatching rows per feature."""
         from mlopskit import plots
 

@@ -5,26 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from mlopskit import _display, frames
-from mlopskit.policy import Policy, RegistryPolicy, as_policy
-from mlopskit.registry import parse_model
-from mlopskit.stats.auc_bootstrap import auc_bootstrap
-from mlopskit.verdict import Reason
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
 from mlopskit._gate_base import (
     MODEL_QUALITY,
     QUALITY_METRICS,
     _Gate,
     _head,
 )
+from mlopskit.policy import Policy, RegistryPolicy, as_policy
+from mlopskit.registry import parse_model
+from mlopskit.stats.auc import delong_auc, delong_paired
+from mlopskit.verdict import Reason
 
 
 # --------------------------------------------------------------------------------------
@@ -127,7 +124,7 @@ class QualityGateResult(_Gate):
             self.to_frame().drop(columns=["model", "se_method"])
         )
 
-    def plot(self, ax: Axes | None = None) -> Axes:
+    def plot(self, ax: Any = None) -> Any:
         """Each metric's estimate and one-sided bounds against its threshold."""
         from mlopskit import plots
 
@@ -176,14 +173,16 @@ def model_quality_gate(
     production_model : its display form, recorded in the result.
     margins : metric → non-inferiority margin (default ``{"auc": policy.auc_margin}``).
     threshold_rule : ``"not_below"`` (default) or ``"above"``; see :class:`QualityGateResult`.
-    policy : policy file or object; section ``registry`` (alpha, bootstrap, min positives).
+    policy : policy file or object; section ``registry`` (alpha, margin, min positives).
 
     Notes
     -----
-    AUC standard errors come from a stratified, paired bootstrap (``policy.n_boot``
-    replicates, ``policy.boot_seed``) — the DeLong variance is not on main yet; both estimate
-    the same conditional variance. Brier: per-row squared errors, ``SE = sd/√n``, paired
-    differences for the comparison. Bounds are normal: ``estimate ∓ z_{1−α}·SE``.
+    AUC standard errors are DeLong's (:func:`mlopskit.stats.auc.delong_auc`); the comparison
+    with Production uses the paired DeLong covariance of the two AUCs on the same rows
+    (:func:`mlopskit.stats.auc.delong_paired`), so the SE of the difference accounts for the
+    correlation of two models scored on the same test set. Brier: per-row squared errors,
+    ``SE = sd/√n``, paired differences for the comparison. Bounds are normal:
+    ``estimate ∓ z_{1−α}·SE``.
     """
     pol = as_policy(policy).section("registry", RegistryPolicy)
     parse_model(model)
@@ -238,24 +237,20 @@ def model_quality_gate(
         )
     metrics: list[QualityMetric] = []
     names = sorted(set(thresholds) | set(margins))
-    boot = None
-    if "auc" in names and n_pos >= 2 and n - n_pos >= 2:
-        boot = auc_bootstrap(
-            y,
-            *([s_new] if s_old is None else [s_new, s_old]),
-            n_boot=pol.n_boot,
-            seed=pol.boot_seed,
-        )
     for name in names:
         if name == "auc":
-            if boot is None:
+            if n_pos < 2 or n - n_pos < 2:  # no AUC SE; the min_positives check has failed
                 continue
-            est, se = boot.auc[0], boot.se[0]
-            method = f"{boot.method} (n_boot={boot.n_boot}, seed={boot.seed})"
             prod_est = diff = diff_se = None
-            if s_old is not None:
-                prod_est = boot.auc[1]
-                diff, diff_se = boot.diff(0, 1)
+            if s_old is None:
+                single = delong_auc(s_new, y)
+                est, se = single.auc, single.se
+                method = "DeLong"
+            else:
+                paired = delong_paired(s_new, s_old, y)
+                est, se = paired.auc_a, float(np.sqrt(paired.covariance[0]))
+                prod_est, diff, diff_se = paired.auc_b, paired.difference, paired.se
+                method = "DeLong (paired with Production for the difference)"
         else:  # brier
             e_new = (s_new - y) ** 2
             est, se = float(e_new.mean()), float(e_new.std(ddof=1) / np.sqrt(n))

@@ -7,23 +7,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mlopskit import _display, frames
-from mlopskit.policy import Policy, RegistryPolicy, as_policy
-from mlopskit.registry import ArtifactError, Registry, open_registry
-from mlopskit.verdict import Reason
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
 from mlopskit._gate_base import (
     STAGING_SMOKE,
     _Gate,
     _head,
 )
+from mlopskit.policy import Policy, RegistryPolicy, as_policy
+from mlopskit.registry import ArtifactError, Registry, open_registry
+from mlopskit.verdict import Reason
 
 
 # --------------------------------------------------------------------------------------
@@ -105,7 +102,7 @@ class SmokeTestResult(_Gate):
     def _repr_html_(self) -> str:
         return self._banner("Staging smoke test") + _display.table_html(self.to_frame())
 
-    def plot(self, ax: Axes | None = None) -> Axes:
+    def plot(self, ax: Any = None) -> Any:
         """Histogram of per-request latency with the p99 budget."""
         from mlopskit import plots
 

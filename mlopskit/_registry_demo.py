@@ -81,7 +81,7 @@ def register_demo(
     import numpy as np
 
     from mlopskit import frames, gates
-    from mlopskit.stats.auc_bootstrap import auc
+    from mlopskit.stats.auc import delong_auc
 
     out = Path(data_dir).expanduser().resolve()
     if not (out / "manifest.json").is_file():
@@ -138,7 +138,7 @@ def register_demo(
                 "threshold": model.threshold,
             },
             metrics={
-                "auc": auc(y, s),
+                "auc": delong_auc(s, y).auc,
                 "brier": float(np.mean((s - y) ** 2)),
                 "n_holdout": float(y.size),
                 "positives_holdout": float(y.sum()),

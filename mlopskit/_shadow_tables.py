@@ -18,7 +18,6 @@ from mlopskit.stats.agreement import (
     DecisionAgreement,
     KSResult,
     ScoreGrid,
-    _psi_from_counts,
     decision_agreement,
     histogram_quantile,
     ks_from_counts,
@@ -27,6 +26,7 @@ from mlopskit.stats.agreement import (
 )
 from mlopskit.stats.multiple import benjamini_hochberg
 from mlopskit.stats.proportions import wilson_ci
+from mlopskit.stats.psi import critical_value, psi_from_counts, psi_p_value
 
 LATENCY_GRID = (-2.0, 6.0, 1600)
 """Latency histogram grid: ``(log10 low, log10 high, n_bins)`` in ms; a bin spans a factor
@@ -163,9 +163,11 @@ def offline_live_table(
             raise ValueError(f"offline scores: column `{col}` has no non-missing value.")
         b = int(max(2, min(10, min(n_ref, n_cur) // 5)))
         starts = quantile_bins(ref, b)
-        psi, crit, p = _psi_from_counts(
-            np.add.reduceat(ref, starts), np.add.reduceat(cur, starts), alpha=alpha
-        )
+        psi = crit = p = float("nan")  # one bin (a point mass) or no live rows: nothing to test
+        if starts.size >= 2 and n_cur > 0:
+            psi = float(psi_from_counts(np.add.reduceat(ref, starts), np.add.reduceat(cur, starts)))
+            crit = float(critical_value(n_ref, n_cur, starts.size, alpha=alpha))
+            p = float(psi_p_value(psi, n_ref, n_cur, starts.size))
         ks: KSResult = ks_from_counts(cur, ref, alpha=alpha)
         rows.append(
             [

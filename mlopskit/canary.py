@@ -692,10 +692,6 @@ def _evaluate(
     return _Evaluation(looks, paths, _srm(uc, ut, split), rate)
 
 
-def _table(df: pd.DataFrame, title: str) -> str:
-    return f"<p><strong>{_display.escape(title)}</strong></p>" + _display.table_html(df)
-
-
 def _fmt(v: float) -> str:
     return _display._fmt(float(v), 4)
 
@@ -1056,7 +1052,7 @@ class CanaryResult:
         return (
             _display.verdict_html(self.verdict, "Canary", self.reasons)
             + _display.warnings_html(self.warnings)
-            + _table(self.to_frame(), cap)
+            + _display.table_html(self.to_frame(), caption=cap)
         )
 
     def plot(self, ax: Any = None) -> Any:
@@ -1100,8 +1096,11 @@ class CanaryHistory:
     def _repr_html_(self) -> str:
         return (
             _display.verdict_html(self.final.verdict, "Canary (final look)", self.final.reasons)
-            + _table(self.crossings, "Boundary crossings (first look at which each was crossed)")
-            + _table(self.verdicts, "Verdict by day")
+            + _display.table_html(
+                self.crossings,
+                caption="Boundary crossings (first look at which each was crossed)",
+            )
+            + _display.table_html(self.verdicts, caption="Verdict by day")
         )
 
     def plot(self, metric: str | None = None, ax: Any = None) -> Any:

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from mlopskit.stats.psi import order_statistic_index
+
 FrameLike = Any
 """pandas/polars DataFrame, polars LazyFrame, DuckDB relation, PySpark DataFrame, or a path."""
 
@@ -654,12 +656,6 @@ def _missing(name: str, numeric: bool) -> Any:
         c = _float(name)
         return (c.is_null() | c.is_nan()).fill_null(True)
     return nw.col(name).is_null()
-
-
-def order_statistic_index(n_valid: int, bins: int) -> list[int]:
-    """0-based ranks ``⌊b(n−1)/B⌋``, ``b = 1 … B−1``, of the reference decile edges (exact
-    integer arithmetic, so every engine picks the same order statistic)."""
-    return [(b * (n_valid - 1)) // bins for b in range(1, bins)]
 
 
 def _order_statistics(lf: nw.LazyFrame, expr: Any, ranks: Sequence[int]) -> dict[int, float]:

@@ -52,9 +52,9 @@ from mlopskit.stats.maturity import (
     eventual_rate,
     forecast_label_count,
     maturity_function,
-    two_proportion_ztest,
 )
 from mlopskit.stats.multiple import holm
+from mlopskit.stats.proportions import ztest_proportions_pooled
 
 __all__ = [
     "ArrivalBias",
@@ -525,7 +525,9 @@ def _arrival_bias(
     diffs, pv = [], []
     for a in (a_short, a_long):
         x_top, x_bot = cum[-1, a - 1], cum[0, a - 1]
-        _, p = two_proportion_ztest(x_top, total[-1], x_bot, total[0])
+        _, p_arr = ztest_proportions_pooled(x_top, total[-1], x_bot, total[0])
+        # pooled share 0 or 1 (no SE): both groups have the same share, no evidence of bias
+        p = float(p_arr) if np.isfinite(p_arr) else 1.0
         diffs.append(float(x_top / total[-1] - x_bot / total[0]))
         pv.append(p)
     adj = holm(pv)

@@ -634,9 +634,6 @@ class RegistryPolicy:
     min_positives : a quality gate on fewer labelled positives than this fails as
         "cannot judge" (AUC's SE is dominated by the positives; 100 positives at AUC 0.9
         give SE ≈ 0.02 by Hanley–McNeil, already twice the margin).
-    n_boot : bootstrap replicates for AUC standard errors (2000: Monte-Carlo error of the
-        SE about 1.6%).
-    boot_seed : seed of the bootstrap, so a CI run is reproducible bit for bit.
     parity_atol : absolute tolerance of the feature-parity gate (|recomputed − training| ≤
         atol + rtol·|training|); 1e-9 allows float32/float64 round-off only.
     parity_rtol : relative tolerance of the feature-parity gate (1e-6: float round-off of
@@ -654,8 +651,6 @@ class RegistryPolicy:
     gate_alpha: float = 0.05
     auc_margin: float = 0.01
     min_positives: int = 100
-    n_boot: int = 2000
-    boot_seed: int = 20260601
     parity_atol: float = 1e-9
     parity_rtol: float = 1e-6
     smoke_sample_size: int = 200
@@ -682,8 +677,6 @@ class RegistryPolicy:
         for name in ("min_positives", "smoke_sample_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"registry.{name} must be ≥ 1; got {getattr(self, name)!r}.")
-        if self.n_boot < 50:
-            raise ValueError(f"registry.n_boot must be ≥ 50; got {self.n_boot!r}.")
 
 
 SECTIONS["registry"] = RegistryPolicy

@@ -613,7 +613,8 @@ def _checks(
             ("offline_live_psi", r["psi"], r["psi_critical"], pol.psi_max, "PSI"),
             ("offline_live_ks", r["ks_d"], r["ks_critical"], pol.ks_d_max, "KS D"),
         ):
-            if crit >= lim:
+            if not (np.isfinite(val) and np.isfinite(crit)) or crit >= lim:
+                # NaN: the offline sample has a single distinct score (one bin) or no rows
                 status = "insufficient"
             else:
                 status = ok(val <= lim)

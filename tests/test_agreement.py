@@ -14,7 +14,6 @@ from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
 
 from mlopskit.stats.agreement import (
     ScoreGrid,
-    _psi_from_counts,
     cohens_kappa,
     decision_agreement,
     kendall_tau_b,
@@ -278,27 +277,6 @@ def test_score_grid_edges_and_quantiles() -> None:
         assert 1 <= odds(got) / odds(exact) <= np.exp(2 * grid.span / grid.n_bins) + 1e-9
     with pytest.raises(ValueError, match="`n_bins` must be an even integer"):
         ScoreGrid(n_bins=7)
-
-
-@pytest.mark.parametrize(
-    ("n", "m", "expected"),
-    [(10_000, 10_000, 0.0033838), (100_000, 2000, 0.0086287), (1000, 1000, 0.033838)],
-)
-def test_psi_critical_value_oracles(n: int, m: int, expected: float) -> None:
-    # oracles from STATISTICS.md §1: c_0.05(N, M, B=10)
-    _, crit, _ = _psi_from_counts(np.full(10, n / 10), np.full(10, m / 10))
-    assert crit == pytest.approx(expected, abs=5e-7)
-
-
-@pytest.mark.parametrize(("shift", "expected"), [(0.1, 0.0096), (0.3, 0.086), (0.5, 0.238)])
-def test_psi_shifted_normal_oracles(shift: float, expected: float) -> None:
-    # STATISTICS.md §1: N(0,1) shifted by 0.1/0.3/0.5 SD, population deciles of the reference
-    edges = stats.norm.ppf(np.linspace(0, 1, 11))
-    cur = np.diff(stats.norm.cdf(edges, loc=shift))
-    big = 1e12  # population shares as counts: the +0.5 smoothing vanishes
-    psi, _, _ = _psi_from_counts(np.full(10, big / 10), cur * big)
-    assert psi == pytest.approx(expected, abs=6e-4)
-    assert _psi_from_counts(np.full(10, 100.0), np.full(10, 100.0))[0] == 0.0
 
 
 def test_quantile_bins_group_the_grid_into_deciles() -> None:

@@ -3,6 +3,7 @@ the decision taxonomy and verdict rules, bad input, rendering, and the demo worl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -564,12 +565,17 @@ def test_result_renders_and_plots() -> None:
     assert str(res.verdict) in res.summary()
     html = res._repr_html_()
     assert "Canary" in html and "<table" in html and "<script" not in html
+    assert re.search(r"<table\b[^>]*><caption>Decisions on confidence sequences", html)
     ax = res.plot()
     assert ax.get_title().startswith("Canary vs control") and ax.get_xlabel()
     hist = canary.canary_history(df, as_of=AS_OF, **kw)
     ax = hist.plot(metric="latency_ms")
     assert ax.get_title() == "latency_ms: effect and interval by day" and ax.get_ylabel()
-    assert "Boundary crossings" in hist._repr_html_()
+    hist_html = hist._repr_html_()
+    assert (
+        "<caption>Boundary crossings (first look at which each was crossed)</caption>" in hist_html
+    )
+    assert "<caption>Verdict by day</caption>" in hist_html
     with pytest.raises(ValueError, match=r"`metric` 'nope' is not in the history"):
         hist.plot(metric="nope")
     plan = canary.sample_size(METRICS[0], baseline=0.01, daily_units=2_000)

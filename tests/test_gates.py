@@ -27,8 +27,6 @@ from mlopskit.gates import (
 from mlopskit.policy import Policy
 from mlopskit.registry import Registry, RegistryError, Stage, register_demo, sha256_file
 
-FAST = Policy(raw={"registry": {"n_boot": 400}})  # fewer replicates where SEs are not asserted
-
 
 @pytest.fixture(scope="module")
 def world() -> demo.DemoWorld:
@@ -42,7 +40,7 @@ def demo_registry(
 ) -> Iterator[tuple[Registry, Path]]:
     out = tmp_path_factory.mktemp("demo_better")
     demo.write(world, out)
-    register_demo(world, out, out / "registry.sqlite", policy=FAST)
+    register_demo(world, out, out / "registry.sqlite")
     yield Registry(out / "registry.sqlite"), out
 
 
@@ -65,8 +63,13 @@ def test_quality_gate_on_the_demo_holdout_matches_truth_and_delong(world: demo.D
     y = world.offline["label"].to_numpy()
     ref = delong_cov(y, world.offline["score_challenger"].to_numpy(),
                      world.offline["score_champion"].to_numpy())  # fmt: skip
-    assert m.se == pytest.approx(np.sqrt(ref[0, 0]), rel=0.1)
-    assert m.diff_se == pytest.approx(np.sqrt(ref[0, 0] + ref[1, 1] - 2 * ref[0, 1]), rel=0.1)
+    # DeLong (paired) against the O(mn) kernel reference in tests/_auc_reference.py
+    assert m.se == pytest.approx(np.sqrt(ref[0, 0]), rel=1e-9)
+    assert m.diff_se == pytest.approx(np.sqrt(ref[0, 0] + ref[1, 1] - 2 * ref[0, 1]), rel=1e-9)
+    assert m.diff == pytest.approx(m.estimate - m.production_estimate, rel=1e-12)
+    alone = model_quality_gate("fraud_v2.3", world.offline, scorer="score_challenger",
+                               thresholds={"auc": 0.85}).metrics[0]  # fmt: skip
+    assert (alone.estimate, alone.se) == (pytest.approx(m.estimate), pytest.approx(m.se))
     z = stats.norm.isf(0.05)
     assert m.diff_ci_low == pytest.approx(m.diff - z * m.diff_se, rel=1e-12)
     assert m.non_inferior and m.diff_ci_low > -0.01
@@ -79,7 +82,7 @@ def test_quality_gate_catches_the_worse_challenger() -> None:
     w = demo.generate("worse", daily_volume=2000, canary_daily_volume=2000)
     res = model_quality_gate(
         "fraud_v2.3", w.offline, scorer="score_challenger", thresholds={"auc": 0.85},
-        production="score_champion", production_model="fraud_v2.2", policy=FAST,
+        production="score_champion", production_model="fraud_v2.2",
     )  # fmt: skip
     assert not res.passed
     failed = {r.code for r in res.reasons if r.passed is False}
@@ -95,9 +98,9 @@ def test_quality_gate_scorer_object_and_backends(
 ) -> None:
     sub = world.offline.iloc[:20000].reset_index(drop=True)
     by_column = model_quality_gate("fraud_v2.3", to_backend(sub), scorer="score_challenger",
-                                   thresholds={"auc": 0.8}, policy=FAST)  # fmt: skip
+                                   thresholds={"auc": 0.8})  # fmt: skip
     by_model = model_quality_gate("fraud_v2.3", sub, scorer=world.challenger,
-                                  thresholds={"auc": 0.8}, policy=FAST)  # fmt: skip
+                                  thresholds={"auc": 0.8})  # fmt: skip
     assert by_column.metrics == by_model.metrics
 
 
@@ -116,11 +119,11 @@ def test_threshold_rules(
     world: demo.DemoWorld, offset_in_z_se: float, rule: str, passed: bool
 ) -> None:
     base = model_quality_gate("fraud_v2.2", world.offline, scorer="score_champion",
-                              thresholds={"auc": 0.5}, policy=FAST)  # fmt: skip
+                              thresholds={"auc": 0.5})  # fmt: skip
     m = base.metrics[0]
     floor = m.estimate + offset_in_z_se * (m.ci_high - m.estimate)
     res = model_quality_gate("fraud_v2.2", world.offline, scorer="score_champion",
-                             thresholds={"auc": floor}, threshold_rule=rule, policy=FAST)  # type: ignore[arg-type]  # fmt: skip
+                             thresholds={"auc": floor}, threshold_rule=rule)  # type: ignore[arg-type]  # fmt: skip
     assert res.passed is passed
     assert res.metrics[0].threshold_passed is passed and res.threshold_rule == rule
 
@@ -135,7 +138,7 @@ def test_brier_metric_against_statsmodels_and_scipy(world: demo.DemoWorld) -> No
     )
     res = model_quality_gate(
         "fraud_v2.3", world.offline, scorer="score_challenger", production="score_champion",
-        thresholds={"brier": 0.01}, margins={"brier": 0.001}, policy=FAST,
+        thresholds={"brier": 0.01}, margins={"brier": 0.001},
     )  # fmt: skip
     (m,) = res.metrics
     e_new, e_old = (new - y) ** 2, (old - y) ** 2
@@ -150,7 +153,7 @@ def test_brier_metric_against_statsmodels_and_scipy(world: demo.DemoWorld) -> No
 def test_quality_gate_needs_enough_positives(world: demo.DemoWorld) -> None:
     small = world.offline.iloc[:5000]
     res = model_quality_gate("fraud_v2.3", small, scorer="score_challenger",
-                             thresholds={"auc": 0.5}, policy=FAST)  # fmt: skip
+                             thresholds={"auc": 0.5})  # fmt: skip
     assert not res.passed
     assert any(r.code == "min_positives" and r.passed is False for r in res.reasons)
     assert "the gate needs ≥ 100 of each to judge" in res.summary()
@@ -159,7 +162,7 @@ def test_quality_gate_needs_enough_positives(world: demo.DemoWorld) -> None:
 def test_small_test_set_warns_about_power(world: demo.DemoWorld) -> None:
     res = model_quality_gate(
         "fraud_v2.3", world.offline.iloc[:20000], scorer="score_challenger",
-        production="score_champion", margins={"auc": 0.002}, policy=FAST,
+        production="score_champion", margins={"auc": 0.002},
     )  # fmt: skip
     assert res.metrics[0].power_at_equality < 0.8
     assert any("passes only" in w for w in res.warnings)
@@ -184,7 +187,7 @@ def test_quality_gate_argument_errors(world: demo.DemoWorld, kwargs: dict, messa
 def test_quality_gate_renderings(world: demo.DemoWorld) -> None:
     res = model_quality_gate(
         "fraud_v2.3", world.offline, scorer="score_challenger", thresholds={"auc": 0.85},
-        production="score_champion", production_model="<b>fraud_v2.2</b>", policy=FAST,
+        production="score_champion", production_model="<b>fraud_v2.2</b>",
     )  # fmt: skip
     df = res.to_frame()
     for col in ("metric", "estimate", "se", "ci_low", "ci_high", "threshold", "diff", "diff_se",
@@ -214,7 +217,7 @@ def test_non_inferiority_gate_error_rates_simulation() -> None:
     equally good candidate must pass at the rate the result predicts (power_at_equality).
     """
     rng = np.random.default_rng(2024)
-    pol = Policy(raw={"registry": {"n_boot": 300, "auc_margin": 0.02}})
+    pol = Policy(raw={"registry": {"auc_margin": 0.02}})
     reps, n = 300, 4000
     worse_pass, equal_pass, predicted = [], [], []
     for _ in range(reps):
@@ -234,15 +237,17 @@ def test_non_inferiority_gate_error_rates_simulation() -> None:
 def test_threshold_rules_error_rates_simulation() -> None:
     """True AUC exactly at the floor: 'not_below' fails ≈ α of builds, 'above' passes ≈ α."""
     rng = np.random.default_rng(7)
-    pol = Policy(raw={"registry": {"n_boot": 300}})
+    pol = Policy()  # the defaults (== policies/default.yml), parsed once
     reps, floor = 400, 0.85
     fails, passes = [], []
     for _ in range(reps):
         df = _binormal(rng, 3000, floor, floor)
-        fails.append(not model_quality_gate("m_v1", df, scorer="new", thresholds={"auc": floor},
-                                            policy=pol).passed)  # fmt: skip
-        passes.append(model_quality_gate("m_v1", df, scorer="new", thresholds={"auc": floor},
-                                         threshold_rule="above", policy=pol).passed)  # fmt: skip
+        below = model_quality_gate("m_v1", df, scorer="new", thresholds={"auc": floor}, policy=pol)
+        above = model_quality_gate(
+            "m_v1", df, scorer="new", thresholds={"auc": floor}, threshold_rule="above", policy=pol
+        )
+        fails.append(not below.passed)
+        passes.append(above.passed)
     tol = 3 * np.sqrt(0.05 * 0.95 / reps)
     assert abs(np.mean(fails) - 0.05) <= tol
     assert abs(np.mean(passes) - 0.05) <= tol
@@ -462,23 +467,23 @@ def test_register_demo_is_idempotent_and_refuses_another_world(
 ) -> None:
     reg, out = demo_registry
     n = len(reg.history("fraud").transitions)
-    again = register_demo(world, out, reg.path, policy=FAST)
+    again = register_demo(world, out, reg.path)
     assert again == (reg.get("fraud_v2.2"), reg.get("fraud_v2.3"))
     assert len(reg.history("fraud").transitions) == n
     other = tmp_path / "other"
     shutil.copytree(out, other, ignore=shutil.ignore_patterns("registry.sqlite"))
     with pytest.raises(RegistryError, match=r"already holds .* from another demo world"):
-        register_demo(world, other, reg.path, policy=FAST)
+        register_demo(world, other, reg.path)
     # replace=True rebuilds a file holding only demo registrations ...
     copy = tmp_path / "copy.sqlite"
     shutil.copy(reg.path, copy)
-    _, chall = register_demo(world, other, copy, policy=FAST, replace=True)
+    _, chall = register_demo(world, other, copy, replace=True)
     assert chall.data_locations["events"] == str(other / "events.parquet")
     assert len(Registry(copy).history("fraud").transitions) == n
     # ... and never a registry that holds anything else
     Registry(copy).transition("fraud", "2.3", Stage.ARCHIVED, reason="rejected", actor="oncall")
     with pytest.raises(RegistryError, match="replace=True if that file holds only demo"):
-        register_demo(world, out, copy, policy=FAST, replace=True)
+        register_demo(world, out, copy, replace=True)
     assert Registry(copy).get("fraud_v2.3").stage is Stage.ARCHIVED
     with pytest.raises(ValueError, match="holds no demo world"):
         register_demo(world, tmp_path, reg.path)
@@ -487,7 +492,7 @@ def test_register_demo_is_idempotent_and_refuses_another_world(
 def test_register_demo_forces_a_failing_challenger_and_says_so(tmp_path: Path) -> None:
     w = demo.generate("worse", daily_volume=2000, canary_daily_volume=2000)
     demo.write(w, tmp_path)
-    _, chall = register_demo(w, tmp_path, tmp_path / "registry.sqlite", policy=FAST)
+    _, chall = register_demo(w, tmp_path, tmp_path / "registry.sqlite")
     assert chall.stage is Stage.STAGING
     reg = Registry(tmp_path / "registry.sqlite")
     row = next(t for t in reg.history("fraud").transitions

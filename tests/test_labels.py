@@ -578,6 +578,17 @@ def test_html_escapes_column_names() -> None:
     assert "<b>ts</b>" not in html and "&lt;b&gt;ts&lt;/b&gt;" in html
 
 
+def test_arrival_check_with_every_label_on_day_zero_is_not_biased(base: pd.DataFrame) -> None:
+    # every label arrives within the hour: both score groups know 100% at every age, the
+    # pooled z test has no SE, and the check says "same speed" (p = 1) rather than NaN
+    df = base.assign(
+        label_ts=base["label_ts"].where(base["label_ts"].isna(), base["ts"] + pd.Timedelta(hours=1))
+    )
+    lm = label_maturity(df, as_of=_at(120), score="score")
+    assert lm.arrival is not None and lm.arrival.evaluated and not lm.arrival.biased
+    assert lm.arrival.diff == (0.0, 0.0) and lm.arrival.p_value == (1.0, 1.0)
+
+
 def test_arrival_plot(base: pd.DataFrame) -> None:
     lm = label_maturity(_events(seed=2, arrival_bias=0.4), as_of=_at(120), score="score")
     ax = lm.plot(kind="arrival")

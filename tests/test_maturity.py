@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from scipy import stats
 from statsmodels.duration.survfunc import SurvfuncRight
-from statsmodels.stats.proportion import proportions_ztest
 
 from mlopskit.stats.maturity import (
     chain_ladder,
@@ -14,7 +13,6 @@ from mlopskit.stats.maturity import (
     forecast_label_count,
     forward_km_maturity,
     maturity_function,
-    two_proportion_ztest,
 )
 from mlopskit.stats.proportions import wilson_ci
 
@@ -354,12 +352,3 @@ def test_eventual_rate_interval_coverage() -> None:
     _, lo, hi, _ = eventual_rate(c, np.full(reps, n), f_hat, np.full(reps, 0.02))
     coverage = np.mean((lo <= p) & (p <= hi))
     assert 0.93 < coverage < 0.985, coverage
-
-
-def test_two_proportion_ztest_matches_statsmodels() -> None:
-    z, p = two_proportion_ztest(120, 400, 80, 380)
-    # reference: statsmodels.stats.proportion.proportions_ztest([120, 80], [400, 380])
-    z_ref, p_ref = proportions_ztest(np.array([120, 80]), np.array([400, 380]))
-    assert z == pytest.approx(z_ref, rel=1e-12) and p == pytest.approx(p_ref, rel=1e-12)
-    assert np.isnan(two_proportion_ztest(1, 0, 1, 2)[0])
-    assert two_proportion_ztest(0, 10, 0, 20) == (0.0, 1.0)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from _auc_reference import brute_delong
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
@@ -28,19 +29,6 @@ from mlopskit.stats.outcome import (
 
 
 # ---- DeLong vs brute force ----------------------------------------------------------------
-def _brute_delong(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """DeLong et al. (1988) by the O(mn) kernel ψ(x, z) = 1, ½, 0 for x >, =, < z."""
-    s = np.atleast_2d(scores)
-    v10, v01, auc = [], [], []
-    for row in s:
-        x, z = row[y == 1], row[y == 0]
-        psi = (x[:, None] > z[None, :]) + 0.5 * (x[:, None] == z[None, :])
-        v10.append(psi.mean(axis=1))
-        v01.append(psi.mean(axis=0))
-        auc.append(psi.mean())
-    return np.array(auc), np.array(v10), np.array(v01)
-
-
 def _tied_sample(seed: int, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     y = (rng.random(n) < 0.3).astype(int)
@@ -53,7 +41,7 @@ def _tied_sample(seed: int, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.nd
 def test_delong_matches_brute_force_with_ties(seed: int) -> None:
     a, _, y = _tied_sample(seed)
     assert len(np.unique(a)) < a.size / 3  # ties are really there
-    auc, v10, v01 = _brute_delong(a, y)
+    auc, v10, v01 = brute_delong(a, y)
     m, n = int(y.sum()), int((1 - y).sum())
     var = np.var(v10[0], ddof=1) / m + np.var(v01[0], ddof=1) / n
     d = delong_auc(a, y)
@@ -70,7 +58,7 @@ def test_delong_matches_brute_force_with_ties(seed: int) -> None:
 @pytest.mark.parametrize("seed", [4, 5])
 def test_paired_delong_matches_brute_force_covariance(seed: int) -> None:
     a, b, y = _tied_sample(seed)
-    auc, v10, v01 = _brute_delong(np.vstack([a, b]), y)
+    auc, v10, v01 = brute_delong(np.vstack([a, b]), y)
     m, n = int(y.sum()), int((1 - y).sum())
     cov = np.cov(v10) / m + np.cov(v01) / n
     res = delong_paired(a, b, y)
@@ -81,6 +69,20 @@ def test_paired_delong_matches_brute_force_covariance(seed: int) -> None:
     assert res.p_value == pytest.approx(2 * stats.norm.sf(abs((auc[0] - auc[1]) / se)), rel=1e-9)
     same = delong_paired(a, a, y)
     assert same.difference == 0 and same.p_value == 1.0
+
+
+def test_delong_hanley_mcneil_1982_ct_ratings() -> None:
+    # Hanley & McNeil (1982), Radiology 143:29-36, Table 1: 109 CT images rated 1..5;
+    # normal 33/6/6/11/2, abnormal 3/2/2/11/33; published area W = 0.893, SE(W) = 0.032
+    # (their eq. 2, which the DeLong SE of the same data estimates without the
+    # exponential-score assumption).
+    normal, abnormal = [33, 6, 6, 11, 2], [3, 2, 2, 11, 33]
+    ratings = np.r_[np.repeat(np.arange(1, 6), normal), np.repeat(np.arange(1, 6), abnormal)]
+    y = np.r_[np.zeros(58), np.ones(51)]
+    d = delong_auc(ratings, y)
+    assert round(d.auc, 3) == 0.893
+    assert (d.n_pos, d.n_neg) == (51, 58)
+    assert d.se == pytest.approx(0.032, rel=0.1)
 
 
 def test_delong_bad_input() -> None:

@@ -45,13 +45,25 @@ def test_pooled_ztest_oracle_and_statsmodels() -> None:
 
 @pytest.mark.parametrize(
     ("xt", "nt", "xc", "nc"),
-    [(110, 20_000, 4_900, 980_000), (3, 500, 40, 9_500), (0, 200, 7, 3_800), (9, 9, 90, 100)],
+    [
+        (110, 20_000, 4_900, 980_000),
+        (3, 500, 40, 9_500),
+        (0, 200, 7, 3_800),
+        (9, 9, 90, 100),
+        (120, 400, 80, 380),
+    ],
 )
 def test_pooled_ztest_matches_statsmodels(xt: int, nt: int, xc: int, nc: int) -> None:
     # reference: statsmodels proportions_ztest([xt, xc], [nt, nc]) (two-sided, pooled)
     z, p = ztest_proportions_pooled(xt, nt, xc, nc)
     z_ref, p_ref = proportions_ztest([xt, xc], [nt, nc])
     np.testing.assert_allclose([z, p], [z_ref, p_ref], rtol=1e-10)
+
+
+def test_pooled_ztest_without_a_standard_error_is_nan() -> None:
+    # pooled share 0 or 1, or an empty arm: no test (NaN), vectorized like the rest
+    z, p = ztest_proportions_pooled([0, 10, 1], [10, 10, 0], [0, 20, 1], [20, 20, 2])
+    assert np.isnan(z).all() and np.isnan(p).all()
 
 
 @pytest.mark.parametrize(

@@ -724,7 +724,8 @@ def test_schema_version_and_location_errors(reg: Registry, tmp_path: Path) -> No
     [
         ({"gate_alpha": 0.7}, "gate_alpha must be in"),
         ({"auc_margin": -0.01}, "auc_margin must be ≥ 0"),
-        ({"n_boot": 10}, "n_boot must be ≥ 50"),
+        ({"min_positives": 0}, "min_positives must be ≥ 1"),
+        ({"n_boot": 2000}, r"unknown keys \['n_boot'\]"),  # DeLong SEs: no bootstrap
         ({"smoke_max_error_rate": 2.0}, "smoke_max_error_rate must be in"),
     ],
 )

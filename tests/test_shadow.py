@@ -264,9 +264,10 @@ def test_offline_live_psi_and_ks_against_numpy_and_scipy(to_backend: Backend) ->
     a = np.bincount(np.searchsorted(edges, live, side="right"), minlength=10).astype(float)
     es, as_ = (e + 0.5) / (e.sum() + 5), (a + 0.5) / (a.sum() + 5)
     assert row.psi == pytest.approx(np.sum((as_ - es) * np.log(as_ / es)), rel=1e-6)
-    assert row.psi_critical == pytest.approx(
-        stats.chi2.isf(0.05, 9) * (1 / len(ref) + 1 / len(live)), rel=1e-9
-    )
+    scale = 1 / len(ref) + 1 / len(live)
+    assert row.psi_critical == pytest.approx(stats.chi2.isf(0.05, 9) * scale, rel=1e-9)
+    assert row.psi_p_value == pytest.approx(stats.chi2.sf(row.psi / scale, 9), rel=1e-9)
+    assert row.psi_bins == 10
     assert prof.verdict is ShadowVerdict.READY_FOR_CANARY
 
 
@@ -288,6 +289,11 @@ def test_offline_live_shift_is_fix_and_missing_offline_is_stated() -> None:
         "insufficient"
     )
     assert tiny.verdict is ShadowVerdict.CONTINUE_SHADOW
+    # a constant offline score (a broken offline evaluation) collapses the PSI bins, so PSI
+    # cannot see the mismatch; KS does, and the profile says FIX
+    flat = shadow_profile(df, threshold=THR, offline=_offline().assign(score_challenger=0.3))
+    assert flat.to_frame("checks").set_index("check").loc["offline_live_ks", "status"] == "fail"
+    assert flat.verdict is ShadowVerdict.FIX
 
 
 # ---------------------------------------------------------------------------------------

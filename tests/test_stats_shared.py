@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
@@ -13,6 +13,7 @@ from mlopskit.stats.multiple import benjamini_hochberg, holm
 from mlopskit.stats.proportions import wilson_ci
 
 
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=40))
 def test_bh_and_holm_match_statsmodels(ps: list[float]) -> None:
     # reference: statsmodels.stats.multitest.multipletests(p, method="fdr_bh" / "holm")

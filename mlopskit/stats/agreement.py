@@ -7,7 +7,8 @@ Pure math on numpy arrays and sufficient statistics (2×2 decision counts, histo
 * rank agreement on row-level pairs: Spearman's ρ with a Fisher-z interval, Kendall's τ_b,
   top-k overlap against its random baseline ``k²/n``;
 * distribution comparison: the two-sample Kolmogorov–Smirnov statistic from raw values or
-  from counts on a shared fine grid (with the grid's bound on the error), PSI from counts;
+  from counts on a shared fine grid (with the grid's bound on the error); PSI is
+  :mod:`mlopskit.stats.psi`, on groups of grid bins from :func:`quantile_bins`;
 * ``ScoreGrid``: the fixed logit-spaced grid on [0, 1] on which scores are histogrammed
   lazily, and quantiles read off those histograms.
 
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
+
+from mlopskit.stats.proportions import _check_alpha
 
 __all__ = [
     "DecisionAgreement",
@@ -46,11 +49,6 @@ __all__ = [
     "spearman",
     "top_k_overlap",
 ]
-
-
-def _check_alpha(alpha: float) -> None:
-    if not (isinstance(alpha, float | int) and 0 < alpha < 1):
-        raise ValueError(f"`alpha` must be a float in (0, 1); got {alpha!r}.")
 
 
 def _counts(*values: float) -> tuple[int, ...]:
@@ -528,33 +526,6 @@ def histogram_quantile(counts: ArrayLike, edges: ArrayLike, q: float) -> float:
         return float("nan")
     j = int(np.searchsorted(np.cumsum(c) / total, q, side="left"))
     return float(e[min(j, c.size - 1) + 1])
-
-
-def _psi_from_counts(
-    reference: ArrayLike, current: ArrayLike, *, alpha: float = 0.05
-) -> tuple[float, float, float]:
-    """PSI of current vs reference bin counts (STATISTICS.md §1), private stop-gap.
-
-    ``share_i = (count_i + 0.5)/(n + 0.5·B)`` on both samples; ``PSI = Σ (a − e) ln(a/e)``;
-    critical value ``χ²_{B−1,1−α}·(1/N + 1/M)`` and p-value ``chi2.sf(PSI/(1/N+1/M), B−1)``.
-    Returns ``(psi, critical, p_value)``. To be replaced by ``mlopskit.stats.psi`` once it
-    lands on main.
-    """
-    e = np.asarray(reference, dtype=float)
-    a = np.asarray(current, dtype=float)
-    n_ref, n_cur, b = e.sum(), a.sum(), e.size
-    if b < 2 or n_ref == 0 or n_cur == 0:
-        nan = float("nan")
-        return nan, nan, nan
-    es = (e + 0.5) / (n_ref + 0.5 * b)
-    cs = (a + 0.5) / (n_cur + 0.5 * b)
-    psi = float(np.sum((cs - es) * np.log(cs / es)))
-    scale = 1 / n_ref + 1 / n_cur
-    return (
-        psi,
-        float(stats.chi2.isf(alpha, b - 1) * scale),
-        float(stats.chi2.sf(psi / scale, b - 1)),
-    )
 
 
 def quantile_bins(reference_counts: ArrayLike, n_bins: int = 10) -> NDArray[np.int64]:

@@ -4,8 +4,9 @@ Hanley & McNeil (1982), "The meaning and use of the area under a ROC curve", Rad
 143:29–36, eq. (2): with ``Q1 = A/(2 − A)`` and ``Q2 = 2A²/(1 + A)``,
 ``Var(Â) = [A(1 − A) + (n₁ − 1)(Q1 − A²) + (n₀ − 1)(Q2 − A²)] / (n₁ n₀)`` where n₁ is the
 number of positives ("abnormal", n_A in the paper) and n₀ of negatives ("normal", n_N).
-DeLong's variance (the drift work) is the one used on observed data; Hanley–McNeil is used
-for planning, where only the AUC and the counts are known.
+DeLong's variance (single and paired) is the one used on observed data (outcome drift, the
+model-quality CI gate); Hanley–McNeil is used for planning, where only the AUC and the
+counts are known.
 """
 
 from __future__ import annotations

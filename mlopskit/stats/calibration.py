@@ -30,7 +30,11 @@ def expit(x: ArrayLike) -> NDArray[np.float64]:
     return np.asarray(stats.logistic.cdf(np.asarray(x, dtype=float)), dtype=float)
 
 
-def _check(p: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def check_probabilities(
+    p: ArrayLike, y: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Validate probability scores ``p`` in [0, 1] and 0/1 labels ``y`` (1-d, same length,
+    non-empty); return both as float arrays."""
     pa = np.asarray(p, dtype=float)
     ya = np.asarray(y, dtype=float)
     if pa.shape != ya.shape or pa.ndim != 1:
@@ -41,6 +45,11 @@ def _check(p: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.
         raise ValueError("`p` must lie in [0, 1] with no NaN.")
     if not np.all((ya == 0) | (ya == 1)):
         raise ValueError("`y` must be 0/1.")
+    return pa, ya
+
+
+def _check(p: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    pa, ya = check_probabilities(p, y)
     if ya.min() == ya.max():
         raise ValueError(f"`y` has a single class ({int(ya[0])}); calibration cannot be fitted.")
     return pa, ya

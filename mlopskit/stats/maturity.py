@@ -446,21 +446,3 @@ def forward_km_maturity(
     idx = np.searchsorted(uniq, a, side="left") - 1
     s_before = np.where(idx >= 0, surv[np.maximum(idx, 0)], 1.0)
     return 1.0 - s_before
-
-
-# --------------------------------------------------------------------------------------
-# Arrival bias: do positives of different score groups arrive at different speeds?
-# --------------------------------------------------------------------------------------
-def two_proportion_ztest(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
-    """Pooled two-sided z test of ``x1/n1 = x2/n2``; returns ``(z, p_value)``.
-
-    Matches ``statsmodels.stats.proportion.proportions_ztest([x1, x2], [n1, n2])``.
-    """
-    if min(n1, n2) <= 0:
-        return float("nan"), float("nan")
-    p = (x1 + x2) / (n1 + n2)
-    se = np.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return 0.0, 1.0
-    z = (x1 / n1 - x2 / n2) / se
-    return float(z), float(2 * stats.norm.sf(abs(z)))

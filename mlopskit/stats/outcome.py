@@ -30,21 +30,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from mlopskit.stats.calibration import check_probabilities as _check
 from mlopskit.stats.proportions import wilson_ci
-
-
-def _check(p: ArrayLike, y: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    pa = np.asarray(p, dtype=float)
-    ya = np.asarray(y, dtype=float)
-    if pa.shape != ya.shape or pa.ndim != 1:
-        raise ValueError(f"`p` and `y` must be 1-d of equal length; got {pa.shape} and {ya.shape}.")
-    if pa.size == 0:
-        raise ValueError("`p` and `y` must not be empty.")
-    if np.any(np.isnan(pa)) or np.any((pa < 0) | (pa > 1)):
-        raise ValueError("`p` must lie in [0, 1] with no NaN.")
-    if not np.all((ya == 0) | (ya == 1)):
-        raise ValueError("`y` must be 0/1.")
-    return pa, ya
 
 
 @dataclass(frozen=True, slots=True)

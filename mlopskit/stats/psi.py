@@ -124,6 +124,12 @@ def psi_p_value(
     return float(out) if np.ndim(out) == 0 else np.asarray(out)
 
 
+def order_statistic_index(n_valid: int, bins: int) -> list[int]:
+    """0-based ranks ``⌊k(n−1)/B⌋``, ``k = 1 … B−1``, of the reference quantile edges (exact
+    integer arithmetic, so numpy and every dataframe engine pick the same order statistic)."""
+    return [(k * (n_valid - 1)) // bins for k in range(1, bins)]
+
+
 def quantile_edges(values: ArrayLike, bins: int = 10) -> NDArray[np.float64]:
     """Interior bin edges: the reference quantiles ``k/B``, ``k = 1 … B−1``.
 
@@ -140,8 +146,7 @@ def quantile_edges(values: ArrayLike, bins: int = 10) -> NDArray[np.float64]:
     x = np.sort(x[~np.isnan(x)])
     if x.size == 0:
         return np.array([], dtype=float)
-    idx = [(k * (x.size - 1)) // bins for k in range(1, bins)]
-    return edges_from_quantiles(x[idx], maximum=float(x[-1]))
+    return edges_from_quantiles(x[order_statistic_index(x.size, bins)], maximum=float(x[-1]))
 
 
 def edges_from_quantiles(quantiles: ArrayLike, *, maximum: float) -> NDArray[np.float64]:

@@ -25,13 +25,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from mlopskit.stats.proportions import _check_alpha
+from mlopskit.stats.proportions import _check_alpha, _f
 
 FloatArray = NDArray[np.float64]
-
-
-def _f(x: ArrayLike) -> FloatArray:
-    return np.asarray(x, dtype=float)
 
 
 def rho_squared(alpha: float, n_star: ArrayLike, *, one_sided: bool = False) -> FloatArray:

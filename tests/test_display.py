@@ -1,0 +1,36 @@
+"""HTML/text helpers of mlopskit._display: captions survive pandas' markup, values are escaped."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from mlopskit import _display
+
+
+def test_table_html_has_the_caption_inside_the_table_and_escapes_it() -> None:
+    df = pd.DataFrame({"metric": ["auc"], "value": [0.91234567]})
+    html = _display.table_html(df, caption='PSI < 0.1 & "ok" \\1')
+    # exactly one caption, directly after the opening <table ...> tag (whatever its attributes)
+    assert re.search(r"<table\b[^>]*><caption>[^<]*</caption>", html)
+    assert html.count("<caption>") == 1
+    assert "<caption>PSI &lt; 0.1 &amp; &quot;ok&quot; \\1</caption>" in html
+    assert "0.9123" in html and "0.91234567" not in html  # rounded to 4 digits
+    assert "<caption>" not in _display.table_html(df)  # no caption asked, none written
+
+
+def test_table_html_escapes_cell_values_and_column_names() -> None:
+    df = pd.DataFrame({"<b>segment</b>": ["<script>alert(1)</script>", "a & b"], "n": [1, 2]})
+    html = _display.table_html(df, caption="Segments")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
+    assert "a &amp; b" in html
+    assert "&lt;b&gt;segment&lt;/b&gt;" in html and "<b>segment</b>" not in html
+
+
+def test_table_html_missing_values_and_text_table() -> None:
+    df = pd.DataFrame({"x": [np.nan, 0.0, 12345.6, 1.5e-7]})
+    html = _display.table_html(df)
+    assert html.count("—") == 1 and ">0<" in html and "1.235e+04" in html and "1.500e-07" in html
+    assert _display.text_table(df).splitlines()[0].strip() == "x"
