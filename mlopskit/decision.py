@@ -126,11 +126,25 @@ def _reasons_of(result: Any, phase: str) -> list[Reason]:
     return out
 
 
-def _ranked(reasons: Iterable[Reason]) -> list[Reason]:
-    """Failing critical checks first, then failing, unknown, passing critical, passing
-    (stable within each group)."""
+#: verdicts that say "go": their deciding reasons are the checks that passed.
+GO_VERDICTS = frozenset({"PROMOTE", "READY_FOR_CANARY", "OK", "NO_ACTION"})
+
+
+def _ranked(reasons: Iterable[Reason], verdict: str | None = None) -> list[Reason]:
+    """Order reasons so the ones that decided ``verdict`` come first (stable within groups).
+
+    For a "go" verdict (:data:`GO_VERDICTS`) the passing checks decided it: passing critical,
+    passing, unknown, then failing (critical first). For any other verdict the failures
+    decided it: failing critical, failing, unknown, passing critical, passing.
+    """
 
     def rank(r: Reason) -> int:
+        if verdict in GO_VERDICTS:
+            if r.passed is True:
+                return 0 if r.critical else 1
+            if r.passed is None:
+                return 2
+            return 3 if r.critical else 4
         if r.passed is False:
             return 0 if r.critical else 1
         if r.passed is None:
@@ -235,9 +249,10 @@ def rollout_decision(
                 ),
             )
     elif cv is not None:
-        verdict, reasons = str(cv), _ranked(cr) + [r for r in _ranked(sr) if r.passed is False]
+        verdict = str(cv)
+        reasons = _ranked(cr, verdict) + [r for r in _ranked(sr) if r.passed is False]
     else:
-        verdict, reasons = str(sv), _ranked(sr)
+        verdict, reasons = str(sv), _ranked(sr, str(sv))
     kn: dict[str, Any] = {"shadow_verdict": sv, "canary_verdict": cv, **dict(key_numbers or {})}
     warn = [*getattr(shadow, "warnings", ()), *getattr(canary, "warnings", ()), *warnings]
     return Decision(

@@ -428,6 +428,18 @@ def test_rollout_reasons_put_deciding_failures_first() -> None:
     assert d.reasons[0].message == "plain words" and d.reasons[0].code == "shadow"
 
 
+def test_go_verdicts_lead_with_the_checks_that_passed() -> None:
+    # a PROMOTE is decided by the metrics that passed; an inconclusive secondary metric
+    # (passed=False, not critical) must not head the banner's "why"
+    c = _result("PROMOTE", BAD_R, OK_R, Reason("srm", "split ok", True, critical=True))
+    d = decision.rollout_decision("m", shadow=_result("READY_FOR_CANARY", OK_R), canary=c)
+    assert [r.code for r in d.reasons] == ["srm", "ok", "bad"]
+    d = decision.rollout_decision("m", shadow=_result("READY_FOR_CANARY", BAD_R, OK_R))
+    assert [r.code for r in d.reasons] == ["ok", "bad"]
+    d = decision.rollout_decision("m", canary=_result("CONTINUE", OK_R, BAD_R))
+    assert [r.code for r in d.reasons] == ["bad", "ok"]
+
+
 def test_promote_next_step_names_the_promotion_command() -> None:
     d = decision.rollout_decision("fraud_v2.3", canary=_result("PROMOTE"))
     assert any("make promote MODEL=fraud_v2.3 TO=Production" in s for s in d.next_steps)
