@@ -17,7 +17,7 @@ from mlopskit.registry import Registry, default_registry_path
 # --------------------------------------------------------------------------------------
 DEMO_AUC_FLOOR = 0.85
 """AUC threshold of the demo's CI quality gate (the demo models score ≈ 0.92 offline)."""
-DEMO_DATA_ROLES = ("events", "reference", "offline", "shadow_log", "canary_log")
+DEMO_DATA_ROLES = ("events", "reference", "offline", "shadow_log", "canary_log", "service_log")
 
 
 def code_commit(repo: Path = REPO_ROOT) -> str | None:

@@ -13,7 +13,9 @@ A seeded simulation realistic enough to exercise every decision mlopskit makes:
 * an optional drift event (a merchant-category surge, an amount shift and a new fraud
   pattern) that degrades the champion;
 * a shadow log (both scores, latencies, rare challenger errors) and a canary log (units
-  hashed into control/canary, decisions, outcomes, losses) following ARCHITECTURE.md §4.
+  hashed into control/canary, decisions, outcomes, losses) following ARCHITECTURE.md §4;
+* a service log (latency and errors of the serving champion's calls) for the
+  service-health monitoring layer.
 
 ``events`` and ``shadow_log`` are a uniform sample of production traffic (``daily_volume``
 rows a day, as a monitoring sample would be); the canary log holds every unit of the canary
@@ -473,6 +475,7 @@ class DemoWorld:
     events: pd.DataFrame
     shadow_log: pd.DataFrame
     canary_log: pd.DataFrame
+    service_log: pd.DataFrame
     champion: LogisticModel
     challenger: LogisticModel
     features: tuple[str, ...] = FEATURES
@@ -562,6 +565,19 @@ def generate(
     events["label"] = label
     events["label_ts"] = label_ts.to_numpy()
     events["true_label"] = fraud
+
+    # ---- service log: the serving (champion) calls behind the sampled events ----------
+    rng = _rng(s, 7)
+    n_ev = len(events)
+    svc_err = rng.random(n_ev) < s.champion_error_rate
+    service = pd.DataFrame(
+        {
+            "request_id": events["request_id"],
+            "ts": events["ts"],
+            "latency_ms": np.where(svc_err, 250.0, _latency(rng, n_ev, 18.0, 0.35)),
+            "error": svc_err,
+        }
+    )
 
     # ---- shadow log: the shadow window of events, with operations --------------------
     win = (eday >= s.shadow_start_day) & (eday < s.shadow_start_day + s.shadow_days)
@@ -692,6 +708,7 @@ def generate(
         events=events,
         shadow_log=shadow,
         canary_log=canary,
+        service_log=service,
         champion=champion,
         challenger=challenger,
     )
@@ -700,7 +717,7 @@ def generate(
 # --------------------------------------------------------------------------------------
 # Files
 # --------------------------------------------------------------------------------------
-TABLES = ("events", "reference", "offline", "shadow_log", "canary_log")
+TABLES = ("events", "reference", "offline", "shadow_log", "canary_log", "service_log")
 
 
 def _sha256(path: Path) -> str:
@@ -769,6 +786,7 @@ def load(out_dir: str | Path) -> DemoWorld:
         events=frames["events"],
         shadow_log=frames["shadow_log"],
         canary_log=frames["canary_log"],
+        service_log=frames["service_log"],
         champion=champ,
         challenger=chall,
     )

@@ -52,6 +52,9 @@ def test_round_trip_and_contracts(better: tuple[demo.DemoWorld, Path]) -> None:
         world.canary_log
     )
     frames.validate(out / "events.parquet", frames.SCORED_EVENTS.with_extra(*world.features))
+    assert frames.n_rows(frames.validate(out / "service_log.parquet", frames.SERVICE_LOG)) == len(
+        world.events
+    )
     with pytest.raises(ValueError, match="not a demo world directory"):
         demo.load(out / "models")
 
