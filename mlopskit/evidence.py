@@ -19,7 +19,7 @@ champion's threshold as the shared threshold), the canary test and its daily his
 features between training and the current window.
 
 Monitoring evidence (the Production model): the four layers — service health (only when
-the data has a ``service_log``; the demo world has none, so the layer is *not evaluated*),
+the data has a ``service_log``; otherwise the layer is *not evaluated*),
 input drift, output (score) drift, outcome drift on matured labels — combined by
 :func:`mlopskit.monitoring.monitor`, then label maturity and the retraining assessment
 (:func:`mlopskit.labels.drift_vs_label_lag`, fed with the drift results, the model's

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt
+
+# No matplotlib.use() here: forcing a backend at import would replace Jupyter's inline
+# backend and a bare ``result.plot()`` would never show. Headless runs fall back to Agg.
 
 
 def _axes(ax: Any = None, *, figsize: tuple[float, float] = (7.0, 3.6)) -> Any:
