@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -119,10 +120,22 @@ def test_canary_split_and_true_effect_signs(better: tuple[demo.DemoWorld, Path])
     assert worse["fraud_missed_rate"] > 0 and worse["false_positive_rate"] > 0
 
 
-def test_srm_scenario_logs_six_percent() -> None:
-    w = demo.generate("srm", n_days=80, canary_daily_volume=20000)
-    assert (w.canary_log["arm"] == "canary").mean() == pytest.approx(0.06, abs=0.002)
-    assert w.truth.expected["canary"] == "INVALID"
+def _from_files(tmp_path: Path, name: str, **kw: object) -> tuple[pd.DataFrame, demo.GroundTruth]:
+    """Write a scenario, then read its shadow/canary logs and truth back from the files."""
+    d = tmp_path / name
+    demo.write(demo.generate(name, n_days=72, **kw), d)  # type: ignore[arg-type]
+    truth = demo.load(d).truth
+    return pd.read_parquet(d / "shadow_log.parquet"), truth
+
+
+def test_srm_scenario_logs_six_percent(tmp_path: Path) -> None:
+    d = tmp_path / "srm"
+    demo.write(demo.generate("srm", n_days=80, canary_daily_volume=20000), d)
+    canary = pd.read_parquet(d / "canary_log.parquet")
+    scen = json.loads((d / "scenario.json").read_text())
+    assert (canary["arm"] == "canary").mean() == pytest.approx(0.06, abs=0.002)
+    assert scen["canary_share"] == 0.05 and scen["logged_canary_share"] == 0.06
+    assert demo.load(d).truth.expected["canary"] == "INVALID"
 
 
 def test_drift_scenario_truth_recoverable_from_files(tmp_path: Path) -> None:
@@ -146,10 +159,11 @@ def test_drift_scenario_truth_recoverable_from_files(tmp_path: Path) -> None:
     assert set(truth.drifted_features) == {"merchant_category", "amount"}
 
 
-def test_operational_scenarios() -> None:
-    base = demo.generate("better", n_days=72, canary_daily_volume=1000).shadow_log
-    lat = demo.generate("latency", n_days=72, canary_daily_volume=1000).shadow_log
-    err = demo.generate("errors", n_days=72, canary_daily_volume=1000).shadow_log
+def test_operational_scenarios(tmp_path: Path) -> None:
+    base, _ = _from_files(tmp_path, "better", canary_daily_volume=1000)
+    lat, lat_truth = _from_files(tmp_path, "latency", canary_daily_volume=1000)
+    err, err_truth = _from_files(tmp_path, "errors", canary_daily_volume=1000)
+    assert lat_truth.expected["shadow"] == err_truth.expected["shadow"] == "FIX"
     assert lat.latency_ms_challenger.quantile(0.99) > 3 * base.latency_ms_challenger.quantile(0.99)
     assert err.error_challenger.mean() == pytest.approx(0.03, abs=0.005)
     assert err.score_challenger.isna().sum() == err.error_challenger.sum()  # errors lose the score
