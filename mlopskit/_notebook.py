@@ -101,6 +101,14 @@ def kernel_manager_class(kernel_root: Path, log: Any = None) -> type:
         def _ipc_transport(self) -> str:  # unix sockets: no open TCP port, no plaintext warning
             return "ipc"
 
+        @default("ip")
+        def _private_ipc_path(self) -> str:
+            # jupyter's ipc default is "kernel-ipc" in the working directory: two renders
+            # started at once (parallel tests, two reviewers) picked the same socket files and
+            # one client read the other kernel's messages ("Invalid Signature"). A path in the
+            # render's private temporary directory cannot collide.
+            return str(kernel_root.parent / "kernel-ipc")
+
         @default("kernel_spec_manager")
         def _private_spec_manager(self) -> KernelSpecManager:
             return KernelSpecManager(kernel_dirs=[str(kernel_root)], ensure_native_kernel=False)

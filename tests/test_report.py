@@ -804,3 +804,14 @@ def test_banner_reasons_for_a_pass_lead_with_critical_checks() -> None:
     )
     d = decision.rollout_decision("m", shadow=s)
     assert [r.code for r in d.reasons] == ["error_rate", "duration", "unknown"]
+
+
+def test_private_kernel_sockets_live_in_the_render_directory(tmp_path: Path) -> None:
+    """Concurrent renders must not share ipc socket files (they did in the working directory,
+    and one kernel client then read another kernel's messages: 'Invalid Signature')."""
+    from mlopskit._notebook import kernel_manager_class
+
+    a = kernel_manager_class(tmp_path / "a" / "kernels")(kernel_name="mk")
+    b = kernel_manager_class(tmp_path / "b" / "kernels")(kernel_name="mk")
+    assert a.transport == b.transport == "ipc"
+    assert a.ip == str(tmp_path / "a" / "kernel-ipc") and b.ip == str(tmp_path / "b" / "kernel-ipc")
