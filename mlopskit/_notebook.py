@@ -29,13 +29,13 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 ADDRESS_RE = re.compile(r" at 0x[0-9a-fA-F]+")
 
 PROLOGUE = """\
-import matplotlib as _mk_mpl
-_mk_mpl.rcParams["svg.hashsalt"] = "mlopskit"
+from mlopskit.plots import use_report_settings as _mk_rc
+_mk_rc()
 _ip = get_ipython()
 if _ip is not None:
     _ip.run_line_magic("config", "InlineBackend.print_figure_kwargs = "
                        "{'bbox_inches': 'tight', 'metadata': {'Software': None}}")
-del _mk_mpl, _ip
+del _mk_rc, _ip
 """
 
 EPILOGUE = """\

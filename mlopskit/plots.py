@@ -14,6 +14,11 @@ import matplotlib.pyplot as plt
 # backend and a bare ``result.plot()`` would never show. Headless runs fall back to Agg.
 
 
+def use_report_settings() -> None:
+    """Deterministic figures for reports: a fixed SVG hash salt (ids do not vary per run)."""
+    plt.rcParams["svg.hashsalt"] = "mlopskit"
+
+
 def _axes(ax: Any = None, *, figsize: tuple[float, float] = (7.0, 3.6)) -> Any:
     """Return ``ax`` or a new Axes on a new figure."""
     if ax is None:
