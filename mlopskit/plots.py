@@ -440,22 +440,12 @@ def plot_arrival_curves(arrival: Any, ax: Any = None) -> Any:
 
 def plot_label_forecast(result: Any, ax: Any = None) -> Any:
     """Expected labelled new-world positives by date vs the K* needed to retrain."""
-    import numpy as np
-    from scipy import stats
-
     ax = _axes(ax)
     frame = result.forecast_frame()
     if frame.empty:
         raise ValueError("no forecast to plot (no drift onset or last training date).")
     fc = result.forecast
-    extra = np.maximum(fc.expected - fc.observed, 0.0)
-    if fc.rate_cv > 0:  # the forecast's Poisson–Gamma (negative binomial) increments
-        shape = 1.0 / fc.rate_cv**2
-        dist: Any = stats.nbinom(shape, shape / (shape + np.maximum(extra, 1e-12)))
-    else:
-        dist = stats.poisson(extra)
-    lo = fc.observed + dist.ppf(0.1)
-    hi = fc.observed + dist.ppf(0.9)
+    lo, hi = fc.quantile(0.1), fc.quantile(0.9)
     last = fc.day_probable if fc.day_probable is not None else len(frame) - 1
     sl = slice(0, min(len(frame), int(last * 1.5) + 7))
     dates = frame["date"].iloc[sl]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -333,6 +334,23 @@ class CountForecast:
     day_probable: int | None
     rate_cv: float = 0.0
 
+    def quantile(self, q: float) -> NDArray[np.float64]:
+        """The ``q``-quantile of ``C(t)`` for every day: ``observed`` plus the quantile of the
+        not-yet-observed increment (Poisson, or negative binomial with ``rate_cv``)."""
+        if not 0 < q < 1:
+            raise ValueError(f"`q` must be in (0, 1); got {q!r}.")
+        extra = np.maximum(self.expected - self.observed, 1e-12)
+        return self.observed + np.asarray(_increment(extra, self.rate_cv).ppf(q), dtype=float)
+
+
+def _increment(mean: NDArray[np.float64], rate_cv: float) -> Any:
+    """Distribution of the labelled count still to come, with mean ``mean``: Poisson, or the
+    Poisson–Gamma (negative binomial) mixture with variance ``m + (rate_cv·m)²``."""
+    if rate_cv > 0:
+        shape = 1.0 / rate_cv**2
+        return stats.nbinom(shape, shape / (shape + mean))
+    return stats.poisson(mean)
+
 
 def forecast_label_count(
     maturity: MaturityFn,
@@ -395,12 +413,8 @@ def forecast_label_count(
         prob = np.ones(t.size)
     else:
         m = np.maximum(expected - observed, 0.0)
-        if rate_cv > 0:
-            shape = 1.0 / rate_cv**2
-            with np.errstate(divide="ignore", invalid="ignore"):
-                prob = np.where(m > 0, stats.nbinom.sf(need - 1, shape, shape / (shape + m)), 0.0)
-        else:
-            prob = np.asarray(stats.poisson.sf(need - 1, m))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            prob = np.where(m > 0, _increment(m, rate_cv).sf(need - 1), 0.0)
     hit_e = np.flatnonzero(expected >= k_star)
     hit_p = np.flatnonzero(prob >= probability)
     return CountForecast(
