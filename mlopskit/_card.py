@@ -669,6 +669,49 @@ def timeline(
     return tuple(spans)
 
 
+def plain_reasons(
+    reasons: Sequence[Reason], chip_list: Sequence[Chip], w: CanaryWindow | None
+) -> list[Reason]:
+    """The canary's reasons with their messages in business units (same numbers, the
+    chips' words): metric reasons take their chip's sentence, the split check and the
+    all-non-inferior rule name what they covered, and a CONTINUE waiting on labels after
+    enrolment ended says so instead of asking for more traffic."""
+    by_metric = {c.metric: c for c in chip_list}
+    gating = [c.label for c in chip_list if c.gating]
+    secondary = [c.label for c in chip_list if not c.gating]
+    out = []
+    for r in reasons:
+        c = by_metric.get(r.code)
+        if c is not None:
+            r = replace(r, message=c.sentence())
+        elif r.code == "srm" and w is not None:
+            r = replace(
+                r,
+                message=(
+                    f"Split check: {fmt.count(w.units_control)} control vs "
+                    f"{fmt.count(w.units_canary)} canary units ({fmt.percent(w.observed_share, 3)}"
+                    f" vs {fmt.percent(w.expected_share, 3)} planned), chi-square "
+                    f"{fmt.p_equals(w.srm_p)} (alarm below {fmt.p_value(r.threshold or 0)})."
+                ),
+            )
+        elif r.code == "non_inferior_all" and gating:
+            tail = f"; {', '.join(secondary)} reported, not gated" if secondary else ""
+            r = replace(
+                r,
+                message=(
+                    f"All {len(gating)} gating metrics are non-inferior ({', '.join(gating)}): "
+                    f"intersection–union test, each one-sided{tail}."
+                ),
+            )
+        elif r.code == "days_to_decision" and w is not None and w.waiting_for:
+            r = replace(
+                r,
+                message=f"Enrolment ended on {_day(w.end)}; the decision waits for {w.waiting_for}.",
+            )
+        out.append(r)
+    return out
+
+
 def build_card(
     model: str,
     verdict: str,
@@ -687,6 +730,7 @@ def build_card(
     """The decision card of a rollout report from its results (any may be ``None``)."""
     chip_list = chips(canary, words) if canary is not None else ()
     w = canary_window(canary, history) if canary is not None else None
+    reasons = plain_reasons(reasons, chip_list, w)
     when = as_of if as_of is not None else getattr(canary, "as_of", None)
     text = headline(model, verdict, chip_list, w) if canary is not None else ""
     if not text or verdict in ("FIX", "READY_FOR_CANARY", "CONTINUE_SHADOW", "NOT_ASSESSED"):

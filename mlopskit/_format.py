@@ -106,7 +106,7 @@ def percent(x: float, digits: int = 2) -> str:
     """A share or rate as a percentage to ``digits`` significant digits: ``"1.41 %"``."""
     if _missing(x):
         return MISSING
-    return f"{sig(100.0 * float(x), digits)} %"
+    return f"{sig(100.0 * float(x), digits)}%"
 
 
 def per_10k(x: float, digits: int = 2) -> str:

@@ -74,9 +74,9 @@ def test_sig_never_uses_scientific_notation(x: float, digits: int, text: str) ->
 
 
 def test_rates_pick_percent_or_per_10k() -> None:
-    assert f.rate(0.014078) == "1.4 %"
+    assert f.rate(0.014078) == "1.4%"
     assert f.rate(0.003001) == "30 per 10,000"
-    assert f.percent(0.0005179, 2) == "0.052 %"
+    assert f.percent(0.0005179, 2) == "0.052%"
     assert f.per_10k(0.0003013) == "3.0 per 10,000"
 
 
@@ -105,7 +105,7 @@ def test_interval_and_share_of() -> None:
     assert f.interval(-0.0008284, 0.0004059, f.rate_difference) == (
         "[−8.3 per 10,000, +4.1 per 10,000]"
     )
-    assert f.share_of(0.0005, 0.003001) == "17 %"
+    assert f.share_of(0.0005, 0.003001) == "17%"
     assert f.share_of(1.0, 0.0) == f.MISSING
 
 
