@@ -35,10 +35,10 @@ def promote(worlds: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def test_chips_carry_the_canary_numbers_in_business_units(promote: tuple[Any, Any]) -> None:
-    res, hist = promote
+    res = promote[0]
     assert str(res.verdict) == "PROMOTE"
     chips = {c.metric: c for c in _card.chips(res)}
-    assert [c.role for c in _card.chips(res)][0] == "primary"
+    assert _card.chips(res)[0].role == "primary"
     for m in res.metrics:  # one number per quantity: the chip's are the decision interval's
         c = chips[m.metric.name]
         assert (c.effect, c.low, c.high) == (m.effect, m.decision_low, m.decision_high)
