@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mlopskit import _card, _format, canary, demo
+from mlopskit import _card, _card_html, _format, canary, demo
 from mlopskit.policy import load_policy
 from mlopskit.verdict import Reason
 
@@ -97,7 +97,7 @@ def test_invalid_hides_every_effect(worlds: dict[str, Any]) -> None:
     card = _card.build_card("m", "INVALID", res.reasons, canary=res, history=hist)
     assert {c.status for c in card.chips} == {"hidden"}
     assert all(c.to_reason(decided=False)["effect"] is None for c in card.chips)
-    html = _card.card_html(card)
+    html = _card_html.card_html(card)
     assert "non_inferior" not in html and "non-inferior" not in html
     assert "split is broken" in card.headline
     assert card.money is not None and not card.money.shown
@@ -144,7 +144,7 @@ def test_policy_identity_and_banner(tmp_path: Path, promote: tuple[Any, Any]) ->
     card = _card.build_card(
         "m", "PROMOTE", res.reasons, canary=res, history=hist, policy=load_policy(custom)
     )
-    html = _card.card_html(card)
+    html = _card_html.card_html(card)
     assert 'id="mk-policy" data-default="false"' in html and "margin_fraud_missed_rate" in html
 
 
