@@ -294,7 +294,7 @@ class CanaryWindow:
         )
         return (
             f"Canary ran {span}{', enrolment ended' if self.ended else ', still enrolling'}: "
-            f"{fmt.count(units, 'units')}, {fmt.count(self.units_canary)} on the challenger "
+            f"{fmt.count(units, 'units')}, {fmt.count(self.units_canary, 'units')} on the challenger "
             f"({fmt.percent(self.observed_share, 3)} observed vs "
             f"{fmt.percent(self.expected_share, 3)} planned, split check "
             f"{fmt.p_equals(self.srm_p)})."
@@ -522,6 +522,23 @@ _WARNING_CODES: tuple[tuple[str, str], ...] = (
     (r"shadow covers .* recommended", "shadow.short"),
     (r"sparse|fewer than", "data.sparse"),
 )
+
+
+def plain_warnings(warnings: Sequence[str], chip_list: Sequence[Chip]) -> list[str]:
+    """Warnings with the card's words and units where a chip says the same thing (a metric
+    worse than control within its margin); the rest unchanged, duplicates dropped."""
+    by_metric = {c.metric: c for c in chip_list}
+    out = []
+    for w in warnings:
+        head = w.split(":", 1)[0].strip()
+        c = by_metric.get(head)
+        if c is not None and warning_code(w) == "canary.worse_within_margin":
+            w = (
+                f"{c.label}: statistically worse than control but within the margin "
+                f"({c.effect_text}, interval {c.interval_text}, margin {c.margin_text})."
+            )
+        out.append(w)
+    return list(dict.fromkeys(out))
 
 
 def warning_code(message: str) -> str:

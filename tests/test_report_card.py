@@ -68,7 +68,7 @@ def _text(fragment: str) -> str:
 
 
 _UNITS = r"%|ms|pp|days?|units|requests|transactions|per 10,000 \w+|of control|of monthly volume"
-_NUMBER = re.compile(r"(?<![\w.$/−+-])[−+-]?\$?\d[\d,]*(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![\w.$/−+-])[−+-]?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 
 
 def unitless(text: str) -> list[str]:
@@ -79,7 +79,7 @@ def unitless(text: str) -> list[str]:
     text = re.sub(r"alarm below [\d.e−-]+", " ", text)
     text = re.sub(r"sha256 [0-9a-f]{12}", " ", text)
     text = re.sub(r"\w+_v\d+(\.\d+)?", " ", text)  # model names
-    text = re.sub(r"\ball \d+ gating\b|\b\d+ warning", " ", text)  # counts of things named
+    text = re.sub(r"(?i)\ball \d+ gating\b|\b\d+ warning", " ", text)  # counts of things named
     text = re.sub(r"\d+ feature", " ", text)
     text = re.sub(r"\(\d+\)", " ", text)
     bad = []
