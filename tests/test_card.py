@@ -13,8 +13,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mlopskit import _card, _card_html, _format, canary, demo
+from mlopskit import _format, canary, demo
 from mlopskit.policy import load_policy
+from mlopskit.report import card as _card
+from mlopskit.report import card_html as _card_html
 from mlopskit.verdict import Reason
 
 pytestmark = pytest.mark.slow

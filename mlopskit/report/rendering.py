@@ -63,6 +63,7 @@ from mlopskit.report.inputs import registered as registered
 from mlopskit.report.inputs import resolve_model as resolve_model
 from mlopskit.report.inputs import validate_name as validate_name
 from mlopskit.report.notebook import RECORD_MIME, Failure, jsonable, remote_resources
+from mlopskit.schemas import DECISION_SCHEMA_VERSION
 from mlopskit.verdict import Reason
 
 #: name of render's private kernelspec (see mlopskit.report.notebook).
@@ -298,6 +299,36 @@ def failed_banner_html(failure: Failure, model: str) -> str:
     )
 
 
+#: written by the decision's next steps where the report's own path goes; :func:`render`
+#: replaces it with the path the HTML is written to.
+REPORT_PATH_TOKEN = "<path of this report>"
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the current directory when below it, else absolute."""
+    p = path.resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
+def _policy_identity(prov: Mapping[str, Any]) -> dict[str, Any]:
+    """decision.json ``policy`` from the provenance (a failed render has no card)."""
+    from mlopskit.report.card import policy_identity
+
+    pol = prov.get("policy") or {}
+    path = pol.get("path")
+    if not path:
+        return {"path": None, "sha256": None, "default": True}
+    from mlopskit.policy import load_policy
+
+    try:
+        return policy_identity(load_policy(path)).to_dict()
+    except (OSError, ValueError):
+        return {"path": path, "sha256": pol.get("sha256"), "default": False}
+
+
 def render(
     template: str | Path,
     params: Mapping[str, Any],
@@ -356,6 +387,8 @@ def render(
 
     say("writing HTML")
     records = _notebook.extract_records(executed)
+    html_path = out / f"{stem}.html"
+    _notebook.substitute(executed, REPORT_PATH_TOKEN, _shown_path(html_path))
     executed = _notebook.normalise(executed)
     prov = provenance(params, records, model_name)
     if failure is not None:
@@ -371,7 +404,6 @@ def render(
             f"report HTML would load network resources {remote[:5]}; the template or a "
             "notebook output must embed them instead."
         )
-    html_path = out / f"{stem}.html"
     html_bytes = html_text.encode("utf-8")
     html_path.write_bytes(html_bytes)
 
@@ -383,9 +415,19 @@ def render(
         "status": "ok" if failure is None else "failed",
         "verdict": FAILED if failure is not None else dec.get("verdict", NOT_ASSESSED),
         "reasons": dec.get("reasons", []),
-        "next_steps": dec.get("next_steps", []),
+        "next_steps": [
+            str(x).replace(REPORT_PATH_TOKEN, _shown_path(html_path))
+            for x in dec.get("next_steps", [])
+        ],
         "key_numbers": {**dec.get("key_numbers", {}), **records.get("key_numbers", {})},
         "warnings": dec.get("warnings", []),
+        "schema_version": dec.get("schema_version", DECISION_SCHEMA_VERSION),
+        "headline": dec.get("headline", ""),
+        "warning_codes": dec.get("warning_codes", []),
+        "canary": dec.get("canary"),
+        "policy": dec.get("policy") or _policy_identity(prov),
+        "as_of": dec.get("as_of", prov.get("as_of")),
+        "expires": dec.get("expires") if failure is None else None,
         "provenance": prov,
         "failure": None,
     }

@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 
 from mlopskit import _format as fmt
-from mlopskit._card import Chip, chips
 from mlopskit._display import escape, table_html
+from mlopskit.report.card import Chip, chips
 
 #: tables longer than this are folded behind a one-line summary.
 FOLD_ROWS = 15
@@ -107,3 +107,44 @@ def history_html(history: Any) -> str:
     return table_html(
         cross, caption="First day each boundary was crossed (decision interval)"
     ) + folded(table_html(daily), summary, open_=len(daily) <= FOLD_ROWS)
+
+
+class Html:
+    """A ready HTML fragment for a notebook cell (``_repr_html_``; short text repr)."""
+
+    __slots__ = ("html", "what")
+
+    def __init__(self, html: str, what: str = "section") -> None:
+        self.html = html
+        self.what = what
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"<{self.what}: {len(self.html):,} characters of HTML>"
+
+
+def canary(result: Any, words: Any = None) -> Html:
+    """The canary section of a report (see :func:`canary_html`)."""
+    return Html(canary_html(result, words), "canary section")
+
+
+def history(result: Any) -> Html:
+    """The canary's daily looks (see :func:`history_html`)."""
+    return Html(history_html(result), "canary history")
+
+
+def canary_figures(result: Any, daily: Any = None) -> Any:
+    """The forest plot of effects and the funnel of the decision interval over days; none
+    when the split is invalid (no effect is read)."""
+    from mlopskit.report.rendering import Figures, Note, figure
+
+    if result is None:
+        return Note("No figure: the section has no data.")
+    if str(result.verdict) == "INVALID":
+        return Note("No effect figure: the split is invalid, so no effect is read.")
+    figs = [figure(result.plot())]
+    if daily is not None:
+        figs.append(figure(daily.plot()))
+    return Figures(tuple(figs))

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from mlopskit import _format as fmt
-from mlopskit._card import EXPIRY_DAYS, Card, Chip, TimelineSpan, _day
 from mlopskit._display import escape
+from mlopskit.report.card import EXPIRY_DAYS, Card, Chip, TimelineSpan, _day
 from mlopskit.verdict import VERDICT_COLOURS
 
 # ----------------------------------------------------------------------------------------
