@@ -16,6 +16,27 @@ import pandas as pd
 from mlopskit import _format
 from mlopskit.verdict import VERDICT_COLOURS, Reason
 
+#: a result's text repr shows at most this many lines of its ``summary()``.
+MAX_REPR_LINES = 24
+
+
+def short_repr(self: object) -> str:
+    """Concise text repr of a result object: its ``summary()`` cut to one screen.
+
+    Used as ``__repr__ = _display.short_repr`` by result classes, so ``repr(result)``,
+    logs and a notebook's ``text/plain`` output stay short (a raw dataclass repr of a
+    result with tables runs to 100,000+ characters).
+    """
+    text = str(self.summary())  # type: ignore[attr-defined]
+    lines = [ln if len(ln) <= 160 else ln[:157] + "…" for ln in text.splitlines()]
+    if len(lines) > MAX_REPR_LINES:
+        more = len(lines) - MAX_REPR_LINES
+        lines = [
+            *lines[:MAX_REPR_LINES],
+            f"… {more} more line(s): .summary() prints all, .to_frame() has the numbers.",
+        ]
+    return "\n".join(lines)
+
 
 def escape(value: object) -> str:
     """HTML-escape any value's string form (quotes included)."""

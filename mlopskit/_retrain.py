@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from mlopskit import frames
-from mlopskit._display import table_html, verdict_html, warnings_html
+from mlopskit._display import short_repr, table_html, verdict_html, warnings_html
 from mlopskit.policy import LabelsPolicy
 from mlopskit.stats.auc import positives_for_auc_precision
 from mlopskit.stats.calibration import CalibrationFit, calibration_fit, expit
@@ -202,6 +202,8 @@ class RetrainAssessment:
                 "k_star": fc.k_star,
             }
         )
+
+    __repr__ = short_repr
 
     def summary(self) -> str:
         lines = [f"Retraining assessment as of {self.as_of}: {self.verdict}"]

@@ -116,6 +116,8 @@ class FeaturePSI:
         """One row per merged bin: counts, shares and PSI contribution."""
         return _bins_frame([self], self.window is not None)
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         return (
             f"PSI of `{self.feature}`: {self.psi:.4f} ({self.status}); critical value "
@@ -341,6 +343,8 @@ class PSITable:
         """One row per feature and merged bin with counts, shares and PSI contribution."""
         return _bins_frame(self.rows, False)
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         df = self.to_frame().drop(columns=["top_bins"])
         head = (
@@ -560,6 +564,8 @@ class PSIOverTime:
             self.known_reference,
             top_bins=self.top_bins,
         )
+
+    __repr__ = _display.short_repr
 
     def summary(self) -> str:
         m = self.matrix("status")

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from mlopskit import frames
-from mlopskit._display import escape, table_html, text_table, warnings_html
+from mlopskit._display import escape, short_repr, table_html, text_table, warnings_html
 from mlopskit._retrain import (
     CalibrationCheck,
     RetrainAssessment,
@@ -315,6 +315,8 @@ class LabelMaturity:
                 "ci_high": np.clip(self.maturity + z * self.maturity_se, 0, 1),
             }
         )
+
+    __repr__ = short_repr
 
     def summary(self) -> str:
         curve = self.curve_frame()

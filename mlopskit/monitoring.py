@@ -88,6 +88,8 @@ class ServiceHealth:
             ]
         )
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         return (
             f"Service health {self.window_start} – {self.window_end}: {self.n:,} requests, "
@@ -416,6 +418,8 @@ class MonitoringResult:
             ],
             "warnings": list(self.warnings),
         }
+
+    __repr__ = _display.short_repr
 
     def summary(self) -> str:
         lines = [

@@ -124,6 +124,11 @@ class Figure:
     width: int
     height: int
 
+    def __repr__(self) -> str:  # never the PNG bytes as text/plain
+        return (
+            f"<Figure {self.width}×{self.height} px, {len(self.png):,} bytes PNG: {self.alt[:80]}>"
+        )
+
     def _repr_html_(self) -> str:
         data = base64.b64encode(self.png).decode("ascii")
         return (
@@ -574,6 +579,11 @@ class Figures:
     """Several figures displayed in one output."""
 
     figures: tuple[Figure, ...]
+
+    def __repr__(self) -> str:
+        return (
+            f"<{len(self.figures)} figure(s): " + "; ".join(f.alt[:60] for f in self.figures) + ">"
+        )
 
     def _repr_html_(self) -> str:
         return "".join(f._repr_html_() for f in self.figures)
