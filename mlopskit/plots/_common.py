@@ -22,6 +22,19 @@ def _axes(ax: Any = None, *, figsize: tuple[float, float] = (7.0, 3.6)) -> Any:
     return ax
 
 
+def _legend(ax: Any, **kw: Any) -> Any:
+    """The legend outside the data: to the right of the axes, top-aligned, no frame."""
+    opts = {
+        "loc": "upper left",
+        "bbox_to_anchor": (1.01, 1.0),
+        "borderaxespad": 0.0,
+        "fontsize": "small",
+        "frameon": False,
+        **kw,
+    }
+    return ax.legend(**opts)
+
+
 def _figure_of(obj: Any) -> Any:
     """The matplotlib Figure behind an Axes, an array of Axes, or a Figure."""
     if hasattr(obj, "savefig"):  # a Figure (or SubFigure's parent)
