@@ -780,6 +780,9 @@ def reason_dicts(card: Card) -> list[dict[str, Any]]:
             d = r.to_dict()
             d["value"], d["threshold"] = _num(d["value"]), _num(d["threshold"])
             out.append({**d, "decided": decided})
+    listed = {r.code for r, _ in card.reasons}
+    # every metric is in decision.json, even when the verdict did not read it (INVALID)
+    out += [c.to_reason(decided=False) for c in card.chips if c.metric not in listed]
     return out
 
 
