@@ -129,7 +129,11 @@ def test_reasons_that_decided_come_first(promote: tuple[Any, Any]) -> None:
     assert codes[-1] == "loss_per_dollar"  # secondary: reported, not gating
     assert codes.index("srm") > codes.index("error_rate")
     rb = [Reason("srm", "ok", True), Reason("latency_ms", "harm", False, critical=True)]
-    assert [r.code for r, _ in _card.ranked_reasons("ROLLBACK", rb)] == ["latency_ms", "srm"]
+    # a stop keeps the order the verdict rule gave; the failing checks decided it
+    assert [(r.code, d) for r, d in _card.ranked_reasons("ROLLBACK", rb)] == [
+        ("srm", False),
+        ("latency_ms", True),
+    ]
 
 
 def test_policy_identity_and_banner(tmp_path: Path, promote: tuple[Any, Any]) -> None:

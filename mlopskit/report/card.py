@@ -473,14 +473,18 @@ def ranked_reasons(
 ) -> list[tuple[Reason, bool]]:
     """``(reason, decided)`` pairs, the reasons that decided ``verdict`` first.
 
-    * PROMOTE: the all-non-inferior rule, then the gating metrics (primary first), then the
-      split check and the rest; secondary metrics are not gating and come last.
-    * ROLLBACK / FIX / INVALID / ALERT / PAGE: failing critical checks, then failing ones.
-    * CONTINUE: what the decision waits for (days to a decision, minimum days, undecided
-      gating metrics), then the rest.
+    ``reasons`` arrive ranked by :func:`mlopskit.report.decision.rollout_decision` (failing
+    critical checks first for a stop, passing checks first for a go); on top of that:
+
+    * PROMOTE: the all-non-inferior rule, then the gating metrics (primary first) decided
+      it; secondary metrics are reported, not gated, and go last;
+    * CONTINUE: what the decision waits for (days to a decision, minimum days, a margin not
+      excluded, the maximum duration) comes first;
+    * any other verdict keeps the order it was given; the failing checks decided it.
     """
-    gating = {c.metric for c in chip_list if c.gating}
+    gating = [c.metric for c in chip_list if c.gating]
     secondary = {c.metric for c in chip_list if not c.gating}
+    waiting = ("days_to_decision", "min_days", "margin_not_excluded", "max_duration")
 
     def rank(r: Reason) -> int:
         if r.code in secondary:
@@ -489,22 +493,22 @@ def ranked_reasons(
             if r.code == "non_inferior_all":
                 return 0
             if r.code in gating:
-                return 1
-            return 3 if r.passed else 5
-        if verdict in ("CONTINUE", "CONTINUE_SHADOW"):
-            if r.code in ("days_to_decision", "min_days", "margin_not_excluded", "max_duration"):
-                return 0
-            if r.passed is not True:
-                return 1
-            return 4
-        if verdict in ("READY_FOR_CANARY", "OK", "NO_ACTION"):
-            return 0 if r.passed is True and r.critical else 1 if r.passed else 5
-        if r.passed is False:
-            return 0 if r.critical else 1
-        return 2 if r.passed is None else 4
+                return 1 + gating.index(r.code) / 100
+            return 2
+        if verdict == "CONTINUE" and r.code in waiting:
+            return 0
+        return 2
 
     order = sorted(reasons, key=rank)
-    return [(r, rank(r) <= 1) for r in order]
+
+    def decided(r: Reason) -> bool:
+        if verdict == "PROMOTE":
+            return rank(r) < 2 or (not gating and r.passed is True)
+        if verdict in ("READY_FOR_CANARY", "OK", "NO_ACTION"):
+            return r.passed is True
+        return rank(r) == 0 or r.passed is False
+
+    return [(r, decided(r)) for r in order]
 
 
 # ----------------------------------------------------------------------------------------
@@ -641,7 +645,7 @@ def timeline(
 ) -> tuple[TimelineSpan, ...]:
     """The evidence timeline: shadow window, canary exposure, label window, drift, as-of."""
     spans: list[TimelineSpan] = []
-    if shadow is not None:
+    if shadow is not None and hasattr(shadow, "ts_min"):
         spans.append(
             TimelineSpan(
                 "shadow",
@@ -744,6 +748,8 @@ def build_card(
     meaning: str = "",
 ) -> Card:
     """The decision card of a rollout report from its results (any may be ``None``)."""
+    if canary is not None and not hasattr(canary, "metrics"):
+        canary = None  # a verdict without metrics (a stub, a summary): no card numbers
     chip_list = chips(canary, words) if canary is not None else ()
     w = canary_window(canary, history) if canary is not None else None
     reasons = plain_reasons(reasons, chip_list, w)

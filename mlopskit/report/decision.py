@@ -436,7 +436,7 @@ def _monitor_reasons(monitor: Any) -> list[Reason]:
         return _ranked(_reasons_of(monitor, "monitoring"))
     keyed = []
     for layer in layers:
-        sev = _SEVERITY.get(str(layer.severity), 4)
+        sev = _SEVERITY.get(str(getattr(layer, "severity", None)), 4)
         for r in layer.reasons:
             status = 0 if r.passed is False else 1 if r.passed is None else 2
             keyed.append(((status, sev, 0 if r.critical else 1), r))
