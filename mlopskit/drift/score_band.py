@@ -18,8 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from mlopskit import _display, frames
+from mlopskit.drift.reference import drift_policy
 from mlopskit.policy import Policy
-from mlopskit.reference import drift_policy
 from mlopskit.stats.psi import (
     critical_value,
     edges_from_quantiles,
