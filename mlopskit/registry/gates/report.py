@@ -1,6 +1,7 @@
-"""The ``→ Production`` evidence check of a rendered rollout report (see :mod:`mlopskit.gates`).
+"""The ``→ Production`` evidence check of a rendered rollout report (see :mod:`mlopskit.registry.gates`).
 
-Light on purpose (stdlib only): the registry imports it inside every promotion.
+Light on purpose (stdlib only, and the registry store only for typing): the registry imports
+it inside every promotion.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlopskit._gate_base import REPORT, _Gate, _head
-from mlopskit.registry import Registry, parse_model
+from mlopskit.registry.gates.base import REPORT, _Gate, _head
+from mlopskit.registry.records import parse_model
 from mlopskit.verdict import Reason
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from mlopskit.registry.store import Registry
 
 
 # --------------------------------------------------------------------------------------
