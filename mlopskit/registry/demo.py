@@ -81,7 +81,7 @@ def register_demo(
     import numpy as np
 
     from mlopskit import frames
-    from mlopskit.registry import gates
+    from mlopskit.registry.gates import model_quality_gate
     from mlopskit.stats.auc import delong_auc
 
     out = Path(data_dir).expanduser().resolve()
@@ -168,7 +168,7 @@ def register_demo(
         ),
     ):
         column = "score_champion" if m == champ.display_name else "score_challenger"
-        result = gates.model_quality_gate(
+        result = model_quality_gate(
             m,
             world.offline,
             scorer=column,

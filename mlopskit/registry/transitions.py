@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from mlopskit.registry.artifacts import Artifacts
 from mlopskit.registry.connection import _hook
@@ -25,9 +25,6 @@ from mlopskit.registry.records import (
     display_name,
     parse_model,
 )
-
-if TYPE_CHECKING:
-    from mlopskit.registry.store import Registry
 
 
 class Transitions(Artifacts, GateResults):
@@ -83,7 +80,7 @@ class Transitions(Artifacts, GateResults):
             verified = self.verify_artifacts(model)
         report_result = None
         if to is Stage.PRODUCTION and report is not None:
-            report_result = report_gate(report, model, registry=cast("Registry", self))
+            report_result = report_gate(report, model, registry=self)
         written: list[int] = []
         with self._write() as con:
             current = Stage(self._version_row(con, name, version)["stage"])
