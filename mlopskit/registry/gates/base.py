@@ -1,11 +1,11 @@
-"""Shared parts of gate results (see :mod:`mlopskit.gates`)."""
+"""Shared parts of gate results (see :mod:`mlopskit.registry.gates`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlopskit.registry import parse_model
+from mlopskit.registry.records import parse_model
 from mlopskit.verdict import Reason
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Feature-parity gate: recomputed vs training features (see :mod:`mlopskit.gates`)."""
+"""Feature-parity gate: recomputed vs training features (see :mod:`mlopskit.registry.gates`)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 
 from mlopskit import _display, frames
-from mlopskit._gate_base import (
+from mlopskit.policy import Policy, RegistryPolicy, as_policy
+from mlopskit.registry.gates.base import (
     FEATURE_PARITY,
     _Gate,
     _head,
 )
-from mlopskit.policy import Policy, RegistryPolicy, as_policy
-from mlopskit.registry import parse_model
+from mlopskit.registry.records import parse_model
 from mlopskit.verdict import Reason
 
 

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from mlopskit._registry_records import LEGAL_TRANSITIONS
+from mlopskit.registry.records import LEGAL_TRANSITIONS
 
 SCHEMA_VERSION = 1
 _GENESIS = "0" * 64

@@ -27,11 +27,7 @@ decision.json fields read by :func:`report_gate`::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-from mlopskit._gate_base import (
+from mlopskit.registry.gates.base import (
     FEATURE_PARITY,
     MODEL_QUALITY,
     QUALITY_METRICS,
@@ -40,10 +36,10 @@ from mlopskit._gate_base import (
     GateFailed,
     GateResult,
 )
-from mlopskit._gate_parity import FeatureParity, ParityGateResult, feature_parity_gate
-from mlopskit._gate_quality import QualityGateResult, QualityMetric, model_quality_gate
-from mlopskit._gate_report import ReportGateResult, report_gate
-from mlopskit._gate_smoke import SmokeTestResult, staging_smoke_test
+from mlopskit.registry.gates.parity import FeatureParity, ParityGateResult, feature_parity_gate
+from mlopskit.registry.gates.quality import QualityGateResult, QualityMetric, model_quality_gate
+from mlopskit.registry.gates.report import ReportGateResult, report_gate
+from mlopskit.registry.gates.smoke import SmokeTestResult, staging_smoke_test
 
 __all__ = [
     "FEATURE_PARITY",

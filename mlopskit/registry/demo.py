@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlopskit._registry_records import ModelVersion, RegistryError, Stage, parse_model, sha256_file
 from mlopskit.config import REPO_ROOT
-from mlopskit.registry import Registry, default_registry_path
+from mlopskit.registry.records import ModelVersion, RegistryError, Stage, parse_model, sha256_file
+from mlopskit.registry.store import Registry, default_registry_path
 
 # --------------------------------------------------------------------------------------
 # The demo world in the registry
@@ -80,7 +80,8 @@ def register_demo(
 
     import numpy as np
 
-    from mlopskit import frames, gates
+    from mlopskit import frames
+    from mlopskit.registry.gates import model_quality_gate
     from mlopskit.stats.auc import delong_auc
 
     out = Path(data_dir).expanduser().resolve()
@@ -167,7 +168,7 @@ def register_demo(
         ),
     ):
         column = "score_champion" if m == champ.display_name else "score_challenger"
-        result = gates.model_quality_gate(
+        result = model_quality_gate(
             m,
             world.offline,
             scorer=column,

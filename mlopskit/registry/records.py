@@ -1,7 +1,7 @@
 """Records of the model registry: stages, names, run records, versions, log rows.
 
-Plain frozen dataclasses and validation helpers shared by :mod:`mlopskit.registry` (the
-SQLite store) and :mod:`mlopskit.gates`; import them from ``mlopskit.registry``.
+Plain frozen dataclasses and validation helpers shared by :mod:`mlopskit.registry.store` (the
+SQLite store) and :mod:`mlopskit.registry.gates`; import them from ``mlopskit.registry``.
 """
 
 from __future__ import annotations
@@ -466,7 +466,7 @@ class ModelTable:
 
 
 class GateLike(Protocol):
-    """What :meth:`Registry.record_gate` stores: any gate result of ``mlopskit.gates``."""
+    """What :meth:`Registry.record_gate` stores: any gate result of ``mlopskit.registry.gates``."""
 
     @property
     def gate(self) -> str: ...

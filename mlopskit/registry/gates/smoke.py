@@ -1,4 +1,4 @@
-"""Staging smoke test of the Staging artifact (see :mod:`mlopskit.gates`)."""
+"""Staging smoke test of the Staging artifact (see :mod:`mlopskit.registry.gates`)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 
 from mlopskit import _display, frames
-from mlopskit._gate_base import (
+from mlopskit.policy import Policy, RegistryPolicy, as_policy
+from mlopskit.registry.gates.base import (
     STAGING_SMOKE,
     _Gate,
     _head,
 )
-from mlopskit.policy import Policy, RegistryPolicy, as_policy
-from mlopskit.registry import ArtifactError, Registry, open_registry
+from mlopskit.registry.records import ArtifactError
+from mlopskit.registry.store import Registry, open_registry
 from mlopskit.verdict import Reason
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlopskit.registry import Registry, Stage, Transition
+from mlopskit.registry.records import Stage, Transition
+from mlopskit.registry.store import Registry
 
 ALIASES: dict[str, str] = {"Production": "production", "Staging": "staging"}
 VERSION_TAG = "mlopskit.version"

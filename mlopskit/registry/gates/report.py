@@ -1,6 +1,7 @@
-"""The ``→ Production`` evidence check of a rendered rollout report (see :mod:`mlopskit.gates`).
+"""The ``→ Production`` evidence check of a rendered rollout report (see :mod:`mlopskit.registry.gates`).
 
-Light on purpose (stdlib only): the registry imports it inside every promotion.
+Light on purpose (stdlib only; the registry's :class:`~mlopskit.registry.versions.Versions`
+only for typing, so there is no cycle): the registry imports it inside every promotion.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlopskit._gate_base import REPORT, _Gate, _head
-from mlopskit.registry import Registry, parse_model
+from mlopskit.registry.gates.base import REPORT, _Gate, _head
+from mlopskit.registry.records import parse_model
 from mlopskit.verdict import Reason
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from mlopskit.registry.versions import Versions
 
 
 # --------------------------------------------------------------------------------------
@@ -70,7 +73,7 @@ def report_gate(
     report: str | Path,
     model: str,
     *,
-    registry: Registry | None = None,
+    registry: Versions | None = None,
     decision_name: str = "decision.json",
 ) -> ReportGateResult:
     """Check a rendered rollout report before ``→ Production``.
@@ -79,8 +82,9 @@ def report_gate(
     to ``model``, ``verdict`` equal to ``"PROMOTE"``, ``report`` equal to the HTML's file
     name, ``report_sha256`` equal to the sha256 of the HTML's bytes (a report edited after
     rendering fails), and ``provenance.model`` equal to ``model``. If the provenance records
-    ``model_sha256`` and a registry is given, it must equal the sha256 of the version's
-    model artifact (the report was about this exact artifact).
+    ``model_sha256`` and a registry (a :class:`~mlopskit.registry.Registry`) is given, it must
+    equal the sha256 of the version's model artifact (the report was about this exact
+    artifact).
     """
     parse_model(model)
     path = Path(report).expanduser().resolve()

@@ -1,4 +1,4 @@
-"""Model-quality regression gate on a frozen test set (see :mod:`mlopskit.gates`)."""
+"""Model-quality regression gate on a frozen test set (see :mod:`mlopskit.registry.gates`)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import pandas as pd
 from scipy import stats
 
 from mlopskit import _display, frames
-from mlopskit._gate_base import (
+from mlopskit.policy import Policy, RegistryPolicy, as_policy
+from mlopskit.registry.gates.base import (
     MODEL_QUALITY,
     QUALITY_METRICS,
     _Gate,
     _head,
 )
-from mlopskit.policy import Policy, RegistryPolicy, as_policy
-from mlopskit.registry import parse_model
+from mlopskit.registry.records import parse_model
 from mlopskit.stats.auc import delong_auc, delong_paired
 from mlopskit.verdict import Reason
 
