@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlopskit._display import escape, reasons_html
-from mlopskit._notebook import RECORD_MIME, jsonable
+from mlopskit.report.notebook import RECORD_MIME, jsonable
 from mlopskit.verdict import VERDICT_COLOURS, Reason
 
 #: verdict when the report has no result that can decide (e.g. no shadow or canary data).

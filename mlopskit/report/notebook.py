@@ -123,7 +123,7 @@ def kernel_manager_class(kernel_root: Path, log: Any = None) -> type:
 
 
 def write_kernelspec(kernel_root: Path) -> None:
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])  # <repo>/mlopskit/report/notebook.py
     pythonpath = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
     spec = {
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],

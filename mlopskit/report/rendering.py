@@ -50,22 +50,22 @@ from importlib import metadata as _metadata
 from pathlib import Path
 from typing import Any
 
-from mlopskit import _notebook
+import mlopskit.report.notebook as _notebook
 from mlopskit._display import escape
-from mlopskit._notebook import RECORD_MIME, Failure, jsonable, remote_resources
-from mlopskit.report_inputs import REPORT_FOR_STAGE as REPORT_FOR_STAGE
-from mlopskit.report_inputs import ModelRef as ModelRef
-from mlopskit.report_inputs import ReportInputs as ReportInputs
-from mlopskit.report_inputs import file_sha256 as file_sha256
-from mlopskit.report_inputs import known_models as known_models
-from mlopskit.report_inputs import open_inputs as open_inputs
-from mlopskit.report_inputs import read_manifest as read_manifest
-from mlopskit.report_inputs import registered as registered
-from mlopskit.report_inputs import resolve_model as resolve_model
-from mlopskit.report_inputs import validate_name as validate_name
+from mlopskit.report.inputs import REPORT_FOR_STAGE as REPORT_FOR_STAGE
+from mlopskit.report.inputs import ModelRef as ModelRef
+from mlopskit.report.inputs import ReportInputs as ReportInputs
+from mlopskit.report.inputs import file_sha256 as file_sha256
+from mlopskit.report.inputs import known_models as known_models
+from mlopskit.report.inputs import open_inputs as open_inputs
+from mlopskit.report.inputs import read_manifest as read_manifest
+from mlopskit.report.inputs import registered as registered
+from mlopskit.report.inputs import resolve_model as resolve_model
+from mlopskit.report.inputs import validate_name as validate_name
+from mlopskit.report.notebook import RECORD_MIME, Failure, jsonable, remote_resources
 from mlopskit.verdict import Reason
 
-#: name of render's private kernelspec (see mlopskit._notebook).
+#: name of render's private kernelspec (see mlopskit.report.notebook).
 KERNEL_NAME = _notebook.KERNEL_NAME
 #: packages whose versions go into every provenance block.
 PROVENANCE_PACKAGES = ("mlopskit", "numpy", "pandas", "polars", "scipy", "statsmodels", "narwhals")
