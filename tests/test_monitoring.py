@@ -16,8 +16,8 @@ import pytest
 from mlopskit import monitoring
 from mlopskit.drift import FeaturePSI, PSITable
 from mlopskit.drift.outcome import OutcomeDrift, WindowOutcome
-from mlopskit.policy import MonitoringPolicy, Policy
 from mlopskit.drift.score_band import OutputDrift
+from mlopskit.policy import MonitoringPolicy, Policy
 from mlopskit.verdict import MonitorVerdict
 
 Backend = Callable[[pd.DataFrame], Any]
