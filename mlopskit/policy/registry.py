@@ -9,7 +9,7 @@ from mlopskit.policy.core import SECTIONS
 
 @dataclass(frozen=True)
 class RegistryPolicy:
-    """Gates of the model registry and the CI helpers of ``mlopskit.gates``.
+    """Gates of the model registry and the CI helpers of ``mlopskit.registry.gates``.
 
     Attributes
     ----------
