@@ -17,6 +17,7 @@ from mlopskit import _format, canary, demo
 from mlopskit.policy import load_policy
 from mlopskit.report import card as _card
 from mlopskit.report import card_html as _card_html
+from mlopskit.report import card_rules as _rules
 from mlopskit.verdict import Reason
 
 pytestmark = pytest.mark.slow
@@ -84,7 +85,7 @@ def test_continue_after_enrolment_waits_for_labels_not_traffic(
     full = promote[1]  # the daily looks up to 2026-08-20 are a prefix of the full history
     hist = dataclasses.replace(full, verdicts=full.verdicts[full.verdicts["as_of"] <= at])
     assert str(res.verdict) == "CONTINUE"
-    card = _card.build_card("m", "CONTINUE", res.reasons, canary=res, history=hist)
+    card = _rules.build_card("m", "CONTINUE", res.reasons, canary=res, history=hist)
     assert card.window is not None and card.window.ended
     mature = (card.window.end + pd.Timedelta(days=res.maturity_days)).strftime("%Y-%m-%d")
     assert card.window.waiting_for is not None and mature in card.window.waiting_for
@@ -96,7 +97,7 @@ def test_continue_after_enrolment_waits_for_labels_not_traffic(
 def test_invalid_hides_every_effect(worlds: dict[str, Any]) -> None:
     res, hist = canary.canary_test(worlds["srm"].canary_log, as_of=worlds["srm"].as_of), None
     assert str(res.verdict) == "INVALID"
-    card = _card.build_card("m", "INVALID", res.reasons, canary=res, history=hist)
+    card = _rules.build_card("m", "INVALID", res.reasons, canary=res, history=hist)
     assert {c.status for c in card.chips} == {"hidden"}
     assert all(c.to_reason(decided=False)["effect"] is None for c in card.chips)
     html = _card_html.card_html(card)
@@ -123,14 +124,14 @@ def test_money_follows_the_loss_metric(promote: tuple[Any, Any]) -> None:
 def test_reasons_that_decided_come_first(promote: tuple[Any, Any]) -> None:
     res, _ = promote
     chips = _card.chips(res)
-    ranked = _card.ranked_reasons("PROMOTE", res.reasons, chips)
+    ranked = _rules.ranked_reasons("PROMOTE", res.reasons, chips)
     codes = [r.code for r, _ in ranked]
     assert codes[0] == "non_inferior_all" and codes[1] == "fraud_missed_rate"
     assert codes[-1] == "loss_per_dollar"  # secondary: reported, not gating
     assert codes.index("srm") > codes.index("error_rate")
     rb = [Reason("srm", "ok", True), Reason("latency_ms", "harm", False, critical=True)]
     # a stop keeps the order the verdict rule gave; the failing checks decided it
-    assert [(r.code, d) for r, d in _card.ranked_reasons("ROLLBACK", rb)] == [
+    assert [(r.code, d) for r, d in _rules.ranked_reasons("ROLLBACK", rb)] == [
         ("srm", False),
         ("latency_ms", True),
     ]
@@ -147,7 +148,7 @@ def test_policy_identity_and_banner(tmp_path: Path, promote: tuple[Any, Any]) ->
     ident = _card.policy_identity(load_policy(custom))
     assert not ident.default and ident.differs == ("canary.margin_fraud_missed_rate",)
     res, hist = promote
-    card = _card.build_card(
+    card = _rules.build_card(
         "m", "PROMOTE", res.reasons, canary=res, history=hist, policy=load_policy(custom)
     )
     html = _card_html.card_html(card)
@@ -171,4 +172,4 @@ def test_policy_identity_and_banner(tmp_path: Path, promote: tuple[Any, Any]) ->
     ],
 )
 def test_warning_codes(message: str, code: str) -> None:
-    assert _card.warning_code(message) == code
+    assert _rules.warning_code(message) == code

@@ -15,16 +15,14 @@ from typing import Any
 import pandas as pd
 
 from mlopskit._display import escape, reasons_html
-from mlopskit.report.card import (
-    EXPIRY_DAYS,
-    Card,
+from mlopskit.report.card import EXPIRY_DAYS, Card, policy_identity
+from mlopskit.report.card_html import card_html
+from mlopskit.report.card_rules import (
     build_card,
     decision_fields,
     plain_warnings,
-    policy_identity,
     warning_code,
 )
-from mlopskit.report.card_html import card_html
 from mlopskit.report.notebook import RECORD_MIME, jsonable
 from mlopskit.schemas import DECISION_SCHEMA_VERSION
 from mlopskit.verdict import VERDICT_COLOURS, Reason
@@ -276,7 +274,7 @@ def rollout_decision(
     key_numbers : numbers for decision.json (merged after the phases' verdicts).
     warnings : extra warnings for the banner (the results' own are included).
     history, drift, current, policy, as_of, words : for the decision card
-        (:func:`mlopskit.report.card.build_card`): the canary's daily looks (end of
+        (:func:`mlopskit.report.card_rules.build_card`): the canary's daily looks (end of
         enrolment), the input-drift table and its window, the policy (identity and banner),
         the analysis time, and business words per metric.
     """

@@ -262,6 +262,20 @@ def html_cell(fragment: str, cell_id: str) -> Any:
     return cell
 
 
+#: written by the decision's next steps where the report's own path goes; :func:`render`
+#: replaces it with the path the HTML is written to.
+REPORT_PATH_TOKEN = "<path of this report>"
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the current directory when below it, else absolute."""
+    p = path.resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
 def substitute(nb: Any, token: str, value: str) -> None:
     """Replace ``token`` by ``value`` in every text output of ``nb`` (in place)."""
     for cell in nb.cells:

@@ -304,36 +304,6 @@ def failed_banner_html(failure: Failure, model: str) -> str:
     )
 
 
-#: written by the decision's next steps where the report's own path goes; :func:`render`
-#: replaces it with the path the HTML is written to.
-REPORT_PATH_TOKEN = "<path of this report>"
-
-
-def _shown_path(path: Path) -> str:
-    """``path`` relative to the current directory when below it, else absolute."""
-    p = path.resolve()
-    try:
-        return str(p.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(p)
-
-
-def _policy_identity(prov: Mapping[str, Any]) -> dict[str, Any]:
-    """decision.json ``policy`` from the provenance (a failed render has no card)."""
-    from mlopskit.report.card import policy_identity
-
-    pol = prov.get("policy") or {}
-    path = pol.get("path")
-    if not path:
-        return {"path": None, "sha256": None, "default": True}
-    from mlopskit.policy import load_policy
-
-    try:
-        return policy_identity(load_policy(path)).to_dict()
-    except (OSError, ValueError):
-        return {"path": path, "sha256": pol.get("sha256"), "default": False}
-
-
 def render(
     template: str | Path,
     params: Mapping[str, Any],
@@ -393,7 +363,7 @@ def render(
     say("writing HTML")
     records = _notebook.extract_records(executed)
     html_path = out / f"{stem}.html"
-    _notebook.substitute(executed, REPORT_PATH_TOKEN, _shown_path(html_path))
+    _notebook.substitute(executed, _notebook.REPORT_PATH_TOKEN, _notebook.shown_path(html_path))
     executed = _notebook.normalise(executed)
     prov = provenance(params, records, model_name)
     if failure is not None:
@@ -412,6 +382,8 @@ def render(
     html_bytes = html_text.encode("utf-8")
     html_path.write_bytes(html_bytes)
 
+    from mlopskit.report.card import policy_from_provenance
+
     dec = records.get("decision") or {}
     decision: dict[str, Any] = {
         "model": model_name,
@@ -421,7 +393,7 @@ def render(
         "verdict": FAILED if failure is not None else dec.get("verdict", NOT_ASSESSED),
         "reasons": dec.get("reasons", []),
         "next_steps": [
-            str(x).replace(REPORT_PATH_TOKEN, _shown_path(html_path))
+            str(x).replace(_notebook.REPORT_PATH_TOKEN, _notebook.shown_path(html_path))
             for x in dec.get("next_steps", [])
         ],
         "key_numbers": {**dec.get("key_numbers", {}), **records.get("key_numbers", {})},
@@ -430,7 +402,7 @@ def render(
         "headline": dec.get("headline", ""),
         "warning_codes": dec.get("warning_codes", []),
         "canary": dec.get("canary"),
-        "policy": dec.get("policy") or _policy_identity(prov),
+        "policy": dec.get("policy") or policy_from_provenance(prov),
         "as_of": dec.get("as_of", prov.get("as_of")),
         "expires": dec.get("expires") if failure is None else None,
         "provenance": prov,
