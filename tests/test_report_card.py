@@ -137,7 +137,7 @@ def _table_rows(html: str, caption_start: str) -> list[dict[str, str]]:
     assert m is not None, f"no table captioned {caption_start!r}"
     heads = [_text(h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", m.group(0), re.DOTALL)]
     rows = []
-    for tr in re.findall(r"<tr>(.*?)</tr>", m.group(0), flags=re.DOTALL)[1:]:
+    for tr in re.findall(r"<tr>(.*?)</tr>", m.group(0), flags=re.DOTALL):  # body rows
         cells = [_text(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.DOTALL)]
         rows.append(dict(zip(heads, cells, strict=False)))
     return rows
