@@ -8,7 +8,6 @@ answers another question: *how* a notebook becomes a deterministic, self-contain
 from __future__ import annotations
 
 import copy
-import html
 import json
 import os
 import platform
@@ -262,8 +261,9 @@ def html_cell(fragment: str, cell_id: str) -> Any:
     return cell
 
 
-#: written by the decision's next steps where the report's own path goes; :func:`render`
-#: replaces it with the path the HTML is written to.
+#: written by the decision's next steps where the report's own path goes. The HTML keeps it
+#: (two renders of the same inputs into different directories stay byte-identical, and the
+#: page never names a path it was not written to); decision.json gets the real path.
 REPORT_PATH_TOKEN = "<path of this report>"
 
 
@@ -274,21 +274,6 @@ def shown_path(path: Path) -> str:
         return str(p.relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(p)
-
-
-def substitute(nb: Any, token: str, value: str) -> None:
-    """Replace ``token`` by ``value`` in every text output of ``nb`` (in place)."""
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            for mime in ("text/html", "text/plain", "text/markdown"):
-                if isinstance(data.get(mime), str) and token in data[mime]:
-                    data[mime] = data[mime].replace(token, value)
-                    data[mime] = data[mime].replace(html.escape(token), html.escape(value))
-                elif isinstance(data.get(mime), str):
-                    esc = html.escape(token)
-                    if esc in data[mime]:
-                        data[mime] = data[mime].replace(esc, html.escape(value))
 
 
 def normalise(nb: Any) -> Any:

@@ -363,7 +363,6 @@ def render(
     say("writing HTML")
     records = _notebook.extract_records(executed)
     html_path = out / f"{stem}.html"
-    _notebook.substitute(executed, _notebook.REPORT_PATH_TOKEN, _notebook.shown_path(html_path))
     executed = _notebook.normalise(executed)
     prov = provenance(params, records, model_name)
     if failure is not None:
