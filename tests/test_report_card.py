@@ -67,7 +67,7 @@ def _text(fragment: str) -> str:
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", no_style))
 
 
-_UNITS = r"%|ms|pp|days?|units|requests|transactions|per 10,000 \w+|of control|of monthly volume"
+_UNITS = r"%|ms|pp|days?|units|rows|requests|transactions|per 10,000 \w+|of control|of monthly volume"
 _NUMBER = re.compile(r"(?<![\w.$/−+-])[−+-]?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 
 
@@ -88,6 +88,8 @@ def unitless(text: str) -> list[str]:
         if m.group(0).lstrip("−+-").startswith("$"):
             continue
         if re.match(rf"(?:{_UNITS})\b|%", after):
+            continue
+        if re.match(rf"of [\d,.]+ (?:{_UNITS})\b", after):  # "29 of 56,000 rows"
             continue
         if re.match(r"[,\]]", after):  # interval bounds: the unit follows the bracket
             tail = text[m.end() :].split("]", 1)

@@ -240,9 +240,10 @@ def plain_reasons(
             r = replace(
                 r,
                 message=(
-                    f"Split check: {fmt.count(w.units_control)} control vs "
-                    f"{fmt.count(w.units_canary)} canary units ({fmt.percent(w.observed_share, 3)}"
-                    f" vs {fmt.percent(w.expected_share, 3)} planned), chi-square "
+                    f"Split check: {fmt.count(w.units_control, 'units')} in control vs "
+                    f"{fmt.count(w.units_canary, 'units')} in the canary "
+                    f"({fmt.percent(w.observed_share, 3)} vs {fmt.percent(w.expected_share, 3)} "
+                    "planned), chi-square "
                     f"{fmt.p_equals(w.srm_p)} (alarm below {fmt.p_value(r.threshold or 0)})."
                 ),
             )
