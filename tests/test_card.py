@@ -173,3 +173,15 @@ def test_policy_identity_and_banner(tmp_path: Path, promote: tuple[Any, Any]) ->
 )
 def test_warning_codes(message: str, code: str) -> None:
     assert _rules.warning_code(message) == code
+
+
+def test_results_pickle_and_repr_in_one_screen(promote: tuple[Any, Any]) -> None:
+    import pickle
+
+    res, hist = promote
+    for obj in (res, hist):
+        back = pickle.loads(pickle.dumps(obj))
+        assert back.summary() == obj.summary()
+        assert back.to_frame().equals(obj.to_frame())
+        text = repr(obj)
+        assert len(text.splitlines()) <= 25 and len(text) < 5_000
