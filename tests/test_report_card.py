@@ -67,8 +67,15 @@ def _text(fragment: str) -> str:
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", no_style))
 
 
-_UNITS = r"%|ms|pp|days?|units|rows|requests|transactions|per 10,000 \w+|of control|of monthly volume"
-_NUMBER = re.compile(r"(?<![\w.$/−+-])[−+-]?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+_UNITS = (
+    r"%|ms|pp|days?|units|rows|requests|transactions|per 10,000 \w+|of control|of monthly volume"
+)
+#: statistics without a unit (a number shortly after one of these names is fine)
+_DIMENSIONLESS = re.compile(
+    r"(PSI|KS D|Jaccard|ratio|kappa|κ|AUC|ECE|CITL|slope|correlation|ρ|τ|O/E|critical value"
+    r"|threshold|tolerance|at least|at most|expected)[^.;]*$"
+)
+_NUMBER = re.compile(r"(?<![\w.,$/−+–-])[−+-]?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 
 
 def unitless(text: str) -> list[str]:
@@ -90,6 +97,11 @@ def unitless(text: str) -> list[str]:
         if re.match(rf"(?:{_UNITS})\b|%", after):
             continue
         if re.match(rf"of [\d,.]+ (?:{_UNITS})\b", after):  # "29 of 56,000 rows"
+            continue
+        if re.match(r"[×/–]", after):  # a ratio ("1.19×"), a fraction, a range's low end
+            continue
+        before = text[max(0, m.start() - 40) : m.start()]
+        if _DIMENSIONLESS.search(before):  # a named dimensionless statistic
             continue
         if re.match(r"[,\]]", after):  # interval bounds: the unit follows the bracket
             tail = text[m.end() :].split("]", 1)
