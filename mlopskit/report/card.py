@@ -150,7 +150,9 @@ class Chip:
         what = {
             "pass": "no worse than control",
             "marginal": "worse than control but within the margin",
-            "fail": "worse than control beyond what the margin allows",
+            "fail": "worse than control beyond the margin"
+            if self.decision == "inferior"
+            else "worse than control, and the margin is not excluded",
             "pending": "not decided yet",
         }[self.status]
         return (

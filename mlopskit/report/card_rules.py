@@ -154,7 +154,9 @@ def headline(model: str, verdict: str, chip_list: Sequence[Chip], w: CanaryWindo
         b = bad[0]
         return (
             f"{model} is worse than the champion on {b.label}{ran}: {b.effect_text} "
-            f"(interval {b.interval_text}), beyond the margin of {b.margin_text}."
+            f"(interval {b.interval_text}), "
+            + ("beyond" if b.decision == "inferior" else "the interval does not exclude")
+            + f" the margin of {b.margin_text}."
         )
     if verdict == "CONTINUE":
         open_ = [c.label for c in gating if c.status == "pending"] or [primary.label]
