@@ -334,8 +334,6 @@ def canary_window(canary: Any, history: Any = None) -> CanaryWindow:
                 f"({fmt.days(canary.maturity_days)} label window) for "
                 f"{', '.join(label_based)}; no new traffic is needed"
             )
-        else:
-            waiting = "a decision on data already collected: enrolment has ended"
     return CanaryWindow(
         start=start,
         end=end if start is not None else None,

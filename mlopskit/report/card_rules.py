@@ -165,6 +165,12 @@ def headline(model: str, verdict: str, chip_list: Sequence[Chip], w: CanaryWindo
                 f"Canary enrolment ended on {_day(w.end)}; the decision on {', '.join(open_)} "
                 f"waits for {w.waiting_for}. So far: {lead}."
             )
+        if w is not None and w.ended:
+            return (
+                f"Canary enrolment ended on {_day(w.end)} and its labels have matured: the "
+                f"collected data cannot decide {', '.join(open_)} ({lead}). Waiting adds no "
+                "data: extend or restart the canary."
+            )
         return f"Not decided yet on {', '.join(open_)}{ran}: {lead}."
     return f"{lead}."
 

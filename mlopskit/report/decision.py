@@ -326,7 +326,13 @@ def rollout_decision(
     )
     steps = _steps(verdict, model)
     w = card.window
-    if verdict == "CONTINUE" and w is not None and w.waiting_for:
+    if verdict == "CONTINUE" and w is not None and w.ended and not w.waiting_for:
+        steps = (
+            "Waiting adds no data: the canary has ended and its labels have matured. Extend "
+            "or restart it (a larger share or more days), or decide by the policy's "
+            "inconclusive action.",
+        )
+    elif verdict == "CONTINUE" and w is not None and w.waiting_for:
         mature = (w.end + pd.Timedelta(days=w.maturity_days)) if w.end is not None else None
         steps = (
             "Nothing to run: canary enrolment has ended. Render this report again once the "
