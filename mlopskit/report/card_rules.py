@@ -269,6 +269,15 @@ def plain_reasons(
                 r,
                 message=f"Enrolment ended on {_day(w.end)}; the decision waits for {w.waiting_for}.",
             )
+        elif r.code == "days_to_decision" and w is not None and w.ended:
+            r = replace(
+                r,
+                message=(
+                    f"Enrolment ended on {_day(w.end)} and its labels have matured: no new "
+                    "units arrive, so more days add no data; the canary must be extended or "
+                    "restarted to decide."
+                ),
+            )
         out.append(r)
     return out
 
