@@ -18,8 +18,8 @@ from pathlib import Path
 
 os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")  # no telemetry (no network here)
 
-import nannyml as nml  # noqa: E402
-import pandas as pd  # noqa: E402
+import nannyml as nml
+import pandas as pd
 
 
 def _read(path: Path) -> pd.DataFrame:

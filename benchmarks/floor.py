@@ -38,10 +38,7 @@ def reference_profile(path: Path) -> dict[str, object]:
     num, cat = _split(lf)
     qs = [k / BINS for k in range(1, BINS)]
     row = lf.select(
-        *[
-            pl.col(c).cast(pl.Float64).fill_nan(None).quantile(qs, "lower").alias(c)
-            for c in num
-        ],
+        *[pl.col(c).cast(pl.Float64).fill_nan(None).quantile(qs, "lower").alias(c) for c in num],
         *[pl.col(c).cast(pl.Float64).fill_nan(None).max().alias(f"{c}__max") for c in num],
     ).collect()
     edges = {}
@@ -59,7 +56,13 @@ def counts(lf: pl.LazyFrame, edges: dict[str, np.ndarray], cat: list[str]) -> di
         x = pl.col(c).cast(pl.Float64).fill_nan(None)
         idx = pl.sum_horizontal([(x > float(v)).cast(pl.UInt8) for v in e]) if len(e) else pl.lit(0)
         exprs.append(
-            pl.when(x.is_null()).then(len(e) + 1).otherwise(idx).alias(c).value_counts().implode().alias(c)
+            pl.when(x.is_null())
+            .then(len(e) + 1)
+            .otherwise(idx)
+            .alias(c)
+            .value_counts()
+            .implode()
+            .alias(c)
         )
     exprs += [pl.col(c).cast(pl.String).value_counts().implode().alias(c) for c in cat]
     row = lf.select(exprs).collect()
@@ -169,11 +172,7 @@ def task_label_maturity(d: Path) -> object:
     lf = _scan(d / "events.parquet")
     day = pl.col("ts").dt.truncate("1d")
     age = ((pl.col("label_ts") - day).dt.total_days()).alias("age")
-    tri = (
-        lf.filter(pl.col("label") == 1)
-        .group_by(day.alias("cohort"), age)
-        .agg(pl.len())
-    )
+    tri = lf.filter(pl.col("label") == 1).group_by(day.alias("cohort"), age).agg(pl.len())
     sizes = lf.group_by(day.alias("cohort")).agg(pl.len())
     res = pl.collect_all([tri, sizes])
     return res[0].height

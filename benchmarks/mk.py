@@ -37,7 +37,9 @@ def task_psi_profile(d: Path) -> object:
 
 
 def task_shadow(d: Path) -> object:
-    return mk.shadow_profile(_p(d, "shadow.parquet"), threshold=0.1, segments=("channel", "country"))
+    return mk.shadow_profile(
+        _p(d, "shadow.parquet"), threshold=0.1, segments=("channel", "country")
+    )
 
 
 def task_canary(d: Path) -> object:

@@ -111,7 +111,9 @@ def _skip(tool: str, task: str, rows: int) -> str | None:
     return None
 
 
-def bench(sizes: list[int], reps: int, out: Path, tools: tuple[str, ...]) -> list[dict[str, Any]]:
+def bench(
+    sizes: list[int], reps: int, out: Path, tools: tuple[str, ...], tasks: tuple[str, ...]
+) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     timed_out: set[tuple[str, str]] = set()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -126,7 +128,7 @@ def bench(sizes: list[int], reps: int, out: Path, tools: tuple[str, ...]) -> lis
         d = datasets.make_all(rows, out)
         r = reps if rows <= 1_000_000 else max(1, reps // 2) if rows <= BIG else 1
         for rep in range(r):
-            for task in TASKS:
+            for task in tasks:
                 for tool in tools:
                     base = {"stamp": stamp, "rev": rev, "rows": rows, "task": task, "tool": tool}
                     why = _skip(tool, task, rows)
@@ -136,7 +138,9 @@ def bench(sizes: list[int], reps: int, out: Path, tools: tuple[str, ...]) -> lis
                     if why is None and cmd is None:
                         why = "not installed"
                     if why is None and (tool, task) in timed_out:
-                        why = f"skipped: did not finish in {TIME_LIMIT[tool]:.0f} s at a smaller size"
+                        why = (
+                            f"skipped: did not finish in {TIME_LIMIT[tool]:.0f} s at a smaller size"
+                        )
                     if why is not None:
                         if rep == 0:
                             runs.append({**base, "skipped": why})
@@ -255,15 +259,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-imports", action="store_true")
     args = ap.parse_args(argv)
     sizes = [int(float(s)) for s in args.sizes.split(",") if s]
-    global TASKS
-    TASKS = tuple(t for t in TASKS if t in args.tasks.split(","))
+    tasks = tuple(t for t in TASKS if t in args.tasks.split(","))
     free = shutil.disk_usage(args.out.parent if args.out.parent.exists() else ROOT).free
     for s in list(sizes):
         if s > BIG and free < s * 250 * 2:  # ~110 B/row per feature file, two files, margin
             print(f"skipping {s:,} rows: {free / 2**30:.0f} GiB free on disk", flush=True)
             sizes.remove(s)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    runs = bench(sizes, args.reps, args.out, tuple(args.tools.split(",")))
+    runs = bench(sizes, args.reps, args.out, tuple(args.tools.split(",")), tasks)
     if not args.no_imports:
         runs += [{"stamp": stamp, **r} for r in import_times()]
     old = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else []
