@@ -257,7 +257,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tools", default=",".join(TOOLS))
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--no-imports", action="store_true")
+    ap.add_argument("--json", type=Path, default=RESULTS_JSON, help="raw runs appended here")
+    ap.add_argument(
+        "--render", nargs="*", type=Path, help="only rewrite results.md from these raw files"
+    )
     args = ap.parse_args(argv)
+    if args.render is not None:
+        merged = [r for p in args.render for r in json.loads(p.read_text())]
+        RESULTS_MD.write_text(render(merged))
+        print(f"wrote {RESULTS_MD}", flush=True)
+        return 0
     sizes = [int(float(s)) for s in args.sizes.split(",") if s]
     tasks = tuple(t for t in TASKS if t in args.tasks.split(","))
     free = shutil.disk_usage(args.out.parent if args.out.parent.exists() else ROOT).free
@@ -269,8 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = bench(sizes, args.reps, args.out, tuple(args.tools.split(",")), tasks)
     if not args.no_imports:
         runs += [{"stamp": stamp, **r} for r in import_times()]
-    old = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else []
-    RESULTS_JSON.write_text(json.dumps(old + runs, indent=0) + "\n")
+    old = json.loads(args.json.read_text()) if args.json.exists() else []
+    args.json.write_text(json.dumps(old + runs, indent=0) + "\n")
     RESULTS_MD.write_text(render(old + runs))
     print(f"wrote {RESULTS_MD}", flush=True)
     return 0

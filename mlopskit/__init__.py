@@ -33,7 +33,8 @@ if TYPE_CHECKING:  # the names below, for type checkers and IDEs
     from mlopskit.canary import minimum_detectable_effect as canary_mde
     from mlopskit.canary import power as canary_power
     from mlopskit.canary import sample_size as canary_sample_size
-    from mlopskit.drift import (
+    # no-redef: mypy also sees the submodules drift/psi.py and monitoring/monitor.py
+    from mlopskit.drift import (  # type: ignore[no-redef]
         OutcomeDrift,
         OutputDrift,
         PSIOverTime,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:  # the names below, for type checkers and IDEs
         psi_table,
     )
     from mlopskit.labels import LabelMaturity, RetrainAssessment, drift_vs_label_lag, label_maturity
-    from mlopskit.monitoring import MonitoringResult, monitor
+    from mlopskit.monitoring import MonitoringResult, monitor  # type: ignore[no-redef]
     from mlopskit.policy import Policy, load_policy
     from mlopskit.registry import Registry, Stage, open_registry
     from mlopskit.registry import gates as gates

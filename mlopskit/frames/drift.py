@@ -356,7 +356,7 @@ def _numeric_exprs_nw(names: Sequence[str], edges: Mapping[str, Sequence[float]]
 
 
 def _read_numeric_row(
-    row: Mapping[str, Any], names: Sequence[str], edges: Mapping[str, Sequence[float]], n: int
+    row: Any, names: Sequence[str], edges: Mapping[str, Sequence[float]], n: int
 ) -> dict[str, NumericReference]:
     out = {}
     for j, f in enumerate(names):
