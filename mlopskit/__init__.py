@@ -17,6 +17,7 @@ matplotlib, papermill and nbconvert load when an analysis needs them.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers and IDEs
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # the names below, for type checkers and IDEs
     from mlopskit.canary import minimum_detectable_effect as canary_mde
     from mlopskit.canary import power as canary_power
     from mlopskit.canary import sample_size as canary_sample_size
+
     # no-redef: mypy also sees the submodules drift/psi.py and monitoring/monitor.py
     from mlopskit.drift import (  # type: ignore[no-redef]
         OutcomeDrift,
@@ -164,6 +166,9 @@ def __getattr__(name: str) -> Any:
     """Import a public name's module on first use (PEP 562) and cache the value."""
     target = _LAZY.get(name)
     if target is None:
+        # a subpackage (``mlopskit.demo`` …) reached as an attribute, as with eager imports
+        if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}"):
+            return importlib.import_module(f"{__name__}.{name}")
         raise AttributeError(f"module 'mlopskit' has no attribute {name!r}")
     module, attr = target
     mod = importlib.import_module(module)

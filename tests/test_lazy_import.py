@@ -48,6 +48,11 @@ def test_public_names_resolve_lazily_and_all_is_complete() -> None:
     assert ReferenceProfile.__name__ == "ReferenceProfile"
 
 
+def test_subpackages_are_reachable_as_attributes() -> None:
+    assert mlopskit.demo.__name__ == "mlopskit.demo"
+    assert mlopskit.frames.bin_counts is not None
+
+
 def test_unknown_attribute_is_an_attribute_error() -> None:
     try:
         mlopskit.no_such_name  # noqa: B018
