@@ -160,14 +160,14 @@ def check_binnable(lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str) ->
 # ---- one pass per side (issue 15) ----------------------------------------------------
 # The reference profile and the current window's counts each read the data once:
 #
-# * reference, exact (default up to EXACT_MAX_ROWS valid values per column): per numeric
-#   column ONE expression sorts the valid values, gathers the order statistics
-#   x_(⌊k(n−1)/B⌋) at ranks computed inside the engine from the column's own count (exact
-#   integer arithmetic: the edges are those of stats.psi.quantile_edges) and counts the
-#   values at or below each of them (search_sorted); per categorical column one value count.
-#   polars runs it as one select per group of columns (parquet reads each column once;
-#   the group size bounds memory); other engines run the narwhals path (a count pass, the
-#   quantile pass, then the counting pass below).
+# * reference, exact (default up to EXACT_MAX_ROWS rows): the order statistics
+#   x_(⌊k(n−1)/B⌋) of each numeric column's valid values at ranks in exact integer
+#   arithmetic (the edges of stats.psi.quantile_edges) and the count of values at or below
+#   each, so edges and reference counts come out of the same read; per categorical column
+#   one group-by. polars reads groups of numeric columns (the group size bounds memory;
+#   parquet decodes each column once) and selects with numpy (np.partition: the values of a
+#   full sort, in linear time); other engines run the narwhals path (a count pass, the
+#   quantile pass of numeric_summary, then the counting pass below).
 # * reference, sampled (above EXACT_MAX_ROWS, or when asked): edges from the same order
 #   statistics of a seeded uniform row sample (polars: the rows whose hashed row index
 #   falls below size/n of the hash range; memory is the sample), then EXACT counts against
@@ -176,9 +176,9 @@ def check_binnable(lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str) ->
 # * counting (reference counts in the sampled mode, every current window): numeric bins
 #   by cumulative counts Σ 1{x ≤ e_k} (one comparison per edge, integer sums, streaming,
 #   every engine), categorical bins by a native group-by / value count on the column's own
-#   dtype (no per-category string comparisons). polars: one select (or one group-by per
-#   window) for everything; other engines: one select for the numeric columns and one
-#   group-by per categorical column.
+#   dtype (no per-category string comparisons): one select (or group-by over windows) for
+#   the numeric columns and one group-by per categorical column; polars runs them as one
+#   streaming collect_all, each query decoding only its own columns.
 EXACT_MAX_ROWS = 20_000_000
 """Above this many rows the reference edges come from a sample (exact counts still)."""
 
@@ -283,36 +283,31 @@ def _edges_and_counts(
     )
 
 
+def _exact_numpy(x: np.ndarray, n: int, bins: int) -> NumericReference:
+    """Order statistics ``x_(⌊k(m−1)/B⌋)`` of the valid values (``np.partition``: the same
+    values as a full sort) and the counts at or below each."""
+    x = x[~np.isnan(x)]
+    m = int(x.size)
+    if m == 0:
+        return _edges_and_counts(np.array([]), np.array([]), 0, n, math.nan, math.nan)
+    ks = order_statistic_index(m, bins)
+    q = np.partition(x, ks)[ks]
+    le = np.array([np.count_nonzero(x <= v) for v in q], dtype=float)
+    return _edges_and_counts(q, le, m, n, float(x.min()), float(x.max()))
+
+
 def _polars_exact_group(
     lf: pl.LazyFrame, names: Sequence[str], bins: int
 ) -> tuple[int, dict[str, NumericReference]]:
-    ks = pl.Series("k", list(range(1, bins)), dtype=pl.Int64)
-    exprs: list[Any] = [pl.len().alias("__n")]
-    for j, f in enumerate(names):
-        x = _pl_float(f)
-        v = x.drop_nulls().sort()
-        m = v.len()
-        # ranks ⌊k(m−1)/B⌋ in integer arithmetic inside the engine (clipped at 0, and
-        # null out of bounds, for an all-missing column)
-        idx = ((pl.lit(ks) * (m.cast(pl.Int64) - 1)) // bins).clip(lower_bound=0)
-        q = v.gather(idx, null_on_oob=True)
-        exprs += [
-            m.alias(f"__m{j}"),
-            x.min().alias(f"__min{j}"),
-            x.max().alias(f"__max{j}"),
-            q.implode().alias(f"__q{j}"),
-            v.search_sorted(q, side="right").implode().alias(f"__le{j}"),
-        ]
-    row = lf.select(exprs).collect().row(0, named=True)
-    n = int(row["__n"])
+    """polars exact path: the group's columns read once (as float64, null → NaN), then
+    numpy per column."""
+    got = lf.select([_pl_float(f).alias(f) for f in names]).collect(engine="streaming")
+    n = got.height
     out = {}
-    for j, f in enumerate(names):
-        m = int(row[f"__m{j}"])
-        q = np.asarray(row[f"__q{j}"] or [], dtype=float)
-        le = np.asarray(row[f"__le{j}"] or [], dtype=float)
-        mn = float(row[f"__min{j}"]) if m else math.nan
-        mx = float(row[f"__max{j}"]) if m else math.nan
-        out[f] = _edges_and_counts(q, le, m, n, mn, mx)
+    for f in names:
+        x = got.get_column(f).to_numpy().astype(float, copy=False)
+        out[f] = _exact_numpy(x, n, bins)
+    del got
     return n, out
 
 
