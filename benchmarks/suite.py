@@ -112,7 +112,12 @@ def _skip(tool: str, task: str, rows: int) -> str | None:
 
 
 def bench(
-    sizes: list[int], reps: int, out: Path, tools: tuple[str, ...], tasks: tuple[str, ...]
+    sizes: list[int],
+    reps: int,
+    out: Path,
+    tools: tuple[str, ...],
+    tasks: tuple[str, ...],
+    progress: Path | None = None,
 ) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     timed_out: set[tuple[str, str]] = set()
@@ -150,6 +155,8 @@ def bench(
                     if res.get("timeout"):
                         timed_out.add((tool, task))
                     runs.append({**base, "rep": rep, **res})
+                    if progress is not None:  # keep what is measured if the run is cut short
+                        progress.write_text(json.dumps(runs, indent=0) + "\n")
                     print(
                         f"{rows:>11,} {task:<15s} {tool:<10s} wall {res['wall_s']:8.2f} s "
                         f"cpu {res['cpu_s']:8.2f} s rss {res['rss_mib']:7.0f} MiB "
@@ -275,11 +282,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipping {s:,} rows: {free / 2**30:.0f} GiB free on disk", flush=True)
             sizes.remove(s)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    runs = bench(sizes, args.reps, args.out, tuple(args.tools.split(",")), tasks)
+    partial = args.json.with_suffix(".partial.json")
+    runs = bench(sizes, args.reps, args.out, tuple(args.tools.split(",")), tasks, partial)
     if not args.no_imports:
         runs += [{"stamp": stamp, **r} for r in import_times()]
     old = json.loads(args.json.read_text()) if args.json.exists() else []
     args.json.write_text(json.dumps(old + runs, indent=0) + "\n")
+    partial.unlink(missing_ok=True)
     RESULTS_MD.write_text(render(old + runs))
     print(f"wrote {RESULTS_MD}", flush=True)
     return 0
