@@ -219,11 +219,6 @@ def _pl_float(name: str) -> Any:
     return pl.col(name).cast(pl.Float64).fill_nan(None)
 
 
-def _pl_category(name: str, dtype: Any) -> Any:
-    c = pl.col(name)
-    return c if _native_categorical(dtype) else c.cast(pl.String)
-
-
 def _nw_category(name: str, dtype: Any) -> Any:
     c = nw.col(name)
     return c if _native_categorical(dtype) else c.cast(nw.String)
