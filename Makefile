@@ -11,7 +11,7 @@ MODEL_RE := ^[A-Za-z0-9_.-]+$$
 # (two workers × multithreaded OpenBLAS made matrix products slower, not faster).
 TEST_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help setup test test-fast lint report demo bench clean promote revert
+.PHONY: help setup test test-fast lint report demo bench bench-venvs clean promote revert
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -44,8 +44,15 @@ report: $(STAMP) ## Render the decision report: make report MODEL=fraud_v2.3 [AS
 demo: $(STAMP) ## (Re)generate the simulated fraud world into data/demo/
 	$(PY) -m mlopskit demo --force
 
-bench: $(STAMP) ## Run the performance benchmarks (large demo sizes; not part of make test)
-	$(PY) -m benchmarks.run
+bench: $(STAMP) ## Benchmarks → benchmarks/results.md (mlopskit vs polars floor vs NannyML/Evidently; BENCH_ARGS="--sizes 1e5,1e6,1e7,1e8")
+	nice -n 10 $(PY) -m benchmarks.suite $(BENCH_ARGS)
+
+BENCH_VENVS ?= /work/venvs
+bench-venvs: ## Throwaway venvs for the comparison tools (they pin pandas < 3): NannyML, Evidently
+	$(PYTHON) -m venv $(BENCH_VENVS)/nannyml
+	$(BENCH_VENVS)/nannyml/bin/pip install --quiet "nannyml==0.13.1" "pandas<3" statsmodels pyarrow
+	$(PYTHON) -m venv $(BENCH_VENVS)/evidently
+	$(BENCH_VENVS)/evidently/bin/pip install --quiet "evidently==0.7.23" "pandas<3" pyarrow
 
 promote: $(STAMP) ## Promote: make promote MODEL=fraud_v2.3 TO=Production REPORT=reports/... REASON="..."
 	@if ! [[ "$(MODEL)" =~ $(MODEL_RE) ]]; then echo "make promote: MODEL must match [A-Za-z0-9_.-]+; got '$(MODEL)'" >&2; exit 2; fi

@@ -19,7 +19,6 @@ import pandas as pd
 
 from mlopskit import _display, frames
 from mlopskit.policy import DriftPolicy, Policy, as_policy
-from mlopskit.stats.psi import edges_from_quantiles
 
 PROFILE_VERSION = 1
 
@@ -131,6 +130,8 @@ class ReferenceProfile:
     period : ISO start and end of the reference ``ts`` when ``ts`` was given.
     version : profile format version.
     warnings : data problems found while profiling (constant or all-missing features).
+    edges_from : how the numeric edges were found: ``"exact"`` (order statistics of every
+        valid value) or the sample they came from (counts are always exact).
     """
 
     features: tuple[FeatureProfile, ...]
@@ -141,6 +142,7 @@ class ReferenceProfile:
     period: tuple[str, str] | None = None
     version: int = PROFILE_VERSION
     warnings: tuple[str, ...] = ()
+    edges_from: str = "exact"
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -164,6 +166,7 @@ class ReferenceProfile:
             "features": [f.to_dict() for f in self.features],
             "score": self.score.to_dict() if self.score else None,
             "warnings": list(self.warnings),
+            "edges_from": self.edges_from,
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -192,6 +195,7 @@ class ReferenceProfile:
             score=FeatureProfile.from_dict(d["score"]) if d.get("score") else None,
             period=(str(d["period"][0]), str(d["period"][1])) if d.get("period") else None,
             warnings=tuple(str(w) for w in d.get("warnings", ())),
+            edges_from=str(d.get("edges_from", "exact")),
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -211,6 +215,8 @@ class ReferenceProfile:
             f"{self.bins} bins"
             + (f", period {self.period[0]} – {self.period[1]}" if self.period else ""),
         ]
+        if self.edges_from != "exact":
+            lines.append(f"numeric edges from a {self.edges_from}")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -275,41 +281,31 @@ def _resolve_features(
     return numeric, cats
 
 
-def _numeric_profiles(
-    lf: Any, names: Sequence[str], bins: int, sch: Mapping[str, Any]
-) -> tuple[list[FeatureProfile], list[str]]:
-    summ = frames.numeric_summary(lf, names, bins)
-    specs, warns = [], []
-    for f in names:
-        s = summ[f]
-        edges = edges_from_quantiles(s["quantiles"], maximum=s["max"])
-        specs.append(frames.BinSpec(f, "numeric", tuple(float(e) for e in edges)))
-        if s["n_valid"] == 0:
-            warns.append(f"feature `{f}`: all values are missing in the reference; PSI is NaN.")
-        elif s["min"] == s["max"]:
-            warns.append(
-                f"feature `{f}`: constant in the reference (every value {s['min']:g}); PSI is NaN."
-            )
-    _, _, counts = frames.bin_counts(lf, specs) if specs else (None, None, {})
-    out = [
-        FeatureProfile(
-            feature=sp.feature,
-            kind="numeric",
-            counts=tuple(int(v) for v in counts[sp.feature][0]),
-            edges=sp.edges,
-            dtype=str(sch[sp.feature]),
-            n_distinct_at_most_one=summ[sp.feature]["n_valid"] == 0
-            or summ[sp.feature]["min"] == summ[sp.feature]["max"],
+def _numeric_profile(
+    name: str, r: frames.NumericReference, dtype: Any
+) -> tuple[FeatureProfile, list[str]]:
+    warns = []
+    if r.n_valid == 0:
+        warns.append(f"feature `{name}`: all values are missing in the reference; PSI is NaN.")
+    elif r.min == r.max:
+        warns.append(
+            f"feature `{name}`: constant in the reference (every value {r.min:g}); PSI is NaN."
         )
-        for sp in specs
-    ]
-    return out, warns
+    fp = FeatureProfile(
+        feature=name,
+        kind="numeric",
+        counts=r.counts,
+        edges=r.edges,
+        dtype=str(dtype),
+        n_distinct_at_most_one=r.n_valid == 0 or r.min == r.max,
+    )
+    return fp, warns
 
 
 def _categorical_profile(
-    lf: Any, name: str, max_categories: int, dtype: Any
+    name: str, value_counts: tuple[list[str], list[int], int], max_categories: int, dtype: Any
 ) -> tuple[FeatureProfile, list[str]]:
-    cats, counts, n_missing = frames.category_counts(lf, name)
+    cats, counts, n_missing = value_counts
     kept, rest = cats[:max_categories], counts[max_categories:]
     warns = []
     if len(cats) <= 1:
@@ -340,6 +336,8 @@ def profile(
     score: str | None = None,
     ts: str | None = None,
     max_categories: int | None = None,
+    quantile_sample: int | None = None,
+    seed: int = 0,
     policy: Policy | str | Path | None = None,
 ) -> ReferenceProfile:
     """Freeze the reference sample's bins, categories and counts.
@@ -356,9 +354,21 @@ def profile(
     score : optional score column, profiled with the same rules.
     ts : optional timestamp column; the reference period is stored.
     max_categories : categories kept per categorical feature (policy, 50).
+    quantile_sample : how the numeric edges are found. ``None`` (default): exactly (the
+        order statistics of every valid value) up to ``frames.EXACT_MAX_ROWS`` (2·10⁷)
+        rows, above that from a seeded uniform sample of ``frames.DEFAULT_QUANTILE_SAMPLE``
+        (2·10⁶) rows, so memory stays flat in rows; ``0``: always exact; ``k``: from a
+        sample of ``k`` rows whenever the reference has more. Counts are always exact;
+        with a sample the edges are the same order statistics of the sample, each edge's
+        quantile level off by at most ``0.5/√k`` (one standard error), and the profile
+        records it (``edges_from``). Sampling needs polars (a path or a polars frame);
+        other engines compute exact edges.
+    seed : seed of the sample (the hash of the row index).
 
-    Aggregation: one lazy select for the quantiles, one for the bin counts, one group-by
-    per categorical feature; nothing is materialized whole.
+    Aggregation: one pass (polars: per numeric column one expression sorts the valid
+    values, gathers the order statistics and counts the values at or below each; one
+    group-by per categorical column); with a sample, one pass for the sample and one for
+    the exact counts. Nothing is materialized whole beyond one group of columns.
     """
     pol = drift_policy(policy)
     b = pol.bins if bins is None else int(bins)
@@ -378,14 +388,27 @@ def profile(
             )
     if score is not None and not frames.is_numeric_dtype(sch[score]):
         raise ValueError(f"reference: score column `{score}` must be numeric; found {sch[score]}.")
-    num_profiles, warns = _numeric_profiles(lf, [*numeric, *([score] if score else [])], b, sch)
-    by_name = {p.feature: p for p in num_profiles}
-    for c in cats:
-        by_name[c], w = _categorical_profile(lf, c, kmax, sch[c])
-        warns += w
-    n = frames.n_rows(lf)
+    if quantile_sample is not None and int(quantile_sample) < 0:
+        raise ValueError(f"`quantile_sample` must be None or ≥ 0; got {quantile_sample!r}.")
+    num_names = [*numeric, *([score] if score else [])]
+    rc = frames.reference_counts(lf, num_names, cats, b, sample=quantile_sample, seed=seed)
+    n = rc.n
     if n == 0:
         raise ValueError("reference: the frame has no rows.")
+    by_name: dict[str, FeatureProfile] = {}
+    warns: list[str] = []
+    for c in num_names:
+        by_name[c], w = _numeric_profile(c, rc.numeric[c], sch[c])
+        warns += w
+    for c in cats:
+        by_name[c], w = _categorical_profile(c, rc.categorical[c], kmax, sch[c])
+        warns += w
+    edges_from = "exact"
+    if rc.method == "sample":
+        edges_from = (
+            f"sample of {rc.sample_size:,} rows (hashed row index, seed {rc.sample_seed}); "
+            f"edge quantile levels within ±{0.5 / math.sqrt(rc.sample_size or 1):.2g} (1 s.e.)"
+        )
     period = None
     if ts is not None:
         r = frames.collect(
@@ -404,4 +427,5 @@ def profile(
         score=by_name[score] if score else None,
         period=period,
         warnings=tuple(warns),
+        edges_from=edges_from,
     )

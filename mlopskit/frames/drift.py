@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from mlopskit.frames.inputs import (
     WINDOW_COL,
+    _collect_many,
     _float,
-    _missing,
     _window_expr,
     collect,
     is_numeric_dtype,
+    n_rows,
     schema,
 )
-from mlopskit.stats.psi import order_statistic_index
+from mlopskit.stats.psi import edges_from_quantiles, order_statistic_index
 
 # ---- drift (issue 3) -----------------------------------------------------------------
 # Reductions for mlopskit.drift and mlopskit.monitoring: bin counts per feature (and per time
@@ -137,31 +140,6 @@ class BinSpec:
         return len(self.categories) + 2
 
 
-def _bin_indicators(spec: BinSpec, j: int) -> list[tuple[str, Any]]:
-    """(column name, boolean expression) per bin except those derived by subtraction."""
-    f = spec.feature
-    out: list[tuple[str, Any]] = []
-    if spec.kind == "numeric":
-        c = _float(f)
-        miss = _missing(f, True)
-        lows = (-np.inf, *spec.edges)
-        highs = (*spec.edges, np.inf)
-        for i, (lo, hi) in enumerate(zip(lows, highs, strict=True)):
-            cond = ~miss
-            if np.isfinite(lo):
-                cond = cond & (c > float(lo))
-            if np.isfinite(hi):
-                cond = cond & (c <= float(hi))
-            out.append((f"__b{j}_{i}", cond.fill_null(False)))
-        out.append((f"__b{j}_m", miss))
-    else:
-        c = nw.col(f).cast(nw.String)
-        for i, cat in enumerate(spec.categories):
-            out.append((f"__b{j}_{i}", (c == cat).fill_null(False)))
-        out.append((f"__b{j}_m", c.is_null()))
-    return out
-
-
 def check_binnable(lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str) -> None:
     """A numeric spec needs a numeric column (not strings); every column must be present."""
     sch = schema(lf)
@@ -179,6 +157,308 @@ def check_binnable(lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str) ->
             )
 
 
+# ---- one pass per side (issue 15) ----------------------------------------------------
+# The reference profile and the current window's counts each read the data once:
+#
+# * reference, exact (default up to EXACT_MAX_ROWS rows): the order statistics
+#   x_(⌊k(n−1)/B⌋) of each numeric column's valid values at ranks in exact integer
+#   arithmetic (the edges of stats.psi.quantile_edges) and the count of values at or below
+#   each, so edges and reference counts come out of the same read; per categorical column
+#   one group-by. polars reads groups of numeric columns (the group size bounds memory;
+#   parquet decodes each column once) and selects with numpy (np.partition: the values of a
+#   full sort, in linear time); other engines run the narwhals path (a count pass, the
+#   quantile pass of numeric_summary, then the counting pass below).
+# * reference, sampled (above EXACT_MAX_ROWS, or when asked): edges from the same order
+#   statistics of a seeded uniform row sample (polars: the rows whose hashed row index
+#   falls below size/n of the hash range; memory is the sample), then EXACT counts against
+#   those edges in one streaming pass. The sample size is stored: each edge's quantile
+#   level then has a standard error of at most 0.5/sqrt(sample valid values).
+# * counting (reference counts in the sampled mode, every current window): numeric bins
+#   by cumulative counts Σ 1{x ≤ e_k} (one comparison per edge, integer sums, streaming,
+#   every engine), categorical bins by a native group-by / value count on the column's own
+#   dtype (no per-category string comparisons): one select (or group-by over windows) for
+#   the numeric columns and one group-by per categorical column; polars runs them as one
+#   streaming collect_all, each query decoding only its own columns.
+EXACT_MAX_ROWS = 20_000_000
+"""Above this many rows the reference edges come from a sample (exact counts still)."""
+
+DEFAULT_QUANTILE_SAMPLE = 2_000_000
+"""Rows sampled for the edges when the reference is sampled."""
+
+_POLARS_GROUP_VALUES = 50_000_000
+"""polars exact path: columns per select chosen so that rows × columns stays below this."""
+
+
+def _is_polars(lf: nw.LazyFrame) -> bool:
+    return bool(lf.implementation.is_polars())
+
+
+def _native_categorical(dtype: Any) -> bool:
+    return dtype == nw.String or dtype == nw.Categorical or dtype == nw.Enum
+
+
+def _value_counts_frame(
+    keys: Sequence[Any], counts: Sequence[Any]
+) -> tuple[list[str], list[int], int]:
+    """Categories as strings, most frequent first (ties by name), and the missing count."""
+    n_missing = 0
+    pairs: list[tuple[str, int]] = []
+    for k, c in zip(keys, counts, strict=True):
+        if k is None or (isinstance(k, float) and math.isnan(k)):
+            n_missing += int(c)
+        else:
+            pairs.append((str(k), int(c)))
+    agg: dict[str, int] = {}
+    for k, c in pairs:  # two native values can print alike (e.g. after a cast)
+        agg[k] = agg.get(k, 0) + c
+    order = sorted(agg.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [k for k, _ in order], [c for _, c in order], n_missing
+
+
+def _pl_float(name: str) -> Any:
+    return pl.col(name).cast(pl.Float64).fill_nan(None)
+
+
+def _nw_category(name: str, dtype: Any) -> Any:
+    c = nw.col(name)
+    return c if _native_categorical(dtype) else c.cast(nw.String)
+
+
+@dataclass(frozen=True, slots=True)
+class NumericReference:
+    """One numeric column of the reference: edges (ties collapsed, below the maximum), the
+    counts of its bins (value bins then ``__missing__``), min, max and valid count."""
+
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+    min: float
+    max: float
+    n_valid: int
+    n_missing: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceCounts:
+    """Everything :func:`mlopskit.drift.reference.profile` needs, from one pass per side.
+
+    ``method`` says how the edges were found: ``"exact"`` (order statistics of all valid
+    values) or ``"sample"`` (order statistics of ``sample_size`` sampled rows)."""
+
+    n: int
+    numeric: dict[str, NumericReference]
+    categorical: dict[str, tuple[list[str], list[int], int]]
+    method: str
+    sample_size: int | None = None
+    sample_seed: int | None = None
+
+
+def _cum_counts_to_bins(le: Sequence[float], n_valid: float, n_missing: float) -> list[float]:
+    """Counts ≤ each edge (increasing) → value-bin counts then the missing count."""
+    out, prev = [], 0.0
+    for v in le:
+        out.append(v - prev)
+        prev = v
+    out.append(n_valid - prev)
+    out.append(n_missing)
+    return out
+
+
+def _edges_and_counts(
+    sorted_q: np.ndarray, le: np.ndarray, m: int, n: int, mn: float, mx: float
+) -> NumericReference:
+    """From the order statistics and their ``≤`` counts (exact path)."""
+    if m == 0:
+        return NumericReference((), (0, n), math.nan, math.nan, 0, n)
+    edges = edges_from_quantiles(sorted_q, maximum=mx)
+    pos = {float(q): int(c) for q, c in zip(sorted_q, le, strict=True)}
+    cum = [pos[float(e)] for e in edges]
+    counts = _cum_counts_to_bins(cum, m, n - m)
+    return NumericReference(
+        tuple(float(e) for e in edges), tuple(int(c) for c in counts), mn, mx, m, n - m
+    )
+
+
+def _exact_numpy(x: np.ndarray, n: int, bins: int) -> NumericReference:
+    """Order statistics ``x_(⌊k(m−1)/B⌋)`` of the valid values (``np.partition``: the same
+    values as a full sort) and the counts at or below each."""
+    x = x[~np.isnan(x)]
+    m = int(x.size)
+    if m == 0:
+        return _edges_and_counts(np.array([]), np.array([]), 0, n, math.nan, math.nan)
+    ks = order_statistic_index(m, bins)
+    q = np.partition(x, ks)[ks]
+    le = np.array([np.count_nonzero(x <= v) for v in q], dtype=float)
+    return _edges_and_counts(q, le, m, n, float(x.min()), float(x.max()))
+
+
+def _polars_exact_group(
+    lf: pl.LazyFrame, names: Sequence[str], bins: int
+) -> tuple[int, dict[str, NumericReference]]:
+    """polars exact path: the group's columns read once (as float64, null → NaN), then
+    numpy per column."""
+    got = lf.select([_pl_float(f).alias(f) for f in names]).collect(engine="streaming")
+    n = got.height
+    out = {}
+    for f in names:
+        x = got.get_column(f).to_numpy().astype(float, copy=False)
+        out[f] = _exact_numpy(x, n, bins)
+    del got
+    return n, out
+
+
+def _sample_query(
+    lf: pl.LazyFrame, names: Sequence[str], n: int, size: int, seed: int
+) -> pl.LazyFrame:
+    """Rows whose hashed row index falls below ``size/n`` of the 64-bit hash range."""
+    cut = min(int(size / n * 2.0**64), 2**64 - 1)
+    return (
+        lf.select([_pl_float(f).alias(f) for f in names])
+        .with_row_index("__i")
+        .filter(pl.col("__i").hash(seed) < cut)
+        .drop("__i")
+    )
+
+
+def _order_stats_np(x: np.ndarray, bins: int) -> np.ndarray:
+    x = np.sort(x[~np.isnan(x)])
+    if x.size == 0:
+        return np.array([], dtype=float)
+    return x[order_statistic_index(x.size, bins)]
+
+
+def _numeric_exprs_nw(names: Sequence[str], edges: Mapping[str, Sequence[float]]) -> list[Any]:
+    """Generic counting select: per numeric column its valid count and Σ 1{x ≤ e_k}
+    (integer sums: Spark-friendly), min and max."""
+    out: list[Any] = []
+    for j, f in enumerate(names):
+        c = _float(f)
+        v = nw.when(~c.is_nan()).then(c)
+        out += [
+            v.count().alias(f"__m{j}"),
+            v.min().alias(f"__min{j}"),
+            v.max().alias(f"__max{j}"),
+        ]
+        out += [
+            (v <= float(e)).fill_null(False).cast(nw.Int64).sum().alias(f"__le{j}_{k}")
+            for k, e in enumerate(edges[f])
+        ]
+    return out
+
+
+def _read_numeric_row(
+    row: Any, names: Sequence[str], edges: Mapping[str, Sequence[float]], n: int
+) -> dict[str, NumericReference]:
+    out = {}
+    for j, f in enumerate(names):
+        m = int(row[f"__m{j}"] or 0)
+        le = [float(row[f"__le{j}_{k}"] or 0) for k in range(len(edges[f]))]
+        counts = _cum_counts_to_bins(le, m, n - m)
+        out[f] = NumericReference(
+            tuple(float(e) for e in edges[f]),
+            tuple(int(c) for c in counts),
+            float(row[f"__min{j}"]) if m else math.nan,
+            float(row[f"__max{j}"]) if m else math.nan,
+            m,
+            n - m,
+        )
+    return out
+
+
+def _category_counts_all(
+    lf: nw.LazyFrame, names: Sequence[str], sch: Mapping[str, Any]
+) -> dict[str, tuple[list[str], list[int], int]]:
+    """Value counts of every categorical column: one native group-by per column on the
+    column's own dtype (polars: all of them in one streaming ``collect_all``)."""
+    queries = [
+        lf.select(_nw_category(f, sch[f]).alias("__v")).group_by("__v").agg(nw.len().alias("__n"))
+        for f in names
+    ]
+    out = {}
+    for f, df in zip(names, _collect_many(queries), strict=True):
+        out[f] = _value_counts_frame(list(df["__v"].astype(object)), list(df["__n"]))
+    return out
+
+
+def reference_counts(
+    lf: nw.LazyFrame,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    bins: int,
+    *,
+    sample: int | None = None,
+    seed: int = 0,
+) -> ReferenceCounts:
+    """Edges and counts of every feature of the reference (see the block comment above).
+
+    ``sample``: ``None`` = exact up to :data:`EXACT_MAX_ROWS` rows, else edges from a
+    sample of :data:`DEFAULT_QUANTILE_SAMPLE` rows; ``0`` = always exact; ``k > 0`` = edges
+    from a sample of ``k`` rows whenever the frame has more rows."""
+    sch = schema(lf)
+    n = n_rows(lf)
+    size = DEFAULT_QUANTILE_SAMPLE if sample is None else int(sample)
+    limit = EXACT_MAX_ROWS if sample is None else size
+    cats = _category_counts_all(lf, categorical, sch)
+    if not numeric:
+        return ReferenceCounts(n, {}, cats, "exact")
+    # sampling needs a row sample of a lazy frame: polars only (hashed row index); other
+    # engines (DuckDB spills to disk, Spark is distributed) compute exact edges
+    if size > 0 and n > limit and _is_polars(lf):
+        got = _sample_query(lf.to_native(), numeric, n, size, seed).collect(engine="streaming")
+        edges = {}
+        for f in numeric:
+            x = got.get_column(f).to_numpy().astype(float)
+            x = x[~np.isnan(x)]
+            mx = float(x.max()) if x.size else math.nan
+            q = _order_stats_np(x, bins)
+            edges[f] = tuple(float(e) for e in edges_from_quantiles(q, maximum=mx))
+        row = collect(lf.select(nw.len().alias("__n"), *_numeric_exprs_nw(numeric, edges))).iloc[0]
+        num = _read_numeric_row(row, numeric, edges, int(row["__n"]))
+        return ReferenceCounts(n, num, cats, "sample", sample_size=size, sample_seed=seed)
+    if _is_polars(lf):
+        native = lf.to_native()
+        per = max(1, _POLARS_GROUP_VALUES // max(n, 1))
+        exact: dict[str, NumericReference] = {}
+        for i in range(0, len(numeric), per):
+            exact.update(_polars_exact_group(native, numeric[i : i + per], bins)[1])
+        return ReferenceCounts(n, exact, cats, "exact")
+    # other engines: the count pass and the quantile pass of numeric_summary, then the
+    # counting pass
+    summ = numeric_summary(lf, numeric, bins)
+    edges = {
+        f: tuple(
+            float(e) for e in edges_from_quantiles(summ[f]["quantiles"], maximum=summ[f]["max"])
+        )
+        for f in numeric
+    }
+    row = collect(lf.select(nw.len().alias("__n"), *_numeric_exprs_nw(numeric, edges))).iloc[0]
+    return ReferenceCounts(n, _read_numeric_row(row, numeric, edges, n), cats, "exact")
+
+
+def _num_indicators_nw(specs: Sequence[tuple[int, BinSpec]]) -> list[tuple[str, Any]]:
+    """(name, Int64 0/1 expression) per numeric spec: valid, and ``x ≤ e_k`` per edge
+    (summed as integers: Spark-friendly)."""
+    out: list[tuple[str, Any]] = []
+    for j, s in specs:
+        c = _float(s.feature)
+        v = nw.when(~c.is_nan()).then(c)
+        out.append((f"__m{j}", (~v.is_null()).fill_null(False).cast(nw.Int64)))
+        out += [
+            (f"__le{j}_{k}", (v <= float(e)).fill_null(False).cast(nw.Int64))
+            for k, e in enumerate(s.edges)
+        ]
+    return out
+
+
+def _category_bins(
+    spec: BinSpec, keys: Sequence[Any], counts: Sequence[Any], n: float
+) -> list[float]:
+    """Category counts in the profile's layout: its categories, ``__other__``, ``__missing__``."""
+    cats, cnt, miss = _value_counts_frame(keys, counts)
+    got = dict(zip(cats, cnt, strict=True))
+    vals = [float(got.get(c, 0)) for c in spec.categories]
+    return [*vals, float(n - sum(vals) - miss), float(miss)]
+
+
 def bin_counts(
     lf: nw.LazyFrame,
     specs: Sequence[BinSpec],
@@ -187,42 +467,70 @@ def bin_counts(
     every: str | None = None,
     anchor: Any = None,
 ) -> tuple[list[pd.Timestamp | None], np.ndarray, dict[str, np.ndarray]]:
-    """Counts per bin of every spec, optionally per time window, in ONE lazy aggregation.
+    """Counts per bin of every spec, optionally per time window, in one pass.
 
     Returns ``(windows, n, counts)``: window starts (``[None]`` without windows), the row
     count per window, and per feature an array ``(n_windows, n_bins)`` in the bin layout
     above. Only windows that contain rows appear. Windows start at ``anchor`` (and its
     multiples of the window length) when given, else at ``ts`` truncated to ``every``.
+
+    Numeric bins from the cumulative counts ``Σ 1{x ≤ e_k}`` (one comparison per edge),
+    categorical bins from a native group-by on the column (no per-category comparisons):
+    polars runs one query (one ``select``, or one ``group_by`` over windows); other
+    engines one query for the numeric columns and one group-by per categorical column.
     """
-    cols: list[tuple[str, Any]] = []
-    for j, s in enumerate(specs):
-        cols += _bin_indicators(s, j)
-    names = [n for n, _ in cols]
+    sch = schema(lf)
+    num = [(j, s) for j, s in enumerate(specs) if s.kind == "numeric"]
+    cat = [(j, s) for j, s in enumerate(specs) if s.kind == "categorical"]
+    to_start: Any = None
+    keys: list[str] = []
     if every is not None:
         if ts is None:
             raise ValueError("`ts` is required when counting per window.")
         key, to_start = _window_expr(lf, ts, every, anchor)
         lf = lf.with_columns(key.alias(WINDOW_COL))
-        agg = (
-            lf.with_columns([e.alias(n) for n, e in cols])
-            .group_by(WINDOW_COL)
-            .agg(nw.len().alias("__n"), *[nw.col(n).sum() for n in names])
-            .sort(WINDOW_COL)
+        keys = [WINDOW_COL]
+    ind = _num_indicators_nw(num)
+    if keys:
+        main = (
+            lf.with_columns([e.alias(name) for name, e in ind])
+            .group_by(keys)
+            .agg(nw.len().alias("__n"), *[nw.col(name).sum() for name, _ in ind])
+            .sort(keys)
         )
-        df = collect(agg)
-        windows: list[pd.Timestamp | None] = [to_start(w) for w in df[WINDOW_COL]]
     else:
-        df = collect(lf.select(nw.len().alias("__n"), *[e.sum().alias(n) for n, e in cols]))
-        windows = [None]
+        main = lf.select(nw.len().alias("__n"), *[e.sum().alias(name) for name, e in ind])
+    queries = [main] + [
+        lf.with_columns(_nw_category(s.feature, sch[s.feature]).alias("__v"))
+        .group_by([*keys, "__v"])
+        .agg(nw.len().alias("__cnt"))
+        for _, s in cat
+    ]
+    df, *cat_frames = _collect_many(queries)
+    windows: list[pd.Timestamp | None] = [to_start(w) for w in df[WINDOW_COL]] if keys else [None]
     n = df["__n"].to_numpy(dtype=float)
     counts: dict[str, np.ndarray] = {}
-    for j, s in enumerate(specs):
-        k = len(s.edges) + 1 if s.kind == "numeric" else len(s.categories)
-        vals = np.column_stack([df[f"__b{j}_{i}"].to_numpy(dtype=float) for i in range(k)])
-        miss = df[f"__b{j}_m"].to_numpy(dtype=float)
-        if s.kind == "numeric":
-            counts[s.feature] = np.column_stack([vals, miss])
+    for j, s in num:
+        m = df[f"__m{j}"].to_numpy(dtype=float)
+        prev = np.zeros_like(n)
+        cols = []
+        for k in range(len(s.edges)):
+            v = df[f"__le{j}_{k}"].to_numpy(dtype=float)
+            cols.append(v - prev)
+            prev = v
+        cols += [m - prev, n - m]
+        counts[s.feature] = np.column_stack(cols)
+    for (_, s), g in zip(cat, cat_frames, strict=True):
+        if keys:
+            by = {k: grp for k, grp in g.groupby(WINDOW_COL, sort=False, dropna=False)}
+            parts = [by.get(w) for w in df[WINDOW_COL]]
         else:
-            other = n - vals.sum(axis=1) - miss  # not a known category, not missing
-            counts[s.feature] = np.column_stack([vals, other, miss])
+            parts = [g]
+        rows = [
+            _category_bins(s, list(p["__v"].astype(object)), list(p["__cnt"]), n[i])
+            if p is not None
+            else _category_bins(s, [], [], n[i])
+            for i, p in enumerate(parts)
+        ]
+        counts[s.feature] = np.array(rows, dtype=float).reshape(len(n), len(s.categories) + 2)
     return windows, n, counts

@@ -1,0 +1,301 @@
+"""The benchmark suite behind ``make bench``: mlopskit vs a hand-written polars floor vs
+NannyML and Evidently, on the same parquet files, in the same run.
+
+    python -m benchmarks.suite [--sizes 100000,1000000,10000000] [--reps 3] [--out data/bench]
+
+Every measurement is one whole process (interpreter start, imports, parquet read, compute),
+started by this script and reaped with ``os.wait4``: wall time, CPU time (user + system) and
+peak RSS of that process. Tools and tasks are interleaved (size → repetition → task → tool),
+so a change in machine load hits every tool alike; the table reports medians and the
+1-minute load average seen at the start of the runs. NannyML and Evidently pin pandas < 3,
+so they run from their own virtual environments (``BENCH_NANNYML_PYTHON``,
+``BENCH_EVIDENTLY_PYTHON``; default ``/work/venvs/{nannyml,evidently}/bin/python``); a tool
+whose interpreter is missing is reported as not run. A run longer than its time limit
+(Evidently: 300 s) is killed and reported as such; the next larger size is then skipped.
+
+Raw runs are appended to ``benchmarks/results.json``; ``benchmarks/results.md`` is
+rewritten from the latest run of every (size, task, tool).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import datasets
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS_JSON = HERE / "results.json"
+RESULTS_MD = HERE / "results.md"
+
+TASKS = ("profile", "psi_cold", "psi_profile", "shadow", "canary", "label_maturity")
+TOOLS = ("mlopskit", "floor", "nannyml", "evidently")
+TOOL_TASKS = {
+    "mlopskit": TASKS,
+    "floor": TASKS,
+    "nannyml": ("profile", "psi_cold", "psi_profile"),
+    "evidently": ("psi_cold",),
+}
+TIME_LIMIT = {"mlopskit": 1800.0, "floor": 1800.0, "nannyml": 900.0, "evidently": 300.0}
+BIG = 20_000_000  # above this only the drift tasks run (and only mlopskit: see _skip)
+
+
+def _python(tool: str) -> str | None:
+    if tool in ("mlopskit", "floor"):
+        return sys.executable
+    env = os.environ.get(f"BENCH_{tool.upper()}_PYTHON", f"/work/venvs/{tool}/bin/python")
+    return env if Path(env).exists() else None
+
+
+def _command(tool: str, task: str, d: Path) -> list[str] | None:
+    py = _python(tool)
+    if py is None:
+        return None
+    module = {"mlopskit": "benchmarks.mk", "floor": "benchmarks.floor"}.get(tool)
+    if module is not None:
+        return [py, "-m", module, task, str(d)]
+    return [py, str(HERE / f"ext_{tool}.py"), task, str(d)]
+
+
+def run_one(cmd: list[str], limit: float) -> dict[str, Any]:
+    """Run ``cmd``; wall, CPU and peak RSS of that process (``os.wait4``)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
+    )
+    out: dict[str, Any] = {"load": load}
+    while True:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() - t0 > limit:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pid, status, ru = os.wait4(proc.pid, 0)
+            out["timeout"] = True
+            break
+        time.sleep(0.05)
+    out["wall_s"] = time.perf_counter() - t0
+    out["cpu_s"] = ru.ru_utime + ru.ru_stime
+    out["rss_mib"] = ru.ru_maxrss / 1024
+    stdout = proc.stdout.read().decode() if proc.stdout else ""
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    out["ok"] = os.waitstatus_to_exitcode(status) == 0 and not out.get("timeout")
+    if out["ok"]:
+        last = stdout.strip().splitlines()[-1] if stdout.strip() else "{}"
+        out.update(json.loads(last))
+    elif not out.get("timeout"):
+        out["error"] = stderr.strip().splitlines()[-1][:300] if stderr.strip() else "failed"
+    return out
+
+
+def _skip(tool: str, task: str, rows: int) -> str | None:
+    if task not in TOOL_TASKS[tool]:
+        return "n/a"
+    if rows > BIG:
+        if task not in ("profile", "psi_profile"):
+            return "not run at this size"
+        if tool != "mlopskit":
+            return "not run (in-memory: > 24 GiB)"
+    return None
+
+
+def bench(
+    sizes: list[int],
+    reps: int,
+    out: Path,
+    tools: tuple[str, ...],
+    tasks: tuple[str, ...],
+    progress: Path | None = None,
+) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = []
+    timed_out: set[tuple[str, str]] = set()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    rev = subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    for rows in sizes:
+        print(f"== {rows:,} rows: writing inputs", flush=True)
+        d = datasets.make_all(rows, out)
+        r = reps if rows <= 1_000_000 else max(1, reps // 2) if rows <= BIG else 1
+        for rep in range(r):
+            for task in tasks:
+                for tool in tools:
+                    base = {"stamp": stamp, "rev": rev, "rows": rows, "task": task, "tool": tool}
+                    why = _skip(tool, task, rows)
+                    if why == "n/a":
+                        continue
+                    cmd = _command(tool, task, d)
+                    if why is None and cmd is None:
+                        why = "not installed"
+                    if why is None and (tool, task) in timed_out:
+                        why = (
+                            f"skipped: did not finish in {TIME_LIMIT[tool]:.0f} s at a smaller size"
+                        )
+                    if why is not None:
+                        if rep == 0:
+                            runs.append({**base, "skipped": why})
+                        continue
+                    assert cmd is not None
+                    res = run_one(cmd, TIME_LIMIT[tool])
+                    if res.get("timeout"):
+                        timed_out.add((tool, task))
+                    runs.append({**base, "rep": rep, **res})
+                    if progress is not None:  # keep what is measured if the run is cut short
+                        progress.write_text(json.dumps(runs, indent=0) + "\n")
+                    print(
+                        f"{rows:>11,} {task:<15s} {tool:<10s} wall {res['wall_s']:8.2f} s "
+                        f"cpu {res['cpu_s']:8.2f} s rss {res['rss_mib']:7.0f} MiB "
+                        f"load {res['load']:5.1f} {'' if res['ok'] else res.get('error', 'TIMEOUT')}",
+                        flush=True,
+                    )
+    return runs
+
+
+def import_times(reps: int = 5) -> list[dict[str, Any]]:
+    """``import mlopskit`` vs ``import polars``, whole process, interleaved."""
+    runs = []
+    for _ in range(reps):
+        for what in ("mlopskit", "polars"):
+            res = run_one([sys.executable, "-c", f"import {what}"], 120)
+            runs.append({"task": "import", "tool": what, **res})
+    return runs
+
+
+def _fmt(v: float | None, unit: str = "") -> str:
+    if v is None:
+        return "—"
+    return f"{v:,.2f}{unit}" if v < 100 else f"{v:,.0f}{unit}"
+
+
+def render(all_runs: list[dict[str, Any]]) -> str:
+    """Markdown table from the latest run of every (rows, task, tool)."""
+    latest: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
+    stamps: dict[tuple[int, str, str], str] = {}
+    for r in all_runs:
+        if r.get("task") == "import":
+            continue
+        key = (r["rows"], r["task"], r["tool"])
+        if stamps.get(key, "") < r["stamp"]:
+            stamps[key] = r["stamp"]
+            latest[key] = []
+        if stamps[key] == r["stamp"]:
+            latest[key].append(r)
+
+    def med(key: tuple[int, str, str], field: str) -> float | None:
+        ok = [r[field] for r in latest.get(key, []) if r.get("ok")]
+        return statistics.median(ok) if ok else None
+
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`python -m benchmarks.suite`). Whole process per run",
+        "(interpreter start, imports, parquet read, compute); medians over interleaved runs;",
+        "`cpu` is user + system time of the process (less sensitive to the load of the shared",
+        "2-core machine than wall time); `load` is the 1-minute load average when the runs",
+        "started. Ratios are against the hand-written polars floor (`benchmarks/floor.py`).",
+        "25 features (20 numeric, 5 categorical); inputs from `benchmarks/datasets.py`.",
+        "At 10⁸ rows (the 10⁷-row files hard-linked ten times) only mlopskit's `profile`",
+        "(streaming: edges from a 2·10⁶-row sample, exact counts) and `psi_profile` run: the",
+        "floor, NannyML and Evidently hold the columns in memory (floor 2.1 GiB at 10⁷).",
+        "",
+        "| rows | task | tool | wall s | cpu s | peak RSS MiB | wall / floor | cpu / floor "
+        "| runs | load | note |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    rows_sorted = sorted({k[0] for k in latest})
+    for rows in rows_sorted:
+        for task in TASKS:
+            for tool in TOOLS:
+                key = (rows, task, tool)
+                rs = latest.get(key)
+                if not rs:
+                    continue
+                note = ""
+                skipped = [r["skipped"] for r in rs if "skipped" in r]
+                if skipped:
+                    note = skipped[0]
+                elif any(r.get("timeout") for r in rs):
+                    note = f"did not finish in {TIME_LIMIT[tool]:.0f} s (killed)"
+                elif any(not r.get("ok") for r in rs):
+                    note = "failed: " + next(r.get("error", "") for r in rs if not r.get("ok"))
+                w, c, m = med(key, "wall_s"), med(key, "cpu_s"), med(key, "rss_mib")
+                fw, fc = med((rows, task, "floor"), "wall_s"), med((rows, task, "floor"), "cpu_s")
+                rw = f"{w / fw:.2f}×" if w and fw else "—"
+                rc = f"{c / fc:.2f}×" if c and fc else "—"
+                n_ok = sum(1 for r in rs if r.get("ok"))
+                loads = [r["load"] for r in rs if "load" in r]
+                load = f"{statistics.median(loads):.1f}" if loads else "—"
+                lines.append(
+                    f"| {rows:.0e} | {task} | {tool} | {_fmt(w)} | {_fmt(c)} | {_fmt(m)} | {rw} "
+                    f"| {rc} | {n_ok} | {load} | {note} |"
+                )
+    imports = [r for r in all_runs if r.get("task") == "import"]
+    if imports:
+        last = max(r["stamp"] for r in imports)
+        lines += ["", "## Import time (whole process, median)", "", "| import | wall s | cpu s |"]
+        lines.append("|---|---:|---:|")
+        for what in ("mlopskit", "polars"):
+            rs = [r for r in imports if r["stamp"] == last and r["tool"] == what and r["ok"]]
+            if rs:
+                lines.append(
+                    f"| `import {what}` | {statistics.median(r['wall_s'] for r in rs):.2f} "
+                    f"| {statistics.median(r['cpu_s'] for r in rs):.2f} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", default="100000,1000000,10000000")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=ROOT / "data" / "bench")
+    ap.add_argument("--tools", default=",".join(TOOLS))
+    ap.add_argument("--tasks", default=",".join(TASKS))
+    ap.add_argument("--no-imports", action="store_true")
+    ap.add_argument("--json", type=Path, default=RESULTS_JSON, help="raw runs appended here")
+    ap.add_argument(
+        "--render", nargs="*", type=Path, help="only rewrite results.md from these raw files"
+    )
+    args = ap.parse_args(argv)
+    if args.render is not None:
+        merged = [r for p in args.render for r in json.loads(p.read_text())]
+        RESULTS_MD.write_text(render(merged))
+        print(f"wrote {RESULTS_MD}", flush=True)
+        return 0
+    sizes = [int(float(s)) for s in args.sizes.split(",") if s]
+    tasks = tuple(t for t in TASKS if t in args.tasks.split(","))
+    free = shutil.disk_usage(args.out.parent if args.out.parent.exists() else ROOT).free
+    for s in list(sizes):
+        if s > BIG and free < s * 250 * 2:  # ~110 B/row per feature file, two files, margin
+            print(f"skipping {s:,} rows: {free / 2**30:.0f} GiB free on disk", flush=True)
+            sizes.remove(s)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    partial = args.json.with_suffix(".partial.json")
+    runs = bench(sizes, args.reps, args.out, tuple(args.tools.split(",")), tasks, partial)
+    if not args.no_imports:
+        runs += [{"stamp": stamp, **r} for r in import_times()]
+    old = json.loads(args.json.read_text()) if args.json.exists() else []
+    args.json.write_text(json.dumps(old + runs, indent=0) + "\n")
+    partial.unlink(missing_ok=True)
+    RESULTS_MD.write_text(render(old + runs))
+    print(f"wrote {RESULTS_MD}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
