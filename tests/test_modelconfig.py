@@ -11,8 +11,8 @@ import pytest
 import yaml
 from _loans import loans, write_loans
 
+from mlopskit.frames.sources import log_frame, map_columns
 from mlopskit.modelconfig import ConfigError, load_model_config, parse_config, write_initial_config
-from mlopskit.modelconfig._sources import log_frame, map_columns
 
 BASE: dict[str, Any] = {
     "model": "loans",

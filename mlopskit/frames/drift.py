@@ -206,13 +206,15 @@ def bin_counts(
         agg = (
             lf.with_columns([e.alias(n) for n, e in cols])
             .group_by(WINDOW_COL)
-            .agg(nw.len().alias("__n"), *[nw.col(n).sum() for n in names])
+            .agg(nw.len().alias("__n"), *[nw.col(n).cast(nw.Int64).sum() for n in names])
             .sort(WINDOW_COL)
         )
         df = collect(agg)
         windows: list[pd.Timestamp | None] = [to_start(w) for w in df[WINDOW_COL]]
     else:
-        df = collect(lf.select(nw.len().alias("__n"), *[e.sum().alias(n) for n, e in cols]))
+        df = collect(
+            lf.select(nw.len().alias("__n"), *[e.cast(nw.Int64).sum().alias(n) for n, e in cols])
+        )
         windows = [None]
     n = df["__n"].to_numpy(dtype=float)
     counts: dict[str, np.ndarray] = {}

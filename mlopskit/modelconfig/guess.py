@@ -55,6 +55,7 @@ class Guess:
     not_features: list[str] = field(default_factory=list)
     positive: Any = 1
     final: bool = True
+    threshold: float | None = None
     timestamp_format: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -164,6 +165,16 @@ def guess_log(path: str, role: str, cols: dict[str, dict[str, Any]]) -> Guess:
         pick = named[:1] or (unit if len(unit) == 1 else [])
         if pick:
             take(canonical, pick[0], "numeric in [0, 1], named like a score")
+    score_col, label_col = g.columns.get("score"), g.columns.get("label")
+    if score_col and label_col and cols[label_col].get("mean") is not None:
+        rate = cols[label_col]["mean"] if g.positive == 1 else None
+        pct = cols[score_col].get("percentiles")
+        if rate is not None and pct and 0 < rate < 1:
+            g.threshold = round(pct[min(100, max(0, round(100 * (1 - rate))))], 4)
+            g.notes.append(
+                f"threshold {g.threshold}: the score's {100 * (1 - rate):.0f}th percentile, "
+                f"flagging as many as the {100 * rate:.1f}% positives; set your decision threshold"
+            )
     string_ts = [
         c for k, c in g.columns.items() if k in ("ts", "label_ts") and cols[c]["dtype"] == "string"
     ]
@@ -191,7 +202,7 @@ def guess_log(path: str, role: str, cols: dict[str, dict[str, Any]]) -> Guess:
 
 def guess_config(model: str, data: Sequence[str | Path]) -> list[Guess]:
     """Guess every file's log role and columns (each file sampled: first 5,000 rows)."""
-    from mlopskit.modelconfig._sources import sample_columns
+    from mlopskit.frames.sources import sample_columns
 
     if not data:
         raise ValueError("`--data`: give at least one file (the scored events).")
@@ -286,10 +297,15 @@ def render_config(model: str, guesses: Sequence[Guess], *, base: Path | None = N
     lines += [
         f"not_features: {json.dumps(ev.not_features)}  # guessed: other ids and timestamps",
         "",
-        "# threshold: 0.5      # decision threshold of the score (shadow and rollout reports)",
+        (
+            f"threshold: {ev.threshold}  # GUESSED decision threshold (shadow/rollout reports): CHECK"
+            if ev.threshold is not None
+            else "# threshold: 0.5      # decision threshold of the score (shadow and rollout reports)"
+        ),
         "# champion: " + model + "_v1   # registry names when a challenger is being rolled out",
         "# challenger: " + model + "_v2",
-        "owners: {model: unknown}  # who is paged for an alert",
+        "owners:  # who acts on an alert (CHECK): model = input/output/outcome layers",
+        "  model: data science",
         "domain:  # words the report uses",
         f"  positive: {_y(_word(ev.columns.get('label', 'positive')))}  # one positive label is a ...",
         "  event: event",

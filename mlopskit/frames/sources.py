@@ -12,12 +12,13 @@ from __future__ import annotations
 import glob as _glob
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import narwhals.stable.v2 as nw
 import polars as pl
 
-from mlopskit.modelconfig.schema import Log, ModelConfig, Source
+if TYPE_CHECKING:  # frames is the bottom layer: the config types are only annotations here
+    from mlopskit.modelconfig.schema import Log, ModelConfig, Source
 
 TIMESTAMP_COLUMNS = ("ts", "label_ts")
 
@@ -233,6 +234,11 @@ def sample_columns(
             nn = nn.filter(nn.is_not_nan()) if dt.is_float() else nn
             if len(nn):
                 info["min"], info["max"] = float(nn.min()), float(nn.max())  # type: ignore[arg-type]
+                info["mean"] = float(nn.cast(pl.Float64).mean())  # type: ignore[arg-type]
+                info["percentiles"] = [
+                    float(nn.cast(pl.Float64).quantile(q / 100, "lower"))  # type: ignore[arg-type]
+                    for q in range(101)
+                ]
             if nn.n_unique() <= 3:
                 info["values"] = sorted(float(v) for v in nn.unique().to_list())
         elif dt.is_temporal():

@@ -45,7 +45,7 @@ def window_bounds(window: Window, first: Any, as_of: Any) -> tuple[Any, Any]:
         return start, start + pd.Timedelta(days=window.first_days)
     if window.last_days is not None:
         return as_of - pd.Timedelta(days=window.last_days), as_of
-    return pd.Timestamp(window.start), pd.Timestamp(window.end)
+    return pd.Timestamp(str(window.start)), pd.Timestamp(str(window.end))
 
 
 def open_config_inputs(
@@ -60,8 +60,8 @@ def open_config_inputs(
     import pandas as pd
 
     from mlopskit import frames
-    from mlopskit.modelconfig._sources import log_frame
-    from mlopskit.report_inputs import ReportInputs, file_sha256
+    from mlopskit.frames.sources import log_frame
+    from mlopskit.report.inputs import ReportInputs, file_sha256
 
     logs = {name: log_frame(cfg, name, spark=spark) for name in cfg.logs}
     cutoff = default_as_of(cfg, logs["events"]) if as_of is None else pd.Timestamp(as_of)
@@ -72,16 +72,21 @@ def open_config_inputs(
         if not paths:
             desc = cfg.logs[name].source.describe()
             files.append({"name": name, "path": desc, "rows": rows, "sha256": None})
-        for i, p in enumerate(paths):
-            files.append(
-                {"name": name, "path": str(p), "rows": rows if len(paths) == 1 else None,
-                 "sha256": file_sha256(p)}  # fmt: skip
-            )
+        for p in paths:
+            one = {"name": name, "path": str(p), "rows": rows if len(paths) == 1 else None}
+            files.append({**one, "sha256": file_sha256(p)})
         if len(paths) > 1:
-            files.append({"name": name, "path": f"{len(paths)} files", "rows": rows, "sha256": None})
+            files.append(
+                {"name": name, "path": f"{len(paths)} files", "rows": rows, "sha256": None}
+            )
     if cfg.path is not None:
         files.append(
-            {"name": "model config", "path": str(cfg.path), "rows": None, "sha256": file_sha256(cfg.path)}
+            {
+                "name": "model config",
+                "path": str(cfg.path),
+                "rows": None,
+                "sha256": file_sha256(cfg.path),
+            }
         )
     has_rollout_logs = "shadow_log" in logs or "canary_log" in logs
     if role is None:
@@ -100,7 +105,7 @@ def open_config_inputs(
         as_of=cutoff,
         threshold=cfg.threshold,
         challenger_threshold=cfg.challenger_threshold,
-        paths=logs,
+        paths=logs,  # type: ignore[arg-type]  # lazy frames: every analysis takes them
         files=tuple(files),
         registry={"source": "model config", "path": str(cfg.path), "model": cfg.model},
         segments=segments,
