@@ -2,7 +2,8 @@
 
 Nothing in it follows mlopskit's default column names: ``application_id``, ``applied_at``
 (STRING timestamps), ``pd_score`` (the champion's default probability), ``pd_score_v2``
-(a challenger scored in shadow), ``defaulted`` (a FLOAT 0.0/1.0 label, final: no arrival
+(a challenger scored in shadow), ``scoring_ms[_v2]`` and ``scoring_failed[_v2]`` (each
+model's latency and 0/1 failures in shadow), ``defaulted`` (a FLOAT 0.0/1.0 label, final: no arrival
 time), features ``income``, ``loan_amount``, ``term_months``, ``age``, ``debt_ratio``
 (with missing values) and ``region``. After day ``drift_day`` incomes fall and the
 share of the ``north`` region rises (a drift the monitoring report should see).
@@ -49,6 +50,11 @@ def loans(n_days: int = 70, per_day: int = 300, drift_day: int = 49, seed: int =
     defaulted = (rng.random(n) < _expit(z)).astype(np.float64)
     pd_score = _expit(z + rng.normal(0, 0.6, n))
     pd_score_v2 = _expit(z + rng.normal(0, 0.45, n))
+    # the shadow deployment logs each model's scoring time and failures
+    scoring_ms = rng.lognormal(np.log(35), 0.3, n).round(1)
+    scoring_ms_v2 = rng.lognormal(np.log(38), 0.3, n).round(1)
+    scoring_failed = (rng.random(n) < 0.001).astype(np.int64)
+    scoring_failed_v2 = (rng.random(n) < 0.001).astype(np.int64)
     return pd.DataFrame(
         {
             "application_id": [f"A{i:06d}" for i in range(n)],
@@ -61,6 +67,10 @@ def loans(n_days: int = 70, per_day: int = 300, drift_day: int = 49, seed: int =
             "debt_ratio": debt_ratio,
             "pd_score": pd_score,
             "pd_score_v2": pd_score_v2,
+            "scoring_ms": scoring_ms,
+            "scoring_ms_v2": scoring_ms_v2,
+            "scoring_failed": scoring_failed,
+            "scoring_failed_v2": scoring_failed_v2,
             "defaulted": defaulted,
         }
     )

@@ -208,12 +208,14 @@ def guess_config(model: str, data: Sequence[str | Path]) -> list[Guess]:
         raise ValueError("`--data`: give at least one file (the scored events).")
     guesses: list[Guess] = []
     taken: set[str] = set()
+    cols_of: dict[str, dict[str, dict[str, Any]]] = {}
     for p in data:
         path = str(p)
         role = _role(path, taken)
         taken.add(role)
         kind = "csv" if path.lower().endswith(".csv") else "path"
         cols = sample_columns(Source(kind=kind, path=path))
+        cols_of[path] = cols
         guesses.append(guess_log(path, role, cols))
     if "events" not in taken:
         raise ValueError("`--data`: none of the files is the scored events log.")
@@ -233,8 +235,36 @@ def guess_config(model: str, data: Sequence[str | Path]) -> list[Guess]:
             if b in ev.columns:
                 mapped[a] = ev.columns[b]
         note = f"the events file, with `{challenger}` as the challenger's score"
-        guesses.append(Guess("shadow_log", ev.source, mapped, notes=[note]))
+        shadow = Guess("shadow_log", ev.source, mapped, notes=[note])
+        _guess_budgets(shadow, ev, cols_of[ev.source.path or ""], ev.columns["score"], challenger)
+        guesses.append(shadow)
     return guesses
+
+
+def _guess_budgets(
+    shadow: Guess, ev: Guess, cols: dict[str, dict[str, Any]], champ: str, chall: str
+) -> None:
+    """Latency (``*ms*``/``*latency*``, numeric) and error (``*error*``/``*fail*``, two-valued)
+    pairs of a shadow log; the challenger's carries the challenger score's extra suffix."""
+    suffix = chall[len(champ) :] if chall.startswith(champ) else chall
+    for kind, words, ok in (
+        (
+            "latency_ms",
+            ("latency", "_ms", "ms_"),
+            lambda i: i["dtype"] in ("int", "float") and not _binary(i),
+        ),
+        ("error", ("error", "fail"), _binary),
+    ):
+        cands = [c for c, i in cols.items() if _has(c, words) and ok(i)]
+        chall_c = [c for c in cands if suffix and c.endswith(suffix)]
+        champ_c = [c for c in cands if c not in chall_c]
+        if len(chall_c) == 1 and len(champ_c) == 1:
+            for who, c in (("champion", champ_c[0]), ("challenger", chall_c[0])):
+                shadow.columns[f"{kind}_{who}"] = c
+                shadow.notes.append(f"`{kind}_{who}` ← `{c}`: named like {kind.split('_')[0]}")
+                if c in ev.features:
+                    ev.features.remove(c)
+                    ev.not_features.append(c)
 
 
 def _y(value: Any) -> str:
