@@ -204,9 +204,9 @@ def bin_counts(
         key, to_start = _window_expr(lf, ts, every, anchor)
         lf = lf.with_columns(key.alias(WINDOW_COL))
         agg = (
-            lf.with_columns([e.alias(n) for n, e in cols])
+            lf.with_columns([e.cast(nw.Int64).alias(n) for n, e in cols])
             .group_by(WINDOW_COL)
-            .agg(nw.len().alias("__n"), *[nw.col(n).cast(nw.Int64).sum() for n in names])
+            .agg(nw.len().alias("__n"), *[nw.col(n).sum() for n in names])
             .sort(WINDOW_COL)
         )
         df = collect(agg)

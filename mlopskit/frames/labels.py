@@ -50,12 +50,11 @@ def matured_pairs(
     base = lf.with_columns(
         key.alias(WINDOW_COL),
         (nw.col(ts) <= cutoff).alias("__matured"),
+        (nw.col(ts) <= cutoff).cast(nw.Int64).alias("__matured_n"),  # Spark sums no booleans
     )
     windows = collect(
         base.group_by(WINDOW_COL)
-        .agg(
-            nw.len().alias("n_events"), nw.col("__matured").cast(nw.Int64).sum().alias("n_matured")
-        )
+        .agg(nw.len().alias("n_events"), nw.col("__matured_n").sum().alias("n_matured"))
         .sort(WINDOW_COL)
     )
     lab = nw.col(label).cast(nw.Int64) == 1
