@@ -82,6 +82,12 @@ def _add_report(sub: Any) -> None:
         help="data directory laid out like data/demo/ (default: the demo world, generated "
         "when missing)",
     )
+    p.add_argument(
+        "--kind",
+        default=None,
+        choices=["monitoring", "rollout"],
+        help="report to render (default: the one the model's stage calls for)",
+    )
     p.add_argument("--notebooks", default=None, help="report notebooks (default: notebooks/)")
     p.add_argument("--cell-timeout", type=int, default=300, help="seconds per cell (300)")
     p.set_defaults(func=_run_report)
@@ -106,6 +112,7 @@ def _run_report(args: argparse.Namespace) -> int:
         notebooks=args.notebooks,
         cell_timeout=args.cell_timeout,
         progress=say,
+        kind=args.kind,
     )
     if not res.ok:
         fail = res.decision["failure"] or {}
@@ -120,6 +127,45 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 COMMANDS.append(_add_report)
+
+
+# ---- init (issue 16) ---------------------------------------------------------------
+def _add_init(sub: Any) -> None:
+    p = sub.add_parser(
+        "init",
+        help="write a commented model config guessed from a sample of your data",
+        description="Guess timestamps, ids, labels and scores from the first 5,000 rows of "
+        "each file, say what was guessed, and write models/<MODEL>.yml (check it, then "
+        "`mlopskit report MODEL`).",
+    )
+    p.add_argument("model", metavar="MODEL", help="model name, e.g. loans_v1")
+    p.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        help="parquet/CSV files; the first is the scored events unless named after its log "
+        "(reference, shadow, canary, service, offline)",
+    )
+    p.add_argument("--out", default="models", help="directory or .yml file (default: models/)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing config")
+    p.set_defaults(func=_run_init)
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    from mlopskit.modelconfig import write_initial_config
+    from mlopskit.report.inputs import validate_name
+
+    validate_name(args.model)
+    path, guesses = write_initial_config(args.model, args.data, args.out, force=args.force)
+    for g in guesses:
+        print(f"{g.log} ← {g.source.path}")
+        for note in g.notes:
+            print(f"  guessed {note}")
+    print(f"wrote {path}: check the guesses, then `mlopskit report {args.model}`")
+    return 0
+
+
+COMMANDS.append(_add_init)
 
 
 # ---- end report --------------------------------------------------------------------

@@ -105,6 +105,12 @@ def test_mirror_needs_a_linked_version(tmp_path: Path) -> None:
         reg.transition("fraud", "1", Stage.ARCHIVED, reason="r", actor="a")
 
 
+# MLflow's SQLAlchemy store still asks for the `noload` loader strategy, which SQLAlchemy 2.1
+# deprecates (SADeprecationWarning, a DeprecationWarning subclass). Not ours and harmless for
+# the registry calls made here; ignored for this test only, by its exact message.
+@pytest.mark.filterwarnings(
+    "ignore:The ``noload`` loader strategy is deprecated:DeprecationWarning"
+)
 def test_mirror_with_a_real_mlflow_registry(tmp_path: Path) -> None:
     mlflow = pytest.importorskip("mlflow", reason="the optional `mlflow` extra is not installed")
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -114,10 +120,11 @@ def test_mirror_with_a_real_mlflow_registry(tmp_path: Path) -> None:
     reg, _ = _setup(tmp_path, client)
     to_stage(reg, tmp_path, "fraud_v1", Stage.PRODUCTION)
     to_stage(reg, tmp_path, "fraud_v2", Stage.STAGING)
-    assert client.get_model_version_by_alias("fraud", "production").version == "1"
+    # MLflow returns version numbers as str in some releases and int in others (3.x: int)
+    assert str(client.get_model_version_by_alias("fraud", "production").version) == "1"
     reg.promote("fraud_v2", to="Production", reason="r", actor="a",
                 report=render_report(tmp_path / "rep", "fraud_v2"))  # fmt: skip
-    assert client.get_model_version_by_alias("fraud", "production").version == "2"
+    assert str(client.get_model_version_by_alias("fraud", "production").version) == "2"
     assert client.get_model_version("fraud", "1").tags["mlopskit.stage"] == "Archived"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,6 +242,23 @@ class ReferenceProfile:
         return plots.plot_profile_feature(fp, ax=ax)
 
 
+#: Columns never taken as features by default (``features=None``): contract columns and
+#: names that say id, timestamp, label or score. Listing one in ``features=`` includes it.
+NOT_FEATURE_NAMES = frozenset(
+    {"id", "ts", "label", "label_ts", "score", "prediction", "arm", "flagged", "unit_id",
+     "request_id", "target", "y", "timestamp"}
+)  # fmt: skip
+_NOT_FEATURE_RE = re.compile(
+    r"(^|_)(id|ts|timestamp|time|date|at)$|^(score|label|prediction)_|_(score|label|prediction)$",
+    re.IGNORECASE,
+)
+
+
+def default_excluded(columns: Sequence[str]) -> list[str]:
+    """The columns :data:`NOT_FEATURE_NAMES` / the name rule keep out of the default features."""
+    return [c for c in columns if c.lower() in NOT_FEATURE_NAMES or _NOT_FEATURE_RE.search(c)]
+
+
 def _resolve_features(
     sch: Mapping[str, Any],
     features: Sequence[str] | None,
@@ -345,8 +363,9 @@ def profile(
     Parameters
     ----------
     reference : the reference (training / baseline) frame: pandas, polars (eager/lazy), …
-    features : feature columns (default: every numeric or string column except ``score``
-        and ``ts``).
+    features : feature columns (default: every numeric or string column except ``score``,
+        ``ts`` and the columns :func:`default_excluded` names — ids, timestamps, labels,
+        scores — which the result's warnings list).
     categorical : features to bin by category (default: string-typed features). Numeric
         columns listed here are compared as strings.
     bins : quantile bins per numeric feature (policy ``drift.bins``, 10). Edges are the
@@ -378,6 +397,10 @@ def profile(
     lf = frames.lazy(reference, frame="reference")
     sch = frames.schema(lf)
     exclude = [c for c in (score, ts) if c is not None]
+    skipped: list[str] = []
+    if features is None:  # ids, timestamps, labels and scores are not features by default
+        skipped = [c for c in default_excluded(list(sch)) if c not in exclude]
+        exclude += skipped
     numeric, cats = _resolve_features(sch, features, categorical, exclude, "reference")
     if not numeric and not cats:
         raise ValueError("reference: no feature to profile (no numeric or string column).")
@@ -426,6 +449,16 @@ def profile(
         max_categories=kmax,
         score=by_name[score] if score else None,
         period=period,
-        warnings=tuple(warns),
+        warnings=tuple(
+            warns
+            + (
+                [
+                    f"features not given: left out id, timestamp, label and score columns "
+                    f"{skipped}; pass `features=` to profile any of them."
+                ]
+                if skipped
+                else []
+            )
+        ),
         edges_from=edges_from,
     )

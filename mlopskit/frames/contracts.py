@@ -22,8 +22,8 @@ def _kind_ok(dtype: Any, kind: Kind) -> bool:
         return dtype == nw.String or dtype == nw.Categorical or dtype == nw.Enum
     if kind == "datetime":
         return dtype == nw.Datetime or dtype == nw.Date
-    if kind == "flag":
-        return dtype == nw.Boolean or bool(dtype.is_integer())
+    if kind == "flag":  # booleans, or 0/1 in any numeric dtype (float labels included)
+        return dtype == nw.Boolean or bool(dtype.is_numeric())
     raise ValueError(f"unknown column kind {kind!r}")
 
 
@@ -33,7 +33,7 @@ _KIND_WORDS = {
     "string": "a string dtype",
     "arm": "a string dtype with values 'control'/'canary'",
     "datetime": "a datetime dtype",
-    "flag": "a boolean (or 0/1 integer) dtype",
+    "flag": "a boolean (or 0/1 numeric) dtype",
     "any": "any dtype",
 }
 
@@ -231,7 +231,7 @@ def validate(
         if col.kind == "arm":
             bad = ~c.is_in(list(ARMS)) & ~c.is_null()
             checks[f"arm__{col.name}"] = (col.name, bad, "must be 'control' or 'canary'", "")
-        if col.kind == "flag" and sch[mapping.get(col.name, col.name)].is_integer():
+        if col.kind == "flag" and sch[mapping.get(col.name, col.name)].is_numeric():
             bad = ~c.is_in([0, 1]) & ~c.is_null()
             checks[f"flag__{col.name}"] = (col.name, bad, "must be 0/1 (or boolean)", "")
     present_names = {c.name for c in present}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -59,8 +60,24 @@ def lazy(data: FrameLike, *, frame: str = "data") -> nw.LazyFrame:
     if isinstance(obj, nw.DataFrame):
         return obj.lazy()
     if isinstance(obj, nw.LazyFrame):
-        return obj
+        return _session_wall_clock(obj) if is_sparklike(obj) else obj
     raise ValueError(f"{frame}: expected a dataframe, got a {type(obj).__name__}.")
+
+
+def is_sparklike(lf: nw.LazyFrame) -> bool:
+    """A PySpark (classic or Connect) or SQLFrame frame."""
+    impl = lf.implementation
+    return bool(impl.is_pyspark() or impl.is_pyspark_connect() or impl.is_sqlframe())
+
+
+def _session_wall_clock(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """Spark's ``TIMESTAMP`` columns (instants, shown in ``spark.sql.session.timeZone``) as
+    naive wall-clock times in the session time zone (``TIMESTAMP_NTZ``), the way a Spark
+    user reads them, so naive ``as_of`` and window bounds compare with them as written."""
+    aware = [c for c, d in schema(lf).items() if d == nw.Datetime and d.time_zone is not None]
+    if not aware:
+        return lf
+    return lf.with_columns(*[nw.col(c).cast(nw.Datetime(schema(lf)[c].time_unit)) for c in aware])
 
 
 def schema(lf: nw.LazyFrame) -> dict[str, Any]:
@@ -76,8 +93,17 @@ def collect_native(lf: nw.LazyFrame) -> nw.DataFrame:
 
 
 def collect(lf: nw.LazyFrame) -> pd.DataFrame:
-    """Collect a *small* (already aggregated) lazy result to pandas (streaming for polars)."""
-    return collect_native(lf).to_pandas()
+    """Collect a *small* (already aggregated) lazy result to pandas (streaming for polars).
+
+    Spark hands some computed timestamps back as instants (``date_trunc`` returns
+    ``TIMESTAMP``); they become wall-clock times in their (session) time zone, like every
+    Spark timestamp here (see :func:`lazy`)."""
+    df = collect_native(lf).to_pandas()
+    if is_sparklike(lf):
+        for c in df.columns:
+            if isinstance(df[c].dtype, pd.DatetimeTZDtype):
+                df[c] = df[c].dt.tz_localize(None)
+    return df
 
 
 def n_rows(lf: nw.LazyFrame) -> int:
@@ -179,7 +205,7 @@ def _window_expr(lf: nw.LazyFrame, ts: str, every: str, anchor: Any) -> tuple[An
     floor_1900 = pd.Timestamp("1900-01-01", tz=a.tzinfo)
     origin = a - int(np.ceil((a - floor_1900) / length)) * length
     sec = int(length.total_seconds())
-    expr = (nw.col(ts) - _ts_literal(origin, dtype)).dt.total_seconds() // sec
+    expr = seconds_between(nw.col(ts), _ts_literal(origin, dtype), lf) // sec
     return expr, lambda k: origin + int(k) * length
 
 
@@ -212,8 +238,46 @@ def _missing(name: str, numeric: bool) -> Any:
 _DAY_SECONDS = 86400.0
 
 
-def _days_between(later: Any, earlier: Any) -> Any:
-    return (later - earlier).dt.total_seconds() / _DAY_SECONDS
+def _days_between(later: Any, earlier: Any, lf: nw.LazyFrame) -> Any:
+    return seconds_between(later, earlier, lf) / _DAY_SECONDS
+
+
+def _epoch_seconds(expr: Any) -> Any:
+    """Seconds since 1970-01-01 of a datetime expression, from its calendar fields.
+
+    Days from year/month/day by the proleptic-Gregorian ``days_from_civil`` algorithm
+    (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms"), integer arithmetic only,
+    so it runs on engines without a duration type narwhals reads (Spark). Fields are wall
+    clock (Spark: session time zone, see :func:`lazy`).
+    """
+    month = expr.dt.month().cast(nw.Int64)
+    y = expr.dt.year().cast(nw.Int64) - (month <= 2).cast(nw.Int64)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + expr.dt.day().cast(nw.Int64) - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    return (
+        days * 86400
+        + expr.dt.hour().cast(nw.Int64) * 3600
+        + expr.dt.minute().cast(nw.Int64) * 60
+        + expr.dt.second().cast(nw.Int64)
+        + expr.dt.microsecond().cast(nw.Float64) / 1e6
+    )
+
+
+def seconds_between(later: Any, earlier: Any, lf: nw.LazyFrame) -> Any:
+    """``later − earlier`` in whole seconds, truncated toward zero, as polars'
+    ``dt.total_seconds()`` gives it; on Spark (no ``total_seconds``) from calendar fields.
+    ``earlier`` may be a datetime literal."""
+    if not is_sparklike(lf):
+        return (later - earlier).dt.total_seconds()
+    if isinstance(earlier, (pd.Timestamp, dt.datetime)):
+        e = pd.Timestamp(earlier)
+        e_sec: Any = (e.tz_localize(None) - pd.Timestamp("1970-01-01")).total_seconds()
+    else:
+        e_sec = _epoch_seconds(earlier)
+    d = _epoch_seconds(later) - e_sec
+    return nw.when(d >= 0).then(d.floor()).otherwise(-((-d).floor())).cast(nw.Int64)
 
 
 def _collect_many(queries: Sequence[Any]) -> list[pd.DataFrame]:

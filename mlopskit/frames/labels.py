@@ -50,10 +50,11 @@ def matured_pairs(
     base = lf.with_columns(
         key.alias(WINDOW_COL),
         (nw.col(ts) <= cutoff).alias("__matured"),
+        (nw.col(ts) <= cutoff).cast(nw.Int64).alias("__matured_n"),  # Spark sums no booleans
     )
     windows = collect(
         base.group_by(WINDOW_COL)
-        .agg(nw.len().alias("n_events"), nw.col("__matured").sum().alias("n_matured"))
+        .agg(nw.len().alias("n_events"), nw.col("__matured_n").sum().alias("n_matured"))
         .sort(WINDOW_COL)
     )
     lab = nw.col(label).cast(nw.Int64) == 1
@@ -135,15 +136,15 @@ def label_triangle_counts(
     lit = _label_ts_literal(as_of, sch["ts"], name="as_of", frame=frame)
     org = _label_ts_literal(origin, sch["ts"], name="origin", frame=frame)
     pos = _positive(lf, has_label, lit)
-    delay = _days_between(nw.col("label_ts"), nw.col("ts")).floor()
+    delay = _days_between(nw.col("label_ts"), nw.col("ts"), lf).floor()
     delay = nw.when(pos).then(delay.clip(upper_bound=float(horizon_days))).otherwise(-1.0)
     exprs = [
-        (_days_between(nw.col("ts"), org) / float(cohort_days))
+        (_days_between(nw.col("ts"), org, lf) / float(cohort_days))
         .floor()
         .cast(nw.Int64)
         .alias("cohort"),
         delay.cast(nw.Int64).alias("delay_day"),
-        _days_between(lit, nw.col("ts")).alias("_age"),
+        _days_between(lit, nw.col("ts"), lf).alias("_age"),
     ]
     period: Any = nw.lit(0)
     for s in splits:
@@ -220,7 +221,7 @@ def label_calibration_counts(
         lf.filter((nw.col("ts") >= st) & (nw.col("ts") < lit))
         .with_columns(
             (lg / bin_width).floor().cast(nw.Int64).alias("logit_bin"),
-            _days_between(lit, nw.col("ts")).floor().cast(nw.Int64).alias("age_day"),
+            _days_between(lit, nw.col("ts"), lf).floor().cast(nw.Int64).alias("age_day"),
             _positive(lf, has_label, lit).cast(nw.Int64).alias("_pos"),
             lg.alias("_lg"),
         )

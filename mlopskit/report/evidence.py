@@ -44,16 +44,33 @@ CURRENT_DAYS = 7
 
 
 def _model_file(inputs: Any, model: str) -> dict[str, Any]:
+    cfg = getattr(inputs, "config", None)
+    if cfg is not None:  # a model config says it all; no models/<name>.json
+        return {
+            "feature_importance": cfg.importance() or {},
+            "training": {"positives": cfg.training_positives},
+        }
     p = inputs.data_dir / "models" / f"{model}.json"
     return dict(json.loads(p.read_text())) if p.is_file() else {}
 
 
 def _features(inputs: Any, model: str) -> list[str]:
-    """The model's input features (keys of its feature importances), present in events."""
+    """The model's input features, present in events: a config's ``features`` (every column
+    that is not a contract column nor listed in ``not_features`` when it lists none), else
+    the keys of the model file's feature importances."""
+    ev = inputs.path("events")
+    cols = list(frames.schema(frames.lazy(ev))) if ev is not None else []
+    cfg = getattr(inputs, "config", None)
+    if cfg is not None:
+        names = list(cfg.feature_names())
+        if not names:
+            mapped = {c for log in cfg.logs.values() for c in log.columns.values()}
+            contract = {"id", "ts", "score", "label", "label_ts", "prediction"}
+            skip = mapped | contract | set(cfg.not_features)
+            names = [c for c in cols if c not in skip]
+        return [f for f in names if f in cols]
     spec = _model_file(inputs, model)
     names = list(spec.get("feature_importance", {}))
-    ev = inputs.path("events")
-    cols = set(frames.schema(frames.lazy(ev))) if ev is not None else set()
     return [f for f in names if f in cols]
 
 
@@ -62,6 +79,15 @@ def _windows(inputs: Any, reference_days: int, current_days: int) -> dict[str, A
     if first is None:
         raise ValueError(f"events: no rows before as_of {inputs.as_of}.")
     start = first.normalize()
+    cfg = getattr(inputs, "config", None)
+    if cfg is not None:  # the config's windows (defaults: first 28 days, last 7 days)
+        from mlopskit.report.config_inputs import window_bounds
+
+        return {
+            "start": start,
+            "reference_period": window_bounds(cfg.reference_window, start, inputs.as_of),
+            "current": window_bounds(cfg.current_window, start, inputs.as_of),
+        }
     return {
         "start": start,
         "reference_period": (start, start + pd.Timedelta(days=reference_days)),
@@ -69,13 +95,50 @@ def _windows(inputs: Any, reference_days: int, current_days: int) -> dict[str, A
     }
 
 
+def _policy_for(inputs: Any, policy: Any) -> Any:
+    """The policy with a model config's owners on the monitoring layers (``owners.model``,
+    else ``domain.team``, for input/output/outcome; ``owners.<layer>`` overrides one,
+    ``owners.service`` the service layer)."""
+    cfg = getattr(inputs, "config", None)
+    if cfg is None:
+        return policy
+    import dataclasses
+
+    from mlopskit.policy import Policy, load_policy
+
+    pol = policy if isinstance(policy, Policy) else load_policy(policy)
+    mon = dict(pol.raw.get("monitoring") or {})
+    model_owner = cfg.owners.get("model", cfg.domain.team)
+    for layer in ("input", "output", "outcome"):
+        mon[f"{layer}_owner"] = cfg.owners.get(layer, model_owner)
+    if "service" in cfg.owners:
+        mon["service_owner"] = cfg.owners["service"]
+    return dataclasses.replace(pol, raw={**pol.raw, "monitoring": mon})
+
+
+def _reference(inputs: Any) -> Any:
+    """The training/baseline frame of input drift: the ``reference`` log, else (with a
+    model config) the events of the config's reference window."""
+    if inputs.path("reference") is not None:
+        return inputs.path("reference")
+    if getattr(inputs, "config", None) is None or inputs.path("events") is None:
+        return None
+    w = _windows(inputs, REFERENCE_DAYS, CURRENT_DAYS)
+    return frames.time_filter(frames.lazy(inputs.path("events")), "ts", *w["reference_period"])
+
+
 def _input_drift(inputs: Any, model: str, current: tuple[Any, Any], policy: Any) -> Any:
     from mlopskit import drift
 
     features = _features(inputs, model)
-    if inputs.path("reference") is None or inputs.path("events") is None or not features:
+    reference = _reference(inputs)
+    if reference is None or inputs.path("events") is None or not features:
         return None, None
-    prof = drift.profile(inputs.path("reference"), features=features, policy=policy)
+    cfg = getattr(inputs, "config", None)
+    categorical = None
+    if cfg is not None:
+        categorical = [c for c in cfg.categorical() if c in features] or None
+    prof = drift.profile(reference, features=features, categorical=categorical, policy=policy)
     cur = frames.time_filter(frames.lazy(inputs.path("events")), "ts", *current)
     return prof, drift.psi_table(prof, cur, policy=policy)
 
@@ -140,6 +203,7 @@ def rollout(
     current_days: int = CURRENT_DAYS,
 ) -> RolloutEvidence:
     """Shadow, canary and input-drift evidence for the challenger ``inputs.model``."""
+    policy = _policy_for(inputs, policy)
     from mlopskit import canary, shadow
 
     sh = cn = hist = None
@@ -156,6 +220,8 @@ def rollout(
         cn = canary.canary_test(inputs.path("canary_log"), as_of=inputs.as_of, policy=policy)
         hist = canary.canary_history(inputs.path("canary_log"), as_of=inputs.as_of, policy=policy)
     current = (inputs.as_of - pd.Timedelta(days=current_days), inputs.as_of)
+    if getattr(inputs, "config", None) is not None:
+        current = _windows(inputs, REFERENCE_DAYS, current_days)["current"]
     psi = _input_drift(inputs, inputs.model, current, policy)[1]
     return RolloutEvidence(sh, cn, hist, psi, current)
 
@@ -215,6 +281,7 @@ def monitoring(
     current_days: int = CURRENT_DAYS,
 ) -> MonitoringEvidence:
     """The four monitoring layers, label maturity and the retraining assessment."""
+    policy = _policy_for(inputs, policy)
     from mlopskit import drift, labels
     from mlopskit import monitoring as mon
 
@@ -251,8 +318,13 @@ def monitoring(
     maturity = labels.label_maturity(ev, as_of=inputs.as_of, score="score", policy=policy)
     spec = _model_file(inputs, inputs.model)
     last_trained = None
-    if inputs.path("reference") is not None:
+    cfg = getattr(inputs, "config", None)
+    if cfg is not None and cfg.last_trained is not None:
+        last_trained = pd.Timestamp(cfg.last_trained)
+    elif inputs.path("reference") is not None:
         last_trained = frames.ts_range(inputs.path("reference"), frame="reference")[1]
+    elif cfg is not None:  # reference = the config's reference window of the events
+        last_trained = w["reference_period"][1]
     retrain = labels.drift_vs_label_lag(
         ev,
         as_of=inputs.as_of,

@@ -83,6 +83,9 @@ class ReportInputs:
     registry: Mapping[str, Any] = field(default_factory=dict)
     segments: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    config: Any = None
+    """The model's :class:`~mlopskit.modelconfig.ModelConfig` when the inputs come from one
+    (``paths`` then hold lazy frames with the config's column mapping applied)."""
 
     def path(self, log: str) -> Path | None:
         """Path of a log (``None`` when the directory has none)."""
@@ -121,16 +124,36 @@ def read_manifest(data_dir: str | Path) -> dict[str, Any]:
     return dict(manifest)
 
 
-def open_inputs(data_dir: str | Path | None, model: str, *, as_of: Any = None) -> ReportInputs:
+def open_inputs(
+    data_dir: str | Path | None,
+    model: str,
+    *,
+    as_of: Any = None,
+    model_config: str | Path | None = None,
+    role: str | None = None,
+) -> ReportInputs:
     """Locate, hash and count the inputs of ``model``'s report in ``data_dir`` (``None``:
     the demo world's directory, ``data/demo``).
+
+    With a model config (``model_config``: its path; or, without ``data_dir``, the config found
+    for ``model`` by :func:`mlopskit.modelconfig.find_model_config`) the logs are the
+    config's sources read with its column mapping; ``role`` then picks the rollout
+    (``"challenger"``) or monitoring (``"champion"``) evidence.
 
     Nothing is loaded: row counts come from the parquet metadata via a lazy scan.
     """
     import pandas as pd
 
     from mlopskit import config, frames
+    from mlopskit.modelconfig import find_model_config, load_model_config
 
+    cfg_path = Path(model_config) if model_config is not None else None
+    if cfg_path is None and data_dir is None:
+        cfg_path = find_model_config(model)
+    if cfg_path is not None:
+        from mlopskit.report.config_inputs import open_config_inputs
+
+        return open_config_inputs(load_model_config(cfg_path), as_of=as_of, role=role)  # type: ignore[no-any-return]
     d = Path(config.demo_dir() if data_dir is None else data_dir).resolve()
     manifest = read_manifest(d)
     ref = resolve_model(model, d)

@@ -487,11 +487,15 @@ def report_model(
     notebooks: str | Path | None = None,
     cell_timeout: int = 300,
     progress: Callable[[str], None] | None = None,
+    kind: str | None = None,
 ) -> RenderResult:
     """Render the report ``model``'s stage calls for into ``<out>/<report>.html``.
 
     ``out`` defaults to ``reports/<model>/``; ``data_dir`` to the demo world (generated
-    when missing); ``notebooks`` to this checkout's ``notebooks/``.
+    when missing); ``notebooks`` to this checkout's ``notebooks/``. A model with a model
+    config (:func:`mlopskit.modelconfig.find_model_config`) is read through it; ``kind``
+    (``monitoring``/``rollout``) then picks the report (default: its registry stage's, else
+    rollout when the config has a shadow or canary log, else monitoring).
     """
     import pandas as pd
 
@@ -509,22 +513,37 @@ def report_model(
         policy_path = Path(policy).resolve()
         if not policy_path.is_file():
             raise ValueError(f"`--policy` file `{policy}` does not exist.")
-    d = ensure_data(model, data_dir, say)
-    ref = resolve_model(model, d)
-    say(f"{model}: stage {ref.stage} → {ref.report} report")
-    template = Path(notebooks or notebooks_dir()) / f"{ref.report}.ipynb"
-    params = {
-        "MODEL": model,
-        "DATA_DIR": str(d),
-        "AS_OF": as_of,
-        "POLICY": None if policy_path is None else str(policy_path),
-    }
+    if kind is not None and kind not in ("monitoring", "rollout"):
+        raise ValueError(f"`kind` must be 'monitoring' or 'rollout'; got {kind!r}.")
+    from mlopskit.modelconfig import find_model_config, load_model_config
+
+    cfg_path = find_model_config(model) if data_dir is None else None
+    if cfg_path is not None:
+        cfg = load_model_config(cfg_path)
+        known = registered(model)
+        report_kind = kind or (
+            known.report
+            if known is not None
+            else "rollout"
+            if {"shadow_log", "canary_log"} & set(cfg.logs)
+            else "monitoring"
+        )
+        say(f"{model}: model config {cfg_path} → {report_kind} report")
+        params: dict[str, Any] = {"MODEL": model, "DATA_DIR": None, "CONFIG": str(cfg_path)}
+    else:
+        d = ensure_data(model, data_dir, say)
+        ref = resolve_model(model, d)
+        report_kind = kind or ref.report
+        say(f"{model}: stage {ref.stage} → {report_kind} report")
+        params = {"MODEL": model, "DATA_DIR": str(d)}
+    template = Path(notebooks or notebooks_dir()) / f"{report_kind}.ipynb"
+    params |= {"AS_OF": as_of, "POLICY": None if policy_path is None else str(policy_path)}
     out_dir = Path(out) if out is not None else config.reports_dir() / model
     return render(
         template,
         params,
         out_dir,
-        name=ref.report,
+        name=report_kind,
         model=model,
         cell_timeout=cell_timeout,
         cwd=config.REPO_ROOT,

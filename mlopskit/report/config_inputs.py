@@ -1,0 +1,114 @@
+"""A report's inputs from a model config: every log read from its source with the config's
+column mapping, hashed (files) or described (tables) for the provenance block, and the
+windows, features and words the evidence uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlopskit.modelconfig.schema import ModelConfig, Window
+
+
+def _files_of(cfg: ModelConfig, log: str) -> list[Path]:
+    import glob
+
+    src = cfg.logs[log].source
+    if src.kind not in ("path", "csv") or src.path is None:
+        return []
+    p = cfg.resolve(src.path)
+    if Path(p).is_dir():
+        p = str(Path(p) / "*.parquet")
+    return sorted(Path(f) for f in glob.glob(p))
+
+
+def default_as_of(cfg: ModelConfig, events: Any) -> Any:
+    """The config's ``as_of``, else midnight after the last event."""
+    import pandas as pd
+
+    from mlopskit import frames
+
+    if cfg.as_of is not None:
+        return pd.Timestamp(cfg.as_of)
+    last = frames.ts_range(events, frame=f"{cfg.model} events")[1]
+    if last is None:
+        raise ValueError(f"{cfg.model}: the events log has no rows.")
+    return pd.Timestamp(last).tz_localize(None).normalize() + pd.Timedelta(days=1)
+
+
+def window_bounds(window: Window, first: Any, as_of: Any) -> tuple[Any, Any]:
+    """``(start, end)`` of a config window given the first event day and ``as_of``."""
+    import pandas as pd
+
+    if window.first_days is not None:
+        start = pd.Timestamp(first).normalize()
+        return start, start + pd.Timedelta(days=window.first_days)
+    if window.last_days is not None:
+        return as_of - pd.Timedelta(days=window.last_days), as_of
+    return pd.Timestamp(str(window.start)), pd.Timestamp(str(window.end))
+
+
+def open_config_inputs(
+    cfg: ModelConfig, *, as_of: Any = None, role: str | None = None, spark: Any = None
+) -> Any:
+    """:class:`~mlopskit.report.ReportInputs` for ``cfg``'s model.
+
+    ``role`` is ``"challenger"`` (rollout evidence: shadow and canary logs) or
+    ``"champion"`` (monitoring); ``None`` picks challenger when the config names one and has
+    a shadow or canary log.
+    """
+    import pandas as pd
+
+    from mlopskit import frames
+    from mlopskit.frames.sources import log_frame
+    from mlopskit.report.inputs import ReportInputs, file_sha256
+
+    logs = {name: log_frame(cfg, name, spark=spark) for name in cfg.logs}
+    cutoff = default_as_of(cfg, logs["events"]) if as_of is None else pd.Timestamp(as_of)
+    files: list[dict[str, Any]] = []
+    for name in cfg.logs:
+        paths = _files_of(cfg, name)
+        rows = frames.n_rows(logs[name])
+        if not paths:
+            desc = cfg.logs[name].source.describe()
+            files.append({"name": name, "path": desc, "rows": rows, "sha256": None})
+        for p in paths:
+            one = {"name": name, "path": str(p), "rows": rows if len(paths) == 1 else None}
+            files.append({**one, "sha256": file_sha256(p)})
+        if len(paths) > 1:
+            files.append(
+                {"name": name, "path": f"{len(paths)} files", "rows": rows, "sha256": None}
+            )
+    if cfg.path is not None:
+        files.append(
+            {
+                "name": "model config",
+                "path": str(cfg.path),
+                "rows": None,
+                "sha256": file_sha256(cfg.path),
+            }
+        )
+    has_rollout_logs = "shadow_log" in logs or "canary_log" in logs
+    if role is None:
+        role = "challenger" if has_rollout_logs else "champion"
+    if role not in ("champion", "challenger"):
+        raise ValueError(f"`role` must be 'champion' or 'challenger'; got {role!r}.")
+    probe = logs.get("shadow_log") or logs["events"]
+    cols = set(frames.schema(probe))
+    segments = tuple(c for c in cfg.segments if c in cols)
+    return ReportInputs(
+        data_dir=cfg.path.parent if cfg.path is not None else Path.cwd(),
+        model=cfg.model,
+        role=role,
+        champion=cfg.champion or cfg.model,
+        challenger=cfg.challenger or cfg.model,
+        as_of=cutoff,
+        threshold=cfg.threshold,
+        challenger_threshold=cfg.challenger_threshold,
+        paths=logs,  # type: ignore[arg-type]  # lazy frames: every analysis takes them
+        files=tuple(files),
+        registry={"source": "model config", "path": str(cfg.path), "model": cfg.model},
+        segments=segments,
+        warnings=(),
+        config=cfg,
+    )
