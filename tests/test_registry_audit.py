@@ -124,7 +124,7 @@ def test_swapped_artifact_and_row_is_detected_and_not_served(reg: Registry, tmp_
 def test_swapped_file_alone_is_refused(reg: Registry) -> None:
     path = Path(reg.get("fraud_v1").run.artifacts["model"].path)
     path.write_text('{"coef": [9, 9]}')
-    with pytest.raises(ArtifactError, match="replaced|corrupted"):
+    with pytest.raises(ArtifactError, match=r"replaced|corrupted"):
         reg.load_artifact("fraud_v1")
 
 
