@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from _registry_helpers import add_version, ci_pass
 
-from mlopskit import _registry_audit as audit
 from mlopskit.cli import main as cli_main
-from mlopskit.registry import ArtifactError, Registry, RegistryError, open_registry
+from mlopskit.registry import ArtifactError, Registry, RegistryError, audit, open_registry
 
 
 @pytest.fixture

@@ -552,8 +552,7 @@ def test_demo_report_stage_picks_the_report(
 
 def test_rollout_report_passes_the_registry_promotion_gate(demo_reports: dict[str, Any]) -> None:
     """The rendered PROMOTE report is the evidence `→ Production` asks for."""
-    from mlopskit.registry import gates
-    from mlopskit.registry import open_registry
+    from mlopskit.registry import gates, open_registry
 
     html = demo_reports["root"] / "reports" / "fraud_v2.3" / "rollout.html"
     reg = open_registry(demo_reports["registry"])

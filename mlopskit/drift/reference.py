@@ -282,6 +282,12 @@ def _numeric_profiles(
         s = summ[f]
         edges = edges_from_quantiles(s["quantiles"], maximum=s["max"])
         specs.append(frames.BinSpec(f, "numeric", tuple(float(e) for e in edges)))
+        if s["n_valid"] and not (math.isfinite(s["min"]) and math.isfinite(s["max"])):
+            raise ValueError(
+                f"reference: feature `{f}` holds ±inf values (min {s['min']}, max {s['max']}); "
+                "PSI bins need finite values (an infinite amount is a logging bug, not the "
+                "largest bin): drop or cap them first."
+            )
         if s["n_valid"] == 0:
             warns.append(f"feature `{f}`: all values are missing in the reference; PSI is NaN.")
         elif s["min"] == s["max"]:
@@ -302,6 +308,20 @@ def _numeric_profiles(
         for sp in specs
     ]
     return out, warns
+
+
+def _refuse_numbers_as_text(name: str, categories: Sequence[str]) -> None:
+    """A text feature whose every value is a number was meant to be numeric."""
+    try:
+        [float(c) for c in categories]
+    except (TypeError, ValueError):
+        return
+    raise ValueError(
+        f"reference: feature `{name}` is text but every value is a number (e.g. "
+        f"{list(categories[:3])}): numbers stored as text would be compared as categories, "
+        "so a shift in magnitude reads as stable. Cast the column to a numeric dtype, or list "
+        "it in `categorical=` if the numbers are codes."
+    )
 
 
 def _categorical_profile(
@@ -380,6 +400,8 @@ def profile(
     by_name = {p.feature: p for p in num_profiles}
     for c in cats:
         by_name[c], w = _categorical_profile(lf, c, kmax, sch[c])
+        if c not in set(categorical or ()) and by_name[c].categories:
+            _refuse_numbers_as_text(c, by_name[c].categories)
         warns += w
     n = frames.n_rows(lf)
     if n == 0:

@@ -23,7 +23,7 @@ holds and recomputes the decision-critical statistics itself:
 4. the canary verdict (and the shadow verdict when the policy's
    ``registry.gate_requires_shadow`` is true) is recomputed from the registered logs at the
    report's ``as_of`` and combined by the same rule as the report
-   (:func:`mlopskit.decision.rollout_decision`); the gate refuses unless the recomputed
+   (:func:`mlopskit.report.decision.rollout_decision`); the gate refuses unless the recomputed
    verdicts equal the report's and the result is ``PROMOTE``.
 
 A hand-written report, an edited decision.json or a report rendered under an unregistered
@@ -130,8 +130,7 @@ def rederive(
     if not check(
         "gate_block",
         isinstance(gate, Mapping) and gate.get("schema_version") == GATE_SCHEMA_VERSION,
-        "decision.json has a gate block (schema version "
-        f"{GATE_SCHEMA_VERSION})"
+        f"decision.json has a gate block (schema version {GATE_SCHEMA_VERSION})"
         if isinstance(gate, Mapping) and gate.get("schema_version") == GATE_SCHEMA_VERSION
         else "decision.json has no gate block of schema version "
         f"{GATE_SCHEMA_VERSION}: it was not written by this mlopskit's report renderer; "
@@ -175,10 +174,10 @@ def rederive(
         "recompute the canary verdict (Registry.set_data_locations, logged)",
     ):
         return Rederived(tuple(reasons), psha, rec is not None)
-    from mlopskit import decision as decision_mod
-    from mlopskit import evidence
     from mlopskit.policy import Policy, RegistryPolicy, parse_policy
-    from mlopskit.report_inputs import open_inputs
+    from mlopskit.report import decision as decision_mod
+    from mlopskit.report import evidence
+    from mlopskit.report.inputs import open_inputs
 
     data_dir = Path(locs[CANARY_ROLE]).parent
     try:
