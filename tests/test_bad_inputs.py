@@ -212,8 +212,11 @@ def _shuffled(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _warned(res: Any, pattern: str) -> bool:
-    ws = getattr(res, "warnings", ()) or ()
-    return any(re.search(pattern, str(w), re.IGNORECASE) for w in ws)
+    """A named warning on the result, or (gates) a failed check naming the problem."""
+    ws = [str(w) for w in getattr(res, "warnings", ()) or ()]
+    if getattr(res, "passed", None) is False:
+        ws += [str(r.message) for r in getattr(res, "reasons", ()) if r.passed is False]
+    return any(re.search(pattern, w, re.IGNORECASE) for w in ws)
 
 
 def _num(x: Any) -> float:
@@ -628,7 +631,7 @@ add("open_registry", "relative_path", RAISE, lambda: mk.open_registry("data/x.sq
 add("monitor", "input_drift_is_a_dataframe", RAISE, lambda: mk.monitor(input_drift=features("current")), r"input_drift")  # fmt: skip
 add("monitor", "output_drift_is_a_string", RAISE, lambda: mk.monitor(output_drift="ok"), r"output_drift")  # fmt: skip
 add("monitor", "service_is_a_dict", RAISE, lambda: mk.monitor(service={"p99": 1}), r"service")  # fmt: skip
-add("monitor", "nothing_given", RAISE_OR_WARN, lambda: mk.monitor(), r"not evaluated|no result")  # fmt: skip
+add("monitor", "nothing_given", RAISE_OR_WARN, lambda: mk.monitor(), r"not evaluated|no result|at least one")  # fmt: skip
 add("monitor", "policy_missing_file", RAISE, lambda: mk.monitor(policy="/nonexistent/p.yml"), r"p\.yml")  # fmt: skip
 
 # ---- CI gates -------------------------------------------------------------------------------

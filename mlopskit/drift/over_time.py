@@ -131,6 +131,13 @@ def psi_over_time(
         raise ValueError(
             f"current: timestamp column `{ts}` is missing. Columns: {sorted(sch)[:20]}."
         )
+    if sch[ts] != frames.nw.Datetime and sch[ts] != frames.nw.Date:
+        raise ValueError(
+            f"current: timestamp column `{ts}` must have a datetime dtype; found {sch[ts]} "
+            "(text or epoch numbers? parse them, e.g. pd.to_datetime(..., utc=True))."
+        )
+    if frames.collect(lf.select(frames.nw.col(ts).is_null().all().alias("x")))["x"].iloc[0]:
+        raise ValueError(f"current: timestamp column `{ts}` is null in every row.")
     specs = [fp.spec for fp in fps]
     frames.check_binnable(lf, specs, frame="current")
     wins, _, counts = frames.bin_counts(lf, specs, ts=ts, every=every, anchor=anchor)
