@@ -136,7 +136,12 @@ def psi_over_time(
             f"current: timestamp column `{ts}` must have a datetime dtype; found {sch[ts]} "
             "(text or epoch numbers? parse them, e.g. pd.to_datetime(..., utc=True))."
         )
-    if frames.collect(lf.select(frames.nw.col(ts).is_null().all().alias("x")))["x"].iloc[0]:
+    nulls = frames.collect(
+        lf.select(frames.nw.len().alias("n"), frames.nw.col(ts).is_null().sum().alias("k"))
+    ).iloc[0]
+    if int(nulls["n"]) == 0:
+        raise ValueError("current: the frame has no rows; there is nothing to compare.")
+    if int(nulls["k"]) == int(nulls["n"]):
         raise ValueError(f"current: timestamp column `{ts}` is null in every row.")
     specs = [fp.spec for fp in fps]
     frames.check_binnable(lf, specs, frame="current")
