@@ -425,36 +425,15 @@ def render(
             ).to_dict(),
             *decision["reasons"],
         ]
-    decision["gate"] = _gate_block(records, decision)
+    from mlopskit.registry.gates.rederive import gate_block_for
+
+    decision["gate"] = gate_block_for(records, decision)  # what the promotion gate checks
     decision_path = out / "decision.json"
     decision_path.write_text(
         json.dumps(decision, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     say(f"wrote {html_path} ({len(html_bytes) / 1e6:.2f} MB) and {decision_path.name}")
     return RenderResult(failure is None, html_path, decision_path, decision)
-
-
-def _gate_block(records: Mapping[str, Any], decision: Mapping[str, Any]) -> dict[str, Any]:
-    """decision.json's ``gate`` block: what the promotion gate checks and re-derives
-    (``mlopskit.registry.gates.rederive``): schema version, as_of, expiry, policy and input hashes,
-    the phases' verdicts. Issued at SOURCE_DATE_EPOCH when set, else the wall clock."""
-    from mlopskit.policy import RegistryPolicy, load_policy
-    from mlopskit.registry.gates.rederive import gate_block
-
-    pol = records.get("policy") or {}
-    path = pol.get("path") if isinstance(pol, Mapping) else None
-    valid_days = load_policy(path).section("registry", RegistryPolicy).report_valid_days
-    stamp, source = render_time(None)
-    now = datetime.fromisoformat(stamp) if source == "SOURCE_DATE_EPOCH" and stamp else None
-    return gate_block(
-        inputs=records.get("inputs"),
-        policy=pol if isinstance(pol, Mapping) else None,
-        as_of=records.get("as_of"),
-        key_numbers=decision.get("key_numbers", {}),
-        verdict=str(decision.get("verdict")),
-        valid_days=valid_days,
-        now=now,
-    )
 
 
 def notebooks_dir() -> Path:

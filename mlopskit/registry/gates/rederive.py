@@ -92,6 +92,29 @@ def gate_block(
     }
 
 
+def gate_block_for(records: Mapping[str, Any], decision: Mapping[str, Any]) -> dict[str, Any]:
+    """decision.json's ``gate`` block from the renderer's records (see the module docstring):
+    schema version, as_of, expiry, policy and input hashes,
+    the phases' verdicts. Issued at SOURCE_DATE_EPOCH when set, else the wall clock."""
+    from mlopskit.policy import RegistryPolicy, load_policy
+    from mlopskit.report.rendering import render_time
+
+    pol = records.get("policy") or {}
+    path = pol.get("path") if isinstance(pol, Mapping) else None
+    valid_days = load_policy(path).section("registry", RegistryPolicy).report_valid_days
+    stamp, source = render_time(None)
+    now = datetime.fromisoformat(stamp) if source == "SOURCE_DATE_EPOCH" and stamp else None
+    return gate_block(
+        inputs=records.get("inputs"),
+        policy=pol if isinstance(pol, Mapping) else None,
+        as_of=records.get("as_of"),
+        key_numbers=decision.get("key_numbers", {}),
+        verdict=str(decision.get("verdict")),
+        valid_days=valid_days,
+        now=now,
+    )
+
+
 @dataclass(frozen=True)
 class Rederived:
     """What the gate recomputed and the checks it made (``reasons``, all critical)."""
