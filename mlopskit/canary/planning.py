@@ -139,8 +139,10 @@ def _number(name: str, value: Any, *, low: float | None = None, high: float | No
     if bad:
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
-        span = f"in {lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
-        raise ValueError(f"`{name}` must be a finite number {span}{why}; got {value!r}.")
+        a = "-inf" if low is None else f"{low:g}"
+        b = "inf" if high is None else f"{high:g}"
+        span = "a finite float" if low is None and high is None else f"a float in {lo}{a}, {b}{hi}"
+        raise ValueError(f"`{name}` must be {span}{why}; got {value!r}.")
     return v
 
 

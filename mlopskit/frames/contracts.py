@@ -266,8 +266,9 @@ def validate(
     counts = collect(lf.select(aggs)).iloc[0].to_dict()
     n = int(counts["__n"])
     if n == 0:
+        what = "log" if name.endswith("log") else "frame"
         raise ValueError(
-            f"{name}: no rows (an empty frame), nothing to analyse; check the path or the "
+            f"{name}: the {what} is empty (0 rows), nothing to analyse; check the path or the "
             "filters that produced it."
         )
     for key, (colname, expr, rule, _) in checks.items():
