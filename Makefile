@@ -11,6 +11,20 @@ STAMP  := $(VENV)/.installed
 # gives a lighter venv in which those tests are skipped.
 EXTRAS ?= dev,spark,mlflow
 MODEL_RE := ^[A-Za-z0-9_.-]+$$
+
+# User-supplied variables never reach a shell as code. Make must not expand them either
+# (MODEL='$$(shell ...)' would run at expansion), so they are not exported, and each recipe
+# hands the raw text to the command through one environment variable, single-quoted with
+# embedded quotes escaped: $(call env_arg,MODEL) -> MLOPSKIT_MODEL='<raw text>'. The recipe
+# then uses "$$MLOPSKIT_MODEL" (quoted), and the CLI validates the value (mlopskit/cli.py).
+USER_VARS := MODEL AS_OF POLICY REASON TO REPORT NAME
+unexport $(USER_VARS)
+# (a value spanning lines would split the recipe line: refused before anything runs)
+define newline
+
+
+endef
+env_arg = $(if $(findstring $(newline),$(value $(1))),$(error $(1) must be one line))MLOPSKIT_$(1)='$(subst ','\'',$(value $(1)))'
 # xdist runs one worker per core: single-threaded BLAS avoids oversubscription
 # (two workers × multithreaded OpenBLAS made matrix products slower, not faster).
 TEST_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -41,9 +55,10 @@ lint: $(STAMP) ## ruff + mypy
 	$(VENV)/bin/mypy
 
 report: $(STAMP) ## Render the decision report: make report MODEL=fraud_v2.3 [AS_OF=YYYY-MM-DD] [POLICY=file]
-	@if [ -z "$(MODEL)" ]; then echo "make report: MODEL is required, e.g. make report MODEL=fraud_v2.3" >&2; exit 2; fi
-	@if ! [[ "$(MODEL)" =~ $(MODEL_RE) ]]; then echo "make report: MODEL must match [A-Za-z0-9_.-]+; got '$(MODEL)'" >&2; exit 2; fi
-	$(PY) -m mlopskit report "$(MODEL)" $(if $(AS_OF),--as-of "$(AS_OF)") $(if $(POLICY),--policy "$(POLICY)")
+	@$(call env_arg,MODEL) $(call env_arg,AS_OF) $(call env_arg,POLICY); \
+	if [ -z "$$MLOPSKIT_MODEL" ]; then echo "make report: MODEL is required, e.g. make report MODEL=fraud_v2.3" >&2; exit 2; fi; \
+	if ! [[ "$$MLOPSKIT_MODEL" =~ $(MODEL_RE) ]]; then printf "make report: MODEL must match [A-Za-z0-9_.-]+; got %q\n" "$$MLOPSKIT_MODEL" >&2; exit 2; fi; \
+	set -x; $(PY) -m mlopskit report $${MLOPSKIT_AS_OF:+--as-of="$$MLOPSKIT_AS_OF"} $${MLOPSKIT_POLICY:+--policy="$$MLOPSKIT_POLICY"} -- "$$MLOPSKIT_MODEL"
 
 demo: $(STAMP) ## (Re)generate the simulated fraud world into data/demo/
 	$(PY) -m mlopskit demo --force
@@ -59,12 +74,14 @@ bench-venvs: ## Throwaway venvs for the comparison tools (they pin pandas < 3): 
 	$(BENCH_VENVS)/evidently/bin/pip install --quiet "evidently==0.7.23" "pandas<3" pyarrow
 
 promote: $(STAMP) ## Promote: make promote MODEL=fraud_v2.3 TO=Production REPORT=reports/... REASON="..."
-	@if ! [[ "$(MODEL)" =~ $(MODEL_RE) ]]; then echo "make promote: MODEL must match [A-Za-z0-9_.-]+; got '$(MODEL)'" >&2; exit 2; fi
-	$(PY) -m mlopskit promote "$(MODEL)" --to "$(TO)" $(if $(REPORT),--report "$(REPORT)") --reason "$(REASON)"
+	@$(call env_arg,MODEL) $(call env_arg,TO) $(call env_arg,REPORT) $(call env_arg,REASON); \
+	if ! [[ "$$MLOPSKIT_MODEL" =~ $(MODEL_RE) ]]; then printf "make promote: MODEL must match [A-Za-z0-9_.-]+; got %q\n" "$$MLOPSKIT_MODEL" >&2; exit 2; fi; \
+	set -x; $(PY) -m mlopskit promote --to="$$MLOPSKIT_TO" $${MLOPSKIT_REPORT:+--report="$$MLOPSKIT_REPORT"} --reason="$$MLOPSKIT_REASON" -- "$$MLOPSKIT_MODEL"
 
 revert: $(STAMP) ## Revert a model name to its previous Production version: make revert NAME=fraud REASON="..."
-	@if ! [[ "$(NAME)" =~ $(MODEL_RE) ]]; then echo "make revert: NAME must match [A-Za-z0-9_.-]+; got '$(NAME)'" >&2; exit 2; fi
-	$(PY) -m mlopskit revert "$(NAME)" --reason "$(REASON)"
+	@$(call env_arg,NAME) $(call env_arg,REASON); \
+	if ! [[ "$$MLOPSKIT_NAME" =~ $(MODEL_RE) ]]; then printf "make revert: NAME must match [A-Za-z0-9_.-]+; got %q\n" "$$MLOPSKIT_NAME" >&2; exit 2; fi; \
+	set -x; $(PY) -m mlopskit revert --reason="$$MLOPSKIT_REASON" -- "$$MLOPSKIT_NAME"
 
 clean: ## Remove the venv, generated data, reports and caches
 	rm -rf $(VENV) data/demo reports/*/ .pytest_cache .mypy_cache .ruff_cache

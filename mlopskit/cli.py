@@ -273,7 +273,39 @@ def _run_revert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_policy(sub: Any) -> None:
+    p = sub.add_parser(
+        "policy",
+        help="register a policy file (hash, approver, time) or list the registered ones",
+        description="Reports rendered under a policy that is not registered cannot promote "
+        "(the gate refuses unless --force with a reason, which is logged).",
+    )
+    psub = p.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    q = psub.add_parser("register", help="validate and register a policy YAML file")
+    q.add_argument("file", help="policy YAML file")
+    q.add_argument("--approved-by", required=True, help="who approved this policy")
+    q.add_argument("--reason", required=True, help="why (e.g. the review that approved it)")
+    _registry_arg(q)
+    q = psub.add_parser("list", help="every registered policy")
+    _registry_arg(q)
+    p.set_defaults(func=_run_policy)
+
+
+def _run_policy(args: argparse.Namespace) -> int:
+    reg = _open_registry(args)
+    if args.policy_command == "register":
+        rec = reg.register_policy(
+            Path(args.file).resolve(), approved_by=args.approved_by, reason=args.reason
+        )
+        print(rec.summary())
+    else:
+        recs = reg.policies()
+        print("\n".join(r.summary() for r in recs) if recs else "no registered policy")
+    return 0
+
+
 COMMANDS.append(_add_registry)
+COMMANDS.append(_add_policy)
 COMMANDS.append(_add_promote)
 COMMANDS.append(_add_revert)
 

@@ -6,6 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from _registry_workers import trust_hand_written_reports as trust_hand_written_reports
+
 from mlopskit.registry import ModelVersion, Registry, Stage
 from mlopskit.registry.gates import GateResult
 from mlopskit.verdict import Reason

@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _registry_helpers import add_version, ci_pass, render_report, to_stage
+from _registry_helpers import (
+    add_version,
+    ci_pass,
+    render_report,
+    to_stage,
+    trust_hand_written_reports,
+)
 
 from mlopskit.registry import Registry, RegistryError, Stage
 from mlopskit.registry.mlflow_mirror import MlflowMirror
@@ -56,6 +62,15 @@ class FakeClient:
 
     def get_registered_model(self, name: str) -> _Model:
         return self.models[name]
+
+
+@pytest.fixture(autouse=True)
+def _lifecycle_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hand-written reports stand in for rendered ones here (see trust_hand_written_reports)."""
+    from mlopskit.registry.gates import rederive
+
+    monkeypatch.setattr(rederive, "rederive", rederive.rederive)  # restored after
+    trust_hand_written_reports()
 
 
 def _setup(tmp_path: Path, client: Any) -> tuple[Registry, MlflowMirror]:

@@ -125,6 +125,64 @@ class CanaryPlan:
         return plots.canary_power_curve(self, shares=shares, ax=ax)
 
 
+def _number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+            low_open: bool = True, high_open: bool = True, why: str = "") -> float:  # fmt: skip
+    """``value`` as a finite float in the stated interval, else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"`{name}` must be a number; got {value!r} ({type(value).__name__}).")
+    v = float(value)
+    bad = not np.isfinite(v)
+    if low is not None:
+        bad = bad or (v <= low if low_open else v < low)
+    if high is not None:
+        bad = bad or (v >= high if high_open else v > high)
+    if bad:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        a = "-inf" if low is None else f"{low:g}"
+        b = "inf" if high is None else f"{high:g}"
+        span = "a finite float" if low is None and high is None else f"a float in {lo}{a}, {b}{hi}"
+        raise ValueError(f"`{name}` must be {span}{why}; got {value!r}.")
+    return v
+
+
+def _check_plan(
+    metric: Metric | str,
+    *,
+    baseline: Any,
+    sd: Any = None,
+    canary_share: Any = 0.05,
+    alpha: Any = None,
+    power: Any = None,
+    n_total: Any = None,
+    true_effect: Any = 0.0,
+    margin: Any = None,
+) -> None:
+    """Planning inputs that would give NaN, inf, 0 or power 1.0 are errors (issue 14)."""
+    if not isinstance(metric, Metric | str) or (isinstance(metric, str) and not metric.strip()):
+        raise TypeError(
+            f"`metric` must be a Metric (Mean/Proportion/Ratio) or a metric name; got {metric!r}."
+        )
+    kind = metric.kind if isinstance(metric, Metric) else ("proportion" if sd is None else "mean")
+    if kind == "proportion" and sd is None:
+        _number("baseline", baseline, low=0.0, high=1.0, why=" (the control rate of a "
+                "proportion metric; a rate of exactly 0 or 1 has no variance to plan with)")  # fmt: skip
+    else:
+        _number("baseline", baseline)
+    if sd is not None:
+        _number("sd", sd, low=0.0)
+    _number("canary_share", canary_share, low=0.0, high=1.0)
+    if alpha is not None:
+        _number("alpha", alpha, low=0.0, high=0.5, why=" (one-sided)")
+    if power is not None:
+        _number("power", power, low=0.0, high=1.0)
+    if n_total is not None:
+        _number("n_total", n_total, low=0.0)
+    _number("true_effect", true_effect)
+    if margin is not None:
+        _number("margin", margin, low=0.0, why=" (a non-inferiority margin)")
+
+
 def _plan_inputs(
     metric: Metric | str,
     baseline: float,
@@ -214,6 +272,8 @@ def sample_size(
     effects are fractions of ``baseline``. Defaults from the policy (α one-sided 0.025,
     power 0.8).
     """
+    _check_plan(metric, baseline=baseline, sd=sd, canary_share=canary_share, alpha=alpha,
+                power=power, true_effect=true_effect, margin=margin)  # fmt: skip
     cfg = _policy(policy)
     pw = cfg.power if power is None else power
     a = cfg.alpha if alpha is None else alpha
@@ -289,8 +349,8 @@ def power(
         if days is None or daily_units is None:
             raise ValueError("give `n_total`, or both `days` and `daily_units`.")
         n_total = days * daily_units
-    if not n_total > 0:
-        raise ValueError(f"`n_total` must be > 0; got {n_total!r}.")
+    _check_plan(metric, baseline=baseline, sd=sd, canary_share=canary_share, alpha=alpha,
+                n_total=n_total, true_effect=true_effect, margin=margin)  # fmt: skip
     plan = _plan(
         metric,
         baseline=baseline,
@@ -333,6 +393,8 @@ def minimum_detectable_effect(
         if days is None or daily_units is None:
             raise ValueError("give `n_total`, or both `days` and `daily_units`.")
         n_total = days * daily_units
+    _check_plan(metric, baseline=baseline, sd=sd, canary_share=canary_share, alpha=alpha,
+                power=power, n_total=n_total)  # fmt: skip
     kind = metric.kind if isinstance(metric, Metric) else ("proportion" if sd is None else "mean")
     if kind == "proportion" and sd is None:
         sd_c = float(np.sqrt(baseline * (1 - baseline)))

@@ -392,6 +392,11 @@ def outcome_drift(
         raise ValueError(f"scored events: no events in `reference_period` {start} – {end}.")
     ref_p = ref_rows["score"].to_numpy(dtype=float)
     ref_y = ref_rows["label"].to_numpy(dtype=float)
+    if threshold is None and len(ref_p) * k < 1:
+        raise ValueError(
+            f"reference period: {len(ref_p)} matured events, fewer than one in the top "
+            f"{k:.2%} (`top_k`): too few rows to compare outcomes; widen `reference_period`."
+        )
     kw: dict[str, Any] = {"top_k": k, "threshold": threshold}
     ref_m = _metrics(ref_p, ref_y, pol, label="reference period", warn=warn, **kw)
     ref_auc = ref_m.pop("_delong", None)

@@ -133,6 +133,18 @@ def psi_over_time(
         raise ValueError(
             f"current: timestamp column `{ts}` is missing. Columns: {sorted(sch)[:20]}."
         )
+    if sch[ts] != frames.nw.Datetime and sch[ts] != frames.nw.Date:
+        raise ValueError(
+            f"current: timestamp column `{ts}` must have a datetime dtype; found {sch[ts]} "
+            "(text or epoch numbers? parse them, e.g. pd.to_datetime(..., utc=True))."
+        )
+    nulls = frames.collect(
+        lf.select(frames.nw.len().alias("n"), frames.nw.col(ts).is_null().sum().alias("k"))
+    ).iloc[0]
+    if int(nulls["n"]) == 0:
+        raise ValueError("current: the frame has no rows; there is nothing to compare.")
+    if int(nulls["k"]) == int(nulls["n"]):
+        raise ValueError(f"current: timestamp column `{ts}` is null in every row.")
     specs = [fp.spec for fp in fps]
     frames.check_binnable(lf, specs, frame="current")
     wins, _, counts = frames.bin_counts(lf, specs, ts=ts, every=every, anchor=anchor)

@@ -421,9 +421,30 @@ def psi(
     """
     pol = drift_policy(policy)
     b = pol.bins if bins is None else int(bins)
+    for arg, values in (("reference", reference), ("current", current)):
+        if np.ndim(values) != 1:
+            raise ValueError(f"`{arg}` must be one-dimensional; got shape {np.shape(values)}.")
+        if np.size(values) == 0:
+            raise ValueError(f"`{arg}` must not be empty (no values to compare).")
     ref = pd.Series(np.asarray(reference, dtype=object) if categorical else reference, name="x")
     cur = pd.Series(np.asarray(current, dtype=object) if categorical else current, name="x")
     is_cat = categorical if categorical is not None else not pd.api.types.is_numeric_dtype(ref)
+    if is_cat and categorical is None and pd.api.types.is_numeric_dtype(cur):
+        raise ValueError(
+            f"`reference` is text (dtype {ref.dtype}) but `current` is numeric: numbers stored "
+            "as text? Cast `reference` to numbers, or pass categorical=True if both are codes."
+        )
+    if cur.isna().all():
+        raise ValueError("`current` holds only missing values (NaN/None): nothing to compare.")
+    if not is_cat:
+        for arg, ser in (("reference", ref), ("current", cur)):
+            vals = pd.to_numeric(ser, errors="coerce").to_numpy(dtype=float)
+            n_inf = int(np.isinf(vals).sum())
+            if n_inf:
+                raise ValueError(
+                    f"`{arg}` holds {n_inf} ±inf values; PSI bins need finite values: drop or "
+                    "cap them first."
+                )
     if is_cat:
         vc = ref.dropna().astype(str).value_counts(sort=False)
         vc = vc.sort_index().sort_values(ascending=False, kind="mergesort")

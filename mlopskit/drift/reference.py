@@ -303,6 +303,12 @@ def _numeric_profile(
     name: str, r: frames.NumericReference, dtype: Any
 ) -> tuple[FeatureProfile, list[str]]:
     warns = []
+    if r.n_valid and not (math.isfinite(r.min) and math.isfinite(r.max)):
+        raise ValueError(
+            f"reference: feature `{name}` holds ±inf values (min {r.min}, max {r.max}); "
+            "PSI bins need finite values (an infinite amount is a logging bug, not the "
+            "largest bin): drop or cap them first."
+        )
     if r.n_valid == 0:
         warns.append(f"feature `{name}`: all values are missing in the reference; PSI is NaN.")
     elif r.min == r.max:
@@ -318,6 +324,20 @@ def _numeric_profile(
         n_distinct_at_most_one=r.n_valid == 0 or r.min == r.max,
     )
     return fp, warns
+
+
+def _refuse_numbers_as_text(name: str, categories: Sequence[str]) -> None:
+    """A text feature whose every value is a number was meant to be numeric."""
+    try:
+        [float(c) for c in categories]
+    except (TypeError, ValueError):
+        return
+    raise ValueError(
+        f"reference: feature `{name}` is text but every value is a number (e.g. "
+        f"{list(categories[:3])}): numbers stored as text would be compared as categories, "
+        "so a shift in magnitude reads as stable. Cast the column to a numeric dtype, or list "
+        "it in `categorical=` if the numbers are codes."
+    )
 
 
 def _categorical_profile(
@@ -425,6 +445,8 @@ def profile(
         warns += w
     for c in cats:
         by_name[c], w = _categorical_profile(c, rc.categorical[c], kmax, sch[c])
+        if c not in set(categorical or ()) and by_name[c].categories:
+            _refuse_numbers_as_text(c, by_name[c].categories)
         warns += w
     edges_from = "exact"
     if rc.method == "sample":

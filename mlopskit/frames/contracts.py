@@ -198,9 +198,25 @@ def validate(
                 f"{name}: column `{actual}` must have {_KIND_WORDS[col.kind]}; "
                 f"found dtype {sch[actual]}."
             )
+        if col.kind == "numeric" and sch[actual] == nw.Boolean:
+            raise ValueError(
+                f"{name}: column `{actual}` must have {_KIND_WORDS[col.kind]}; found a boolean "
+                "column (true/false is not a measurement; check the column mapping)."
+            )
         if actual != col.name:
             rename[actual] = col.name
         present.append(col)
+    zones = {
+        mapping.get(c.name, c.name): getattr(sch[mapping.get(c.name, c.name)], "time_zone", None)
+        for c in present
+        if c.kind == "datetime" and sch[mapping.get(c.name, c.name)] == nw.Datetime
+    }
+    if len({tz is None for tz in zones.values()}) > 1:
+        shown = ", ".join(f"`{k}` ({tz or 'naive'})" for k, tz in zones.items())
+        raise ValueError(
+            f"{name}: timestamp columns {shown} mix timezone-aware and naive values; make them "
+            "all naive UTC (e.g. `.dt.tz_convert('UTC').dt.tz_localize(None)`) or all aware."
+        )
     for extra in contract.extra:
         actual = mapping.get(extra, extra)
         if actual not in sch:
@@ -228,6 +244,9 @@ def validate(
             checks[f"range__{col.name}"] = (col.name, bad, rule, "")
         if col.nonnegative:
             checks[f"neg__{col.name}"] = (col.name, c < 0, "must be ≥ 0", "")
+        if col.kind == "numeric" and sch[mapping.get(col.name, col.name)].is_float():
+            inf = ~c.is_finite() & ~c.is_nan()
+            checks[f"inf__{col.name}"] = (col.name, inf, "must be finite (no ±inf)", "")
         if col.kind == "arm":
             bad = ~c.is_in(list(ARMS)) & ~c.is_null()
             checks[f"arm__{col.name}"] = (col.name, bad, "must be 'control' or 'canary'", "")
@@ -246,6 +265,12 @@ def validate(
         aggs.append(nw.col(contract.unique).n_unique().alias("__n_unique"))
     counts = collect(lf.select(aggs)).iloc[0].to_dict()
     n = int(counts["__n"])
+    if n == 0:
+        what = "log" if name.endswith("log") else "frame"
+        raise ValueError(
+            f"{name}: the {what} is empty (0 rows), nothing to analyse; check the path or the "
+            "filters that produced it."
+        )
     for key, (colname, expr, rule, _) in checks.items():
         k = int(counts[key])
         if k:

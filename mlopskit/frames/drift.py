@@ -149,11 +149,35 @@ def check_binnable(lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str) ->
                 f"{frame}: feature `{s.feature}` is missing (it is in the reference profile). "
                 f"Columns found: {sorted(sch)[:20]}."
             )
-        if s.kind == "numeric" and not is_numeric_dtype(sch[s.feature]):
+        dtype = sch[s.feature]
+        if s.kind == "numeric" and (not is_numeric_dtype(dtype) or dtype == nw.Boolean):
             raise ValueError(
                 f"{frame}: feature `{s.feature}` is numeric in the reference profile and must "
-                f"have a numeric dtype; found dtype {sch[s.feature]} (numbers stored as "
-                f"strings? cast them first)."
+                f"have a numeric dtype; found dtype {dtype} (numbers stored as "
+                f"strings? booleans? cast them first)."
+            )
+        if s.kind == "categorical" and is_numeric_dtype(dtype) and dtype != nw.Boolean:
+            raise ValueError(
+                f"{frame}: feature `{s.feature}` is categorical (text) in the reference profile "
+                f"but numeric here (dtype {dtype}); were the reference's numbers stored as text? "
+                "Cast the reference column to a number and profile it again."
+            )
+    floats = [s.feature for s in specs if s.kind == "numeric" and sch[s.feature].is_float()]
+    if floats:
+        inf = collect(
+            lf.select(
+                [
+                    (~nw.col(f).is_finite() & ~nw.col(f).is_nan()).fill_null(False).sum().alias(f)
+                    for f in floats
+                ]
+            )
+        ).iloc[0]
+        bad = {f: int(inf[f]) for f in floats if int(inf[f])}
+        if bad:
+            raise ValueError(
+                f"{frame}: features {sorted(bad)} hold ±inf values ({bad} rows); PSI bins need "
+                "finite values (an infinite amount is a logging bug, not the largest bin): "
+                "drop or cap them first."
             )
 
 

@@ -128,6 +128,18 @@ def monitor(
     window whose labels are fully matured (else the latest partially matured one). A layer
     passed as ``None`` is reported as not evaluated.
     """
+    expected = {
+        "service": (service, (ServiceHealth,), "mlopskit.monitoring.service_health(...)"),
+        "input_drift": (input_drift, (PSITable, PSIOverTime), "psi_table() or psi_over_time()"),
+        "output_drift": (output_drift, (OutputDrift,), "output_drift()"),
+        "outcome_drift": (outcome_drift, (OutcomeDrift,), "outcome_drift()"),
+    }
+    for arg, (value, types, made_by) in expected.items():
+        if value is not None and not isinstance(value, types):
+            raise TypeError(
+                f"`{arg}` must be the result of {made_by} (or None); got "
+                f"{type(value).__name__}. Compute the layer's result first, then pass it."
+            )
     p = as_policy(policy).section("monitoring", MonitoringPolicy)
     owners = {
         "service_health": (p.service_owner, p.service_runbook),

@@ -10,7 +10,14 @@ One module per phase: ``shadow``, ``canary``, ``drift``, ``labels``, ``monitorin
 
 from __future__ import annotations
 
-from mlopskit.plots._common import _axes, _figure_of, alt_text, to_png, use_report_settings  # noqa: F401
+from mlopskit.plots._common import (  # noqa: F401
+    _axes,
+    _figure_of,
+    alt_text,
+    literal_text,
+    to_png,
+    use_report_settings,
+)
 from mlopskit.plots.canary import canary_forest, canary_funnel, canary_power_curve
 from mlopskit.plots.drift import (
     _STATUS_COLOURS,  # noqa: F401
@@ -76,3 +83,11 @@ __all__ = [
     "use_report_settings",
     "volumes",
 ]
+
+# Data strings are drawn literally by every figure (issue 14): each public figure function
+# is wrapped once here, where result objects' ``.plot()`` look them up.
+_HELPERS = {"alt_text", "to_png", "use_report_settings"}
+for _name in __all__:
+    if _name not in _HELPERS:
+        globals()[_name] = literal_text(globals()[_name])
+del _name

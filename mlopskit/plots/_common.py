@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import matplotlib.pyplot as plt
+from matplotlib.text import Text
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # No matplotlib.use() here: forcing a backend at import would replace Jupyter's inline
 # backend and a bare ``result.plot()`` would never show. Headless runs fall back to Agg.
@@ -13,6 +18,31 @@ import matplotlib.pyplot as plt
 def use_report_settings() -> None:
     """Deterministic figures for reports: a fixed SVG hash salt (ids do not vary per run)."""
     plt.rcParams["svg.hashsalt"] = "mlopskit"
+
+
+def literal_text(fn: F) -> F:
+    """Draw data strings literally: no mathtext in any text of the figure ``fn`` returns.
+
+    Segment values, category and feature names come from the data; a value such as
+    ``$\\notacommand{x}$`` crashed matplotlib's mathtext parser (the report FAILED) and two
+    ``$`` rendered as a formula. The figure is built and laid out once (tick labels are
+    created then) with ``text.parse_math`` off, and every text artist keeps it off.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with plt.rc_context({"text.parse_math": False}):
+            out = fn(*args, **kwargs)
+            try:
+                fig = _figure_of(out)
+            except ValueError:
+                return out
+            fig.draw_without_rendering()
+            for t in fig.findobj(Text):
+                t.set_parse_math(False)
+        return out
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _axes(ax: Any = None, *, figsize: tuple[float, float] = (7.0, 3.6)) -> Any:

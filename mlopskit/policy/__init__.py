@@ -14,7 +14,14 @@ registry), then one section dataclass per phase: ``drift``, ``labels``, ``shadow
 from __future__ import annotations
 
 from mlopskit.policy.canary import CanaryPolicy
-from mlopskit.policy.core import DEFAULT_POLICY_PATH, SECTIONS, Policy, as_policy, load_policy
+from mlopskit.policy.core import (
+    DEFAULT_POLICY_PATH,
+    SECTIONS,
+    Policy,
+    as_policy,
+    load_policy,
+    parse_policy,
+)
 from mlopskit.policy.drift import DriftPolicy
 from mlopskit.policy.labels import LabelsPolicy
 from mlopskit.policy.monitoring import MonitoringPolicy
@@ -33,4 +40,5 @@ __all__ = [
     "ShadowPolicy",
     "as_policy",
     "load_policy",
+    "parse_policy",
 ]

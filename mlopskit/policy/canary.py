@@ -81,6 +81,18 @@ class CanaryPolicy:
                 raise ValueError(f"policy canary.{name} must be ≥ 0; got {getattr(self, name)!r}.")
         if not self.planned_days > 0:
             raise ValueError(f"policy canary.planned_days must be > 0; got {self.planned_days!r}.")
+        for name in (
+            "margin_fraud_missed_rate",
+            "margin_false_positive_rate",
+            "margin_loss_per_dollar",
+            "margin_latency_ms",
+            "margin_error_rate",
+        ):
+            if not getattr(self, name) > 0:
+                raise ValueError(
+                    f"policy canary.{name} must be > 0 (a non-inferiority margin); got "
+                    f"{getattr(self, name)!r}."
+                )
 
 
 SECTIONS["canary"] = CanaryPolicy

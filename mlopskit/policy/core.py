@@ -1,11 +1,16 @@
-"""The policy file: :class:`Policy`, :func:`load_policy`, :func:`as_policy` and the section
-registry :data:`SECTIONS` the per-phase modules fill.
+"""The policy file: :class:`Policy`, :func:`load_policy`, :func:`parse_policy`,
+:func:`as_policy` and the section registry :data:`SECTIONS` the per-phase modules fill.
+
+A policy is validated when it is loaded: an unknown (misspelled) section or key, a value of
+the wrong type (text for a number, NaN), or a value a section rejects is a ``ValueError``
+naming the file, the section and the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,14 +47,50 @@ class Policy:
                 f"policy {self.path or '<defaults>'}: section `{name}` must be a mapping; "
                 f"got {type(values).__name__}."
             )
-        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(values) - known)
+        fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(values) - set(fields))
         if unknown:
             raise ValueError(
                 f"policy {self.path or '<defaults>'}: section `{name}` has unknown keys "
-                f"{unknown}; known keys are {sorted(known)}."
+                f"{unknown}; known keys are {sorted(fields)}."
             )
-        return cls(**values)
+        for key, value in values.items():
+            _check_type(self.path, name, key, value, fields[key].default)
+        try:
+            return cls(**values)
+        except TypeError as exc:  # a comparison in __post_init__ on a value of the wrong type
+            raise ValueError(
+                f"policy {self.path or '<defaults>'}: section `{name}`: {exc}"
+            ) from None
+
+    def validate(self) -> Policy:
+        """Build every section (raises ``ValueError`` naming the first problem); returns self."""
+        unknown = sorted(set(self.raw) - set(SECTIONS))
+        if unknown:
+            raise ValueError(
+                f"policy {self.path or '<defaults>'}: unknown sections {unknown}; known "
+                f"sections are {sorted(SECTIONS)} (a misspelled section would be ignored)."
+            )
+        for name, cls in SECTIONS.items():
+            self.section(name, cls)
+        return self
+
+
+def _check_type(path: str | None, section: str, key: str, value: Any, default: Any) -> None:
+    """A YAML value must have its default's type (numbers: finite; no text for numbers)."""
+    where = f"policy {path or '<defaults>'}: `{section}.{key}`"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} must be true or false; got {value!r}.")
+    elif isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{where} must be a number; got {value!r} ({type(value).__name__}).")
+        if not math.isfinite(value):
+            raise ValueError(f"{where} must be finite; got {value!r}.")
+        if isinstance(default, int) and not isinstance(default, bool) and value != int(value):
+            raise ValueError(f"{where} must be an integer; got {value!r}.")
+    elif isinstance(default, str) and not isinstance(value, str):
+        raise ValueError(f"{where} must be text; got {value!r} ({type(value).__name__}).")
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -65,11 +106,28 @@ def load_policy(path: str | Path | None = None) -> Policy:
     p = Path(path)
     if not p.exists():
         raise ValueError(f"policy file `{p}` does not exist.")
-    data = p.read_bytes()
-    raw = yaml.safe_load(data) or {}
+    if not p.is_file():
+        raise ValueError(f"policy `{p}` is not a file (a directory?); give a policy YAML file.")
+    return parse_policy(p.read_bytes(), source=str(p))
+
+
+def parse_policy(data: bytes | str, *, source: str) -> Policy:
+    """A policy from YAML text (a file's bytes, or a registered policy's content), validated.
+
+    ``sha256`` is the hash of the UTF-8 bytes, as for a file.
+    """
+    raw_bytes = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        raw = yaml.safe_load(raw_bytes) or {}
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise ValueError(f"policy file `{source}` is not valid YAML: {detail}") from None
     if not isinstance(raw, Mapping):
-        raise ValueError(f"policy file `{p}` must contain a mapping at top level.")
-    return Policy(raw=raw, path=str(p), sha256=hashlib.sha256(data).hexdigest())
+        raise ValueError(
+            f"policy file `{source}` must contain a mapping (section: keys) at top level; got "
+            f"{type(raw).__name__}."
+        )
+    return Policy(raw=raw, path=source, sha256=hashlib.sha256(raw_bytes).hexdigest()).validate()
 
 
 def as_policy(policy: Policy | str | Path | None) -> Policy:

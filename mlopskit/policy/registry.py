@@ -36,6 +36,12 @@ class RegistryPolicy:
         in-process, without network (50 ms: a fraud decision budget is ~100 ms end to end).
     smoke_parity_atol : largest |online score − recorded offline score| on the smoke sample
         (1e-9: the same artifact on the same features must reproduce its offline scores).
+    gate_requires_shadow : the ``→ Production`` gate recomputes the shadow verdict as well
+        as the canary verdict from the registered data (true: a shadow defect — errors,
+        latency, a segment gone wrong — is not cleared by good canary averages).
+    report_valid_days : a rollout report can promote for this many days after it was
+        rendered (``expires_at`` in decision.json); 14: two weekly cycles, after which the
+        canary has moved on and the report should be rendered again.
     """
 
     gate_alpha: float = 0.05
@@ -47,8 +53,14 @@ class RegistryPolicy:
     smoke_max_error_rate: float = 0.0
     smoke_latency_p99_ms: float = 50.0
     smoke_parity_atol: float = 1e-9
+    gate_requires_shadow: bool = True
+    report_valid_days: float = 14.0
 
     def __post_init__(self) -> None:
+        if not self.report_valid_days > 0:
+            raise ValueError(
+                f"registry.report_valid_days must be > 0; got {self.report_valid_days!r}."
+            )
         if not 0 < self.gate_alpha < 0.5:
             raise ValueError(f"registry.gate_alpha must be in (0, 0.5); got {self.gate_alpha!r}.")
         for name in (

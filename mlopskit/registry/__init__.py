@@ -13,15 +13,24 @@ truth for what is serving, and every stage change is a deliberate, recorded act:
 * **Invariants kept by the database, not only by this module**: a partial unique index
   allows one ``Production`` version per model; triggers refuse illegal transitions, refuse a
   stage change without its log row, and make the log, run records, artifacts and gate
-  results append-only (no UPDATE, no DELETE). Each log row carries a sha256 chained to the
-  previous row, so an edit made with the triggers dropped is detected by :meth:`Registry.verify`.
+  results append-only (no UPDATE, no DELETE).
+* **Keyed tamper evidence** (:mod:`~.audit`): each log row carries an HMAC-SHA256 chained to
+  the previous row, and run, artifact, gate-result and policy rows carry an HMAC, under a key
+  kept outside the database (``$MLOPSKIT_AUDIT_KEY``, or a 0600 key file created on first
+  write). An edit made with the triggers dropped — even with the chain recomputed — is
+  detected by :meth:`Registry.verify`, which names the broken row; an edited artifact row is
+  refused by :meth:`Registry.load_artifact`. Data-location changes are logged ``relocate`` rows.
+* **Reads are read-only**: ``list``/``show``/``history``/``verify`` open the file with
+  SQLite's ``mode=ro`` and refuse a missing path or a file that is not a registry.
 * **Transactions**: every write runs in ``BEGIN IMMEDIATE`` (the write lock is taken before
   the current state is read), so two processes promoting at once are serialized, and a
   crash mid-transition leaves the previous state (SQLite's rollback journal).
 * **Gates** (:mod:`mlopskit.registry.gates`): ``→ Staging`` needs passing CI gate results
   recorded for the version; ``→ Production`` needs a rendered rollout report whose decision.json says
-  PROMOTE, whose sha256 matches the HTML and whose provenance names the version. ``force=True``
-  overrides a failing gate; the override, its reason and the failed checks are logged.
+  PROMOTE, whose sha256 matches the HTML and whose provenance names the version, and the gate
+  re-derives the verdict from the version's registered data under a registered policy
+  (:mod:`~.gates.rederive`, :mod:`~.policies`). ``force=True`` overrides a failing gate; the
+  override, its reason and the failed checks are logged.
 
 The registry file is ``$MLOPSKIT_REGISTRY`` (an absolute path) or ``<repo>/data/registry.sqlite``,
 never a path relative to the working directory. ``fraud_v2.3`` is the display form of model
@@ -29,7 +38,7 @@ never a path relative to the working directory. ``fraud_v2.3`` is the display fo
 
 Modules: :mod:`~.store` (:class:`Registry`, where the file lives), its mixins :mod:`~.runs`,
 :mod:`~.versions`, :mod:`~.artifacts`, :mod:`~.gate_results`, :mod:`~.transitions`,
-:mod:`~.log` over :mod:`~.connection`; :mod:`~.records` (stages, records, names),
+:mod:`~.log`, :mod:`~.policies` over :mod:`~.connection`; :mod:`~.audit` (the HMAC key); :mod:`~.records` (stages, records, names),
 :mod:`~.schema` (SQLite schema, hash chain), :mod:`~.demo` (the demo world's registration),
 :mod:`~.mlflow_mirror` (optional MLflow mirror) and :mod:`~.gates` (CI gates; imported on
 use, not here, so ``import mlopskit.registry`` stays light).
@@ -51,6 +60,7 @@ from mlopskit.registry.records import (
     IllegalTransition,
     ModelTable,
     ModelVersion,
+    PolicyRecord,
     RegistryError,
     RunRecord,
     Stage,
@@ -85,6 +95,7 @@ __all__ = [
     "MlflowMirror",
     "ModelTable",
     "ModelVersion",
+    "PolicyRecord",
     "Registry",
     "RegistryError",
     "RunRecord",

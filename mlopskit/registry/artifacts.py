@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from mlopskit.registry.audit import AuditKeyError, load_key
 from mlopskit.registry.records import (
     Artifact,
     ArtifactError,
     ModelVersion,
 )
+from mlopskit.registry.schema import _row_mac
 from mlopskit.registry.versions import Versions
 
 
@@ -34,6 +36,7 @@ class Artifacts(Versions):
         content changed since the run was recorded.
         """
         mv, art = self._artifact(model, kind)
+        self._check_artifact_row(mv, kind)
         path = Path(art.path)
         if not path.is_file():
             raise ArtifactError(
@@ -49,6 +52,26 @@ class Artifacts(Versions):
                 f"its sha256 is {actual}, run {mv.run.run_id} recorded {art.sha256}."
             )
         return data
+
+    def _check_artifact_row(self, mv: ModelVersion, kind: str) -> None:
+        """The artifact row is the one recorded with the run (its keyed MAC matches)."""
+        try:
+            key = load_key(create=False)
+        except AuditKeyError as exc:
+            raise ArtifactError(
+                f"artifact {kind!r} of {mv.display} cannot be verified: {exc}"
+            ) from None
+        with self._connect() as con:
+            self._check_key(con, key)
+            r = con.execute(
+                "SELECT * FROM artifacts WHERE run_id=? AND kind=?", (mv.run.run_id, kind)
+            ).fetchone()
+        if r is None or not key.equal(r["mac"], _row_mac(key, "artifacts", r)):
+            raise ArtifactError(
+                f"artifact {kind!r} of {mv.display}: its registry row (path, sha256) is not the "
+                f"one recorded with run {mv.run.run_id} (keyed MAC mismatch): the artifact row "
+                "was edited. The registry will not serve it; run `mlopskit registry verify`."
+            )
 
     def verify_artifacts(self, model: str) -> dict[str, str]:
         """Verify every artifact of a version (sha256); returns kind → sha256.

@@ -45,6 +45,24 @@ def _only_demo_content(reg: Registry, actor: str) -> bool:
     return other_rows == 0 and other_runs == 0
 
 
+def _old_demo_file(path: Path, actor: str) -> bool:
+    """``path`` is a registry of an older schema version whose log rows are all by ``actor``."""
+    import contextlib
+    import sqlite3
+
+    from mlopskit.registry.schema import SCHEMA_VERSION
+
+    try:
+        with contextlib.closing(sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)) as con:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if not 0 < version < SCHEMA_VERSION:
+                return False
+            actors = {r[0] for r in con.execute("SELECT DISTINCT actor FROM transitions")}
+    except sqlite3.DatabaseError:
+        return False
+    return actors <= {actor}
+
+
 def register_demo(
     world: Any,
     data_dir: str | Path,
@@ -98,7 +116,10 @@ def register_demo(
             raise ValueError(f"demo world {out}: model file {p} is missing.")
     locations = {role: str(out / f"{role}.parquet") for role in DEMO_DATA_ROLES}
     locations.update({k: str(out / f"{k}.json") for k in ("truth", "scenario", "manifest")})
-    existing = {mv.display: mv for mv in reg.list_models().versions if mv.display in models}
+    if replace and reg.path.is_file() and _old_demo_file(reg.path, actor):
+        reg.path.unlink()  # a demo registry of an older schema: rebuilt, never migrated
+    listed = reg.list_models().versions if reg.path.exists() else ()
+    existing = {mv.display: mv for mv in listed if mv.display in models}
     if existing:
         same = len(existing) == 2 and all(
             mv.run.artifacts["model"].sha256 == sha256_file(files[m])
@@ -192,6 +213,14 @@ def register_demo(
             actor=actor,
             gate=result,
             force=not result.passed,
+        )
+    from mlopskit.policy import DEFAULT_POLICY_PATH
+
+    if DEFAULT_POLICY_PATH.is_file():  # the demo's reports render under the default policy
+        reg.register_policy(
+            DEFAULT_POLICY_PATH,
+            approved_by=actor,
+            reason="demo world: the default policy (policies/default.yml) as shipped",
         )
     name, version = parse_model(champ.display_name)
     reg.transition(

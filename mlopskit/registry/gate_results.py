@@ -6,6 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
+from mlopskit.registry.audit import load_key
 from mlopskit.registry.records import (
     GateLike,
     Stage,
@@ -23,20 +24,17 @@ class GateResults(Versions):
         """Store a gate result (``mlopskit.registry.gates``) for the version it names."""
         name, version = parse_model(result.model)
         record = result.to_record()
+        row = {
+            "ts": _now(),
+            "name": name,
+            "version": version,
+            "gate": result.gate,
+            "passed": int(bool(result.passed)),
+            "record": _json(record, "gate record"),
+        }
         with self._write() as con:
             self._version_row(con, name, version)
-            con.execute(
-                "INSERT INTO gate_results (ts, name, version, gate, passed, record) "
-                "VALUES (?,?,?,?,?,?)",
-                (
-                    _now(),
-                    name,
-                    version,
-                    result.gate,
-                    int(bool(result.passed)),
-                    _json(record, "gate record"),
-                ),
-            )
+            self._insert(con, "gate_results", row, load_key(create=True))
 
     def gate_results(self, model: str) -> tuple[dict[str, Any], ...]:
         """Every recorded gate result of a version, oldest first (``id``, ``ts`` added)."""
@@ -58,6 +56,7 @@ class GateResults(Versions):
         version: str,
         to: Stage,
         report_result: Any,
+        rederived: Any = None,
     ) -> dict[str, Any]:
         """Evaluate the gate of a move: ``{"passed", "failures", "checks": [...]}``."""
         failures: list[str] = []
@@ -88,6 +87,9 @@ class GateResults(Versions):
                 checks.append(report_result.to_record())
                 if not report_result.passed:
                     failures.extend(r.message for r in report_result.reasons if r.passed is False)
+            if rederived is not None:  # the gate recomputed the decision (gates/rederive.py)
+                checks.append(rederived.to_record())
+                failures.extend(r.message for r in rederived.reasons if r.passed is False)
             smoke = latest.get("staging_smoke")
             if smoke is not None:
                 checks.append({"gate": "staging_smoke", "passed": bool(smoke["passed"])})

@@ -1,11 +1,13 @@
-"""The append-only transitions log: writing rows (hash-chained), reading, auditing."""
+"""The append-only transitions log: writing rows (keyed hash chain), reading, auditing."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from mlopskit.registry.audit import AuditKey, AuditKeyError, load_key
 from mlopskit.registry.connection import Connection
 from mlopskit.registry.records import (
     History,
@@ -17,7 +19,7 @@ from mlopskit.registry.records import (
     check_name,
     display_name,
 )
-from mlopskit.registry.schema import _GENESIS, _HASHED, _row_hash
+from mlopskit.registry.schema import _GENESIS, _HASHED, _row_hash, _row_mac
 
 
 class Log(Connection):
@@ -54,7 +56,7 @@ class Log(Connection):
             "forced": int(forced),
             "evidence": _json(dict(evidence or {}), "evidence"),
         }
-        row_hash = _row_hash(prev_hash, row)
+        row_hash = _row_hash(load_key(create=True), prev_hash, row)
         cur = con.execute(
             f"INSERT INTO transitions ({', '.join(row)}, prev_hash, row_hash) "
             f"VALUES ({', '.join('?' * (len(row) + 2))})",
@@ -86,35 +88,110 @@ class Log(Connection):
         return History(name, tuple(_transition(r) for r in rows))
 
     def verify(self) -> tuple[str, ...]:
-        """Audit the whole file; returns the problems found (empty: consistent).
+        """Audit the whole file (read-only); returns the problems found (empty: consistent).
 
-        Checks the hash chain of the log, that replaying the log gives every version's
-        current stage, that at no point of the log two versions of a model were in
-        Production, and SQLite's own ``integrity_check``.
+        Checks SQLite's ``integrity_check``; the keyed hash chain of the log (each broken row
+        named); the keyed MACs of run, artifact, gate-result and policy rows; that each
+        version's artifacts are those its ``register`` row committed to; that replaying the
+        log gives every version's stage and data locations; and that at no point of the log
+        two versions of a model were in Production. Raises :class:`RegistryError` when the
+        path is not a registry.
         """
         problems: list[str] = []
+        try:
+            key: AuditKey | None = load_key(create=False)
+        except AuditKeyError as exc:
+            key = None
+            problems.append(f"{exc} Keyed checks skipped.")
         with self._connect() as con:
             integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
             if integrity != "ok":
                 problems.append(f"sqlite integrity_check: {integrity}")
-            prev_hash = _GENESIS
-            stages: dict[tuple[str, str], str] = {}
-            for r in con.execute("SELECT * FROM transitions ORDER BY id"):
-                row = {k: r[k] for k in _HASHED}
-                if r["prev_hash"] != prev_hash or _row_hash(prev_hash, row) != r["row_hash"]:
-                    problems.append(f"transitions row {r['id']}: hash chain broken (row edited?)")
-                prev_hash = r["row_hash"]
-                stages[(r["name"], r["version"])] = r["to_stage"]
-                prods = [k for k, s in stages.items() if k[0] == r["name"] and s == "Production"]
-                if len(prods) > 1:
-                    problems.append(
-                        f"after row {r['id']}: {len(prods)} Production versions of {r['name']}"
-                    )
-            for r in con.execute("SELECT name, version, stage FROM model_versions"):
-                logged = stages.get((r["name"], r["version"]))
-                if logged != r["stage"]:
-                    problems.append(
-                        f"{display_name(r['name'], r['version'])}: stage {r['stage']} but the "
-                        f"log says {logged}"
-                    )
+            if key is not None:
+                try:
+                    self._check_key(con, key)
+                except RegistryError as exc:
+                    problems.append(f"{exc} Keyed checks skipped.")
+                    key = None
+            problems += self._verify_log(con, key)
+            if key is not None:
+                problems += self._verify_macs(con, key)
         return tuple(problems)
+
+    def _verify_log(self, con: sqlite3.Connection, key: AuditKey | None) -> list[str]:
+        problems: list[str] = []
+        prev_hash = _GENESIS
+        stages: dict[tuple[str, str], str] = {}
+        locations: dict[tuple[str, str], Any] = {}
+        committed: dict[tuple[str, str], Any] = {}
+        for r in con.execute("SELECT * FROM transitions ORDER BY id"):
+            what = (
+                f"transitions row {r['id']} ({display_name(r['name'], r['version'])} {r['action']})"
+            )
+            if r["prev_hash"] != prev_hash:
+                problems.append(
+                    f"{what}: does not link to the previous row (a row was deleted, inserted "
+                    "or reordered before it)"
+                )
+            if key is not None and not key.equal(
+                r["row_hash"], _row_hash(key, r["prev_hash"], {k: r[k] for k in _HASHED})
+            ):
+                problems.append(
+                    f"{what}: keyed hash does not match its content (the row was edited, or "
+                    "the chain recomputed without the audit key)"
+                )
+            prev_hash = r["row_hash"]
+            k = (r["name"], r["version"])
+            stages[k] = r["to_stage"]
+            ev = json.loads(r["evidence"]) if r["evidence"] else {}
+            if r["action"] in ("register", "relocate") and "data_locations" in ev:
+                locations[k] = ev["data_locations"]
+            if r["action"] == "register" and "artifacts" in ev:
+                committed[k] = (ev.get("run_id"), ev["artifacts"])
+            prods = [v for v, s in stages.items() if v[0] == r["name"] and s == "Production"]
+            if len(prods) > 1:
+                problems.append(
+                    f"after row {r['id']}: {len(prods)} Production versions of {r['name']}"
+                )
+        for r in con.execute("SELECT * FROM model_versions"):
+            k = (r["name"], r["version"])
+            shown = display_name(*k)
+            logged = stages.get(k)
+            if logged != r["stage"]:
+                problems.append(f"{shown}: stage {r['stage']} but the log says {logged}")
+            if k in locations and json.loads(r["data_locations"]) != locations[k]:
+                problems.append(
+                    f"{shown}: data locations differ from the log's last register/relocate "
+                    "row (changed without a logged transition)"
+                )
+            if k in committed:
+                run_id, arts = committed[k]
+                have = {
+                    a["kind"]: a["sha256"]
+                    for a in con.execute(
+                        "SELECT kind, sha256 FROM artifacts WHERE run_id=?", (r["run_id"],)
+                    )
+                }
+                if run_id != r["run_id"] or have != arts:
+                    problems.append(
+                        f"{shown}: artifacts of run {r['run_id']} {have} are not those its "
+                        f"register row committed to ({run_id}: {arts})"
+                    )
+        return problems
+
+    def _verify_macs(self, con: sqlite3.Connection, key: AuditKey) -> list[str]:
+        problems: list[str] = []
+        labels = {
+            "runs": lambda r: f"run {r['run_id']}",
+            "artifacts": lambda r: f"artifact {r['kind']!r} of run {r['run_id']}",
+            "gate_results": lambda r: f"gate result {r['id']} ({r['gate']})",
+            "policies": lambda r: f"policy {r['sha256']}",
+        }
+        for table, label in labels.items():
+            for r in con.execute(f"SELECT * FROM {table}"):
+                if not key.equal(r["mac"], _row_mac(key, table, r)):
+                    problems.append(
+                        f"{label(r)}: keyed MAC does not match the row (edited after it was "
+                        "recorded)"
+                    )
+        return problems

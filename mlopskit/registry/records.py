@@ -13,7 +13,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -216,6 +216,28 @@ class Artifact:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyRecord:
+    """A registered policy: the file's exact content, its sha256, who approved it and when.
+
+    Reports rendered under a policy whose sha256 is not registered cannot promote (the
+    promotion gate refuses unless forced with a logged reason).
+    """
+
+    sha256: str
+    content: str = field(repr=False)
+    source_path: str | None
+    approved_by: str
+    approved_at: str
+    reason: str
+
+    def summary(self) -> str:
+        return (
+            f"policy {self.sha256} ({self.source_path or 'no path'}): approved by "
+            f"{self.approved_by} at {self.approved_at}: {self.reason}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RunRecord:
     """One training run (experiment tracking). Immutable once recorded.
 
@@ -344,7 +366,8 @@ class Transition:
 
     ``action`` is ``register`` (creation, ``from_stage`` is ``None``), ``transition`` (the
     requested move), ``supersede`` (the previous Production archived by a promotion, in the
-    same transaction) or ``revert``. ``evidence`` holds the gate results behind the move;
+    same transaction), ``revert``, or ``relocate`` (the version's data locations changed;
+    ``from_stage == to_stage``, the new and previous locations in ``evidence``). ``evidence`` holds the gate results behind the move;
     ``forced`` marks a gate override.
     """
 

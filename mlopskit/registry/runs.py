@@ -10,6 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from mlopskit.registry.audit import load_key
 from mlopskit.registry.connection import Connection
 from mlopskit.registry.records import (
     Artifact,
@@ -70,32 +71,36 @@ class Runs(Connection):
             if not path.is_file():
                 raise ValueError(f"artifact {kind!r}: file {path} does not exist.")
             arts.append(Artifact(kind, str(path), sha256_file(path), path.stat().st_size))
+        run_row: dict[str, Any] = {
+            "run_id": run_id,
+            "created_at": _now(),
+            "model_name": model_name,
+            "data_hash": data_hash,
+            "n_rows": n_rows,
+            "feature_set_version": feature_set_version,
+            "features": _json(feats, "features"),
+            "hyperparameters": _json(dict(hyperparameters), "hyperparameters"),
+            "code_commit": code_commit,
+            "metrics": _json(metric_values, "metrics"),
+            "feature_importances": _json(importances, "feature_importances"),
+            "data_locations": _json(locations, "data_locations"),
+            "notes": notes,
+        }
+        key = load_key(create=True)
         with self._write() as con:
             try:
-                con.execute(
-                    "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        run_id,
-                        _now(),
-                        model_name,
-                        data_hash,
-                        n_rows,
-                        feature_set_version,
-                        _json(feats, "features"),
-                        _json(dict(hyperparameters), "hyperparameters"),
-                        code_commit,
-                        _json(metric_values, "metrics"),
-                        _json(importances, "feature_importances"),
-                        _json(locations, "data_locations"),
-                        notes,
-                    ),
-                )
+                self._insert(con, "runs", run_row, key)
             except sqlite3.IntegrityError as exc:
                 raise RegistryError(f"run {run_id!r} already exists in {self.path}.") from exc
-            con.executemany(
-                "INSERT INTO artifacts VALUES (?,?,?,?,?)",
-                [(run_id, a.kind, a.path, a.sha256, a.size_bytes) for a in arts],
-            )
+            for a in arts:
+                row = {
+                    "run_id": run_id,
+                    "kind": a.kind,
+                    "path": a.path,
+                    "sha256": a.sha256,
+                    "size_bytes": a.size_bytes,
+                }
+                self._insert(con, "artifacts", row, key)
         return self.get_run(run_id)
 
     def get_run(self, run_id: str) -> RunRecord:

@@ -7,15 +7,15 @@ change without its log row, and append-only tables (triggers refusing UPDATE/DEL
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from mlopskit.registry.audit import AuditKey
 from mlopskit.registry.records import LEGAL_TRANSITIONS
 
-SCHEMA_VERSION = 1
+#: 2: keyed (HMAC) chain and row MACs, logged data-location changes, registered policies.
+SCHEMA_VERSION = 2
 _GENESIS = "0" * 64
 
 
@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS runs (
     metrics TEXT NOT NULL,
     feature_importances TEXT NOT NULL,
     data_locations TEXT NOT NULL,
-    notes TEXT NOT NULL DEFAULT ''
+    notes TEXT NOT NULL DEFAULT '',
+    mac TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS artifacts (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS artifacts (
     path TEXT NOT NULL,
     sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
     size_bytes INTEGER NOT NULL,
+    mac TEXT NOT NULL,
     PRIMARY KEY (run_id, kind)
 );
 CREATE TABLE IF NOT EXISTS model_versions (
@@ -77,7 +79,8 @@ CREATE TABLE IF NOT EXISTS transitions (
     ts TEXT NOT NULL,
     name TEXT NOT NULL,
     version TEXT NOT NULL,
-    action TEXT NOT NULL CHECK (action IN ('register', 'transition', 'supersede', 'revert')),
+    action TEXT NOT NULL
+        CHECK (action IN ('register', 'transition', 'supersede', 'revert', 'relocate')),
     from_stage TEXT,
     to_stage TEXT NOT NULL,
     actor TEXT NOT NULL CHECK (length(trim(actor)) > 0),
@@ -99,9 +102,25 @@ CREATE TABLE IF NOT EXISTS gate_results (
     gate TEXT NOT NULL CHECK (length(gate) > 0),
     passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
     record TEXT NOT NULL,
+    mac TEXT NOT NULL,
     FOREIGN KEY (name, version) REFERENCES model_versions(name, version)
 );
+CREATE TABLE IF NOT EXISTS policies (
+    sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+    content TEXT NOT NULL,
+    source_path TEXT,
+    approved_by TEXT NOT NULL CHECK (length(trim(approved_by)) > 0),
+    approved_at TEXT NOT NULL,
+    reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+    mac TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    key_id TEXT NOT NULL CHECK (length(key_id) = 16),
+    created_at TEXT NOT NULL
+);
 {_append_only("transitions")}
+{_append_only("policies")}
+{_append_only("audit")}
 {_append_only("runs")}
 {_append_only("artifacts")}
 {_append_only("gate_results")}
@@ -117,6 +136,7 @@ WHEN NOT (
         (NEW.from_stage = 'Archived' AND NEW.to_stage = 'Production')
         OR (NEW.from_stage = 'Production' AND NEW.to_stage = 'Archived')))
     OR (NEW.action IN ('transition', 'supersede') AND ({_LEGAL_SQL}))
+    OR (NEW.action = 'relocate' AND NEW.from_stage IS NEW.to_stage)
 )
 BEGIN SELECT RAISE(ABORT, 'illegal stage transition'); END;
 CREATE TRIGGER IF NOT EXISTS transitions_from_current BEFORE INSERT ON transitions
@@ -129,6 +149,14 @@ WHEN NEW.stage IS NOT OLD.stage AND NOT EXISTS (
     WHERE id = (SELECT max(id) FROM transitions WHERE name = NEW.name AND version = NEW.version)
       AND from_stage = OLD.stage AND to_stage = NEW.stage)
 BEGIN SELECT RAISE(ABORT, 'stage change without its transitions log row'); END;
+CREATE TRIGGER IF NOT EXISTS data_locations_change_is_logged BEFORE UPDATE OF data_locations
+    ON model_versions
+WHEN json(NEW.data_locations) IS NOT json(OLD.data_locations) AND NOT EXISTS (
+    SELECT 1 FROM transitions
+    WHERE id = (SELECT max(id) FROM transitions WHERE name = NEW.name AND version = NEW.version)
+      AND action = 'relocate'
+      AND json_extract(evidence, '$.data_locations') = json(NEW.data_locations))
+BEGIN SELECT RAISE(ABORT, 'data location change without its transitions log row'); END;
 """
 
 
@@ -162,6 +190,33 @@ _HASHED = (
 )
 
 
-def _row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
-    payload = json.dumps({k: row[k] for k in _HASHED}, sort_keys=True)
-    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
+#: columns covered by each row MAC (the ``mac`` column itself excluded).
+MAC_COLUMNS = {
+    "runs": (
+        "run_id",
+        "created_at",
+        "model_name",
+        "data_hash",
+        "n_rows",
+        "feature_set_version",
+        "features",
+        "hyperparameters",
+        "code_commit",
+        "metrics",
+        "feature_importances",
+        "data_locations",
+        "notes",
+    ),
+    "artifacts": ("run_id", "kind", "path", "sha256", "size_bytes"),
+    "gate_results": ("ts", "name", "version", "gate", "passed", "record"),
+    "policies": ("sha256", "content", "source_path", "approved_by", "approved_at", "reason"),
+}
+
+
+def _row_hash(key: AuditKey, prev_hash: str, row: Mapping[str, Any]) -> str:
+    """Keyed chain link (HMAC-SHA256) of a transitions row after ``prev_hash``."""
+    return key.chain(prev_hash, {k: row[k] for k in _HASHED})
+
+
+def _row_mac(key: AuditKey, table: str, row: Mapping[str, Any]) -> str:
+    return key.mac(table, {k: row[k] for k in MAC_COLUMNS[table]})

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from mlopskit.config import REPO_ROOT
+from mlopskit.registry.connection import ENV_VAR as ENV_VAR
+from mlopskit.registry.policies import Policies
 from mlopskit.registry.transitions import Transitions
 
-ENV_VAR = "MLOPSKIT_REGISTRY"
 DEFAULT_REGISTRY_PATH = REPO_ROOT / "data" / "registry.sqlite"
 
 
@@ -32,14 +33,15 @@ def default_registry_path() -> Path:
 
 
 @dataclass(frozen=True)
-class Registry(Transitions):
+class Registry(Transitions, Policies):
     """A model registry stored in one SQLite file.
 
     Its methods come from one mixin per concern: :class:`~.runs.Runs` (run records),
     :class:`~.versions.Versions` (register, get, resolve, list), :class:`~.artifacts.Artifacts`
     (sha256-verified loading), :class:`~.gate_results.GateResults` (recorded gate results),
     :class:`~.transitions.Transitions` (stage changes, promote, revert) and :class:`~.log.Log`
-    (the hash-chained log: history, verify).
+    (the keyed hash-chained log: history, verify) and :class:`~.policies.Policies`
+    (registered policies).
 
     Parameters
     ----------

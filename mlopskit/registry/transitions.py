@@ -81,6 +81,12 @@ class Transitions(Artifacts, GateResults):
         report_result = None
         if to is Stage.PRODUCTION and report is not None:
             report_result = report_gate(report, model, registry=self)
+        rederived = None
+        if report_result is not None and report_result.passed:
+            # the file is what it claims to be: now recompute what it claims
+            from mlopskit.registry.gates import rederive as rederive_mod
+
+            rederived = rederive_mod.rederive(self, model, report_result.decision)
         written: list[int] = []
         with self._write() as con:
             current = Stage(self._version_row(con, name, version)["stage"])
@@ -95,7 +101,7 @@ class Transitions(Artifacts, GateResults):
                     f"{model}: {current} → {to} is not allowed; from {current} a version may "
                     f"move to {allowed or 'nothing'}.{hint}"
                 )
-            evidence = self._gate_evidence(con, name, version, to, report_result)
+            evidence = self._gate_evidence(con, name, version, to, report_result, rederived)
             evidence["artifacts_verified"] = verified
             if not evidence["passed"]:
                 if not force:

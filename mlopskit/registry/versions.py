@@ -66,6 +66,10 @@ class Versions(Runs, Log):
                 raise RegistryError(
                     f"{display_name(name, version)} is already registered in {self.path}."
                 )
+            arts = {
+                r["kind"]: r["sha256"]
+                for r in con.execute("SELECT kind, sha256 FROM artifacts WHERE run_id=?", (run_id,))
+            }
             con.execute(
                 "INSERT INTO model_versions VALUES (?,?,?,?,?,?,?)",
                 (
@@ -78,17 +82,52 @@ class Versions(Runs, Log):
                     _json(locations, "data_locations"),
                 ),
             )
-            self._log(con, name, version, "register", None, Stage.NONE, actor, reason)
+            self._log(
+                con,
+                name,
+                version,
+                "register",
+                None,
+                Stage.NONE,
+                actor,
+                reason,
+                evidence={"run_id": run_id, "artifacts": arts, "data_locations": locations},
+            )
         return self.get(name, version)
 
     def set_data_locations(
-        self, name: str, version: str, data_locations: Mapping[str, str | Path]
+        self,
+        name: str,
+        version: str,
+        data_locations: Mapping[str, str | Path],
+        *,
+        actor: str | None = None,
+        reason: str = "data locations changed",
     ) -> ModelVersion:
-        """Add or replace data locations of a version (e.g. once its canary log exists)."""
+        """Add or replace data locations of a version (e.g. once its canary log exists).
+
+        Reports and the promotion gate read a version's data from here, so the change is a
+        logged ``relocate`` transition (who, why, the new and the previous locations).
+        """
         locations = _abs_locations(data_locations, "data_locations")
+        actor = _nonempty(actor if actor is not None else default_actor(), "actor")
+        reason = _nonempty(reason, "reason")
         with self._write() as con:
             current = self._version_row(con, name, version)
-            merged = {**json.loads(current["data_locations"]), **locations}
+            previous = json.loads(current["data_locations"])
+            merged = {**previous, **locations}
+            stage = Stage(current["stage"])
+            self._log(
+                con,
+                name,
+                version,
+                "relocate",
+                stage,
+                stage,
+                actor,
+                reason,
+                evidence={"data_locations": merged, "previous": previous},
+            )
             con.execute(
                 "UPDATE model_versions SET data_locations=? WHERE name=? AND version=?",
                 (_json(merged, "data_locations"), name, version),

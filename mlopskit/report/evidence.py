@@ -196,19 +196,19 @@ class RolloutEvidence:
         return kn
 
 
-def rollout(
-    inputs: Any,
-    *,
-    policy: Any = None,
-    current_days: int = CURRENT_DAYS,
-) -> RolloutEvidence:
-    """Shadow, canary and input-drift evidence for the challenger ``inputs.model``."""
-    policy = _policy_for(inputs, policy)
-    from mlopskit import canary, shadow
+def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> tuple[Any, Any]:
+    """The decision-critical results of a rollout: ``(shadow_profile, canary_test)``.
 
-    sh = cn = hist = None
-    if inputs.role == "challenger" and inputs.path("shadow_log") is not None:
-        sh = shadow.shadow_profile(
+    One function for the report and the registry's promotion gate, which recomputes them
+    from the registered data (``mlopskit.registry.gates.rederive``); ``shadow=False`` skips shadow.
+    Either is ``None`` when its log is absent or the model is not the challenger.
+    """
+    from mlopskit import canary
+    from mlopskit import shadow as shadow_mod
+
+    sh = cn = None
+    if shadow and inputs.role == "challenger" and inputs.path("shadow_log") is not None:
+        sh = shadow_mod.shadow_profile(
             inputs.path("shadow_log"),
             threshold=float(inputs.threshold),
             offline=inputs.path("offline"),
@@ -218,6 +218,22 @@ def rollout(
         )
     if inputs.role == "challenger" and inputs.path("canary_log") is not None:
         cn = canary.canary_test(inputs.path("canary_log"), as_of=inputs.as_of, policy=policy)
+    return sh, cn
+
+
+def rollout(
+    inputs: Any,
+    *,
+    policy: Any = None,
+    current_days: int = CURRENT_DAYS,
+) -> RolloutEvidence:
+    """Shadow, canary and input-drift evidence for the challenger ``inputs.model``."""
+    from mlopskit import canary
+
+    policy = _policy_for(inputs, policy)
+    sh, cn = decision_phases(inputs, policy=policy)
+    hist = None
+    if cn is not None:
         hist = canary.canary_history(inputs.path("canary_log"), as_of=inputs.as_of, policy=policy)
     current = (inputs.as_of - pd.Timedelta(days=current_days), inputs.as_of)
     if getattr(inputs, "config", None) is not None:

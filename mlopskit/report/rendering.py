@@ -425,6 +425,9 @@ def render(
             ).to_dict(),
             *decision["reasons"],
         ]
+    from mlopskit.registry.gates.rederive import gate_block_for
+
+    decision["gate"] = gate_block_for(records, decision)  # what the promotion gate checks
     decision_path = out / "decision.json"
     decision_path.write_text(
         json.dumps(decision, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -124,7 +124,10 @@ def shadow_profile(
                 f"`as_of` ({as_of_ts}) and the log's `ts` ({ts_max}) must both be time-zone "
                 "aware or both naive."
             )
-    matured_before = (as_of_ts - pd.Timedelta(days=pol.label_maturity_days)).to_pydatetime()
+    # floor to microseconds: a nanosecond `ts` (pandas' default) would warn on conversion
+    matured_before = (
+        (as_of_ts - pd.Timedelta(days=pol.label_maturity_days)).floor("us").to_pydatetime()
+    )
     agg = frames.shadow_aggregates(
         lf,
         threshold=thr,

@@ -145,6 +145,8 @@ def staging_smoke_test(
     pol = as_policy(policy).section("registry", RegistryPolicy)
     reg = registry if registry is not None else open_registry()
     n = pol.smoke_sample_size if n is None else int(n)
+    if n < 1:
+        raise ValueError(f"`n` (requests to score) must be an integer ≥ 1; got {n!r}.")
     max_error_rate = pol.smoke_max_error_rate if max_error_rate is None else float(max_error_rate)
     budget = pol.smoke_latency_p99_ms if latency_p99_ms is None else float(latency_p99_ms)
     atol = pol.smoke_parity_atol if parity_atol is None else float(parity_atol)
