@@ -54,10 +54,16 @@ def proportion(
     p_control: float,
     p_canary: float,
     seed: int,
+    last_day_fraction: float = 1.0,
 ) -> Arms:
-    """Exact binomial daily sums of a 0/1 metric (``Σy = Σy² = Σy³ = events``)."""
+    """Exact binomial daily sums of a 0/1 metric (``Σy = Σy² = Σy³ = events``).
+
+    ``last_day_fraction`` scales the last day's traffic (a look part-way into the day)."""
     rng = np.random.default_rng(seed)
-    nc, nt = _units(rng, reps, days, daily, kappa)
+    per_day = np.full(days, daily)
+    per_day[-1] = round(daily * last_day_fraction)
+    nt = rng.binomial(per_day, kappa, size=(reps, days))
+    nc = per_day - nt
     xc, xt = rng.binomial(nc, p_control), rng.binomial(nt, p_canary)
 
     def arm(n: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
