@@ -58,7 +58,7 @@ def rule(
                 c["sum_squares"] + t["sum_squares"],
                 c["sum_cubes"] + t["sum_cubes"],
             )
-            ok &= sk.normal_approximation_valid(np.minimum(c["n"], t["n"]), g, factor=factor)
+            ok &= sk.difference_normal_valid(g, t["n"], c["n"], factor=factor)
         lo, hi = seq.running_intersection(
             np.where(ok, d - hw, np.nan), np.where(ok, d + hw, np.nan), axis=1
         )

@@ -48,7 +48,8 @@ def test_nan_latencies_on_slow_canary_calls_never_promote_silently() -> None:
     assert "latency_ms" in text and "missing" in text
     row = res.to_frame().iloc[0]
     assert row["missing_control"] == 0
-    assert row["missing_canary"] == int(log["latency_ms"].isna().sum())
+    seen = log[log.ts <= res.as_of]
+    assert row["missing_canary"] == int(seen["latency_ms"].isna().sum())
 
 
 def test_declared_timeout_treatment_counts_missing_latency_at_the_cap() -> None:
@@ -57,10 +58,11 @@ def test_declared_timeout_treatment_counts_missing_latency_at_the_cap() -> None:
     res = canary.canary_test(log, metrics=[m], as_of=AS_OF, policy=POLICY)
     assert res.verdict == "ROLLBACK"
     r = res["latency_ms"]
-    assert r.filled_canary == int(log["latency_ms"].isna().sum())
+    seen = log[log.ts <= res.as_of]  # the canary stops at its first terminal verdict
+    assert r.filled_canary == int(seen["latency_ms"].isna().sum())
     assert r.missing_canary == 0
     # the canary mean includes the timeouts at 250 ms
-    can = log[log.arm == "canary"]
+    can = seen[seen.arm == "canary"]
     expect = np.where(can.error == 1, 250.0, can.latency_ms).mean()
     assert r.mean_canary == pytest.approx(expect, rel=1e-9)
 

@@ -95,14 +95,14 @@ def test_continue_says_what_it_cannot_rule_out() -> None:
 
 
 def test_srm_message_names_observed_and_expected_shares_and_the_parameter() -> None:
-    looks = _daily_prop_looks(0.0, days=5)  # a 5% canary analysed with the 1% default? no:
+    looks = _daily_prop_looks(0.0, days=5)  # a 5% canary analysed as if it were 1%
     res = canary.canary_test(
         looks, metrics=[Proportion("m", "y", margin=0.002)], expected_split=(0.99, 0.01),
         policy=POLICY,
     )  # fmt: skip
     assert res.verdict == "INVALID"
     msg = next(r.message for r in res.reasons if r.code == "srm")
-    assert "expected_split" in msg and "5.0%" in msg and "1.0%" in msg
+    assert "expected_split" in msg and "5.1% observed" in msg and "1.0% expected" in msg
 
 
 def test_heavy_tailed_mean_continues_until_the_normal_approximation_holds() -> None:
