@@ -121,11 +121,13 @@ def test_fixed_numbers_match_direct_computation(to_backend: Backend) -> None:
     (rt, vt), (rc, vc) = ratio(mt), ratio(mc)
     lam, se = np.log(rt / rc), np.sqrt(vt / rt**2 + vc / rc**2)
     r = res["loss_per_dollar"]
+    # se_log is the analysis-scale SE; se is on the ratio − 1 scale of `effect` (issue 13)
     np.testing.assert_allclose(
-        [r.effect, r.se, r.ci_low, r.ci_high],
+        [r.effect, r.se_log, r.se, r.ci_low, r.ci_high],
         [
             rt / rc - 1,
             se,
+            rt / rc * se,
             np.expm1(lam - 1.959963984540054 * se),
             np.expm1(lam + 1.959963984540054 * se),
         ],
