@@ -54,7 +54,7 @@ def ranked_reasons(
     secondary = {c.metric for c in chip_list if not c.gating}
     waiting = ("days_to_decision", "min_days", "margin_not_excluded", "max_duration")
 
-    def rank(r: Reason) -> int:
+    def rank(r: Reason) -> float:
         if r.code in secondary:
             return 9
         if verdict == "PROMOTE":
