@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import _canary_gen as gen
 import numpy as np
 import pandas as pd
 import pytest
 
-import _canary_gen as gen
 from mlopskit import canary
 from mlopskit.canary import ArmStats, CanaryLook, Mean, Proportion
 from mlopskit.policy import CanaryPolicy
@@ -44,17 +44,18 @@ def _looks(arms: gen.Arms, r: int, fraction_last: float = 1.0) -> list[CanaryLoo
     c, t = arms.control, arms.canary
     days = c["n"].shape[1]
     out = []
-    for k in range(days):
-        def stats(a: dict[str, np.ndarray]) -> ArmStats:
-            return ArmStats(
-                n=a["n"][r, k],
-                events=a["events"][r, k],
-                sum=a["sum"][r, k],
-                sum_squares=a["sum_squares"][r, k],
-                sum_cubes=a["sum_cubes"][r, k],
-                missing=a["missing"][r, k],
-            )
 
+    def stats(a: dict[str, np.ndarray], k: int) -> ArmStats:
+        return ArmStats(
+            n=a["n"][r, k],
+            events=a["events"][r, k],
+            sum=a["sum"][r, k],
+            sum_squares=a["sum_squares"][r, k],
+            sum_cubes=a["sum_cubes"][r, k],
+            missing=a["missing"][r, k],
+        )
+
+    for k in range(days):
         day = k + (fraction_last if k == days - 1 else 1.0)
         out.append(
             CanaryLook(
@@ -62,8 +63,8 @@ def _looks(arms: gen.Arms, r: int, fraction_last: float = 1.0) -> list[CanaryLoo
                 float(day),
                 int(arms.units_control[r, k]),
                 int(arms.units_canary[r, k]),
-                {"m": stats(c)},
-                {"m": stats(t)},
+                {"m": stats(c, k)},
+                {"m": stats(t, k)},
             )
         )
     return out

@@ -70,10 +70,15 @@ def test_declared_timeout_treatment_counts_missing_latency_at_the_cap() -> None:
 def test_equal_missingness_is_reported_but_not_invalid() -> None:
     rng = np.random.default_rng(3)
     log = _timeout_log(seed=3)
-    log["latency_ms"] = np.where(rng.random(len(log)) < 0.02, np.nan, rng.lognormal(3, 0.3, len(log)))
+    log["latency_ms"] = np.where(
+        rng.random(len(log)) < 0.02, np.nan, rng.lognormal(3, 0.3, len(log))
+    )
     res = canary.canary_test(
         log,
-        metrics=[Mean("latency_ms", "latency_ms", margin=5.0), Proportion("error_rate", "error", margin=0.2)],
+        metrics=[
+            Mean("latency_ms", "latency_ms", margin=5.0),
+            Proportion("error_rate", "error", margin=0.2),
+        ],
         as_of=AS_OF,
         policy=POLICY,
     )
