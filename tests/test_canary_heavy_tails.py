@@ -180,7 +180,7 @@ def test_planned_sample_size_reaches_its_power(kappa: float, relative: bool) -> 
     assert plan.sequential and plan.alpha == ALPHA
     days = int(np.ceil(plan.days))
     frac = plan.days - (days - 1)
-    reps = 500
+    reps = 300
     arms = gen.proportion(
         reps, days=days, daily=daily, kappa=kappa, p_control=p0, p_canary=p0,
         seed=1400 + int(100 * kappa) + relative, last_day_fraction=frac,
