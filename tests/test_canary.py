@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from statsmodels.stats.proportion import proportions_ztest
 
 from mlopskit import canary, demo
 from mlopskit.canary import ArmStats, CanaryLook, Mean, Proportion, Ratio
@@ -92,10 +91,9 @@ def test_fixed_numbers_match_direct_computation(to_backend: Backend) -> None:
     np.testing.assert_allclose(
         [r.effect, r.ci_low, r.ci_high], [ref.effect, ref.ci_low, ref.ci_high], rtol=1e-10
     )
-    # reference: proportions_ztest([x_t, x_c], [n_t, n_c]) (pooled, two-sided)
-    assert r.p_value == pytest.approx(
-        proportions_ztest([y[mt].sum(), y[mc].sum()], [mt.sum(), mc.sum()])[1], rel=1e-10
-    )
+    # the p-value uses the interval's unpooled Wald SE (issue 13: never a pooled p beside
+    # an unpooled interval): 2·Φ(−|d|/SE), SE as in confint_proportions_2indep(method="wald")
+    assert r.p_value == pytest.approx(2 * stats.norm.sf(abs(ref.effect) / ref.se), rel=1e-10)
     assert r.matured_share == pytest.approx(len(mature) / len(seen))
     assert r.ci_method == "wald"
     # mean: scipy.stats.ttest_ind(canary, control, equal_var=False)
@@ -123,11 +121,13 @@ def test_fixed_numbers_match_direct_computation(to_backend: Backend) -> None:
     (rt, vt), (rc, vc) = ratio(mt), ratio(mc)
     lam, se = np.log(rt / rc), np.sqrt(vt / rt**2 + vc / rc**2)
     r = res["loss_per_dollar"]
+    # se_log is the analysis-scale SE; se is on the ratio − 1 scale of `effect` (issue 13)
     np.testing.assert_allclose(
-        [r.effect, r.se, r.ci_low, r.ci_high],
+        [r.effect, r.se_log, r.se, r.ci_low, r.ci_high],
         [
             rt / rc - 1,
             se,
+            rt / rc * se,
             np.expm1(lam - 1.959963984540054 * se),
             np.expm1(lam + 1.959963984540054 * se),
         ],
@@ -599,12 +599,11 @@ def test_demo_world_verdicts(worlds: dict[str, demo.DemoWorld], name: str) -> No
     world = worlds[name]
     res = canary.canary_test(world.canary_log, as_of=world.as_of, maturity_days=30)
     assert str(res.verdict) == world.truth.expected["canary"]
+    # the canary stops at its first terminal verdict (issue 13): numbers are that look's
     if name == "better":
         assert res["fraud_missed_rate"].row in (2, 3)
-        assert res["fraud_missed_rate"].matured_share == pytest.approx(1.0)
     if name == "worse":
-        assert res["fraud_missed_rate"].row in (4, 5)
-        assert res["fraud_missed_rate"].effect > 0
+        assert any(r.row in (4, 5) for r in res.metrics)
     if name == "srm":
         assert (
             res.srm_p < 1e-6 and res.units_canary / (res.units_control + res.units_canary) > 0.055
@@ -614,8 +613,11 @@ def test_demo_world_verdicts(worlds: dict[str, demo.DemoWorld], name: str) -> No
 def test_demo_small_canary_after_two_days_continues_with_a_days_estimate() -> None:
     world = demo.generate("better", canary_share=0.01, n_days=80)
     start = world.canary_log.ts.min().normalize()
+    # latency is left out: the "better" challenger is ~3 ms slower, which the sequence
+    # already shows as harm on day 1 (margin not excluded → ROLLBACK, where it stops)
     res = canary.canary_test(
         world.canary_log,
+        metrics=[m for m in canary.default_metrics() if m.name != "latency_ms"],
         as_of=start + pd.Timedelta(days=2),
         maturity_days=30,
         expected_split=(0.99, 0.01),

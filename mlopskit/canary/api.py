@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import pandas as pd
 from mlopskit import frames
 from mlopskit.policy import CanaryPolicy, Policy
 from mlopskit.stats import proportions as _prop
+from mlopskit.verdict import Reason
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,8 +51,10 @@ def _prepare(
     if len(set(names)) < len(names):
         raise ValueError(f"`metrics` names must be unique; got {names}.")
     split = _check_split(expected_split)
-    a = 2 * cfg.alpha if alpha is None else alpha
+    a = cfg.alpha if alpha is None else alpha
     _prop._check_alpha(a)
+    if a >= 0.5:
+        raise ValueError(f"`alpha` is one-sided and must be < 0.5; got {alpha!r}.")
     mat = cfg.maturity_days if maturity_days is None else float(maturity_days)
     if not (np.isfinite(mat) and mat >= 0):
         raise ValueError(f"`maturity_days` must be a number ≥ 0; got {maturity_days!r}.")
@@ -58,12 +62,13 @@ def _prepare(
     if not pdays > 0:
         raise ValueError(f"`planned_days` must be > 0; got {planned_days!r}.")
     st = _Settings(
-        a / 2,
+        a,
         bool(sequential),
         pdays,
         float(cfg.burn_in_min_events),
         cfg.power,
         covariate is not None,
+        float(cfg.skewness_factor),
     )
     info: dict[str, Any] = {
         "maturity_days": mat,
@@ -189,12 +194,18 @@ def canary_test(
     maturity_days : label window (default ``policy.maturity_days``): label-based metrics
         count units with ``ts + maturity_days ≤ as_of`` and labels arriving within the
         window; the matured share is reported.
-    expected_split : configured (control, canary) shares, for the SRM chi-square test.
-    alpha : two-sided level of the intervals (default ``2 × policy.alpha`` = 0.05); every
-        decision (harm, non-inferiority, superiority) reads one side at ``alpha/2``.
+    expected_split : configured (control, canary) shares, for the SRM test (sequential
+        mixture test when ``sequential``: checking every day keeps its error ≤
+        ``policy.srm_alpha``; chi-square for a single look).
+    alpha : one-sided error of every decision — harm, non-inferiority, superiority
+        (default ``policy.alpha`` = 0.025, the convention of the planning functions too);
+        the fixed intervals shown are two-sided ``1 − 2·alpha``.
     sequential : decide on always-valid confidence sequences (running intersection over
-        the daily looks up to ``as_of``) — safe when looking every day. ``False`` decides on
-        the fixed-horizon CI: only valid for a single pre-planned look.
+        the daily looks up to ``as_of``) — safe when looking every day. The canary stops at
+        its first terminal verdict: if an earlier daily look already reached PROMOTE,
+        ROLLBACK or INVALID, that look's result is returned (``stopped_at``). ``False``
+        decides on the fixed-horizon CI at ``as_of``: only valid for a single pre-planned
+        look.
     planned_days : expected decision day, tunes the sequences (default policy).
     covariate : a pre-exposure per-unit column for CUPED (proportion and mean metrics).
     columns : canonical name → your column name.
@@ -224,7 +235,63 @@ def canary_test(
         columns=columns,
         policy=policy,
     )
-    return _result_at(ev, len(ev.looks) - 1, mets, cfg, st, info, split, covariate)
+    k = _stop_index(ev, mets, cfg, st, info)
+    return _final(ev, k, mets, cfg, st, info, split, covariate)
+
+
+_TERMINAL = ("PROMOTE", "ROLLBACK", "INVALID")
+
+
+def _stop_index(
+    ev: _Evaluation,
+    mets: Sequence[Metric],
+    cfg: CanaryPolicy,
+    st: _Settings,
+    info: Mapping[str, Any],
+) -> int:
+    """First look with a terminal verdict (sequential designs stop there), else the last.
+
+    A sample-ratio mismatch detected at any look up to the last invalidates the whole
+    canary, earlier decisions included (the assignment was broken while they were made),
+    so the first SRM alarm takes precedence over an earlier PROMOTE or ROLLBACK.
+    """
+    last = len(ev.looks) - 1
+    if not st.sequential:
+        return last
+    srm = np.flatnonzero(ev.srm_p < cfg.srm_alpha)
+    if srm.size:
+        return int(srm[0])
+    for k in range(last):
+        verdict = _decide(ev, k, mets, cfg, st, info["maturity_days"])[0]
+        if str(verdict) in _TERMINAL:
+            return k
+    return last
+
+
+def _final(
+    ev: _Evaluation,
+    k: int,
+    mets: Sequence[Metric],
+    cfg: CanaryPolicy,
+    st: _Settings,
+    info: Mapping[str, Any],
+    split: tuple[float, float],
+    covariate: str | None,
+) -> CanaryResult:
+    res = _result_at(ev, k, mets, cfg, st, info, split, covariate)
+    last = len(ev.looks) - 1
+    if k == last:
+        return res
+    look = ev.looks[k]
+    stop = Reason(
+        "stopped",
+        f"The canary reached {res.verdict} at the look of {look.as_of} (day {look.days:.1f}); "
+        f"a sequential canary stops at its first decision, so the {last - k} later look(s) "
+        f"up to {ev.looks[last].as_of} are not used.",
+        None,
+        float(look.days),
+    )
+    return replace(res, reasons=(*res.reasons, stop), stopped_at=look.as_of)
 
 
 def canary_history(
@@ -262,7 +329,8 @@ def canary_history(
         policy=policy,
     )
     vrows, lrows = [], []
-    for k, look in enumerate(ev.looks):
+    stop = _stop_index(ev, mets, cfg, st, info)
+    for k, look in enumerate(ev.looks[: stop + 1]):
         verdict, _, _, days_to, _ = _decide(ev, k, mets, cfg, st, info["maturity_days"])
         vrows.append(
             {
@@ -301,9 +369,9 @@ def canary_history(
                 }
             )
     crossings = []
-    as_ofs = [lk.as_of for lk in ev.looks]
+    as_ofs = [lk.as_of for lk in ev.looks[: stop + 1]]
     for m in mets:
-        a = ev.paths[m.name]
+        a = {key: v[: stop + 1] for key, v in ev.paths[m.name].items()}
         sg = m.sign
         lh = np.where(sg > 0, a["decision_low"], -a["decision_high"])
         uh = np.where(sg > 0, a["decision_high"], -a["decision_low"])
@@ -318,5 +386,12 @@ def canary_history(
             idx = np.flatnonzero(hit)
             first[name] = as_ofs[idx[0]] if idx.size else pd.NaT
         crossings.append(first)
-    final = _result_at(ev, len(ev.looks) - 1, mets, cfg, st, info, split, covariate)
-    return CanaryHistory(pd.DataFrame(lrows), pd.DataFrame(vrows), pd.DataFrame(crossings), final)
+    final = _final(ev, stop, mets, cfg, st, info, split, covariate)
+    stopped = (
+        ev.looks[stop].as_of
+        if stop < len(ev.looks) - 1 or str(final.verdict) in _TERMINAL
+        else None
+    )
+    return CanaryHistory(
+        pd.DataFrame(lrows), pd.DataFrame(vrows), pd.DataFrame(crossings), final, stopped
+    )

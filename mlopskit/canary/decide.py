@@ -31,20 +31,57 @@ def _decide(
     warns: list[str] = []
     srm_p = float(ev.srm_p[k])
     srm_ok = bool(srm_p >= cfg.srm_alpha)
-    reasons.append(
-        Reason(
-            "srm",
-            f"Sample-ratio check: {look.units_control:,} control vs {look.units_canary:,} canary "
-            f"units, chi-square p = {_fmt(srm_p)} (alarm below {cfg.srm_alpha}).",
-            srm_ok,
-            srm_p,
-            cfg.srm_alpha,
-            critical=not srm_ok,
-        )
+    units = look.units_control + look.units_canary
+    observed = look.units_canary / units if units else float("nan")
+    test = "sequential mixture test (valid over daily looks)" if st.sequential else "chi-square"
+    msg = (
+        f"Sample-ratio check: {look.units_control:,} control vs {look.units_canary:,} canary "
+        f"units — canary share {observed:.1%} observed vs {ev.split[1]:.1%} expected; "
+        f"{test} p = {_fmt(srm_p)} (alarm below {cfg.srm_alpha})."
     )
+    if not srm_ok:
+        msg += (
+            f" If the configured split is not (control, canary) = ({ev.split[0]:g}, "
+            f"{ev.split[1]:g}), set `expected_split` (observed: ({1 - observed:.3f}, "
+            f"{observed:.3f})); otherwise the assignment is broken and no other number is "
+            "trustworthy."
+        )
+    reasons.append(Reason("srm", msg, srm_ok, srm_p, cfg.srm_alpha, critical=not srm_ok))
     if not srm_ok:
         return CanaryVerdict.INVALID, tuple(reasons), (), float("nan"), False
     at = {m.name: {key: v[k] for key, v in ev.paths[m.name].items()} for m in metrics}
+    bad_missing = []
+    for m in metrics:
+        a = at[m.name]
+        mc_, mt_ = a["missing_control"], a["missing_canary"]
+        if mc_ + mt_ == 0:
+            continue
+        rc = mc_ / max(a["n_control"] + mc_, 1.0)
+        rt = mt_ / max(a["n_canary"] + mt_, 1.0)
+        text = (
+            f"{m.name}: values missing in {int(mc_):,} control ({rc:.2%}) and {int(mt_):,} "
+            f"canary ({rt:.2%}) units (column {', '.join(m.columns)}), dropped from the "
+            f"metric; equal-missingness p = {_fmt(a['missing_p'])}"
+        )
+        if a["missing_p"] < cfg.srm_alpha:
+            bad_missing.append(m.name)
+            reasons.append(
+                Reason(
+                    f"missing_{m.name}",
+                    text + f" < {cfg.srm_alpha}: the arms lose values at different rates, so "
+                    "the comparison is biased (e.g. the canary's slow calls time out without "
+                    "a latency). Declare what a missing value means (fill_missing=, "
+                    "fill_when=) or fix the logging.",
+                    False,
+                    float(a["missing_p"]),
+                    cfg.srm_alpha,
+                    critical=True,
+                )
+            )
+        else:
+            warns.append(text + ".")
+    if bad_missing:
+        return CanaryVerdict.INVALID, tuple(reasons), tuple(warns), float("nan"), False
     harm_p = np.full(len(metrics), np.nan)
     for role in ROLES:
         idx = [i for i, m in enumerate(metrics) if m.role == role]
@@ -59,7 +96,16 @@ def _decide(
         kind = "confidence sequence" if st.sequential else "CI"
         scale = "relative " if m.relative else ""
         harm = bool(harm_p[i] < st.alpha1) and row in (4, 5)
-        if row == 1:
+        if row == 1 and int(a["gate"]) == 2:
+            need = st.skewness_factor * float(a["skewness"]) ** 2
+            msg = (
+                f"{m.name}: normal approximation not yet valid — skewness {_fmt(a['skewness'])} "
+                f"of the values needs about {need:,.0f} canary units "
+                f"(skewness_factor {st.skewness_factor:g} × skewness²), have "
+                f"{int(a['n_canary']):,}; heavy tails would make the interval too short. "
+                "CONTINUE."
+            )
+        elif row == 1:
             msg = (
                 f"{m.name}: insufficient data ({int(a['events_control'])} / "
                 f"{int(a['events_canary'])} events in control / canary; need "
@@ -161,6 +207,17 @@ def _decide(
                 f"({', '.join(m.name for m in undecided)}).",
                 None,
                 days_to,
+            )
+        )
+    if undecided:
+        reasons.append(
+            Reason(
+                "continue",
+                "CONTINUE: for "
+                + ", ".join(m.name for m in undecided)
+                + " the data cannot yet rule out harm beyond the margin (nor show harm); "
+                "non-inferiority needs the upper bound below the margin.",
+                None,
             )
         )
     return CanaryVerdict.CONTINUE, tuple(reasons), tuple(warns), days_to, lower_bound

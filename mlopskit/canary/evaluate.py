@@ -11,6 +11,8 @@ from scipy import stats
 
 from mlopskit.stats import proportions as _prop
 from mlopskit.stats import sequential as _seq
+from mlopskit.stats import skewness as _skew
+from mlopskit.stats import srm as _srm_stats
 
 if TYPE_CHECKING:
     pass
@@ -29,6 +31,7 @@ class _Settings:
     min_events: float
     power: float
     cuped: bool
+    skewness_factor: float = 30.0
 
 
 def classify(
@@ -70,7 +73,9 @@ def _fixed_interval(
     Absolute effects: ``d = m_t − m_c``. Relative effects are analysed on the log scale,
     ``λ = ln(m_t/m_c)`` with ``SE² = v_t/m_t² + v_c/m_c²`` (delta method), and reported as
     ``exp(λ) − 1``: the delta method on ``m_t/m_c − 1`` itself ties the SE to the estimate
-    and undercovers badly at small counts.
+    and undercovers badly at small counts. The two-sided p-value uses the same SE (and df)
+    as the interval — never a pooled SE beside an unpooled interval — so "interval excludes
+    0" and "p < 2α" agree (Newcombe intervals at small counts excepted: their p is Wald's).
     """
     nc, nt = c["n"], t["n"]
     z = stats.norm.isf(alpha1)
@@ -88,7 +93,6 @@ def _fixed_interval(
             w = _prop.welch_ttest(mt, vt * nt, nt, mc, vc * nc, nc, alpha=2 * alpha1)
             out["df"], lo, hi, p_value, method = w.df, w.ci_low, w.ci_high, w.p_value, "welch"
         if m.kind == "proportion" and not cuped:
-            p_value = _prop.ztest_proportions_pooled(t["sum"], nt, c["sum"], nc)[1]
             if not m.relative:
                 counts = [c["sum"], nc - c["sum"], t["sum"], nt - t["sum"]]
                 small = np.minimum.reduce(counts) < 10
@@ -99,6 +103,46 @@ def _fixed_interval(
         method = "cuped, " + ("log ratio (delta)" if m.relative else "normal")
     out.update(ea=ea, se=se, lo=lo, hi=hi, p_value=p_value, method=method)
     return out
+
+
+def _normal_check(
+    m: Metric, c: dict[str, np.ndarray], t: dict[str, np.ndarray], factor: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled unit skewness and "normal approximation valid" per look (STATISTICS.md §7.3).
+
+    Mean and ratio metrics (unbounded values) are decided only once the skewness of the
+    estimated difference, ``γ̂(1/n_t² − 1/n_c²)/(1/n_t + 1/n_c)^{3/2}`` (≈ ``γ̂/√n_t`` for a
+    small canary), is at most ``1/√factor``; ``γ̂`` is the pooled sample skewness of the
+    values (of the numerator or the denominator, whichever is larger, for ratios).
+    Proportions are bounded: their burn-in (events per arm) suffices — simulated at 0.2–1%
+    rates and 1–5% canaries. Without ``Σy³`` (statistics entered by hand) the skewness is
+    ``nan`` and the check is skipped (a warning says so).
+    """
+    b = {f: c[f] + t[f] for f in ("n", "sum", "sum_squares", "sum_cubes")}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if m.kind == "proportion":
+            g = _skew.bernoulli_skewness(b["sum"] / b["n"])
+            return g, np.ones(g.shape, dtype=bool)
+        g = np.abs(_skew.pooled_skewness(b["n"], b["sum"], b["sum_squares"], b["sum_cubes"]))
+        if m.kind == "ratio":
+            gx = _skew.pooled_skewness(
+                b["n"],
+                c["denominator_sum"] + t["denominator_sum"],
+                c["denominator_sum_squares"] + t["denominator_sum_squares"],
+                c["denominator_sum_cubes"] + t["denominator_sum_cubes"],
+            )
+            g = np.maximum(g, np.abs(gx))
+    unknown = np.isnan(b["sum_cubes"])
+    valid = _skew.difference_normal_valid(g, t["n"], c["n"], factor=factor)
+    return g, valid | unknown
+
+
+def _missing_fixed_p(c: dict[str, np.ndarray], t: dict[str, np.ndarray]) -> np.ndarray:
+    """Two-sided pooled z-test of equal missing rates at each look (single-look use)."""
+    z_p = _prop.ztest_proportions_pooled(
+        t["missing"], t["n"] + t["missing"], c["missing"], c["n"] + c["missing"]
+    )[1]
+    return np.where(np.isfinite(z_p), z_p, 1.0)
 
 
 def _metric_path(
@@ -133,8 +177,10 @@ def _metric_path(
     margin_a = float(np.log1p(m.margin)) if m.relative else m.margin
     sg = m.sign
     h, mh = sg * ea, sg * margin_a
-    ok = (c["events"] >= cfg.min_events) & (t["events"] >= cfg.min_events)
-    ok &= np.isfinite(se) & (se > 0)
+    burn = (c["events"] >= cfg.min_events) & (t["events"] >= cfg.min_events)
+    skew, normal_ok = _normal_check(m, c, t, cfg.skewness_factor)
+    ok = burn & normal_ok & np.isfinite(se) & (se > 0)
+    gate = np.where(~burn, 1, np.where(~normal_ok, 2, 0))
     n = nc + nt
     n_star = np.maximum(cfg.planned_days * rate, 1.0)
     rho2 = _seq.rho_squared(cfg.alpha1, n_star, one_sided=True)
@@ -153,7 +199,10 @@ def _metric_path(
             dlo, dhi = fx["lo"], fx["hi"]
         row = np.where(ok, classify(ea, dlo, dhi, margin_a, direction=m.direction), 1)
         z1 = stats.norm.isf(cfg.alpha1)
-        design_power = stats.norm.sf(z1 - mh / se)
+        if cfg.sequential:  # power of the sequence at the current size, true effect 0
+            design_power = stats.norm.cdf((mh - hw) / se)
+        else:
+            design_power = stats.norm.sf(z1 - mh / se)
         if cfg.sequential:
             n_needed = _seq.sample_size_for_margin(
                 mh, n * se**2, n_star=n_star, alpha=cfg.alpha1, power=cfg.power
@@ -163,6 +212,11 @@ def _metric_path(
         days_needed = np.maximum(n_needed - n, 0.0) / rate
     days_needed = np.where(np.isin(row, (2, 3, 4, 5)), 0.0, days_needed)
     days_needed = np.where(np.isfinite(se) & (se > 0), days_needed, np.nan)
+    miss_p = _srm_stats.missing_split_p(
+        c["missing"], t["missing"], c["n"] + c["missing"], t["n"] + t["missing"]
+    )
+    if not cfg.sequential:  # a single planned look: the fixed two-proportion comparison
+        miss_p = _missing_fixed_p(c, t)
     with np.errstate(invalid="ignore", over="ignore"):
         return {
             "n_control": nc,
@@ -172,7 +226,8 @@ def _metric_path(
             "mean_control": mc,
             "mean_canary": mt,
             "effect": back(ea),
-            "se": se,
+            "se": np.exp(ea) * se if m.relative else se,
+            "se_log": se if m.relative else np.full(nc.shape, np.nan),
             "df": fx["df"],
             "ci_low": back(fx["lo"]),
             "ci_high": back(fx["hi"]),
@@ -187,20 +242,30 @@ def _metric_path(
             "n_needed": n_needed,
             "days_to_decision": days_needed,
             "theta": theta if theta is not None else np.full(nc.shape, np.nan),
+            "skewness": skew,
+            "gate": gate,
+            "missing_control": c["missing"],
+            "missing_canary": t["missing"],
+            "filled_control": c["filled"],
+            "filled_canary": t["filled"],
+            "missing_p": miss_p,
             "ci_method": np.broadcast_to(np.asarray(fx["method"], dtype=object), nc.shape),
         }
 
 
-def _srm(units_c: np.ndarray, units_t: np.ndarray, split: tuple[float, float]) -> np.ndarray:
-    """Chi-square goodness-of-fit p-value of (control, canary) units against ``split``.
+def _srm(
+    units_c: np.ndarray, units_t: np.ndarray, split: tuple[float, float], sequential: bool
+) -> np.ndarray:
+    """SRM p-value of (control, canary) units against ``split`` at each look.
 
-    Equals ``scipy.stats.chisquare([u_c, u_t], f_exp=total·split).pvalue``.
+    ``sequential``: the always-valid p-value of the Dirichlet-mixture test (Lindon & Malek
+    2022, :func:`mlopskit.stats.srm.sequential_p`), safe to check every day. Otherwise the
+    chi-square goodness of fit, ``scipy.stats.chisquare([u_c, u_t], f_exp=total·split)``.
     """
-    total = units_c + units_t
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ec, et = total * split[0], total * split[1]
-        chi2 = (units_c - ec) ** 2 / ec + (units_t - et) ** 2 / et
-    return np.where(total > 0, stats.chi2.sf(chi2, 1), np.nan)
+    counts = np.stack([units_c, units_t])
+    if sequential:
+        return _srm_stats.sequential_p(counts, split)
+    return _srm_stats.chisquare_p(counts, split)
 
 
 def _check_split(split: Any) -> tuple[float, float]:
@@ -224,6 +289,7 @@ class _Evaluation:
     paths: dict[str, dict[str, np.ndarray]]
     srm_p: np.ndarray
     rate: np.ndarray
+    split: tuple[float, float] = (0.95, 0.05)
 
 
 def _evaluate(
@@ -240,4 +306,4 @@ def _evaluate(
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = (uc + ut) / np.maximum(days, 1.0 / 24)  # units per day while exposed
     paths = {m.name: _metric_path(m, looks, rate, st) for m in metrics}
-    return _Evaluation(looks, paths, _srm(uc, ut, split), rate)
+    return _Evaluation(looks, paths, _srm(uc, ut, split, st.sequential), rate, split)

@@ -34,6 +34,11 @@ class ArmStats:
     sum, sum_squares : ``Σy``, ``Σy²``.
     denominator_sum, denominator_sum_squares, sum_products : ``Σx``, ``Σx²``, ``Σxy``.
     covariate_sum, covariate_sum_squares, covariate_sum_products : ``Σz``, ``Σz²``, ``Σzy``.
+    sum_cubes, denominator_sum_cubes : ``Σy³``, ``Σx³`` — the skewness behind the
+        normal-approximation check of mean and ratio metrics (``nan`` when not supplied:
+        the check is then reported as not done). For 0/1 values ``Σy³ = Σy``.
+    missing : units whose value is missing and was dropped (counted, compared between arms
+        like an SRM).  filled : missing values replaced by the metric's declared value.
     """
 
     n: float = 0.0
@@ -46,6 +51,10 @@ class ArmStats:
     covariate_sum: float = 0.0
     covariate_sum_squares: float = 0.0
     covariate_sum_products: float = 0.0
+    sum_cubes: float = float("nan")
+    denominator_sum_cubes: float = float("nan")
+    missing: float = 0.0
+    filled: float = 0.0
 
     def __add__(self, other: ArmStats) -> ArmStats:
         if not isinstance(other, ArmStats):
@@ -71,6 +80,8 @@ class ArmStats:
             float(zv.sum()),
             float(np.sum(zv * zv)),
             float(np.sum(zv * yv)),
+            float(np.sum(yv**3)),
+            float(np.sum(xv**3)),
         )
 
     @property

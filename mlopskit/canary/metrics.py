@@ -86,6 +86,12 @@ class Metric:
         volume, like dollar-weighted loss). Each role is its own Holm family for harm.
     label_based : counts only matured units (``ts + maturity_days ≤ as_of``) with labels
         inside the window. Defaults to "uses ``label`` or ``loss``".
+    fill_missing : declared value for a unit whose value is missing (mean metrics), e.g. the
+        timeout cap for a latency; ``None`` (default) drops missing values — counted per arm
+        and tested for a difference between arms, never silently.
+    fill_when : flag column restricting ``fill_missing`` to rows where it is 1 (``"error"``:
+        a latency missing because the call failed is a timeout at the cap); other missing
+        values are dropped and counted.
     """
 
     name: str
@@ -97,6 +103,8 @@ class Metric:
     relative: bool = False
     role: Role = "guardrail"
     label_based: bool = False
+    fill_missing: float | None = None
+    fill_when: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -138,6 +146,20 @@ class Metric:
             )
         if self.relative and m <= -1:
             raise ValueError(f"{where}: a relative margin must be > −1; got {m!r}.")
+        f = self.fill_missing
+        if f is not None and not (
+            self.kind == "mean" and isinstance(f, float | int) and np.isfinite(f)
+        ):
+            raise ValueError(
+                f"{where}: `fill_missing` must be a finite number, for mean metrics only; got "
+                f"{f!r} for a {self.kind} metric."
+            )
+        if self.fill_when is not None:
+            if f is None:
+                raise ValueError(
+                    f"{where}: `fill_when` needs `fill_missing`; got fill_missing=None."
+                )
+            _parse_events(self.fill_when, f"{where} fill_when")
 
     @property
     def sign(self) -> float:
@@ -151,7 +173,12 @@ class Metric:
     def spec(self) -> frames.CanaryMetricSpec:
         den = self.denominator.strip() if self.denominator else None
         return frames.CanaryMetricSpec(
-            self.name, _parse_events(self.numerator, "numerator"), den, self.label_based
+            self.name,
+            _parse_events(self.numerator, "numerator"),
+            den,
+            self.label_based,
+            None if self.fill_missing is None else float(self.fill_missing),
+            self.fill_when.strip() if self.fill_when else None,
         )
 
 
@@ -196,8 +223,14 @@ def Mean(
     relative: bool = False,
     role: Role = "guardrail",
     label_based: bool | None = None,
+    fill_missing: float | None = None,
+    fill_when: str | None = None,
 ) -> Metric:
-    """A per-unit number averaged over units (loss per unit, latency), Welch's t."""
+    """A per-unit number averaged over units (loss per unit, latency), Welch's t.
+
+    ``fill_missing``/``fill_when`` declare what a missing value means (see :class:`Metric`):
+    ``Mean("latency_ms", "latency_ms", margin=5, fill_missing=250, fill_when="error")``
+    counts a failed call without latency as a 250 ms timeout."""
     return Metric(
         name,
         "mean",
@@ -208,6 +241,8 @@ def Mean(
         relative,
         role,
         _label_based([column], label_based),
+        fill_missing,
+        fill_when,
     )
 
 
@@ -244,7 +279,9 @@ def default_metrics(policy: Policy | CanaryPolicy | str | Path | None = None) ->
     * ``loss_per_dollar`` (secondary): ``Σ loss / Σ amount``, relative margin. Dollar
       losses are few and heavy-tailed: at 5% of 40,000 units a day for 28 days its relative
       SE is ~13%, so a 10% margin cannot be shown; it still triggers ROLLBACK on harm.
-    * ``latency_ms``: mean latency per unit. ``error_rate``: errors/timeouts per unit.
+    * ``latency_ms``: mean latency per unit; a call with ``error = 1`` and no latency
+      counts as a timeout at ``policy.latency_timeout_ms`` (other missing latencies are
+      dropped, counted and compared between arms). ``error_rate``: errors/timeouts per unit.
     """
     cfg = _policy(policy)
     return (
@@ -265,7 +302,13 @@ def default_metrics(policy: Policy | CanaryPolicy | str | Path | None = None) ->
             relative=True,
             role="secondary",
         ),
-        Mean("latency_ms", "latency_ms", margin=cfg.margin_latency_ms),
+        Mean(
+            "latency_ms",
+            "latency_ms",
+            margin=cfg.margin_latency_ms,
+            fill_missing=cfg.latency_timeout_ms,
+            fill_when="error",
+        ),
         Proportion("error_rate", "error", margin=cfg.margin_error_rate),
     )
 

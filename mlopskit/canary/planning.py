@@ -34,8 +34,14 @@ class CanaryPlan:
         (absolute).  margin : Δ (absolute; a relative margin times ``baseline``).
     canary_share : κ.  alpha : one-sided level.  power : power at ``n_total``.
     n_total, n_canary, n_control : units.  daily_units : total units per day (if given);
-    days : ``n_total / daily_units``.  sequential : sized for confidence sequences
-    (wider than a single fixed look) with ``planned_days``.
+    days : ``n_total / daily_units``.  sequential : sized for the rule ``canary_test``
+    applies by default — one-sided confidence sequences tuned for ``planned_days``, looked
+    at daily (running intersection), PROMOTE not before ``min_days``; its power has no
+    closed form and comes from :func:`mlopskit.stats.sequential.rule_power` (seeded Gaussian
+    paths, MC SE ≤ 0.004). Without ``daily_units`` only the last look is counted (a lower
+    bound).  relative : the test decides on ``ln(canary/control)`` and so does the plan
+    (margin ``ln(1 + Δ/baseline)``, delta-method variance) — planning ``Δ·baseline`` on the
+    absolute scale under-sizes it.  min_days : PROMOTE is not allowed before.
     """
 
     metric: str
@@ -51,6 +57,8 @@ class CanaryPlan:
     daily_units: float | None
     sequential: bool
     planned_days: float | None
+    relative: bool = False
+    min_days: float = 0.0
 
     @property
     def n_canary(self) -> float:
@@ -64,19 +72,45 @@ class CanaryPlan:
     def days(self) -> float:
         return self.n_total / self.daily_units if self.daily_units else float("nan")
 
+    def analysis_scale(self, canary_share: float | None = None) -> tuple[float, float]:
+        """``(gap, s²)`` on the scale the test decides on (log ratio when relative)."""
+        k = self.canary_share if canary_share is None else canary_share
+        b = self.baseline
+        return _power.design_on_analysis_scale(
+            baseline=b,
+            sd_control=self.sd_control,
+            sd_canary=self.sd_canary,
+            margin=self.margin / abs(b) if self.relative else self.margin,
+            true_effect=self.true_effect / abs(b) if self.relative else self.true_effect,
+            canary_share=k,
+            relative=self.relative,
+        )
+
     def power_at(self, n_total: Any, canary_share: float | None = None) -> np.ndarray:
         """Power of this design at other sizes (and shares): the power curve."""
-        k = self.canary_share if canary_share is None else canary_share
         n = np.asarray(n_total, dtype=float)
-        gap = (self.margin - self.true_effect) * np.sign(self.margin)
-        se = _power.se_unbalanced(n, k, self.sd_canary, self.sd_control)
+        gap, s2 = self.analysis_scale(canary_share)
+        se = np.sqrt(s2 / n)
         z = stats.norm.isf(self.alpha)
         if not self.sequential:
             return np.asarray(stats.norm.sf(z - gap / se), dtype=float)
-        s2 = n * se**2
-        n_star = (self.planned_days or 1.0) * (self.daily_units or 1.0)
-        rho2 = _seq.rho_squared(self.alpha, n_star, one_sided=True)
-        h = _seq.half_width(n, s2, rho2, self.alpha, one_sided=True)
+        if self.daily_units:
+            n_star = (self.planned_days or 28.0) * self.daily_units
+            out = [
+                _seq.rule_power(
+                    gap,
+                    s2,
+                    days=float(v) / self.daily_units,
+                    daily_units=self.daily_units,
+                    n_star=n_star,
+                    alpha=self.alpha,
+                    min_days=self.min_days,
+                )
+                for v in np.ravel(n)
+            ]
+            return np.asarray(out, dtype=float).reshape(n.shape)
+        rho2 = _seq.rho_squared(self.alpha, n, one_sided=True)
+        h = _seq.half_width(n, s2 * np.ones_like(n), rho2, self.alpha, one_sided=True)
         return np.asarray(stats.norm.cdf((gap - h) / se), dtype=float)
 
     def to_frame(self) -> pd.DataFrame:
@@ -231,6 +265,7 @@ def _plan(
 ) -> CanaryPlan:
     cfg = _policy(policy)
     name, mg, eff, sd_t, sd_c = _plan_inputs(metric, baseline, sd, true_effect, margin)
+    relative = bool(isinstance(metric, Metric) and metric.relative)
     return CanaryPlan(
         name,
         float(baseline),
@@ -245,6 +280,8 @@ def _plan(
         daily_units,
         sequential,
         cfg.planned_days if planned_days is None else planned_days,
+        relative,
+        float(cfg.min_days),
     )
 
 
@@ -259,15 +296,19 @@ def sample_size(
     alpha: float | None = None,
     power: float | None = None,
     daily_units: float | None = None,
-    sequential: bool = False,
+    sequential: bool = True,
     planned_days: float | None = None,
     policy: Policy | CanaryPolicy | str | Path | None = None,
 ) -> CanaryPlan:
     """Units (and days) for a non-inferiority canary to pass with ``power``.
 
-    ``n = (z_{1−α} + z_{power})²(σ_t²/κ + σ_c²/(1 − κ)) / (Δ − δ)²`` on the harm side; with
-    ``sequential=True`` the size at which the one-sided confidence sequence (tuned for
-    ``planned_days × daily_units``) passes with ``power``. ``baseline`` is the control
+    On the scale the test uses (``ln`` ratio for relative metrics, see :class:`CanaryPlan`)
+    and with the same one-sided ``alpha`` as ``canary_test``. ``sequential=True`` (default,
+    like ``canary_test``): the size at which the rule actually applied — daily looks at a
+    one-sided confidence sequence tuned for ``planned_days × daily_units``, PROMOTE from
+    ``policy.min_days`` — passes with ``power`` (give ``daily_units``; without it only the
+    last look counts). ``sequential=False``: a single fixed look,
+    ``n = (z_{1−α} + z_{power})²·s² / gap²``. ``baseline`` is the control
     rate/mean; ``sd`` the per-unit SD (not needed for proportions); relative margins and
     effects are fractions of ``baseline``. Defaults from the policy (α one-sided 0.025,
     power 0.8).
@@ -277,36 +318,26 @@ def sample_size(
     cfg = _policy(policy)
     pw = cfg.power if power is None else power
     a = cfg.alpha if alpha is None else alpha
-    _name, mg, eff, sd_t, sd_c = _plan_inputs(metric, baseline, sd, true_effect, margin)
-    if sequential:
-        pdays = cfg.planned_days if planned_days is None else planned_days
-        unit_var = sd_t**2 / canary_share + sd_c**2 / (1 - canary_share)
-        n_fixed = _power.sample_size_normal(
-            eff,
-            sd_canary=sd_t,
-            sd_control=sd_c,
-            canary_share=canary_share,
-            alpha=a,
-            power=pw,
-            margin=mg,
-        )
-        n_star = pdays * daily_units if daily_units else n_fixed
-        gap = abs(mg)
-        n = float(
-            _seq.sample_size_for_margin(
-                gap, unit_var, n_star=n_star, alpha=a, power=pw, true_effect=eff * np.sign(mg)
-            )
-        )
+    probe = _plan(
+        metric, baseline=baseline, sd=sd, true_effect=true_effect, margin=margin,
+        canary_share=canary_share, alpha=a, n_total=1.0, power=pw, daily_units=daily_units,
+        sequential=sequential, planned_days=planned_days, policy=cfg,
+    )  # fmt: skip
+    gap, s2 = probe.analysis_scale()
+    z_sum = stats.norm.isf(a) + stats.norm.ppf(pw)
+    if not gap > 0:
+        n = float("inf")
+    elif not sequential:
+        n = float(s2 * z_sum**2 / gap**2)
+    elif daily_units:
+        days = _seq.rule_days_for_power(
+            gap, s2, daily_units=daily_units, planned_days=float(probe.planned_days or 28.0),
+            power=pw, alpha=a, min_days=probe.min_days,
+        )  # fmt: skip
+        n = float(days * daily_units)
     else:
-        n = _power.sample_size_normal(
-            eff,
-            sd_canary=sd_t,
-            sd_control=sd_c,
-            canary_share=canary_share,
-            alpha=a,
-            power=pw,
-            margin=mg,
-        )
+        n_fixed = s2 * z_sum**2 / gap**2
+        n = float(_seq.sample_size_for_margin(gap, s2, n_star=n_fixed, alpha=a, power=pw))
     return _plan(
         metric,
         baseline=baseline,
@@ -336,14 +367,15 @@ def power(
     true_effect: float = 0.0,
     canary_share: float = 0.05,
     alpha: float | None = None,
-    sequential: bool = False,
+    sequential: bool = True,
     planned_days: float | None = None,
     policy: Policy | CanaryPolicy | str | Path | None = None,
 ) -> CanaryPlan:
     """Design power of a non-inferiority canary at ``n_total`` units (or ``days × daily_units``).
 
-    ``π = Φ((Δ − δ)/SE − z_{1−α})`` on the harm side (STATISTICS.md §2) — a property of the
-    design, never "observed power".
+    Of the rule ``canary_test`` applies (sequential by default, see :func:`sample_size`);
+    ``sequential=False``: ``π = Φ(gap/SE − z_{1−α})`` on the analysis scale (STATISTICS.md
+    §2) — a property of the design, never "observed power".
     """
     if n_total is None:
         if days is None or daily_units is None:
@@ -380,13 +412,18 @@ def minimum_detectable_effect(
     canary_share: float = 0.05,
     alpha: float | None = None,
     power: float | None = None,
+    sequential: bool = True,
+    planned_days: float | None = None,
     policy: Policy | CanaryPolicy | str | Path | None = None,
 ) -> float:
-    """Smallest margin |Δ| (absolute units of the metric) a truly equal canary passes with
-    ``power`` at ``n_total`` units: ``(z_{1−α} + z_{power})·SE(n)`` (STATISTICS.md §2).
+    """Smallest margin |Δ| a truly equal canary passes with ``power`` at ``n_total`` units.
 
-    The same number is the smallest true harm the one-sided harm test detects with
-    ``power``. For proportions the SD is ``sqrt(p(1 − p))`` at ``baseline``.
+    Of the rule applied (see :func:`sample_size`): with ``sequential`` and ``daily_units``
+    the daily-look confidence-sequence rule (:func:`mlopskit.stats.sequential.
+    rule_margin_for_power`), with ``sequential`` alone the last look, otherwise the fixed
+    look ``(z_{1−α} + z_{power})·SE(n)`` (STATISTICS.md §2). In the metric's units, or for a
+    relative metric as a fraction of ``baseline`` (the test's ``ln`` margin mapped back,
+    ``exp(gap) − 1``). For proportions the SD is ``sqrt(p(1 − p))`` at ``baseline``.
     """
     cfg = _policy(policy)
     if n_total is None:
@@ -395,6 +432,8 @@ def minimum_detectable_effect(
         n_total = days * daily_units
     _check_plan(metric, baseline=baseline, sd=sd, canary_share=canary_share, alpha=alpha,
                 power=power, n_total=n_total)  # fmt: skip
+    if not n_total > 0:
+        raise ValueError(f"`n_total` must be > 0; got {n_total!r}.")
     kind = metric.kind if isinstance(metric, Metric) else ("proportion" if sd is None else "mean")
     if kind == "proportion" and sd is None:
         sd_c = float(np.sqrt(baseline * (1 - baseline)))
@@ -402,12 +441,25 @@ def minimum_detectable_effect(
         raise ValueError(f"`sd` must be > 0 for a {kind} metric; got {sd!r}.")
     else:
         sd_c = float(sd)
-    return _power.minimum_detectable_effect_normal(
-        float(n_total),
-        sd_canary=sd_c,
-        sd_control=sd_c,
-        canary_share=canary_share,
-        alpha=cfg.alpha if alpha is None else alpha,
-        power=cfg.power if power is None else power,
-        alternative="one-sided",
-    )
+    a = cfg.alpha if alpha is None else alpha
+    pw = cfg.power if power is None else power
+    relative = bool(isinstance(metric, Metric) and metric.relative)
+    # s² on the analysis scale at δ = 0 (the margin does not enter s²)
+    _gap, s2 = _power.design_on_analysis_scale(
+        baseline=baseline, sd_control=sd_c, sd_canary=sd_c, margin=1.0 if not relative else 0.5,
+        true_effect=0.0, canary_share=canary_share, relative=relative,
+    )  # fmt: skip
+    n = float(n_total)
+    if sequential and daily_units:
+        pdays = cfg.planned_days if planned_days is None else planned_days
+        gap = _seq.rule_margin_for_power(
+            s2, days=n / daily_units, daily_units=daily_units, n_star=pdays * daily_units,
+            power=pw, alpha=a, min_days=cfg.min_days,
+        )  # fmt: skip
+    elif sequential:
+        se = np.sqrt(s2 / n)
+        rho2 = _seq.rho_squared(a, n, one_sided=True)
+        gap = float(_seq.half_width(n, s2, rho2, a, one_sided=True)) + stats.norm.ppf(pw) * se
+    else:
+        gap = (stats.norm.isf(a) + stats.norm.ppf(pw)) * float(np.sqrt(s2 / n))
+    return float(np.expm1(gap)) if relative else float(gap)

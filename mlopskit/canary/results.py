@@ -33,25 +33,37 @@ class MetricResult:
     mean_control, mean_canary : per-arm estimate (rate, mean or ratio; CUPED-adjusted when a
         covariate is used).
     effect : ``canary − control`` (or ``canary/control − 1`` when relative).
-    se : its standard error on the analysis scale — the effect itself, or ``ln(canary /
-        control)`` for relative metrics (whose intervals are computed on that scale and
-        mapped back with ``exp(x) − 1``).
-    ci_low, ci_high : fixed-horizon two-sided ``1 − alpha`` CI.
+    se : standard error of ``effect`` on the scale of ``effect`` (for relative metrics the
+        delta-method ``(1 + effect)·se_log``).  se_log : for relative metrics the SE of
+        ``ln(canary/control)``, the scale every interval and test of the metric is computed
+        on (mapped back with ``exp(x) − 1``); ``nan`` otherwise.
+    ci_low, ci_high : fixed-horizon two-sided ``1 − 2·alpha`` CI (one-sided ``alpha`` per
+        side).
     ci_method : ``wald``, ``newcombe``, ``welch``, ``normal``, ``delta``,
-        ``log ratio (delta)`` or ``cuped, …``.  p_value : two-sided test of no difference (pooled z for proportions,
-        Welch for means, z otherwise).
-    cs_low, cs_high : one-sided confidence sequences at ``alpha/2`` each (running
-        intersection over daily looks); ``nan`` before burn-in.
+        ``log ratio (delta)`` or ``cuped, …``.  p_value : two-sided test of no difference
+        with the same SE (and df) as the interval: unpooled z for proportions, Welch's t
+        for means, z on the log scale for relative metrics.
+    cs_low, cs_high : one-sided confidence sequences at ``alpha`` each (running
+        intersection over daily looks); ``nan`` before burn-in and until the normal
+        approximation is valid.
     p_harm : one-sided p-value of "canary harms this metric" (always-valid when sequential).
     decision_low, decision_high : the interval the taxonomy used (CS or fixed CI).
     row : taxonomy row 1–7 (STATISTICS.md §2); ``taxonomy`` its label.
-    design_power : ``Φ(|Δ|/SE − z_{1−α/2})`` (Δ as ``ln(1 + Δ)`` when relative), power to
-        show non-inferiority if the true effect is 0, at the current SE (never "observed
-        power").
+    design_power : power to show non-inferiority if the true effect is 0, at the current
+        size, of the rule applied: ``Φ((|Δ| − h_n)/SE)`` with ``h_n`` the one-sided sequence
+        half-width when sequential, ``Φ(|Δ|/SE − z_{1−α})`` for a fixed look (Δ as
+        ``ln(1 + Δ)`` when relative); never "observed power".
     n_needed : total units for ``policy.power`` (sequential-aware when sequential).
     days_to_decision : ``(n_needed − n)/units per day``; 0 once decided.
     matured_share : counted units / exposed units (below 1 for label-based metrics).
     theta : CUPED coefficient (``nan`` without covariate).
+    skewness : pooled sample skewness of the values (Bernoulli skewness for proportions);
+        mean and ratio metrics wait for ``|skewness of the difference| ≤
+        1/sqrt(policy.skewness_factor)`` (``normal_ok``).
+    missing_control, missing_canary : units whose value was missing and dropped.
+    filled_control, filled_canary : missing values replaced by the declared
+        ``fill_missing``.  missing_p : p-value of equal missingness in both arms (always
+        valid over daily looks when sequential).
     """
 
     metric: Metric
@@ -76,6 +88,14 @@ class MetricResult:
     days_to_decision: float
     matured_share: float
     theta: float
+    se_log: float = float("nan")
+    skewness: float = float("nan")
+    normal_ok: bool = True
+    missing_control: float = 0.0
+    missing_canary: float = 0.0
+    filled_control: float = 0.0
+    filled_canary: float = 0.0
+    missing_p: float = 1.0
 
     @property
     def taxonomy(self) -> str:
@@ -86,7 +106,8 @@ class MetricResult:
 _PATH_FIELDS = (
     "mean_control", "mean_canary", "effect", "se", "ci_low", "ci_high", "ci_method",
     "p_value", "cs_low", "cs_high", "p_harm", "decision_low", "decision_high", "row",
-    "design_power", "n_needed", "days_to_decision", "theta",
+    "design_power", "n_needed", "days_to_decision", "theta", "se_log", "skewness",
+    "missing_control", "missing_canary", "filled_control", "filled_canary", "missing_p",
 )  # fmt: skip
 
 
@@ -107,6 +128,7 @@ def _metric_results(ev: _Evaluation, k: int, metrics: Sequence[Metric]) -> tuple
                 control=look.control[m.name],
                 canary=look.canary[m.name],
                 matured_share=share,
+                normal_ok=int(a["gate"]) != 2,
                 **vals,
             )
         )
@@ -118,7 +140,9 @@ _FRAME_COLUMNS = (
     "metric", "role", "kind", "direction", "relative", "margin", "n_control", "n_canary",
     "mean_control", "mean_canary", "effect", "se", "ci_low", "ci_high", "ci_method",
     "p_value", "cs_low", "cs_high", "p_harm", "decision_low", "decision_high", "row",
-    "taxonomy", "design_power", "days_to_decision", "matured_share",
+    "taxonomy", "design_power", "days_to_decision", "matured_share", "se_log", "skewness",
+    "normal_ok", "missing_control", "missing_canary", "filled_control", "filled_canary",
+    "missing_p",
 )  # fmt: skip
 
 
@@ -152,9 +176,14 @@ class CanaryResult:
     reasons : the checks behind it, as :class:`~mlopskit.verdict.Reason` data.
     metrics : one :class:`MetricResult` per declared metric.
     as_of, first_exposure, days : analysis time, first exposure, days between them.
-    units_control, units_canary : units exposed by ``as_of``; ``srm_p`` the chi-square
-        p-value against ``expected_split`` (control, canary).
-    alpha : two-sided level of the intervals; each decision is one-sided at ``alpha/2``.
+    units_control, units_canary : units exposed by ``as_of``; ``srm_p`` the SRM p-value
+        against ``expected_split`` (control, canary): always-valid (sequential mixture
+        test) when ``sequential``, chi-square otherwise.
+    alpha : one-sided error of every decision (harm, non-inferiority, superiority), the
+        policy's ``alpha`` (0.025) by default; fixed intervals are two-sided ``1 − 2α``.
+    stopped_at : when sequential and an earlier daily look reached a terminal verdict
+        (PROMOTE / ROLLBACK / INVALID), the result is that look's (the canary stops at its
+        first decision) and ``stopped_at`` its time; ``None`` otherwise.
     sequential : decisions on confidence sequences (safe under daily peeking) or fixed CIs.
     planned_days : tuning of the sequences.  maturity_days : label window.
     covariate : CUPED covariate column, if any.
@@ -182,6 +211,7 @@ class CanaryResult:
     days_lower_bound: bool
     policy: CanaryPolicy
     warnings: tuple[str, ...] = ()
+    stopped_at: pd.Timestamp | None = None
 
     def __getitem__(self, name: str) -> MetricResult:
         for r in self.metrics:
@@ -222,8 +252,8 @@ class CanaryResult:
     def _repr_html_(self) -> str:
         kind = "confidence sequences" if self.sequential else "fixed CIs"
         cap = (
-            f"Decisions on {kind}; intervals two-sided {1 - self.alpha:.0%}, each decision "
-            f"one-sided at {self.alpha / 2:g}."
+            f"Decisions on {kind}; each decision one-sided at alpha = {self.alpha:g}; fixed "
+            f"intervals two-sided {1 - 2 * self.alpha:.0%}."
         )
         return (
             _display.verdict_html(self.verdict, "Canary", self.reasons)
@@ -252,13 +282,18 @@ class CanaryHistory:
     crossings : per metric, the first look (``as_of``) at which the decision interval
         crossed each boundary: ``superior`` (upper < 0), ``non_inferior`` (upper < margin),
         ``harm`` (lower > 0), ``inferior`` (lower > margin), on the harm-oriented scale.
-    final : the :class:`CanaryResult` at the last look.
+    final : the :class:`CanaryResult` at the last look — the first terminal one when the
+        canary stopped.
+    stopped_at : the look at which the canary reached its first terminal verdict (PROMOTE,
+        ROLLBACK or INVALID); the replay ends there (later looks are not shown: a
+        sequential canary stops at its first decision). ``None`` if it never did.
     """
 
     looks: pd.DataFrame
     verdicts: pd.DataFrame
     crossings: pd.DataFrame
     final: CanaryResult
+    stopped_at: pd.Timestamp | None = None
 
     def to_frame(self) -> pd.DataFrame:
         return self.looks

@@ -26,6 +26,10 @@ CANARY_SUM_FIELDS = (
     "covariate_sum",
     "covariate_sum_squares",
     "covariate_sum_products",
+    "sum_cubes",
+    "denominator_sum_cubes",
+    "missing",
+    "filled",
 )
 
 
@@ -39,19 +43,26 @@ class CanaryMetricSpec:
 
     ``numerator`` is a product of columns: ``(column, negated)`` pairs (negation only for
     flag columns, ``1 − value``); ``denominator`` a column for ratio metrics.
-    ``label_based`` metrics count only matured units and windowed labels.
+    ``label_based`` metrics count only matured units and windowed labels. ``fill`` is a
+    declared value for units whose value is missing (counted as ``filled``), only where the
+    flag column ``fill_when`` is 1 when that is given; other missing values are dropped and
+    counted as ``missing`` — never silently.
     """
 
     name: str
     numerator: tuple[tuple[str, bool], ...]
     denominator: str | None = None
     label_based: bool = False
+    fill: float | None = None
+    fill_when: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
         cols = [c for c, _ in self.numerator]
         if self.denominator is not None:
             cols.append(self.denominator)
+        if self.fill_when is not None:
+            cols.append(self.fill_when)
         return tuple(dict.fromkeys(cols))
 
 
@@ -218,26 +229,39 @@ def canary_daily_sums(
         z = nw.col(covariate).cast(nw.Float64)
     cols: dict[str, Any] = {}
     for i, s in enumerate(specs):
-        valid = _canary_valid(s.columns[0], sch)
-        for c in s.columns[1:]:
+        value_cols = [c for c in s.columns if c != s.fill_when]
+        valid = _canary_valid(value_cols[0], sch)
+        for c in value_cols[1:]:
             valid = valid & _canary_valid(c, sch)
         y = None
         for c, neg in s.numerator:
             v = _canary_value(c, neg, sch, window if s.label_based else None)
             y = v if y is None else y * v
-        y = nw.when(valid).then(y).otherwise(0.0)
         p = f"__m{i}_"
-        cols[p + "n"] = valid.cast(nw.Float64)
-        cols[p + "events"] = (valid & (y != 0)).cast(nw.Float64)
+        if s.fill is not None:
+            fill_ok = ~valid
+            if s.fill_when is not None:
+                fill_ok = fill_ok & (nw.col(s.fill_when).cast(nw.Float64) == 1).fill_null(False)
+            y = nw.when(valid).then(y).when(fill_ok).then(nw.lit(float(s.fill))).otherwise(0.0)
+            cols[p + "filled"] = fill_ok.cast(nw.Float64)
+            counted = valid | fill_ok
+        else:
+            y = nw.when(valid).then(y).otherwise(0.0)
+            counted = valid
+        cols[p + "n"] = counted.cast(nw.Float64)
+        cols[p + "missing"] = (~counted).cast(nw.Float64)
+        cols[p + "events"] = (counted & (y != 0)).cast(nw.Float64)
         cols[p + "sum"] = y
         cols[p + "sum_squares"] = y * y
+        cols[p + "sum_cubes"] = y * y * y
         if s.denominator is not None:
             x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
             cols[p + "denominator_sum"] = x
             cols[p + "denominator_sum_squares"] = x * x
+            cols[p + "denominator_sum_cubes"] = x * x * x
             cols[p + "sum_products"] = x * y
         if covariate is not None:
-            zv = nw.when(valid).then(z).otherwise(0.0)
+            zv = nw.when(counted).then(z).otherwise(0.0)
             cols[p + "covariate_sum"] = zv
             cols[p + "covariate_sum_squares"] = zv * zv
             cols[p + "covariate_sum_products"] = zv * y

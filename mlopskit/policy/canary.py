@@ -16,9 +16,11 @@ class CanaryPolicy:
     alpha : one-sided error rate of each decision (non-inferiority, harm), 0.025: a 95%
         two-sided interval read one side at a time, the regulatory convention for
         non-inferiority.
-    srm_alpha : sample-ratio-mismatch alarm level of the chi-square test, 0.001: strict,
-        because at millions of units only a real assignment bug reaches it, and an SRM
-        makes every other number meaningless.
+    srm_alpha : sample-ratio-mismatch alarm level, 0.001: strict, because at millions of
+        units only a real assignment bug reaches it, and an SRM makes every other number
+        meaningless. Decided on the sequential (mixture) test, so checking every day keeps
+        the false-alarm probability over all looks ≤ srm_alpha; the same level applies to
+        differential missingness of a metric's values.
     burn_in_min_events : events per arm (units with a non-zero outcome) before a metric is
         tested or its confidence sequence starts, 10: below that the normal approximation
         behind every interval here is not trustworthy.
@@ -43,6 +45,15 @@ class CanaryPolicy:
     margin_loss_per_dollar : relative margin on fraud loss per dollar, 0.10 (+10%).
     margin_latency_ms : absolute margin on mean latency, 5.0 ms.
     margin_error_rate : absolute margin on the error/timeout rate, 0.001.
+    skewness_factor : mean and ratio metrics are decided only once the skewness of the
+        estimated difference is at most ``1/sqrt(skewness_factor)`` (for a small canary:
+        ``n_canary ≥ skewness_factor·γ̂²``, γ̂ the pooled sample skewness), 30. Kohavi et
+        al.'s rule of thumb is 355 for a lone fixed-horizon mean; with the confidence
+        sequence 30 keeps PROMOTE-at-the-margin and A/A false "superior" below α on
+        lognormal σ ≤ 2 and zero-inflated losses at 1–5% canaries (tests/
+        test_canary_heavy_tails.py), with 10 it does not.
+    latency_timeout_ms : value of a latency missing because the call failed (``error = 1``)
+        in the default latency metric, 250: the serving timeout.
     """
 
     alpha: float = 0.025
@@ -60,6 +71,8 @@ class CanaryPolicy:
     margin_loss_per_dollar: float = 0.10
     margin_latency_ms: float = 5.0
     margin_error_rate: float = 0.001
+    skewness_factor: float = 30.0
+    latency_timeout_ms: float = 250.0
 
     def __post_init__(self) -> None:
         for name in ("alpha", "srm_alpha", "power"):
@@ -76,6 +89,9 @@ class CanaryPolicy:
                 raise ValueError(
                     f"policy canary.{name} must be one of {allowed}; got {getattr(self, name)!r}."
                 )
+        for name in ("skewness_factor", "latency_timeout_ms"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"policy canary.{name} must be > 0; got {getattr(self, name)!r}.")
         for name in ("min_days", "max_duration_days", "planned_days", "maturity_days"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"policy canary.{name} must be ≥ 0; got {getattr(self, name)!r}.")

@@ -68,7 +68,7 @@ def canary_html(canary: Any, words: Any = None) -> str:
     kind = "confidence sequences (safe under daily looks)" if canary.sequential else "fixed CIs"
     cap = (
         f"Canary vs control at {canary.as_of:%Y-%m-%d}: decisions on {kind}, each one-sided at "
-        f"{fmt.sig(canary.alpha / 2, 2)}; margins are how much worse the canary may be."
+        f"{fmt.sig(canary.alpha, 2)}; margins are how much worse the canary may be."
     )
     note = ""
     if str(canary.verdict) == "INVALID":

@@ -87,9 +87,9 @@ def _checks(
     lo_r, hi_r = pol.flag_rate_ratio_min, pol.flag_rate_ratio_max
     if not np.isfinite(ratio):
         status = "insufficient"
-    elif lo_r <= ratio <= hi_r:
+    elif lo_r <= ci_lo and ci_hi <= hi_r:  # parity shown: the whole CI inside the tolerance
         status = "pass"
-    else:  # outside the tolerance: fail only when the whole CI is outside
+    else:  # fail only when the whole CI is outside; a straddling CI needs more data
         status = "fail" if ci_hi < lo_r or ci_lo > hi_r else "insufficient"
     out.append(ShadowCheck(
         "flag_rate_ratio", "parity", ratio, lo_r, hi_r, status,
@@ -107,7 +107,8 @@ def _checks(
         for code, lim in (("offline_live_psi", pol.psi_max), ("offline_live_ks", pol.ks_d_max)):
             out.append(ShadowCheck(
                 code, "parity", np.nan, None, lim, "skipped",
-                f"{code}: no offline scores given; not checked.",
+                f"{code}: not assessed — no offline scores given, so live-vs-offline "
+                "parity of the challenger could not be checked.",
             ))  # fmt: skip
     else:
         r = row.iloc[0]

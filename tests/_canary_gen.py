@@ -1,0 +1,177 @@
+"""Seeded generators of canary experiments as per-day sufficient statistics (issue 13).
+
+Each generator returns cumulative per-arm sums over daily looks, arrays of shape
+``(reps, days)``: ``n`` units, ``events`` (non-zero values), ``sum``, ``sum_squares``,
+``sum_cubes`` and ``missing`` (units whose value is missing). Units per day and arm are
+``Binomial(daily, κ)``; values are drawn row by row (modest row counts) except for
+proportions, whose sums are exact binomial draws. Families:
+
+* :func:`proportion` — a 0/1 outcome with rates ``p_control``, ``p_canary``;
+* :func:`lognormal` — latency-like ``exp(μ + σZ)``, the canary shifted by ``shift``;
+* :func:`zero_inflated` — a per-unit loss: a share ``π`` of units lose ``lognormal(μ, σ)``,
+  the canary's share raised so that its mean is higher by ``shift``.
+
+``looks(...)`` turns one replicate into :class:`mlopskit.canary.CanaryLook` objects so the
+simulations run through ``canary_test`` / ``canary_history`` themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlopskit.stats.skewness import zero_inflated_lognormal_moments
+
+FIELDS = ("n", "events", "sum", "sum_squares", "sum_cubes", "missing")
+
+
+@dataclass(frozen=True)
+class Arms:
+    """Cumulative sums per arm: dicts field → array ``(reps, days)``."""
+
+    control: dict[str, np.ndarray]
+    canary: dict[str, np.ndarray]
+    units_control: np.ndarray
+    units_canary: np.ndarray
+
+
+def _units(rng: np.random.Generator, reps: int, days: int, daily: int, kappa: float):
+    nt = rng.binomial(daily, kappa, size=(reps, days))
+    return daily - nt, nt
+
+
+def _cum(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: np.cumsum(v, axis=1).astype(float) for k, v in d.items()}
+
+
+def proportion(
+    reps: int,
+    *,
+    days: int,
+    daily: int,
+    kappa: float,
+    p_control: float,
+    p_canary: float,
+    seed: int,
+    last_day_fraction: float = 1.0,
+) -> Arms:
+    """Exact binomial daily sums of a 0/1 metric (``Σy = Σy² = Σy³ = events``).
+
+    ``last_day_fraction`` scales the last day's traffic (a look part-way into the day)."""
+    rng = np.random.default_rng(seed)
+    per_day = np.full(days, daily)
+    per_day[-1] = round(daily * last_day_fraction)
+    nt = rng.binomial(per_day, kappa, size=(reps, days))
+    nc = per_day - nt
+    xc, xt = rng.binomial(nc, p_control), rng.binomial(nt, p_canary)
+
+    def arm(n: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
+        return _cum(
+            {"n": n, "events": x, "sum": x, "sum_squares": x, "sum_cubes": x, "missing": 0 * n}
+        )
+
+    return Arms(arm(nc, xc), arm(nt, xt), np.cumsum(nc, 1), np.cumsum(nt, 1))
+
+
+def _sums(y: np.ndarray) -> dict[str, np.ndarray]:
+    """Sums over the last axis (float64 accumulation of float32 draws)."""
+    y64 = y.astype(np.float64)
+    return {
+        "events": np.count_nonzero(y, axis=-1).astype(float),
+        "sum": y64.sum(-1),
+        "sum_squares": (y64 * y64).sum(-1),
+        "sum_cubes": (y64**3).sum(-1),
+    }
+
+
+def _ragged_sums(counts: np.ndarray, values: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-cell sums of consecutive ``values``, ``counts`` of them per cell."""
+    flat = counts.ravel().astype(np.int64)
+    ends = np.cumsum(flat)
+    starts = ends - flat
+    v = values.astype(np.float64)
+    out = {}
+    for key, arr in (("sum", v), ("sum_squares", v * v), ("sum_cubes", v**3)):
+        c = np.concatenate([[0.0], np.cumsum(arr)])
+        out[key] = (c[ends] - c[starts]).reshape(counts.shape)
+    out["events"] = counts.astype(float)
+    return out
+
+
+def lognormal(
+    reps: int,
+    *,
+    days: int,
+    daily: int,
+    kappa: float,
+    mu: float,
+    sigma: float,
+    shift: float,
+    seed: int,
+) -> Arms:
+    """Latency-like values ``exp(μ + σZ)`` per unit; canary values are shifted by ``shift``.
+
+    Units per day and arm are fixed (``round(κ·daily)`` canary) so the draws reshape into
+    ``(reps, days, units)`` blocks; float32 draws, float64 sums.
+    """
+    rng = np.random.default_rng(seed)
+    n_t = round(kappa * daily)
+    n_c = daily - n_t
+    out = []
+    for n_arm, add in ((n_c, 0.0), (n_t, shift)):
+        sums = {k: np.zeros((reps, days)) for k in ("events", "sum", "sum_squares", "sum_cubes")}
+        step = max(1, 4_000_000 // (days * n_arm))
+        for r0 in range(0, reps, step):
+            r1 = min(reps, r0 + step)
+            z = rng.standard_normal((r1 - r0, days, n_arm), dtype=np.float32)
+            y = np.exp(np.float32(mu) + np.float32(sigma) * z) + np.float32(add)
+            for k, v in _sums(y).items():
+                sums[k][r0:r1] = v
+        sums["n"] = np.full((reps, days), float(n_arm))
+        sums["missing"] = np.zeros((reps, days))
+        out.append(_cum(sums))
+    units_c = np.cumsum(np.full((reps, days), n_c), 1)
+    units_t = np.cumsum(np.full((reps, days), n_t), 1)
+    return Arms(out[0], out[1], units_c, units_t)
+
+
+def zero_inflated(
+    reps: int,
+    *,
+    days: int,
+    daily: int,
+    kappa: float,
+    share: float,
+    mu: float,
+    sigma: float,
+    shift: float,
+    seed: int,
+) -> Arms:
+    """Per-unit loss: ``Bernoulli(π)·lognormal(μ, σ)``; the canary's ``π`` is raised by
+    ``shift / E[lognormal]`` so that its mean loss is higher by ``shift``. Only the non-zero
+    values are drawn (``Binomial`` counts of losing units per day)."""
+    rng = np.random.default_rng(seed)
+    nc, nt = _units(rng, reps, days, daily, kappa)
+    m1 = np.exp(mu + sigma**2 / 2)
+    share_t = share + shift / m1
+    if not 0 < share_t < 1:
+        raise ValueError(f"shift {shift!r} gives a canary loss share {share_t!r} outside (0, 1).")
+    kc, kt = rng.binomial(nc, share), rng.binomial(nt, share_t)
+
+    c = _ragged_sums(kc, rng.lognormal(mu, sigma, int(kc.sum())))
+    t = _ragged_sums(kt, rng.lognormal(mu, sigma, int(kt.sum())))
+    c["n"], t["n"] = nc.astype(float), nt.astype(float)
+    c["missing"], t["missing"] = 0.0 * nc, 0.0 * nt
+    return Arms(_cum(c), _cum(t), np.cumsum(nc, 1), np.cumsum(nt, 1))
+
+
+def zero_inflated_moments(share: float, mu: float, sigma: float) -> tuple[float, float, float]:
+    """Mean, SD and skewness of the per-unit loss of :func:`zero_inflated`."""
+    return zero_inflated_lognormal_moments(share, mu, sigma)
+
+
+def lognormal_moments(mu: float, sigma: float) -> tuple[float, float]:
+    """Mean and SD of ``exp(μ + σZ)``."""
+    m = float(np.exp(mu + sigma**2 / 2))
+    return m, float(m * np.sqrt(np.expm1(sigma**2)))
