@@ -18,7 +18,8 @@ After an alarm the onset is estimated by maximum likelihood for a step change in
 ``z`` (pre-change mean 0, unit variance, post-change mean free) over every window seen so far,
 restricted to onsets at or before the alarm. Its interval comes from a parametric bootstrap
 of that estimator (Hinkley 1970): series are simulated with a change at the estimate and the
-fitted post-change mean, the estimator is re-run, and the interval is the estimate minus the
+fitted post-change mean (AR(1) noise with the reference's persistence, widened after the
+change when the post-change spread is larger), the estimator is re-run, and the interval is the estimate minus the
 ``(1 − level)/2`` and ``(1 + level)/2`` quantiles of the simulated errors. The late end of
 the interval is the conservative onset: counting new-world labels from it keeps pre-drift
 labels out.
@@ -223,7 +224,7 @@ def detect_change(
     alpha: float = 0.05,
     horizon: int = 90,
     side: str = "upper",
-    level: float = 0.9,
+    level: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> ChangePoint:
@@ -249,15 +250,17 @@ def detect_change(
     ref = np.asarray(reference, dtype=float).ravel()
     ref = ref[np.isfinite(ref)]
     if ref.size < 3:
-        raise ValueError(
-            f"`reference` must hold at least 3 finite window values; got {ref.size}."
-        )
+        raise ValueError(f"`reference` must hold at least 3 finite window values; got {ref.size}.")
     mon = np.asarray(monitored, dtype=float).ravel()
     mu0 = float(ref.mean())
     sd0 = float(ref.std(ddof=1))
     if not sd0 > 0:
         sd0 = max(abs(mu0) * 1e-6, 1e-12)
-    rho = min(max(_autocorr(ref), 0.0), 0.9)
+    # lag-1 autocorrelation: the sample value is biased low by ≈ (1 + 3ρ)/n (Kendall 1954)
+    # and noisy (SE ≈ 1/√n); the null uses the bias-corrected value plus half an SE so a
+    # short reference does not understate persistence (measured: tests/test_changepoint.py)
+    r1 = _autocorr(ref)
+    rho = min(max(r1 + (1 + 3 * r1) / ref.size + 0.5 / math.sqrt(ref.size), 0.0), 0.9)
     hz = max(int(horizon), mon.size)
     hz = int(math.ceil(hz / 30) * 30)
     h = cusum_threshold(
@@ -300,8 +303,11 @@ def detect_change(
     # parametric bootstrap of the estimator: change at tau, post-change mean `shift`
     rng = np.random.default_rng(seed)
     n = z.size
-    sim = rng.standard_normal((n_boot, n))
-    sim[:, tau:] += shift
+    # noise as in the threshold's null (AR(1) with the reference's persistence), scaled
+    # after the change by the post-change spread when it is larger (drift often adds noise)
+    sim = _ar1(rng, (n_boot, n), rho)
+    post_sd = float(np.std(z[tau:], ddof=1)) if n - tau >= 3 else 1.0
+    sim[:, tau:] = sim[:, tau:] * max(1.0, post_sd) + shift
     # the simulated alarm index: first crossing of the same CUSUM, else the series end
     sp = cusum_paths(sim, k, s_al)
     crossed = sp > h
@@ -309,8 +315,8 @@ def detect_change(
     tau_sim = _step_mle(sim, al_sim, sign)
     err = tau_sim - tau
     q_lo, q_hi = np.quantile(err, [(1 - level) / 2, (1 + level) / 2])
-    lo = max(0, int(math.floor(tau - q_hi)))
-    hi = min(alarm, int(math.ceil(tau - q_lo)))
+    lo = max(0, math.floor(tau - q_hi))
+    hi = min(alarm, math.ceil(tau - q_lo))
     hi = max(hi, tau)
     lo = min(lo, tau)
     return ChangePoint(
