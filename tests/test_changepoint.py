@@ -125,3 +125,19 @@ def test_simulated_worlds_onset_error_rates() -> None:
     assert false / len(seeds) <= 0.05
     assert within / len(seeds) >= 0.9
     assert covered / len(seeds) >= 0.9
+
+
+def test_psi_statistic_is_size_free_under_no_drift() -> None:
+    """Multinomial windows of 500 and 20 000 rows against a 50 000-row reference: the
+    statistic has the same mean (Wilson–Hilferty: E ≈ 1 − 2/(9·(B − 1)))."""
+    from mlopskit.stats.changepoint import psi_statistic
+    from mlopskit.stats.psi import psi_from_counts
+
+    rng = np.random.default_rng(2)
+    share = np.full(10, 0.1)
+    ref = rng.multinomial(50_000, share).astype(float)
+    for m in (500, 20_000):
+        cur = rng.multinomial(m, share, size=3000).astype(float)
+        stat = psi_statistic(psi_from_counts(ref, cur), 50_000, m, 10)
+        assert np.mean(stat) == pytest.approx(1 - 2 / 81, abs=0.03)
+    assert np.isnan(psi_statistic(0.1, 100, 100, 1))

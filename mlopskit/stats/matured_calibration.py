@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from mlopskit.stats.calibration import DEFAULT_EPS, CalibrationFit, expit, logit
+from mlopskit.stats.maturity import MaturityFn, chain_ladder, maturity_function
 
 
 def _scoring(
@@ -126,7 +127,8 @@ def band_maturity(
     score: ArrayLike, age: ArrayLike, edges: ArrayLike, curves: list[object]
 ) -> NDArray[np.float64]:
     """``F̂_b(age)`` per event: ``curves[b]`` (a callable of age) for the score band ``b``
-    given by ``edges`` (inner band edges, ascending; band b is ``(e_{b−1}, e_b]``)."""
+    given by ``edges`` (inner band edges, ascending; band b is ``[e_{b−1}, e_b)``, i.e. the
+    number of edges ≤ score, as the label triangle's ``group``)."""
     s = np.asarray(score, dtype=float)
     a = np.asarray(age, dtype=float)
     e = np.asarray(edges, dtype=float)
@@ -134,10 +136,64 @@ def band_maturity(
         raise ValueError(
             f"`curves` must hold one maturity curve per band ({e.size + 1}); got {len(curves)}."
         )
-    band = np.searchsorted(e, s, side="left")
+    band = np.searchsorted(e, s, side="right")
     out = np.empty_like(a)
     for b, fn in enumerate(curves):
         m = band == b
         if m.any():
             out[m] = np.asarray(fn(a[m]), dtype=float)  # type: ignore[operator]
     return out
+
+
+def band_maturity_curves(
+    positives: ArrayLike,
+    latest_age: ArrayLike,
+    *,
+    pooled: MaturityFn,
+    min_positives: int = 100,
+) -> tuple[list[MaturityFn], tuple[str, ...]]:
+    """Chain-ladder maturity curve per score band, pooled over cohorts.
+
+    Parameters
+    ----------
+    positives : (bands, cohorts, ages) positives by band, cohort and label delay in whole
+        days (incremental counts; delay ``d`` counts as arrived at age ``d + 1``).
+    latest_age : per cohort, the last complete age observed at as_of (days).
+    pooled : the all-band curve, used for a band with fewer than ``min_positives``
+        labelled positives or whose triangle cannot be fitted.
+    min_positives : positives a band needs for its own curve.
+
+    Returns
+    -------
+    (curves, notes) : one ``F̂_b`` per band, and a note per band that fell back to the
+    pooled curve.
+    """
+    pos = np.asarray(positives, dtype=float)
+    latest = np.asarray(latest_age, dtype=np.int64)
+    if pos.ndim != 3 or pos.shape[1] != latest.size:
+        raise ValueError(
+            f"`positives` must be (bands, cohorts, ages) with one `latest_age` per cohort; got "
+            f"shape {pos.shape} and {latest.size} ages."
+        )
+    k = int(min(pos.shape[2], max(int(latest.max()), 1)))
+    ages = np.arange(1, k + 1)
+    curves: list[MaturityFn] = []
+    notes: list[str] = []
+    rows = latest >= 1
+    for b in range(pos.shape[0]):
+        total = float(pos[b].sum())
+        if total < min_positives:
+            curves.append(pooled)
+            notes.append(f"band {b}: {total:.0f} positives < {min_positives}; pooled curve used")
+            continue
+        cum = np.cumsum(pos[b][:, :k], axis=1)
+        tri = np.where(ages[None, :] <= latest[:, None], cum, np.nan)[rows]
+        try:
+            fit = chain_ladder(tri)
+        except ValueError as exc:
+            curves.append(pooled)
+            notes.append(f"band {b}: chain ladder failed ({exc}); pooled curve used")
+            continue
+        mat = np.maximum.accumulate(np.clip(np.nan_to_num(fit.maturity, nan=1.0), 0.0, 1.0))
+        curves.append(maturity_function(ages, mat))
+    return curves, tuple(notes)
