@@ -141,3 +141,35 @@ def test_psi_statistic_is_size_free_under_no_drift() -> None:
         stat = psi_statistic(psi_from_counts(ref, cur), 50_000, m, 10)
         assert np.mean(stat) == pytest.approx(1 - 2 / 81, abs=0.03)
     assert np.isnan(psi_statistic(0.1, 100, 100, 1))
+
+
+def test_window_change_on_psi_windows_ignores_partial_window() -> None:
+    """Daily multinomial score-bin counts (30 reference days, 60 monitored, a shift from
+    monitored day 40, and a partial last day with a large PSI): the onset is day 40; the
+    partial day alone never alarms."""
+    from mlopskit.stats.changepoint import monitored_positions, window_change
+    from mlopskit.stats.psi import psi_from_counts
+
+    rng = np.random.default_rng(21)
+    base = np.full(10, 0.1)
+    moved = base + np.linspace(-0.02, 0.02, 10)
+    days = [rng.multinomial(2000, base if d < 70 else moved) for d in range(90)]
+    days.append(rng.multinomial(50, np.r_[0.5, np.full(9, 0.5 / 9)]))  # partial, odd
+    counts = np.array(days, dtype=float)
+    in_ref = np.arange(91) < 30
+    ref_total = counts[in_ref].sum(axis=0)
+    compared = np.where(in_ref[:, None], ref_total - counts, ref_total)
+    psi = np.array([psi_from_counts(r, c) for r, c in zip(compared, counts, strict=True)])
+    complete = np.arange(91) < 90
+    args = (psi, counts.sum(axis=1), compared.sum(axis=1), np.full(91, 10), in_ref)
+    r = window_change(*args, complete, alpha=0.02)
+    pos = monitored_positions(in_ref, complete)
+    assert r is not None and r.detected and pos[r.onset] == 70  # type: ignore[index]
+    # only up to day 69 plus the odd partial day: no alarm from the partial day
+    upto = np.arange(91) < 70
+    quiet = window_change(
+        *(a[upto | (np.arange(91) == 90)] for a in args),
+        complete[upto | (np.arange(91) == 90)],
+        alpha=0.02,
+    )
+    assert quiet is not None and not quiet.detected

@@ -355,3 +355,43 @@ def psi_statistic(
     with np.errstate(invalid="ignore", divide="ignore"):
         r = v / ((1 / n + 1 / m) * (b - 1))
         return np.asarray(np.where((b >= 2) & (m > 0) & (n > 0), np.cbrt(r), np.nan))
+
+
+def window_change(
+    psi: ArrayLike,
+    n_window: ArrayLike,
+    n_compared: ArrayLike,
+    bins: ArrayLike,
+    in_reference: ArrayLike,
+    complete: ArrayLike,
+    **kwargs: float | int | str,
+) -> ChangePoint | None:
+    """:func:`detect_change` on per-window PSIs against a reference period.
+
+    ``in_reference`` marks the reference windows (their PSI is leave-one-out: against the
+    rest of the reference); the monitored series is every complete window after the last
+    reference window, in order (``complete`` False for a partial window, such as today's:
+    it never alarms on its own and is left out). ``n_compared`` is the reference rows each
+    window was compared with. Returns None with fewer than 3 usable reference windows.
+    The returned indices count monitored windows; map them back with
+    :func:`monitored_positions`.
+    """
+    stat = psi_statistic(psi, n_compared, n_window, bins)
+    ref = np.asarray(in_reference, dtype=bool)
+    ok = np.asarray(complete, dtype=bool)
+    ref_vals = stat[ref & ok]
+    if np.isfinite(ref_vals).sum() < 3:
+        return None
+    mon = monitored_positions(ref, ok)
+    if mon.size == 0:
+        return None
+    return detect_change(ref_vals, stat[mon], **kwargs)  # type: ignore[arg-type]
+
+
+def monitored_positions(in_reference: ArrayLike, complete: ArrayLike) -> NDArray[np.int64]:
+    """Positions of the monitored windows: complete windows after the last reference one."""
+    ref = np.asarray(in_reference, dtype=bool)
+    ok = np.asarray(complete, dtype=bool)
+    last = int(np.flatnonzero(ref).max()) if ref.any() else -1
+    idx = np.arange(ref.size)
+    return np.asarray(idx[(idx > last) & ok], dtype=np.int64)
