@@ -36,11 +36,12 @@ from mlopskit.drift import (
     psi_over_time,
     psi_table,
 )
-from mlopskit.gates import feature_parity_gate, model_quality_gate, staging_smoke_test
 from mlopskit.labels import LabelMaturity, RetrainAssessment, drift_vs_label_lag, label_maturity
 from mlopskit.monitoring import MonitoringResult, monitor
 from mlopskit.policy import Policy, load_policy
 from mlopskit.registry import Registry, Stage, open_registry
+from mlopskit.registry import gates as gates
+from mlopskit.registry.gates import feature_parity_gate, model_quality_gate, staging_smoke_test
 from mlopskit.shadow import ShadowProfile, shadow_profile
 from mlopskit.verdict import (
     CanaryVerdict,

@@ -6,8 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from mlopskit.gates import GateResult
 from mlopskit.registry import ModelVersion, Registry, Stage
+from mlopskit.registry.gates import GateResult
 from mlopskit.verdict import Reason
 
 

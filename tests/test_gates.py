@@ -17,15 +17,15 @@ from _registry_helpers import add_version, render_report
 from scipy import stats
 
 from mlopskit import demo
-from mlopskit.gates import (
+from mlopskit.policy import Policy
+from mlopskit.registry import Registry, RegistryError, Stage, register_demo, sha256_file
+from mlopskit.registry.gates import (
     GateFailed,
     feature_parity_gate,
     model_quality_gate,
     report_gate,
     staging_smoke_test,
 )
-from mlopskit.policy import Policy
-from mlopskit.registry import Registry, RegistryError, Stage, register_demo, sha256_file
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ import pytest
 
 from mlopskit import monitoring
 from mlopskit.drift import FeaturePSI, PSITable
-from mlopskit.outcome import OutcomeDrift, WindowOutcome
+from mlopskit.drift.outcome import OutcomeDrift, WindowOutcome
+from mlopskit.drift.score_band import OutputDrift
 from mlopskit.policy import MonitoringPolicy, Policy
-from mlopskit.score_band import OutputDrift
 from mlopskit.verdict import MonitorVerdict
 
 Backend = Callable[[pd.DataFrame], Any]

@@ -14,7 +14,7 @@ from _auc_reference import brute_delong
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from mlopskit.outcome import outcome_drift
+from mlopskit.drift.outcome import outcome_drift
 from mlopskit.stats.auc import DeLongAUC, auc_drop_test, delong_auc, delong_paired
 from mlopskit.stats.calibration import expit, logit
 from mlopskit.stats.outcome import (

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlopskit import frames, overview, report
+from mlopskit import frames, report
+from mlopskit.report import overview
 
 Backend = Callable[[pd.DataFrame], Any]
 

@@ -10,7 +10,7 @@ import pytest
 from _registry_helpers import add_version, ci_pass, render_report, to_stage
 
 from mlopskit.registry import Registry, RegistryError, Stage
-from mlopskit.registry_mlflow import MlflowMirror
+from mlopskit.registry.mlflow_mirror import MlflowMirror
 
 
 @dataclass

@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from mlopskit import _notebook as nbm
-from mlopskit import decision, report
+import mlopskit.report.notebook as nbm
+from mlopskit import report
 from mlopskit.cli import main as cli_main
+from mlopskit.report import decision
 from mlopskit.verdict import VERDICT_COLOURS, Reason
 
 HOSTILE = "<script>alert(1)</script>"
@@ -48,7 +49,7 @@ FIGURE_CELL = (
     "report.figure(ax)"
 )
 DECISION_CELL = (
-    "from mlopskit import decision\nfrom mlopskit.verdict import Reason\n"
+    "from mlopskit.report import decision\nfrom mlopskit.verdict import Reason\n"
     "decision.Decision(model=MODEL, report='demo', verdict='WATCH', reasons=(\n"
     f"    Reason('psi', 'PSI of {HOSTILE} is 0.3', False, 0.3, 0.25),), next_steps=('look',))"
 )
@@ -551,7 +552,7 @@ def test_demo_report_stage_picks_the_report(
 
 def test_rollout_report_passes_the_registry_promotion_gate(demo_reports: dict[str, Any]) -> None:
     """The rendered PROMOTE report is the evidence `→ Production` asks for."""
-    from mlopskit import gates
+    from mlopskit.registry import gates
     from mlopskit.registry import open_registry
 
     html = demo_reports["root"] / "reports" / "fraud_v2.3" / "rollout.html"
@@ -809,7 +810,7 @@ def test_banner_reasons_for_a_pass_lead_with_critical_checks() -> None:
 def test_private_kernel_sockets_live_in_the_render_directory(tmp_path: Path) -> None:
     """Concurrent renders must not share ipc socket files (they did in the working directory,
     and one kernel client then read another kernel's messages: 'Invalid Signature')."""
-    from mlopskit._notebook import kernel_manager_class
+    from mlopskit.report.notebook import kernel_manager_class
 
     a = kernel_manager_class(tmp_path / "a" / "kernels")(kernel_name="mk")
     b = kernel_manager_class(tmp_path / "b" / "kernels")(kernel_name="mk")

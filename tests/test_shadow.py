@@ -22,7 +22,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from mlopskit import demo
 from mlopskit.policy import Policy
-from mlopskit.shadow import LATENCY_GRID, ShadowProfile, _rate_status, shadow_profile
+from mlopskit.shadow import LATENCY_GRID, ShadowProfile, shadow_profile
+from mlopskit.shadow.checks import _rate_status
 from mlopskit.stats.agreement import ScoreGrid, paired_rate_ratio, quantile_bins
 from mlopskit.verdict import Reason, ShadowVerdict
 

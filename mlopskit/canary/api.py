@@ -1,0 +1,322 @@
+"""The canary entry points: canary_test() and canary_history()."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mlopskit import frames
+from mlopskit.policy import CanaryPolicy, Policy
+from mlopskit.stats import proportions as _prop
+
+if TYPE_CHECKING:
+    from pathlib import Path
+from mlopskit.canary.decide import _decide
+from mlopskit.canary.evaluate import _check_split, _evaluate, _Evaluation, _Settings
+from mlopskit.canary.looks import CanaryLook, _looks_from_daily
+from mlopskit.canary.metrics import TAXONOMY, Metric, _policy, default_metrics
+from mlopskit.canary.results import CanaryHistory, CanaryResult, _metric_results
+
+
+# --------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------
+def _prepare(
+    canary_log: Any,
+    *,
+    metrics: Sequence[Metric] | None,
+    as_of: Any,
+    maturity_days: float | None,
+    expected_split: Any,
+    alpha: float | None,
+    sequential: bool,
+    planned_days: float | None,
+    covariate: str | None,
+    columns: Mapping[str, str] | None,
+    policy: Any,
+) -> tuple[_Evaluation, tuple[Metric, ...], CanaryPolicy, _Settings, dict[str, Any]]:
+    cfg = _policy(policy)
+    mets = tuple(default_metrics(cfg) if metrics is None else metrics)
+    if not mets or not all(isinstance(m, Metric) for m in mets):
+        raise ValueError(
+            "`metrics` must be a non-empty sequence of Metric (Proportion/Mean/Ratio); got "
+            f"{metrics!r}."
+        )
+    names = [m.name for m in mets]
+    if len(set(names)) < len(names):
+        raise ValueError(f"`metrics` names must be unique; got {names}.")
+    split = _check_split(expected_split)
+    a = 2 * cfg.alpha if alpha is None else alpha
+    _prop._check_alpha(a)
+    mat = cfg.maturity_days if maturity_days is None else float(maturity_days)
+    if not (np.isfinite(mat) and mat >= 0):
+        raise ValueError(f"`maturity_days` must be a number ≥ 0; got {maturity_days!r}.")
+    pdays = cfg.planned_days if planned_days is None else float(planned_days)
+    if not pdays > 0:
+        raise ValueError(f"`planned_days` must be > 0; got {planned_days!r}.")
+    st = _Settings(
+        a / 2,
+        bool(sequential),
+        pdays,
+        float(cfg.burn_in_min_events),
+        cfg.power,
+        covariate is not None,
+    )
+    info: dict[str, Any] = {
+        "maturity_days": mat,
+        "alpha": a,
+        "planned_days": pdays,
+        "first_exposure": None,
+        "warnings": [],
+    }
+    if isinstance(canary_log, CanaryLook):
+        looks = [canary_log]
+    elif (
+        isinstance(canary_log, Sequence)
+        and canary_log
+        and all(isinstance(lk, CanaryLook) for lk in canary_log)
+    ):
+        looks = list(canary_log)
+    else:
+        if as_of is None:
+            raise ValueError(
+                "`as_of` is required for a canary log (the analysis time; "
+                "later exposures and labels are ignored)."
+            )
+        needed = sorted(
+            {c for m in mets for c in m.columns} | ({covariate} if covariate else set())
+        )
+        lf = frames.canary_validate(canary_log, columns=columns, needed=needed)
+        agg = frames.canary_daily_sums(
+            lf, [m.spec() for m in mets], as_of=as_of, maturity_days=mat, covariate=covariate
+        )
+        looks = _looks_from_daily(agg, mets)
+        info["first_exposure"] = agg.first_ts
+        if any(m.label_based for m in mets) and "label_ts" not in frames.schema(lf):
+            info["warnings"].append(
+                "canary log has no `label_ts`: label-based metrics use every label present, "
+                "whenever it arrived (no label window)."
+            )
+    for lk in looks:
+        missing = [m.name for m in mets if m.name not in lk.control or m.name not in lk.canary]
+        if missing:
+            raise ValueError(f"CanaryLook at {lk.as_of}: no statistics for metrics {missing}.")
+    if looks[-1].units_control == 0 or looks[-1].units_canary == 0:
+        empty = "control" if looks[-1].units_control == 0 else "canary"
+        raise ValueError(f"canary log: arm {empty!r} has no units; both arms are needed.")
+    return _evaluate(looks, mets, split, st), mets, cfg, st, info
+
+
+def _result_at(
+    ev: _Evaluation,
+    k: int,
+    mets: Sequence[Metric],
+    cfg: CanaryPolicy,
+    st: _Settings,
+    info: Mapping[str, Any],
+    split: tuple[float, float],
+    covariate: str | None,
+) -> CanaryResult:
+    look = ev.looks[k]
+    verdict, reasons, warns, days_to, lb = _decide(ev, k, mets, cfg, st, info["maturity_days"])
+    results = _metric_results(ev, k, mets)
+    extra = list(info["warnings"])
+    for r in results:
+        if r.metric.label_based and r.matured_share < 1:
+            extra.append(
+                f"{r.metric.name}: {r.matured_share:.0%} of exposed units have a "
+                f"matured label window ({info['maturity_days']:g} days)."
+            )
+        if r.ci_method == "newcombe":
+            extra.append(
+                f"{r.metric.name}: fewer than 10 events or non-events in an arm; "
+                "fixed CI by Newcombe's hybrid score method."
+            )
+        if r.cs_low > r.cs_high:
+            extra.append(
+                f"{r.metric.name}: the running intersection of the confidence "
+                "sequences is empty (happens with probability ≤ alpha)."
+            )
+    return CanaryResult(
+        verdict=verdict,
+        reasons=reasons,
+        metrics=results,
+        as_of=look.as_of,
+        first_exposure=info["first_exposure"],
+        days=float(look.days),
+        units_control=int(look.units_control),
+        units_canary=int(look.units_canary),
+        expected_split=split,
+        srm_p=float(ev.srm_p[k]),
+        alpha=float(info["alpha"]),
+        sequential=st.sequential,
+        planned_days=st.planned_days,
+        maturity_days=float(info["maturity_days"]),
+        covariate=covariate,
+        days_to_decision=float(days_to),
+        days_lower_bound=lb,
+        policy=cfg,
+        warnings=tuple(warns) + tuple(extra),
+    )
+
+
+def canary_test(
+    canary_log: Any,
+    *,
+    metrics: Sequence[Metric] | None = None,
+    as_of: Any = None,
+    maturity_days: float | None = None,
+    expected_split: tuple[float, float] = (0.95, 0.05),
+    alpha: float | None = None,
+    sequential: bool = True,
+    planned_days: float | None = None,
+    covariate: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    policy: Policy | CanaryPolicy | str | Path | None = None,
+) -> CanaryResult:
+    """Canary vs control as of ``as_of``: SRM, per-metric effects and intervals, a verdict.
+
+    Parameters
+    ----------
+    canary_log : a canary log (pandas, polars eager/lazy, DuckDB, path), one row per
+        randomization unit (``unit_id, ts, arm`` + the metrics' columns); or pre-aggregated
+        statistics: one :class:`CanaryLook` or a sequence of daily cumulative looks.
+    metrics : declarations (default :func:`default_metrics`: the fraud metrics).
+    as_of : analysis time; units exposed later are ignored (required for a log).
+    maturity_days : label window (default ``policy.maturity_days``): label-based metrics
+        count units with ``ts + maturity_days ≤ as_of`` and labels arriving within the
+        window; the matured share is reported.
+    expected_split : configured (control, canary) shares, for the SRM chi-square test.
+    alpha : two-sided level of the intervals (default ``2 × policy.alpha`` = 0.05); every
+        decision (harm, non-inferiority, superiority) reads one side at ``alpha/2``.
+    sequential : decide on always-valid confidence sequences (running intersection over
+        the daily looks up to ``as_of``) — safe when looking every day. ``False`` decides on
+        the fixed-horizon CI: only valid for a single pre-planned look.
+    planned_days : expected decision day, tunes the sequences (default policy).
+    covariate : a pre-exposure per-unit column for CUPED (proportion and mean metrics).
+    columns : canonical name → your column name.
+    policy : a Policy, a path, or a :class:`~mlopskit.policy.CanaryPolicy`.
+
+    Returns
+    -------
+    CanaryResult
+        Verdict PROMOTE | ROLLBACK | CONTINUE | INVALID with reasons: SRM p below
+        ``policy.srm_alpha`` → INVALID; any metric showing harm (Holm within primaries and
+        within guardrails, taxonomy rows 4–5) → ROLLBACK; every metric non-inferior
+        (intersection–union) after ``policy.min_days`` → PROMOTE; otherwise CONTINUE with
+        the projected days, and at ``policy.max_duration_days`` the
+        ``policy.inconclusive_action``.
+    """
+    split = _check_split(expected_split)
+    ev, mets, cfg, st, info = _prepare(
+        canary_log,
+        metrics=metrics,
+        as_of=as_of,
+        maturity_days=maturity_days,
+        expected_split=split,
+        alpha=alpha,
+        sequential=sequential,
+        planned_days=planned_days,
+        covariate=covariate,
+        columns=columns,
+        policy=policy,
+    )
+    return _result_at(ev, len(ev.looks) - 1, mets, cfg, st, info, split, covariate)
+
+
+def canary_history(
+    canary_log: Any,
+    *,
+    metrics: Sequence[Metric] | None = None,
+    as_of: Any = None,
+    maturity_days: float | None = None,
+    expected_split: tuple[float, float] = (0.95, 0.05),
+    alpha: float | None = None,
+    sequential: bool = True,
+    planned_days: float | None = None,
+    covariate: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    policy: Policy | CanaryPolicy | str | Path | None = None,
+) -> CanaryHistory:
+    """:func:`canary_test` as of the end of every day up to ``as_of`` (same parameters).
+
+    One lazy pass grouped by arm and day; cumulative sums in numpy. The look at day ``d``
+    equals ``canary_test(..., as_of=end of day d)``. Use it for the funnel plot and to see
+    when each decision boundary would have been crossed.
+    """
+    split = _check_split(expected_split)
+    ev, mets, cfg, st, info = _prepare(
+        canary_log,
+        metrics=metrics,
+        as_of=as_of,
+        maturity_days=maturity_days,
+        expected_split=split,
+        alpha=alpha,
+        sequential=sequential,
+        planned_days=planned_days,
+        covariate=covariate,
+        columns=columns,
+        policy=policy,
+    )
+    vrows, lrows = [], []
+    for k, look in enumerate(ev.looks):
+        verdict, _, _, days_to, _ = _decide(ev, k, mets, cfg, st, info["maturity_days"])
+        vrows.append(
+            {
+                "as_of": look.as_of,
+                "days": look.days,
+                "units_control": look.units_control,
+                "units_canary": look.units_canary,
+                "srm_p": float(ev.srm_p[k]),
+                "verdict": str(verdict),
+                "days_to_decision": days_to,
+            }
+        )
+        for m in mets:
+            a = ev.paths[m.name]
+            lrows.append(
+                {
+                    "as_of": look.as_of,
+                    "days": look.days,
+                    "metric": m.name,
+                    "effect": a["effect"][k],
+                    "ci_low": a["ci_low"][k],
+                    "ci_high": a["ci_high"][k],
+                    "cs_low": a["cs_low"][k],
+                    "cs_high": a["cs_high"][k],
+                    "decision_low": a["decision_low"][k],
+                    "decision_high": a["decision_high"][k],
+                    "margin": m.margin,
+                    "row": int(a["row"][k]),
+                    "taxonomy": TAXONOMY[int(a["row"][k])],
+                    "p_value": a["p_value"][k],
+                    "p_harm": a["p_harm"][k],
+                    "n_control": int(a["n_control"][k]),
+                    "n_canary": int(a["n_canary"][k]),
+                    "days_to_decision": a["days_to_decision"][k],
+                    "verdict": str(verdict),
+                }
+            )
+    crossings = []
+    as_ofs = [lk.as_of for lk in ev.looks]
+    for m in mets:
+        a = ev.paths[m.name]
+        sg = m.sign
+        lh = np.where(sg > 0, a["decision_low"], -a["decision_high"])
+        uh = np.where(sg > 0, a["decision_high"], -a["decision_low"])
+        mh = sg * m.margin
+        first: dict[str, Any] = {"metric": m.name}
+        for name, hit in (
+            ("superior", uh < 0),
+            ("non_inferior", uh < mh),
+            ("harm", lh > 0),
+            ("inferior", lh > mh),
+        ):
+            idx = np.flatnonzero(hit)
+            first[name] = as_ofs[idx[0]] if idx.size else pd.NaT
+        crossings.append(first)
+    final = _result_at(ev, len(ev.looks) - 1, mets, cfg, st, info, split, covariate)
+    return CanaryHistory(pd.DataFrame(lrows), pd.DataFrame(vrows), pd.DataFrame(crossings), final)

@@ -1,0 +1,166 @@
+"""The canary decision rule: per-metric classifications combined into PROMOTE / ROLLBACK / CONTINUE / INVALID."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mlopskit.policy import CanaryPolicy
+from mlopskit.stats.multiple import holm
+from mlopskit.verdict import CanaryVerdict, Reason
+
+if TYPE_CHECKING:
+    pass
+from mlopskit.canary.evaluate import _Evaluation, _Settings
+from mlopskit.canary.metrics import ROLES, TAXONOMY, Metric, _fmt
+
+
+def _decide(
+    ev: _Evaluation,
+    k: int,
+    metrics: Sequence[Metric],
+    cfg: CanaryPolicy,
+    st: _Settings,
+    maturity_days: float,
+) -> tuple[CanaryVerdict, tuple[Reason, ...], tuple[str, ...], float, bool]:
+    """Verdict at look ``k``: (verdict, reasons, warnings, days_to_decision, lower_bound)."""
+    look = ev.looks[k]
+    reasons: list[Reason] = []
+    warns: list[str] = []
+    srm_p = float(ev.srm_p[k])
+    srm_ok = bool(srm_p >= cfg.srm_alpha)
+    reasons.append(
+        Reason(
+            "srm",
+            f"Sample-ratio check: {look.units_control:,} control vs {look.units_canary:,} canary "
+            f"units, chi-square p = {_fmt(srm_p)} (alarm below {cfg.srm_alpha}).",
+            srm_ok,
+            srm_p,
+            cfg.srm_alpha,
+            critical=not srm_ok,
+        )
+    )
+    if not srm_ok:
+        return CanaryVerdict.INVALID, tuple(reasons), (), float("nan"), False
+    at = {m.name: {key: v[k] for key, v in ev.paths[m.name].items()} for m in metrics}
+    harm_p = np.full(len(metrics), np.nan)
+    for role in ROLES:
+        idx = [i for i, m in enumerate(metrics) if m.role == role]
+        if idx:
+            harm_p[idx] = holm(np.array([at[metrics[i].name]["p_harm"] for i in idx], float))
+    rollback = hold = False
+    for i, m in enumerate(metrics):
+        a = at[m.name]
+        row = int(a["row"])
+        lo, hi = a["decision_low"], a["decision_high"]
+        shown = f"[{_fmt(lo)}, {_fmt(hi)}]"
+        kind = "confidence sequence" if st.sequential else "CI"
+        scale = "relative " if m.relative else ""
+        harm = bool(harm_p[i] < st.alpha1) and row in (4, 5)
+        if row == 1:
+            msg = (
+                f"{m.name}: insufficient data ({int(a['events_control'])} / "
+                f"{int(a['events_canary'])} events in control / canary; need "
+                f"{int(st.min_events)} each)."
+            )
+        else:
+            msg = (
+                f"{m.name}: {TAXONOMY[row].replace('_', ' ')} — {scale}effect "
+                f"{_fmt(a['effect'])}, {kind} {shown}, margin {_fmt(m.margin)} "
+                f"({m.direction} is better)."
+            )
+            if harm:
+                msg += f" Harm shown (Holm-adjusted p = {_fmt(harm_p[i])} < {st.alpha1})."
+        passed = None if row == 1 else row in (2, 3)
+        reasons.append(Reason(m.name, msg, passed, float(a["effect"]), m.margin, critical=harm))
+        if harm:
+            if row == 5 and cfg.margin_not_excluded_action == "hold":
+                hold = True
+            else:
+                rollback = True
+        sg = m.sign
+        lh = sg * lo if sg > 0 else -hi
+        if row == 3 and lh > 0:
+            warns.append(
+                f"{m.name}: statistically worse than control but within the margin "
+                f"({scale}effect {_fmt(a['effect'])}, margin {_fmt(m.margin)})."
+            )
+    gating = [m for m in metrics if m.role != "secondary"]
+    rows = [int(at[m.name]["row"]) for m in gating]
+    undecided = [m for m, r in zip(gating, rows, strict=True) if r in (1, 6, 7)]
+    days_left = [float(at[m.name]["days_to_decision"]) for m in undecided]
+    finite = [d for d in days_left if np.isfinite(d)]
+    days_to = max(finite) if finite else float("nan")
+    lower_bound = False
+    for m in undecided:
+        if m.label_based and at[m.name]["n_control"] + at[m.name]["n_canary"] == 0:
+            wait = max(maturity_days - look.days, 0.0)
+            if not np.isfinite(days_to) or wait > days_to:
+                days_to = wait
+            lower_bound = True
+    if rollback:
+        return CanaryVerdict.ROLLBACK, tuple(reasons), tuple(warns), 0.0, False
+    if hold:
+        reasons.append(
+            Reason(
+                "margin_not_excluded",
+                "A metric is statistically worse and its margin is not "
+                "excluded; policy margin_not_excluded_action = hold: a human decides.",
+                False,
+                critical=True,
+            )
+        )
+        return CanaryVerdict.CONTINUE, tuple(reasons), tuple(warns), days_to, lower_bound
+    if all(r in (2, 3) for r in rows):
+        if look.days >= cfg.min_days:
+            reasons.append(
+                Reason(
+                    "non_inferior_all",
+                    "Every metric is non-inferior (intersection–union test, "
+                    f"each one-sided at {st.alpha1}).",
+                    True,
+                )
+            )
+            return CanaryVerdict.PROMOTE, tuple(reasons), tuple(warns), 0.0, False
+        days_to = cfg.min_days - look.days
+        reasons.append(
+            Reason(
+                "min_days",
+                f"All metrics non-inferior, but only {_fmt(look.days)} of the "
+                f"{cfg.min_days:g} minimum days have passed.",
+                False,
+                look.days,
+                cfg.min_days,
+            )
+        )
+        return CanaryVerdict.CONTINUE, tuple(reasons), tuple(warns), days_to, False
+    if look.days >= cfg.max_duration_days:
+        action = cfg.inconclusive_action
+        reasons.append(
+            Reason(
+                "max_duration",
+                f"Inconclusive after {_fmt(look.days)} days (maximum "
+                f"{cfg.max_duration_days:g}); policy inconclusive_action = {action}.",
+                False,
+                look.days,
+                cfg.max_duration_days,
+                critical=True,
+            )
+        )
+        verdict = CanaryVerdict.ROLLBACK if action == "rollback" else CanaryVerdict.CONTINUE
+        return verdict, tuple(reasons), tuple(warns), float("nan"), False
+    if np.isfinite(days_to):
+        words = "at least " if lower_bound else "about "
+        reasons.append(
+            Reason(
+                "days_to_decision",
+                f"Needs {words}{days_to:.1f} more days at current traffic for "
+                f"{cfg.power:.0%} power on the undecided metrics "
+                f"({', '.join(m.name for m in undecided)}).",
+                None,
+                days_to,
+            )
+        )
+    return CanaryVerdict.CONTINUE, tuple(reasons), tuple(warns), days_to, lower_bound

@@ -1,0 +1,243 @@
+"""Per-metric evaluation over the looks: fixed-horizon intervals, confidence sequences, SRM, design power."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import stats
+
+from mlopskit.stats import proportions as _prop
+from mlopskit.stats import sequential as _seq
+
+if TYPE_CHECKING:
+    pass
+from mlopskit.canary.looks import CanaryLook, _arm_moments, _check_stats, _stack
+from mlopskit.canary.metrics import Direction, Metric
+
+
+# --------------------------------------------------------------------------------------
+# The per-metric path over looks (vectorized over looks)
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    alpha1: float  # one-sided error of each decision
+    sequential: bool
+    planned_days: float
+    min_events: float
+    power: float
+    cuped: bool
+
+
+def classify(
+    effect: Any, low: Any, high: Any, margin: float, *, direction: Direction = "lower"
+) -> np.ndarray:
+    """Decision taxonomy rows 2–7 of STATISTICS.md §2 for the interval ``[low, high]``.
+
+    On the harm-oriented scale (``d`` for lower-is-better, ``−d`` otherwise; Δ > 0):
+    2 ``U < 0`` superior; 3 ``U < Δ`` non-inferior; 4 ``L > Δ`` inferior;
+    5 ``0 < L ≤ Δ ≤ U`` worse, margin not excluded; 6/7 ``L ≤ 0`` and ``U ≥ Δ``
+    inconclusive (6 when the estimate favours the canary, 7 otherwise). Rows 0 (invalid)
+    and 1 (insufficient data) are decided before, on the data. NaN bounds give row 1.
+    """
+    sg = 1.0 if direction == "lower" else -1.0
+    e, lo, hi = (np.asarray(v, dtype=float) for v in (effect, low, high))
+    lh, uh = (lo, hi) if sg > 0 else (-hi, -lo)
+    h, mh = sg * e, sg * margin
+    with np.errstate(invalid="ignore"):
+        return np.select(
+            [np.isnan(lh) | np.isnan(uh), uh < 0, uh < mh, lh > mh, lh > 0, h <= 0],
+            [1, 2, 3, 4, 5, 6],
+            default=7,
+        ).astype(int)
+
+
+def _fixed_interval(
+    m: Metric,
+    c: dict[str, np.ndarray],
+    t: dict[str, np.ndarray],
+    mc: np.ndarray,
+    vc: np.ndarray,
+    mt: np.ndarray,
+    vt: np.ndarray,
+    cuped: bool,
+    alpha1: float,
+) -> dict[str, Any]:
+    """Effect on the analysis scale, its SE, the fixed CI and the test of no difference.
+
+    Absolute effects: ``d = m_t − m_c``. Relative effects are analysed on the log scale,
+    ``λ = ln(m_t/m_c)`` with ``SE² = v_t/m_t² + v_c/m_c²`` (delta method), and reported as
+    ``exp(λ) − 1``: the delta method on ``m_t/m_c − 1`` itself ties the SE to the estimate
+    and undercovers badly at small counts.
+    """
+    nc, nt = c["n"], t["n"]
+    z = stats.norm.isf(alpha1)
+    out: dict[str, Any] = {"df": np.full(nc.shape, np.inf)}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if m.relative:
+            ea, se = np.log(mt / mc), np.sqrt(vt / mt**2 + vc / mc**2)
+            method: Any = "log ratio (delta)"
+        else:
+            ea, se = mt - mc, np.sqrt(vt + vc)
+            method = {"proportion": "wald", "mean": "normal", "ratio": "delta"}[m.kind]
+        lo, hi = ea - z * se, ea + z * se
+        p_value = 2 * stats.norm.sf(np.abs(ea / se))
+        if m.kind == "mean" and not m.relative and not cuped:
+            w = _prop.welch_ttest(mt, vt * nt, nt, mc, vc * nc, nc, alpha=2 * alpha1)
+            out["df"], lo, hi, p_value, method = w.df, w.ci_low, w.ci_high, w.p_value, "welch"
+        if m.kind == "proportion" and not cuped:
+            p_value = _prop.ztest_proportions_pooled(t["sum"], nt, c["sum"], nc)[1]
+            if not m.relative:
+                counts = [c["sum"], nc - c["sum"], t["sum"], nt - t["sum"]]
+                small = np.minimum.reduce(counts) < 10
+                nlo, nhi = _prop.newcombe_ci(t["sum"], nt, c["sum"], nc, alpha=2 * alpha1)
+                lo, hi = np.where(small, nlo, lo), np.where(small, nhi, hi)
+                method = np.where(small, "newcombe", "wald")
+    if cuped:
+        method = "cuped, " + ("log ratio (delta)" if m.relative else "normal")
+    out.update(ea=ea, se=se, lo=lo, hi=hi, p_value=p_value, method=method)
+    return out
+
+
+def _metric_path(
+    m: Metric, looks: Sequence[CanaryLook], rate: np.ndarray, cfg: _Settings
+) -> dict[str, np.ndarray]:
+    """Every number of one metric at every look (arrays over looks).
+
+    Decisions work on the harm-oriented analysis scale: ``h = sign·effect`` (``sign = +1``
+    when lower is better), margin ``sign·Δ > 0``; relative metrics on the log scale.
+    """
+    c, t = _stack(looks, "control", m.name), _stack(looks, "canary", m.name)
+    _check_stats(m, c, t)
+    nc, nt = c["n"], t["n"]
+    theta = z_pool = None
+    cuped = cfg.cuped and m.kind != "ratio"
+    if cuped:
+        b = {f: c[f] + t[f] for f in c}
+        theta = _prop.cuped_theta(
+            b["n"],
+            b["sum"],
+            b["covariate_sum"],
+            b["covariate_sum_squares"],
+            b["covariate_sum_products"],
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z_pool = b["covariate_sum"] / b["n"]
+    mc, vc = _arm_moments(m, c, theta, z_pool)
+    mt, vt = _arm_moments(m, t, theta, z_pool)
+    fx = _fixed_interval(m, c, t, mc, vc, mt, vt, cuped, cfg.alpha1)
+    ea, se = fx["ea"], fx["se"]
+    back = np.expm1 if m.relative else (lambda x: x)
+    margin_a = float(np.log1p(m.margin)) if m.relative else m.margin
+    sg = m.sign
+    h, mh = sg * ea, sg * margin_a
+    ok = (c["events"] >= cfg.min_events) & (t["events"] >= cfg.min_events)
+    ok &= np.isfinite(se) & (se > 0)
+    n = nc + nt
+    n_star = np.maximum(cfg.planned_days * rate, 1.0)
+    rho2 = _seq.rho_squared(cfg.alpha1, n_star, one_sided=True)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        hw = _seq.half_width(n, n * se**2, rho2, cfg.alpha1, one_sided=True)
+        cs_lo, cs_hi = _seq.running_intersection(
+            np.where(ok, ea - hw, np.nan), np.where(ok, ea + hw, np.nan)
+        )
+        if cfg.sequential:
+            p_harm = np.fmin.accumulate(
+                np.where(ok, _seq.always_valid_p(h, se, n, rho2=rho2), np.nan)
+            )
+            dlo, dhi = cs_lo, cs_hi
+        else:
+            p_harm = np.where(ok, stats.t.sf(h / se, fx["df"]), np.nan)
+            dlo, dhi = fx["lo"], fx["hi"]
+        row = np.where(ok, classify(ea, dlo, dhi, margin_a, direction=m.direction), 1)
+        z1 = stats.norm.isf(cfg.alpha1)
+        design_power = stats.norm.sf(z1 - mh / se)
+        if cfg.sequential:
+            n_needed = _seq.sample_size_for_margin(
+                mh, n * se**2, n_star=n_star, alpha=cfg.alpha1, power=cfg.power
+            )
+        else:
+            n_needed = n * (se * (z1 + stats.norm.ppf(cfg.power)) / mh) ** 2
+        days_needed = np.maximum(n_needed - n, 0.0) / rate
+    days_needed = np.where(np.isin(row, (2, 3, 4, 5)), 0.0, days_needed)
+    days_needed = np.where(np.isfinite(se) & (se > 0), days_needed, np.nan)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return {
+            "n_control": nc,
+            "n_canary": nt,
+            "events_control": c["events"],
+            "events_canary": t["events"],
+            "mean_control": mc,
+            "mean_canary": mt,
+            "effect": back(ea),
+            "se": se,
+            "df": fx["df"],
+            "ci_low": back(fx["lo"]),
+            "ci_high": back(fx["hi"]),
+            "p_value": fx["p_value"],
+            "cs_low": back(cs_lo),
+            "cs_high": back(cs_hi),
+            "p_harm": p_harm,
+            "decision_low": back(dlo),
+            "decision_high": back(dhi),
+            "row": row.astype(int),
+            "design_power": design_power,
+            "n_needed": n_needed,
+            "days_to_decision": days_needed,
+            "theta": theta if theta is not None else np.full(nc.shape, np.nan),
+            "ci_method": np.broadcast_to(np.asarray(fx["method"], dtype=object), nc.shape),
+        }
+
+
+def _srm(units_c: np.ndarray, units_t: np.ndarray, split: tuple[float, float]) -> np.ndarray:
+    """Chi-square goodness-of-fit p-value of (control, canary) units against ``split``.
+
+    Equals ``scipy.stats.chisquare([u_c, u_t], f_exp=total·split).pvalue``.
+    """
+    total = units_c + units_t
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ec, et = total * split[0], total * split[1]
+        chi2 = (units_c - ec) ** 2 / ec + (units_t - et) ** 2 / et
+    return np.where(total > 0, stats.chi2.sf(chi2, 1), np.nan)
+
+
+def _check_split(split: Any) -> tuple[float, float]:
+    try:
+        c, t = (float(v) for v in split)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"`expected_split` must be two shares (control, canary); got {split!r}."
+        ) from exc
+    if not (c > 0 and t > 0 and abs(c + t - 1) < 1e-9):
+        raise ValueError(
+            f"`expected_split` must be two positive shares (control, canary) summing to 1; "
+            f"got {split!r}."
+        )
+    return c, t
+
+
+@dataclass(frozen=True, slots=True)
+class _Evaluation:
+    looks: list[CanaryLook]
+    paths: dict[str, dict[str, np.ndarray]]
+    srm_p: np.ndarray
+    rate: np.ndarray
+
+
+def _evaluate(
+    looks: list[CanaryLook],
+    metrics: Sequence[Metric],
+    split: tuple[float, float],
+    st: _Settings,
+) -> _Evaluation:
+    uc = np.array([lk.units_control for lk in looks], dtype=float)
+    ut = np.array([lk.units_canary for lk in looks], dtype=float)
+    days = np.array(
+        [lk.days if lk.exposure_days is None else lk.exposure_days for lk in looks], dtype=float
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = (uc + ut) / np.maximum(days, 1.0 / 24)  # units per day while exposed
+    paths = {m.name: _metric_path(m, looks, rate, st) for m in metrics}
+    return _Evaluation(looks, paths, _srm(uc, ut, split), rate)

@@ -1,0 +1,188 @@
+"""Per-arm sufficient statistics (ArmStats) and the daily looks they form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mlopskit import frames
+from mlopskit.stats import proportions as _prop
+
+if TYPE_CHECKING:
+    pass
+from mlopskit.canary.metrics import Metric
+
+
+# --------------------------------------------------------------------------------------
+# Sufficient statistics
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ArmStats:
+    """Additive sufficient statistics of one metric in one arm (``a + b`` merges them).
+
+    ``y`` is the per-unit value (numerator), ``x`` the ratio denominator, ``z`` the CUPED
+    covariate. Raw logs (``frames.canary_daily_sums``) and SQL aggregates
+    (``COUNT(*), SUM(y), SUM(y*y), …``) enter the same way.
+
+    Attributes
+    ----------
+    n : units.  events : units with ``y ≠ 0`` (burn-in counts these).
+    sum, sum_squares : ``Σy``, ``Σy²``.
+    denominator_sum, denominator_sum_squares, sum_products : ``Σx``, ``Σx²``, ``Σxy``.
+    covariate_sum, covariate_sum_squares, covariate_sum_products : ``Σz``, ``Σz²``, ``Σzy``.
+    """
+
+    n: float = 0.0
+    events: float = 0.0
+    sum: float = 0.0
+    sum_squares: float = 0.0
+    denominator_sum: float = 0.0
+    denominator_sum_squares: float = 0.0
+    sum_products: float = 0.0
+    covariate_sum: float = 0.0
+    covariate_sum_squares: float = 0.0
+    covariate_sum_products: float = 0.0
+
+    def __add__(self, other: ArmStats) -> ArmStats:
+        if not isinstance(other, ArmStats):
+            return NotImplemented
+        return ArmStats(*(getattr(self, f) + getattr(other, f) for f in frames.CANARY_SUM_FIELDS))
+
+    @classmethod
+    def from_values(
+        cls, y: Any, denominator: Any | None = None, covariate: Any | None = None
+    ) -> ArmStats:
+        """Statistics of raw per-unit arrays (tests, small data, notebooks)."""
+        yv = np.asarray(y, dtype=float)
+        xv = np.zeros_like(yv) if denominator is None else np.asarray(denominator, dtype=float)
+        zv = np.zeros_like(yv) if covariate is None else np.asarray(covariate, dtype=float)
+        return cls(
+            float(yv.size),
+            float(np.count_nonzero(yv)),
+            float(yv.sum()),
+            float(np.sum(yv * yv)),
+            float(xv.sum()),
+            float(np.sum(xv * xv)),
+            float(np.sum(xv * yv)),
+            float(zv.sum()),
+            float(np.sum(zv * zv)),
+            float(np.sum(zv * yv)),
+        )
+
+    @property
+    def mean(self) -> float:
+        """``Σy / n`` (the rate, for a proportion)."""
+        return self.sum / self.n if self.n else float("nan")
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryLook:
+    """Cumulative per-arm statistics as of one moment: the input of every decision.
+
+    Attributes
+    ----------
+    as_of : when the look is taken.
+    days : days since the first exposure (burn-in ``min_days`` and ``max_duration_days``).
+    units_control, units_canary : units exposed so far (the SRM check).
+    control, canary : metric name → :class:`ArmStats`.
+    exposure_days : days during which units were exposed (first to last exposure; defaults
+        to ``days``): the traffic per day behind "days to a decision" and the tuning ``N*``.
+    """
+
+    as_of: pd.Timestamp
+    days: float
+    units_control: int
+    units_canary: int
+    control: Mapping[str, ArmStats]
+    canary: Mapping[str, ArmStats]
+    exposure_days: float | None = None
+
+
+def _looks_from_daily(agg: frames.CanaryDaily, metrics: Sequence[Metric]) -> list[CanaryLook]:
+    """Daily looks (end of each day before ``as_of``) and the look at ``as_of``."""
+    day = pd.Timedelta(days=1)
+    units = {a: np.cumsum(agg.units[a]) for a in frames.ARMS}
+    cums = {
+        (m.name, a): {f: np.cumsum(v) for f, v in agg.daily[m.name][a].items()}
+        for m in metrics
+        for a in frames.ARMS
+    }
+
+    def arm(a: str, k: int | None) -> dict[str, ArmStats]:
+        if k is None:
+            return {m.name: ArmStats(**agg.final[m.name][a]) for m in metrics}
+        return {
+            m.name: ArmStats(**{f: float(v[k]) for f, v in cums[m.name, a].items()})
+            for m in metrics
+        }
+
+    ends = [pd.Timestamp(d) + day for d in agg.day_starts[:-1]] + [agg.as_of]
+    looks = []
+    for k, end in enumerate(ends):
+        last = k == len(ends) - 1
+        looks.append(
+            CanaryLook(
+                as_of=end,
+                days=(end - agg.first_ts) / day,
+                units_control=agg.units_total["control"] if last else int(units["control"][k]),
+                units_canary=agg.units_total["canary"] if last else int(units["canary"][k]),
+                control=arm("control", None if last else k),
+                canary=arm("canary", None if last else k),
+                exposure_days=(agg.last_ts - agg.first_ts) / day
+                if last
+                else float(agg.exposure_days[k]),
+            )
+        )
+    return looks
+
+
+def _stack(looks: Sequence[CanaryLook], arm: str, name: str) -> dict[str, np.ndarray]:
+    rows = [getattr(lk, arm)[name] for lk in looks]
+    return {
+        f: np.array([getattr(r, f) for r in rows], dtype=float) for f in frames.CANARY_SUM_FIELDS
+    }
+
+
+def _arm_moments(
+    m: Metric, s: dict[str, np.ndarray], theta: np.ndarray | None, z_pool: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-arm estimate and the variance of that estimate."""
+    n = s["n"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if m.kind == "ratio":
+            my, vy = _prop.moments(n, s["sum"], s["sum_squares"])
+            mx, vx = _prop.moments(n, s["denominator_sum"], s["denominator_sum_squares"])
+            cxy = _prop.covariance(n, s["denominator_sum"], s["sum"], s["sum_products"])
+            return my / mx, _prop.ratio_delta_var(n, my, mx, vy, vx, cxy)
+        if theta is not None and z_pool is not None:
+            my, vy = _prop.moments(n, s["sum"], s["sum_squares"])
+            mz, vz = _prop.moments(n, s["covariate_sum"], s["covariate_sum_squares"])
+            cyz = _prop.covariance(n, s["covariate_sum"], s["sum"], s["covariate_sum_products"])
+            var = np.maximum(vy - 2 * theta * cyz + theta**2 * vz, 0.0)
+            return my - theta * (mz - z_pool), var / n
+        if m.kind == "proportion":
+            p = s["sum"] / n
+            return p, p * (1 - p) / n
+        my, vy = _prop.moments(n, s["sum"], s["sum_squares"])
+        return my, vy / n
+
+
+def _check_stats(m: Metric, c: dict[str, np.ndarray], t: dict[str, np.ndarray]) -> None:
+    for arm, s in (("control", c), ("canary", t)):
+        if np.any(s["n"] < 0) or np.any(s["events"] > s["n"]):
+            raise ValueError(
+                f"metric `{m.name}`, arm {arm}: statistics must satisfy 0 ≤ events ≤ n; got "
+                f"n={s['n'][-1]!r}, events={s['events'][-1]!r}."
+            )
+        if m.kind == "proportion" and (
+            np.any(s["sum"] > s["n"])
+            or np.any(np.abs(s["sum_squares"] - s["sum"]) > 1e-6 * (1 + s["sum"]))
+        ):
+            raise ValueError(
+                f"metric `{m.name}`, arm {arm}: a proportion needs 0/1 values (Σy² = Σy ≤ n); "
+                f"got n={s['n'][-1]!r}, Σy={s['sum'][-1]!r}, Σy²={s['sum_squares'][-1]!r}."
+            )

@@ -1,0 +1,280 @@
+"""Canary metric declarations (Proportion, Mean, Ratio), roles, the decision taxonomy and default metrics."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from mlopskit import _display, frames
+from mlopskit.policy import CanaryPolicy, Policy, as_policy
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+Kind = Literal["proportion", "mean", "ratio"]
+
+
+Direction = Literal["lower", "higher"]
+
+
+Role = Literal["primary", "guardrail", "secondary"]
+
+
+ROLES = ("primary", "guardrail", "secondary")
+
+
+#: taxonomy row → label (STATISTICS.md §2)
+TAXONOMY: dict[int, str] = {
+    0: "invalid",
+    1: "insufficient_data",
+    2: "superior",
+    3: "non_inferior",
+    4: "inferior",
+    5: "worse_margin_not_excluded",
+    6: "inconclusive",
+    7: "inconclusive",
+}
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+# --------------------------------------------------------------------------------------
+# Metric declarations
+# --------------------------------------------------------------------------------------
+def _parse_events(expr: str, what: str) -> tuple[tuple[str, bool], ...]:
+    if not isinstance(expr, str) or not expr.strip():
+        raise ValueError(f"`{what}` must be a column name or 'a & ~b'; got {expr!r}.")
+    terms: list[tuple[str, bool]] = []
+    for raw in expr.split("&"):
+        t = raw.strip()
+        neg = t.startswith("~")
+        name = t[1:].strip() if neg else t
+        if not _NAME.match(name):
+            raise ValueError(
+                f"`{what}` must be flag columns joined by '&', each optionally negated with "
+                f"'~' (e.g. 'label & ~flagged'); could not read {t!r} in {expr!r}."
+            )
+        terms.append((name, neg))
+    return tuple(terms)
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One declared canary metric. Build it with :func:`Proportion`, :func:`Mean`, :func:`Ratio`.
+
+    Attributes
+    ----------
+    name : identifier used in results (``to_frame()`` column ``metric``).
+    kind : ``"proportion"`` (0/1 per unit), ``"mean"`` (a number per unit) or ``"ratio"``
+        (``Σ numerator / Σ denominator``, delta method).
+    numerator : column, or for proportions flag columns joined by ``&`` with optional ``~``
+        (``"label & ~flagged"`` = missed fraud).
+    denominator : ratio metrics only.
+    direction : ``"lower"`` or ``"higher"`` is better.
+    margin : non-inferiority margin Δ on ``d = canary − control`` — the largest tolerated
+        harm: ``> 0`` for lower-is-better, ``< 0`` for higher-is-better metrics.
+    relative : the effect is ``canary/control − 1`` and Δ a fraction of control.
+    role : ``"primary"`` or ``"guardrail"`` — must be shown non-inferior for PROMOTE —
+        or ``"secondary"`` — reported, and stops the canary when it shows harm, but not
+        required to be non-inferior (for metrics too noisy to prove it at the planned
+        volume, like dollar-weighted loss). Each role is its own Holm family for harm.
+    label_based : counts only matured units (``ts + maturity_days ≤ as_of``) with labels
+        inside the window. Defaults to "uses ``label`` or ``loss``".
+    """
+
+    name: str
+    kind: Kind
+    numerator: str
+    margin: float
+    denominator: str | None = None
+    direction: Direction = "lower"
+    relative: bool = False
+    role: Role = "guardrail"
+    label_based: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(f"metric `name` must be an identifier; got {self.name!r}.")
+        where = f"metric `{self.name}`"
+        if self.kind not in ("proportion", "mean", "ratio"):
+            raise ValueError(f"{where}: `kind` must be proportion/mean/ratio; got {self.kind!r}.")
+        if self.direction not in ("lower", "higher"):
+            raise ValueError(
+                f"{where}: `direction` must be 'lower' or 'higher' (is better); "
+                f"got {self.direction!r}."
+            )
+        if self.role not in ROLES:
+            raise ValueError(f"{where}: `role` must be one of {ROLES}; got {self.role!r}.")
+        if (self.kind == "ratio") != (self.denominator is not None):
+            raise ValueError(
+                f"{where}: a denominator is required for ratio metrics and only for them; "
+                f"got kind={self.kind!r}, denominator={self.denominator!r}."
+            )
+        terms = _parse_events(self.numerator, f"{where} numerator")
+        if self.kind != "proportion" and (len(terms) > 1 or terms[0][1]):
+            raise ValueError(
+                f"{where}: a {self.kind} metric takes one column; got {self.numerator!r}."
+            )
+        if self.denominator is not None:
+            _parse_events(self.denominator, f"{where} denominator")
+        m = self.margin
+        if not (isinstance(m, float | int) and np.isfinite(m) and m != 0):
+            raise ValueError(f"{where}: `margin` must be a finite non-zero number; got {m!r}.")
+        if self.direction == "lower" and m < 0:
+            raise ValueError(
+                f"{where}: for a lower-is-better metric the margin is the largest tolerated "
+                f"increase and must be > 0; got margin={m!r}."
+            )
+        if self.direction == "higher" and m > 0:
+            raise ValueError(
+                f"{where}: for a higher-is-better metric the margin is the largest tolerated "
+                f"decrease and must be < 0; got margin={m!r}."
+            )
+        if self.relative and m <= -1:
+            raise ValueError(f"{where}: a relative margin must be > −1; got {m!r}.")
+
+    @property
+    def sign(self) -> float:
+        """+1 when higher values are harm (lower is better), −1 otherwise."""
+        return 1.0 if self.direction == "lower" else -1.0
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.spec().columns
+
+    def spec(self) -> frames.CanaryMetricSpec:
+        den = self.denominator.strip() if self.denominator else None
+        return frames.CanaryMetricSpec(
+            self.name, _parse_events(self.numerator, "numerator"), den, self.label_based
+        )
+
+
+def _label_based(cols: Sequence[str], given: bool | None) -> bool:
+    if given is not None:
+        return bool(given)
+    return any(c in frames.CANARY_LABEL_COLUMNS for c in cols)
+
+
+def Proportion(
+    name: str,
+    events: str,
+    *,
+    margin: float,
+    direction: Direction = "lower",
+    relative: bool = False,
+    role: Role = "guardrail",
+    label_based: bool | None = None,
+) -> Metric:
+    """A per-unit 0/1 outcome, e.g. ``Proportion("fraud_missed_rate", "label & ~flagged",
+    margin=0.0005)``. ``events`` is flag columns joined by ``&`` (``~`` negates)."""
+    cols = [c for c, _ in _parse_events(events, f"metric `{name}` events")]
+    return Metric(
+        name,
+        "proportion",
+        events,
+        margin,
+        None,
+        direction,
+        relative,
+        role,
+        _label_based(cols, label_based),
+    )
+
+
+def Mean(
+    name: str,
+    column: str,
+    *,
+    margin: float,
+    direction: Direction = "lower",
+    relative: bool = False,
+    role: Role = "guardrail",
+    label_based: bool | None = None,
+) -> Metric:
+    """A per-unit number averaged over units (loss per unit, latency), Welch's t."""
+    return Metric(
+        name,
+        "mean",
+        column,
+        margin,
+        None,
+        direction,
+        relative,
+        role,
+        _label_based([column], label_based),
+    )
+
+
+def Ratio(
+    name: str,
+    numerator: str,
+    denominator: str,
+    *,
+    margin: float,
+    direction: Direction = "lower",
+    relative: bool = False,
+    role: Role = "guardrail",
+    label_based: bool | None = None,
+) -> Metric:
+    """``Σ numerator / Σ denominator`` over units (loss per dollar), delta-method variance."""
+    return Metric(
+        name,
+        "ratio",
+        numerator,
+        margin,
+        denominator,
+        direction,
+        relative,
+        role,
+        _label_based([numerator, denominator], label_based),
+    )
+
+
+def default_metrics(policy: Policy | CanaryPolicy | str | Path | None = None) -> tuple[Metric, ...]:
+    """The fraud metrics of the demo world, margins from the policy's ``canary`` section.
+
+    * ``fraud_missed_rate`` (primary): ``label & ~flagged`` per unit, lower is better.
+    * ``false_positive_rate``: ``flagged & ~label`` per unit (customer friction).
+    * ``loss_per_dollar`` (secondary): ``Σ loss / Σ amount``, relative margin. Dollar
+      losses are few and heavy-tailed: at 5% of 40,000 units a day for 28 days its relative
+      SE is ~13%, so a 10% margin cannot be shown; it still triggers ROLLBACK on harm.
+    * ``latency_ms``: mean latency per unit. ``error_rate``: errors/timeouts per unit.
+    """
+    cfg = _policy(policy)
+    return (
+        Proportion(
+            "fraud_missed_rate",
+            "label & ~flagged",
+            margin=cfg.margin_fraud_missed_rate,
+            role="primary",
+        ),
+        Proportion(
+            "false_positive_rate", "flagged & ~label", margin=cfg.margin_false_positive_rate
+        ),
+        Ratio(
+            "loss_per_dollar",
+            "loss",
+            "amount",
+            margin=cfg.margin_loss_per_dollar,
+            relative=True,
+            role="secondary",
+        ),
+        Mean("latency_ms", "latency_ms", margin=cfg.margin_latency_ms),
+        Proportion("error_rate", "error", margin=cfg.margin_error_rate),
+    )
+
+
+def _policy(policy: Policy | CanaryPolicy | str | Path | None) -> CanaryPolicy:
+    if isinstance(policy, CanaryPolicy):
+        return policy
+    return as_policy(policy).section("canary", CanaryPolicy)
+
+
+def _fmt(v: float) -> str:
+    return _display._fmt(float(v), 4)

@@ -1,0 +1,88 @@
+"""A demo world on disk: :func:`write` (byte-identical for the same world) and :func:`load`."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from mlopskit.demo.model import LogisticModel
+from mlopskit.demo.scenarios import GroundTruth, Scenario
+from mlopskit.demo.world import DemoWorld
+
+TABLES = ("events", "reference", "offline", "shadow_log", "canary_log", "service_log")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write(world: DemoWorld, out_dir: str | Path) -> dict[str, Path]:
+    """Write the world as parquet + JSON into ``out_dir``; returns name → path.
+
+    Byte-identical for the same world (no timestamps or random ids in the files).
+    """
+    out = Path(out_dir)
+    (out / "models").mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for name in TABLES:
+        p = out / f"{name}.parquet"
+        getattr(world, name).to_parquet(p, index=False, compression="zstd")
+        paths[name] = p
+    for model in (world.champion, world.challenger):
+        p = out / "models" / f"{model.display_name}.json"
+        p.write_text(model.to_json())
+        paths[model.display_name] = p
+    truth = out / "truth.json"
+    truth.write_text(json.dumps(world.truth.to_dict(), sort_keys=True, indent=1))
+    paths["truth"] = truth
+    scen = out / "scenario.json"
+    scen.write_text(json.dumps(dataclasses.asdict(world.scenario), sort_keys=True, indent=1))
+    paths["scenario"] = scen
+    manifest = {
+        "as_of": world.as_of.isoformat(),
+        "threshold": world.threshold,
+        "challenger_threshold": world.truth.challenger_threshold,
+        "champion": world.champion.display_name,
+        "challenger": world.challenger.display_name,
+        "files": {
+            k: {"path": str(v.relative_to(out)), "sha256": _sha256(v)}
+            for k, v in sorted(paths.items())
+        },
+    }
+    mp = out / "manifest.json"
+    mp.write_text(json.dumps(manifest, sort_keys=True, indent=1))
+    paths["manifest"] = mp
+    return paths
+
+
+def load(out_dir: str | Path) -> DemoWorld:
+    """Read a world written by :func:`write` (frames as pandas)."""
+    out = Path(out_dir)
+    if not (out / "manifest.json").exists():
+        raise ValueError(f"`{out}` is not a demo world directory (no manifest.json).")
+    manifest = json.loads((out / "manifest.json").read_text())
+    s = Scenario(**json.loads((out / "scenario.json").read_text()))
+    frames = {name: pd.read_parquet(out / f"{name}.parquet") for name in TABLES}
+    champ = LogisticModel.from_json((out / "models" / f"{manifest['champion']}.json").read_text())
+    chall = LogisticModel.from_json((out / "models" / f"{manifest['challenger']}.json").read_text())
+    return DemoWorld(
+        scenario=s,
+        truth=GroundTruth.from_dict(json.loads((out / "truth.json").read_text())),
+        as_of=pd.Timestamp(manifest["as_of"]),
+        reference=frames["reference"],
+        offline=frames["offline"],
+        events=frames["events"],
+        shadow_log=frames["shadow_log"],
+        canary_log=frames["canary_log"],
+        service_log=frames["service_log"],
+        champion=champ,
+        challenger=chall,
+    )

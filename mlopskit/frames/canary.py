@@ -1,0 +1,315 @@
+"""Aggregations for the canary: contract validation and per-day, per-arm sufficient statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals.stable.v2 as nw
+import numpy as np
+import pandas as pd
+
+from mlopskit.frames.contracts import CANARY_LOG, Contract, validate
+from mlopskit.frames.inputs import ARMS, FrameLike, collect, schema
+
+# ---- canary (issue 6) ----------------------------------------------------------------
+#: sufficient-statistic fields per metric and arm (additive over units; see canary.ArmStats)
+CANARY_SUM_FIELDS = (
+    "n",
+    "events",
+    "sum",
+    "sum_squares",
+    "denominator_sum",
+    "denominator_sum_squares",
+    "sum_products",
+    "covariate_sum",
+    "covariate_sum_squares",
+    "covariate_sum_products",
+)
+
+
+#: columns whose values only exist once the label is known (windowed by maturity)
+CANARY_LABEL_COLUMNS = ("label", "loss")
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryMetricSpec:
+    """Engine-free description of one canary metric for the lazy aggregation.
+
+    ``numerator`` is a product of columns: ``(column, negated)`` pairs (negation only for
+    flag columns, ``1 − value``); ``denominator`` a column for ratio metrics.
+    ``label_based`` metrics count only matured units and windowed labels.
+    """
+
+    name: str
+    numerator: tuple[tuple[str, bool], ...]
+    denominator: str | None = None
+    label_based: bool = False
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        cols = [c for c, _ in self.numerator]
+        if self.denominator is not None:
+            cols.append(self.denominator)
+        return tuple(dict.fromkeys(cols))
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryDaily:
+    """Per-day sums of a canary log: the output of :func:`canary_daily_sums`.
+
+    Attributes
+    ----------
+    day_starts : midnight of each calendar day from the first exposure to ``as_of``.
+    first_ts, last_ts : first and last exposure at or before ``as_of``.
+    as_of : the analysis time.
+    units : ``{arm: int array}`` units first exposed on each day.
+    units_total : ``{arm: int}`` units exposed by ``as_of``.
+    exposure_days : per day, days from ``first_ts`` to the last exposure up to that day's end.
+    daily : ``{metric: {arm: {field: float array}}}`` sums by day — by exposure day, or for
+        label-based metrics by the day at whose end the unit has matured.
+    final : ``{metric: {arm: {field: float}}}`` sums over the units counted at ``as_of``.
+    """
+
+    day_starts: np.ndarray
+    first_ts: pd.Timestamp
+    last_ts: pd.Timestamp
+    as_of: pd.Timestamp
+    units: dict[str, np.ndarray]
+    units_total: dict[str, int]
+    exposure_days: np.ndarray
+    daily: dict[str, dict[str, dict[str, np.ndarray]]]
+    final: dict[str, dict[str, dict[str, float]]]
+
+
+def _canary_as_of(as_of: Any, dtype: Any) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(as_of)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"`as_of` must be a timestamp; got {as_of!r}.") from exc
+    if ts is pd.NaT:
+        raise ValueError(f"`as_of` must be a timestamp; got {as_of!r}.")
+    tz = getattr(dtype, "time_zone", None)
+    if tz is not None and ts.tzinfo is None:
+        ts = ts.tz_localize(tz)
+    elif tz is not None:
+        ts = ts.tz_convert(tz)
+    elif ts.tzinfo is not None:
+        raise ValueError(
+            f"`as_of` is timezone-aware ({ts.tzinfo}) but the canary log column `ts` is "
+            "timezone-naive; pass a naive `as_of` in the log's clock."
+        )
+    return ts
+
+
+def canary_validate(
+    data: FrameLike,
+    *,
+    columns: Mapping[str, str] | None,
+    needed: Sequence[str],
+    frame: str = "canary log",
+) -> nw.LazyFrame:
+    """Validate a canary log (one row per randomization unit) and return it lazily.
+
+    Besides the CANARY_LOG contract (arm values, ``label_ts`` not before ``ts``, amounts,
+    losses and latencies ≥ 0), a ``unit_id`` present in both arms is an assignment leak and
+    a ``unit_id`` repeated within one arm means the log is per event: both are errors (the
+    analysis unit must be the randomization unit; aggregate events per unit first).
+    """
+    known = {c.name for c in CANARY_LOG.columns}
+    extra = tuple(c for c in needed if c not in known)
+    contract = Contract(CANARY_LOG.frame, CANARY_LOG.columns, None, CANARY_LOG.ordered, extra)
+    lf = validate(data, contract, columns=columns, frame=frame)
+    mapping = dict(columns or {})
+    sch = schema(lf)
+    for col in needed:
+        if col not in sch:
+            user = mapping.get(col, col)
+            raise ValueError(
+                f"{frame}: column `{user}` is required by the declared metrics but is "
+                f"missing. Columns found: {sorted(sch)[:20]}."
+            )
+    counts = collect(
+        lf.select(nw.len().alias("n"), nw.col("unit_id").n_unique().alias("n_unique"))
+    ).iloc[0]
+    n, n_unique = int(counts["n"]), int(counts["n_unique"])
+    if n_unique < n:
+        per_unit = lf.group_by("unit_id").agg(
+            nw.col("arm").n_unique().alias("n_arms"), nw.len().alias("rows")
+        )
+        both = per_unit.filter(nw.col("n_arms") > 1)
+        n_both = int(collect(both.select(nw.len().alias("k")))["k"].iloc[0])
+        user = mapping.get("unit_id", "unit_id")
+        if n_both:
+            ex = collect(both.select("unit_id").sort("unit_id").head(5))["unit_id"].tolist()
+            raise ValueError(
+                f"{frame}: {n_both:,} units appear in both arms (column `{user}`), e.g. {ex}; "
+                "each unit must be assigned to exactly one arm. An assignment leak "
+                "invalidates the comparison: fix the assignment or drop these units."
+            )
+        rep = collect(per_unit.filter(nw.col("rows") > 1).select("unit_id").sort("unit_id").head(5))
+        raise ValueError(
+            f"{frame}: column `{user}` must be unique (one row per randomization unit); "
+            f"found {n - n_unique:,} repeated rows, e.g. {rep['unit_id'].tolist()}. For a "
+            "per-event log, aggregate events per unit first (sums per unit_id) and declare "
+            "Ratio metrics: rows of one unit are correlated and would understate the SEs."
+        )
+    return lf
+
+
+def _canary_value(name: str, negated: bool, sch: Mapping[str, Any], window: Any | None) -> Any:
+    v = nw.col(name).cast(nw.Float64)
+    if window is not None and name in CANARY_LABEL_COLUMNS:
+        # a label (or loss) arriving after the window is unknown at maturity: count it as 0
+        v = nw.when(window).then(v).otherwise(0.0)
+    if negated:
+        v = 1.0 - v
+    return v
+
+
+def _canary_valid(name: str, sch: Mapping[str, Any]) -> Any:
+    c = nw.col(name)
+    ok = ~c.is_null()
+    if sch[name].is_float():
+        ok = ok & ~c.is_nan().fill_null(True)
+    return ok
+
+
+def canary_daily_sums(
+    lf: nw.LazyFrame,
+    specs: Sequence[CanaryMetricSpec],
+    *,
+    as_of: Any,
+    maturity_days: float,
+    covariate: str | None = None,
+    frame: str = "canary log",
+) -> CanaryDaily:
+    """One lazy pass: per arm and day, the sufficient statistics of every metric.
+
+    Units exposed after ``as_of`` are dropped. For label-based metrics a unit counts once its
+    label window has elapsed (``ts + maturity_days ≤ as_of``) and its label (and loss) only
+    if it arrived within the window (``label_ts ≤ ts + maturity_days``), so the outcome of a
+    unit never changes with ``as_of`` and any day's look equals a replay at that day.
+    The group keys are arm, exposure day, maturity day and "matured at ``as_of``" — a few
+    groups per day — and the result is summed per day in numpy.
+    """
+    sch = schema(lf)
+    as_of_ts = _canary_as_of(as_of, sch["ts"])
+    lit_as_of = nw.lit(as_of_ts.to_pydatetime())
+    mat = pd.Timedelta(days=float(maturity_days)).to_pytimedelta()
+    any_label = any(s.label_based for s in specs)
+    has_label_ts = "label_ts" in sch
+    lf = lf.filter(nw.col("ts") <= lit_as_of)
+    window = None
+    if any_label and has_label_ts:
+        window = (nw.col("label_ts") <= nw.col("ts") + mat).fill_null(False)
+    matured = nw.col("ts") + mat
+    mday_trunc = matured.dt.truncate("1d")
+    keys = {"arm": nw.col("arm"), "__day": nw.col("ts").dt.truncate("1d")}
+    if any_label:
+        keys["__mday"] = (
+            nw.when(mday_trunc == matured)
+            .then(mday_trunc - pd.Timedelta(days=1).to_pytimedelta())
+            .otherwise(mday_trunc)
+        )
+        keys["__ok"] = matured <= lit_as_of
+    if covariate is not None:
+        z = nw.col(covariate).cast(nw.Float64)
+    cols: dict[str, Any] = {}
+    for i, s in enumerate(specs):
+        valid = _canary_valid(s.columns[0], sch)
+        for c in s.columns[1:]:
+            valid = valid & _canary_valid(c, sch)
+        y = None
+        for c, neg in s.numerator:
+            v = _canary_value(c, neg, sch, window if s.label_based else None)
+            y = v if y is None else y * v
+        y = nw.when(valid).then(y).otherwise(0.0)
+        p = f"__m{i}_"
+        cols[p + "n"] = valid.cast(nw.Float64)
+        cols[p + "events"] = (valid & (y != 0)).cast(nw.Float64)
+        cols[p + "sum"] = y
+        cols[p + "sum_squares"] = y * y
+        if s.denominator is not None:
+            x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
+            cols[p + "denominator_sum"] = x
+            cols[p + "denominator_sum_squares"] = x * x
+            cols[p + "sum_products"] = x * y
+        if covariate is not None:
+            zv = nw.when(valid).then(z).otherwise(0.0)
+            cols[p + "covariate_sum"] = zv
+            cols[p + "covariate_sum_squares"] = zv * zv
+            cols[p + "covariate_sum_products"] = zv * y
+    lf = lf.with_columns(**keys, **cols)
+    aggs = [
+        nw.len().alias("__units"),
+        nw.col("ts").min().alias("__first"),
+        nw.col("ts").max().alias("__last"),
+    ]
+    aggs += [nw.col(k).sum().alias(k) for k in cols]
+    g = collect(lf.group_by(*keys).agg(*aggs))
+    present = sorted(set(g["arm"].astype(str))) if len(g) else []
+    missing = [a for a in ARMS if a not in present]
+    if missing:
+        raise ValueError(
+            f"{frame}: arm {missing[0]!r} has no units exposed up to as_of={as_of_ts}; "
+            f"found arms {present}. A canary analysis needs both 'control' and 'canary'."
+        )
+    first = pd.Timestamp(g["__first"].min())
+    last = pd.Timestamp(g["__last"].max())
+    tz = first.tzinfo
+    day0 = first.normalize()
+    end_day = (as_of_ts - pd.Timedelta(microseconds=1)).normalize()
+    n_days = int((end_day - day0) / pd.Timedelta(days=1)) + 1
+    day_starts = pd.date_range(day0, periods=n_days, freq="D", tz=tz).to_numpy()
+
+    def index(col: str) -> np.ndarray:
+        d = pd.to_datetime(g[col])
+        if tz is not None and d.dt.tz is None:
+            d = d.dt.tz_localize(tz)
+        return np.asarray(((d - day0) / pd.Timedelta(days=1)).round().astype(int))
+
+    day_idx = index("__day")
+    mday_idx = index("__mday") if any_label else day_idx
+    arm = g["arm"].astype(str).to_numpy()
+
+    def by_day(values: np.ndarray, idx: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        keep = mask & (idx < n_days)
+        return np.bincount(idx[keep], weights=values[keep], minlength=n_days).astype(float)
+
+    units = {a: by_day(g["__units"].to_numpy(float), day_idx, arm == a) for a in ARMS}
+    units_total = {a: int(g.loc[arm == a, "__units"].sum()) for a in ARMS}
+    last_ts = pd.to_datetime(g["__last"])
+    if tz is not None and last_ts.dt.tz is None:
+        last_ts = last_ts.dt.tz_localize(tz)
+    last_rel = np.asarray((last_ts - first) / pd.Timedelta(days=1), dtype=float)
+    day_last = np.full(n_days, np.nan)
+    np.fmax.at(day_last, np.minimum(day_idx, n_days - 1), last_rel)
+    exposure_days = np.fmax.accumulate(day_last)
+    daily: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    final: dict[str, dict[str, dict[str, float]]] = {}
+    ok = g["__ok"].to_numpy(bool) if any_label else np.ones(len(g), bool)
+    for i, s in enumerate(specs):
+        idx = mday_idx if s.label_based else day_idx
+        in_final = ok if s.label_based else np.ones(len(g), bool)
+        daily[s.name], final[s.name] = {}, {}
+        for a in ARMS:
+            sel = arm == a
+            daily[s.name][a], final[s.name][a] = {}, {}
+            for f in CANARY_SUM_FIELDS:
+                key = f"__m{i}_{f}"
+                vals = g[key].to_numpy(float) if key in g else np.zeros(len(g))
+                daily[s.name][a][f] = by_day(vals, idx, sel)
+                final[s.name][a][f] = float(vals[sel & in_final].sum())
+    return CanaryDaily(
+        day_starts=day_starts,
+        first_ts=first,
+        last_ts=last,
+        as_of=as_of_ts,
+        units={a: units[a].astype(int) for a in ARMS},
+        units_total=units_total,
+        exposure_days=exposure_days,
+        daily=daily,
+        final=final,
+    )

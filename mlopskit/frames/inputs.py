@@ -1,0 +1,250 @@
+"""Engine adaptation: any frame-like input as a narwhals LazyFrame, dtype helpers, time windows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import narwhals.stable.v2 as nw
+import numpy as np
+import pandas as pd
+import polars as pl
+
+FrameLike = Any
+
+
+"""pandas/polars DataFrame, polars LazyFrame, DuckDB relation, PySpark DataFrame, or a path."""
+
+
+Kind = Literal["numeric", "integer", "string", "datetime", "flag", "arm", "any"]
+
+
+ARMS = ("control", "canary")
+
+
+# --------------------------------------------------------------------------------------
+# Engine adaptation
+# --------------------------------------------------------------------------------------
+def lazy(data: FrameLike, *, frame: str = "data") -> nw.LazyFrame:
+    """Return ``data`` as a narwhals LazyFrame without materializing it.
+
+    Paths ending in ``.parquet`` (or a directory of parquet files) and ``.csv`` are scanned
+    lazily with polars.
+    """
+    if isinstance(data, nw.LazyFrame):
+        return data
+    if isinstance(data, nw.DataFrame):
+        return data.lazy()
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.exists():
+            raise ValueError(f"{frame}: file `{path}` does not exist.")
+        if path.is_dir() or path.suffix == ".parquet":
+            pattern = str(path / "*.parquet") if path.is_dir() else str(path)
+            return nw.from_native(pl.scan_parquet(pattern))
+        if path.suffix == ".csv":
+            return nw.from_native(pl.scan_csv(str(path), try_parse_dates=True))
+        raise ValueError(
+            f"{frame}: path `{path}` must be a .parquet file, a directory of parquet files "
+            f"or a .csv file; got suffix {path.suffix!r}."
+        )
+    try:
+        obj = nw.from_native(data)
+    except TypeError as exc:
+        raise ValueError(
+            f"{frame}: expected a pandas/polars DataFrame, polars LazyFrame, DuckDB relation, "
+            f"PySpark DataFrame or a file path; got {type(data).__name__}."
+        ) from exc
+    if isinstance(obj, nw.DataFrame):
+        return obj.lazy()
+    if isinstance(obj, nw.LazyFrame):
+        return obj
+    raise ValueError(f"{frame}: expected a dataframe, got a {type(obj).__name__}.")
+
+
+def schema(lf: nw.LazyFrame) -> dict[str, Any]:
+    """Column name → narwhals dtype, without collecting data."""
+    return dict(lf.collect_schema())
+
+
+def collect_native(lf: nw.LazyFrame) -> nw.DataFrame:
+    """Collect a lazy query; polars runs on its streaming engine (bounded memory)."""
+    if lf.implementation.is_polars():
+        return lf.collect(engine="streaming")
+    return lf.collect()
+
+
+def collect(lf: nw.LazyFrame) -> pd.DataFrame:
+    """Collect a *small* (already aggregated) lazy result to pandas (streaming for polars)."""
+    return collect_native(lf).to_pandas()
+
+
+def n_rows(lf: nw.LazyFrame) -> int:
+    """Row count computed where the data lives."""
+    return int(collect(lf.select(nw.len().alias("n")))["n"].iloc[0])
+
+
+def column_values(lf: nw.LazyFrame, column: str) -> np.ndarray:
+    """Materialize ONE column as a numpy array (only for columns known to be small)."""
+    return collect_native(lf.select(nw.col(column))).get_column(column).to_numpy()
+
+
+def _as_of_filter(lf: nw.LazyFrame, ts: str, as_of: pd.Timestamp | None) -> nw.LazyFrame:
+    if as_of is None:
+        return lf
+    return time_filter(lf, ts, None, as_of)
+
+
+WINDOW_COL = "__window"
+
+
+_WINDOW_UNITS = {
+    "d": ("d", "D"),
+    "day": ("d", "D"),
+    "days": ("d", "D"),
+    "h": ("h", "h"),
+    "hour": ("h", "h"),
+    "hours": ("h", "h"),
+    "w": ("w", "W"),
+    "week": ("w", "W"),
+    "weeks": ("w", "W"),
+    "min": ("m", "min"),
+    "m": ("m", "min"),
+}
+
+
+def parse_window(window: str) -> tuple[str, pd.Timedelta]:
+    """``"1D"``, ``"7D"``, ``"12h"``, ``"1W"``, ``"30min"`` → (narwhals truncate spec, length).
+
+    Windows start at ``ts`` truncated to multiples of the window since the Unix epoch
+    (polars/narwhals ``dt.truncate``): days at midnight, ``1W`` on Mondays.
+    """
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]+)\s*", str(window))
+    unit = m.group(2).lower() if m else ""
+    if not m or unit not in _WINDOW_UNITS or int(m.group(1)) < 1:
+        raise ValueError(
+            f"`window` must be a positive count and a unit among D, h, W, min (e.g. '1D', "
+            f"'7D', '12h'); got {window!r}."
+        )
+    k = int(m.group(1))
+    nw_unit, pd_unit = _WINDOW_UNITS[unit]
+    length = pd.Timedelta(weeks=k) if nw_unit == "w" else pd.Timedelta(f"{k}{pd_unit}")
+    return f"{k}{nw_unit}", length
+
+
+def _ts_literal(value: Any, dtype: Any) -> Any:
+    """A timestamp comparable with a column of ``dtype`` (time zone aligned, whole µs)."""
+    t = pd.Timestamp(value).floor("us")
+    tz = getattr(dtype, "time_zone", None)
+    if tz and t.tzinfo is None:
+        t = t.tz_localize(tz)
+    elif not tz and t.tzinfo is not None:
+        t = t.tz_convert("UTC").tz_localize(None)
+    return t.to_pydatetime()
+
+
+def time_filter(lf: nw.LazyFrame, ts: str, start: Any = None, end: Any = None) -> nw.LazyFrame:
+    """Rows with ``start ≤ ts < end`` (either bound may be ``None``)."""
+    dtype = schema(lf)[ts]
+    if start is not None:
+        lf = lf.filter(nw.col(ts) >= _ts_literal(start, dtype))
+    if end is not None:
+        lf = lf.filter(nw.col(ts) < _ts_literal(end, dtype))
+    return lf
+
+
+def _window_expr(lf: nw.LazyFrame, ts: str, every: str, anchor: Any) -> tuple[Any, Any]:
+    """Window key expression and a function mapping collected keys to window starts.
+
+    Without ``anchor``: ``dt.truncate(every)`` for a single unit (``1d``, ``1h``), windows
+    aligned on the Unix epoch for multiples (``7d``). With ``anchor``: windows of the given length
+    starting at ``anchor`` (and every multiple before/after it), key
+    ``(ts − origin) // length`` in whole seconds, where ``origin`` is ``anchor`` moved back by
+    whole windows to before 1900 so the division never sees a negative number (SQL engines
+    truncate integer division toward zero).
+    """
+    if anchor is None and int(every[:-1]) == 1:
+        return nw.col(ts).dt.truncate(every), lambda k: pd.Timestamp(k)
+    if anchor is None:  # multiples: epoch-aligned like polars' truncate, on every engine
+        anchor = pd.Timestamp("1970-01-01")
+    dtype = schema(lf)[ts]
+    a = pd.Timestamp(_ts_literal(anchor, dtype))
+    tz = getattr(dtype, "time_zone", None)
+    if tz and a.tzinfo is None:
+        a = a.tz_localize(tz)
+    length = parse_window_length(every)
+    floor_1900 = pd.Timestamp("1900-01-01", tz=a.tzinfo)
+    origin = a - int(np.ceil((a - floor_1900) / length)) * length
+    sec = int(length.total_seconds())
+    expr = (nw.col(ts) - _ts_literal(origin, dtype)).dt.total_seconds() // sec
+    return expr, lambda k: origin + int(k) * length
+
+
+def parse_window_length(every: str) -> pd.Timedelta:
+    """Length of a narwhals truncate spec produced by :func:`parse_window` (``"7d"`` …)."""
+    k, unit = int(every[:-1]), every[-1]
+    days = {"w": 7.0, "d": 1.0, "h": 1 / 24, "m": 1 / 1440}[unit]
+    return pd.Timedelta(days=k * days).round("s")
+
+
+def is_numeric_dtype(dtype: Any) -> bool:
+    return bool(dtype.is_numeric()) or dtype == nw.Boolean
+
+
+def is_string_dtype(dtype: Any) -> bool:
+    return dtype == nw.String or dtype == nw.Categorical or dtype == nw.Enum
+
+
+def _float(name: str) -> Any:
+    return nw.col(name).cast(nw.Float64)
+
+
+def _missing(name: str, numeric: bool) -> Any:
+    if numeric:
+        c = _float(name)
+        return (c.is_null() | c.is_nan()).fill_null(True)
+    return nw.col(name).is_null()
+
+
+_DAY_SECONDS = 86400.0
+
+
+def _days_between(later: Any, earlier: Any) -> Any:
+    return (later - earlier).dt.total_seconds() / _DAY_SECONDS
+
+
+def _collect_many(queries: Sequence[Any]) -> list[pd.DataFrame]:
+    """Collect a batch of small lazy aggregations.
+
+    polars: one ``collect_all`` on the streaming engine, the queries running concurrently,
+    each reading only its projected columns. Common-subplan elimination is switched off on
+    purpose: it caches the shared scan in memory (at 10⁷ rows peak RSS 1.07 GB with it,
+    0.51 GB without). Other engines: one query each, executed where the data lives.
+    """
+    natives = [q.to_native() if isinstance(q, nw.LazyFrame) else q for q in queries]
+    if all(isinstance(q, pl.LazyFrame) for q in natives):
+        opt = pl.QueryOptFlags(comm_subplan_elim=False)
+        return [
+            df.to_pandas() for df in pl.collect_all(natives, engine="streaming", optimizations=opt)
+        ]
+    return [collect(q) for q in queries]
+
+
+def _count(expr: Any) -> Any:
+    return expr.fill_null(False).cast(nw.Int64).sum()
+
+
+def _polars_if_mixed(a: nw.LazyFrame, b: nw.LazyFrame) -> tuple[nw.LazyFrame, nw.LazyFrame]:
+    """Two frames on one engine so they can be joined (the non-polars side is collected)."""
+    if a.implementation == b.implementation:
+        return a, b
+
+    def to_polars(lf: nw.LazyFrame) -> nw.LazyFrame:
+        if lf.implementation is nw.Implementation.POLARS:
+            return lf
+        return lf.collect().lazy(backend="polars")
+
+    return to_polars(a), to_polars(b)

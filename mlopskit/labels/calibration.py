@@ -1,0 +1,182 @@
+"""Calibration check on matured labels and the recalibration stopgap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from mlopskit import frames
+from mlopskit.policy import LabelsPolicy
+from mlopskit.stats.calibration import CalibrationFit, calibration_fit, expit
+from mlopskit.stats.maturity import (
+    MaturityFn,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationCheck:
+    """Calibration of the served scores on matured recent labels, and the stopgap.
+
+    Rows count as matured when F̂(age) ≥ ``min_maturity``; their expected label
+    probability is ``p·F̂(age)`` (the model's probability times the share of labels known at
+    that age; exact for rare events when arrival speed does not depend on the score), so
+    ``fit`` measures the calibration of ``p`` itself. The stopgap is fitted on the older
+    matured rows and evaluated on the most recent ones (a time split).
+
+    Attributes
+    ----------
+    evaluated : False when fewer than the policy's minimum matured positives exist.
+    window_start : start of the window (drift onset, last training run, or as_of − window).
+    n, n_pos : matured rows and positives used.
+    fit : calibration of the served scores (intercept/slope/citl with SEs).
+    citl_shifted, slope_shifted, shifted : effect larger than the policy threshold AND
+        significant at ``alpha`` (two-sided).
+    method : ``"intercept"`` or ``"platt"``.
+    stopgap : the recalibration fitted on the training part (``stopgap.apply(p, method=…)``).
+    n_train_pos, n_holdout_pos : positives on each side of the time split.
+    holdout_before, holdout_after : calibration on the held-out rows before/after.
+    logloss_before, logloss_after : mean log loss on the held-out rows before/after.
+    validated : the stopgap lowered both the held-out log loss and |CITL|.
+    note : why something could not be evaluated.
+    """
+
+    evaluated: bool
+    window_start: pd.Timestamp
+    n: int = 0
+    n_pos: int = 0
+    min_maturity: float = 0.5
+    fit: CalibrationFit | None = None
+    citl_shifted: bool = False
+    slope_shifted: bool = False
+    shifted: bool = False
+    method: str = "intercept"
+    stopgap: CalibrationFit | None = None
+    n_train_pos: int = 0
+    n_holdout_pos: int = 0
+    holdout_before: CalibrationFit | None = None
+    holdout_after: CalibrationFit | None = None
+    logloss_before: float = float("nan")
+    logloss_after: float = float("nan")
+    validated: bool = False
+    note: str = ""
+
+    def apply(self, p: Any) -> np.ndarray:
+        """The stopgap recalibration applied to served probabilities ``p``."""
+        if self.stopgap is None:
+            raise ValueError("no stopgap was fitted (see `note`).")
+        return self.stopgap.apply(p, method=self.method)
+
+
+# -- calibration on matured recent labels -----------------------------------------------
+def _expand(cells: pd.DataFrame, fmat: MaturityFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows (p, F, y) from score × age cells: each cell's mean logit, n_pos ones, rest zeros."""
+    n = cells["n"].to_numpy()
+    p_cell = expit(cells["logit_sum"].to_numpy() / n)
+    f_cell = fmat(cells["age_day"].to_numpy() + 0.5)
+    idx = np.repeat(np.arange(len(cells)), n)
+    offsets = np.concatenate([[0], np.cumsum(n)[:-1]])
+    rank = np.arange(idx.size) - offsets[idx]
+    y = (rank < cells["n_pos"].to_numpy()[idx]).astype(float)
+    return p_cell[idx], f_cell[idx], y
+
+
+def _logloss(q: np.ndarray, y: np.ndarray) -> float:
+    q = np.clip(q, 1e-12, 1 - 1e-12)
+    return float(-np.mean(y * np.log(q) + (1 - y) * np.log1p(-q)))
+
+
+def calibration_check(
+    lf: Any,
+    *,
+    as_of: pd.Timestamp,
+    start: pd.Timestamp,
+    has_label: bool,
+    fmat: MaturityFn,
+    pol: LabelsPolicy,
+) -> CalibrationCheck:
+    """Calibration of the served score on matured labels since ``start``, and the stopgap."""
+    cells = frames.label_calibration_counts(lf, as_of=as_of, start=start, has_label=has_label)
+    if len(cells):
+        cells = cells[fmat(cells["age_day"].to_numpy() + 0.5) >= pol.calibration_min_maturity]
+    n = int(cells["n"].sum()) if len(cells) else 0
+    n_pos = int(cells["n_pos"].sum()) if len(cells) else 0
+    out = CalibrationCheck(
+        evaluated=False,
+        window_start=start,
+        n=n,
+        n_pos=n_pos,
+        min_maturity=pol.calibration_min_maturity,
+        method=pol.stopgap_method,
+    )
+    if n_pos < pol.calibration_min_positives or n <= n_pos:
+        return replace(
+            out,
+            note=f"{n_pos} matured positives (F̂ ≥ {pol.calibration_min_maturity}) since "
+            f"{start}; {pol.calibration_min_positives} needed to check calibration.",
+        )
+    p, f, y = _expand(cells, fmat)
+    fit = calibration_fit(p * f, y)
+    z = float(sps.norm.isf(pol.alpha / 2))
+    citl_dev, slope_dev = abs(fit.citl), abs(fit.slope - 1)
+    citl_shift = citl_dev > pol.calibration_citl_threshold and citl_dev > z * fit.se_citl
+    slope_shift = slope_dev > pol.calibration_slope_threshold and slope_dev > z * fit.se_slope
+    out = replace(
+        out,
+        evaluated=True,
+        fit=fit,
+        citl_shifted=bool(citl_shift),
+        slope_shifted=bool(slope_shift),
+        shifted=bool(citl_shift or slope_shift),
+    )
+    # time split: the most recent matured ages (the youngest) are held out
+    by_age = cells.groupby("age_day", sort=True)["n_pos"].sum()
+    first = by_age.cumsum().shift(fill_value=0) < pol.stopgap_holdout_share * n_pos
+    ho = cells["age_day"].isin(by_age.index[first.to_numpy()]).to_numpy()
+    tr_cells, ho_cells = cells[~ho], cells[ho]
+    n_tr, n_ho = int(tr_cells["n_pos"].sum()), int(ho_cells["n_pos"].sum())
+    out = replace(out, n_train_pos=n_tr, n_holdout_pos=n_ho)
+    neg_tr = int(tr_cells["n"].sum()) - n_tr
+    neg_ho = int(ho_cells["n"].sum()) - n_ho
+    if min(n_tr, n_ho) < 10 or min(neg_tr, neg_ho) < 1:
+        return replace(
+            out,
+            note=f"the time split left {n_tr} / {n_ho} positives (train / held out); 10 "
+            f"each are needed to fit and validate a stopgap.",
+        )
+    p_tr, f_tr, y_tr = _expand(tr_cells, fmat)
+    p_ho, f_ho, y_ho = _expand(ho_cells, fmat)
+    stopgap = calibration_fit(p_tr * f_tr, y_tr)
+    p_new = stopgap.apply(p_ho, method=pol.stopgap_method)
+    before = calibration_fit(p_ho * f_ho, y_ho)
+    after = calibration_fit(p_new * f_ho, y_ho)
+    ll_b, ll_a = _logloss(p_ho * f_ho, y_ho), _logloss(p_new * f_ho, y_ho)
+    return replace(
+        out,
+        stopgap=stopgap,
+        holdout_before=before,
+        holdout_after=after,
+        logloss_before=ll_b,
+        logloss_after=ll_a,
+        validated=bool(ll_a < ll_b and abs(after.citl) < abs(before.citl)),
+    )
+
+
+def calib_text(c: CalibrationCheck) -> str:
+    if c.fit is None:
+        return c.note
+    f = c.fit
+    txt = (
+        f"calibration on {c.n_pos} matured positives since {c.window_start.date()}: "
+        f"CITL {f.citl:+.3f} (SE {f.se_citl:.3f}), slope {f.slope:.3f} (SE {f.se_slope:.3f})"
+    )
+    if c.holdout_before is not None and c.holdout_after is not None:
+        txt += (
+            f"; {c.method} stopgap on held-out ({c.n_holdout_pos} positives): CITL "
+            f"{c.holdout_before.citl:+.3f} → {c.holdout_after.citl:+.3f}, log loss "
+            f"{c.logloss_before:.5f} → {c.logloss_after:.5f}"
+        )
+    return txt

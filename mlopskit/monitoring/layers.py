@@ -1,0 +1,186 @@
+"""The four monitoring layers and their severity rules."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mlopskit.drift import OutputDrift, PSIOverTime, PSITable
+from mlopskit.drift.outcome import OutcomeDrift
+from mlopskit.monitoring.service import ServiceHealth
+from mlopskit.policy import MonitoringPolicy
+from mlopskit.verdict import MonitorVerdict, Reason
+
+LAYERS = ("service_health", "input_drift", "output_drift", "outcome_drift")
+
+
+_ORDER = {"OK": 0, "WATCH": 1, "ALERT": 2, "PAGE": 3}
+
+
+def _max(*sev: str) -> str:
+    return max(sev, key=lambda s: _ORDER[s]) if sev else "OK"
+
+
+# --------------------------------------------------------------------------------------
+# Layers
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LayerStatus:
+    """One monitoring layer's outcome.
+
+    Attributes
+    ----------
+    layer : ``service_health | input_drift | output_drift | outcome_drift``.
+    severity : ``OK | WATCH | ALERT | PAGE``, or ``None`` when the layer was not evaluated.
+    owner, runbook : from the policy.
+    reasons : the checks behind the severity (decisions as data).
+    """
+
+    layer: str
+    severity: MonitorVerdict | None
+    owner: str
+    runbook: str
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def pages(self) -> bool:
+        return self.severity == MonitorVerdict.PAGE
+
+
+def _service_layer(r: ServiceHealth, p: MonitoringPolicy) -> tuple[str, list[Reason]]:
+    checks = [
+        ("error_rate", r.error_rate, p.error_rate_watch, p.error_rate_page, "error rate"),
+        (
+            "latency_p99",
+            r.latency_p99,
+            p.latency_p99_watch_ms,
+            p.latency_p99_page_ms,
+            "p99 latency (ms)",
+        ),
+    ]
+    sev, reasons = "OK", []
+    for code, v, watch, page, name in checks:
+        if math.isnan(v):
+            reasons.append(Reason(code, f"{name} not measured", None))
+            continue
+        s = "PAGE" if v >= page else "WATCH" if v >= watch else "OK"
+        sev = _max(sev, s)
+        reasons.append(
+            Reason(
+                code,
+                f"{name} {v:.4g} (watch ≥ {watch:g}, page ≥ {page:g})",
+                s == "OK",
+                v,
+                watch if s != "PAGE" else page,
+                s == "PAGE",
+            )
+        )
+    t = r.throughput_ratio
+    if not math.isnan(t):
+        low = t < p.throughput_drop_page
+        sev = _max(sev, "PAGE" if low else "OK")
+        reasons.append(
+            Reason(
+                "throughput",
+                f"throughput {t:.2f}× the baseline (page below {p.throughput_drop_page:g}×)",
+                not low,
+                t,
+                p.throughput_drop_page,
+                low,
+            )
+        )
+    return sev, reasons
+
+
+def _input_layer(r: PSITable | PSIOverTime, p: MonitoringPolicy) -> tuple[str, list[Reason]]:
+    table = r.table(r.windows[-1]) if isinstance(r, PSIOverTime) else r
+    sev, reasons = "OK", []
+    for row in table.rows:
+        if row.status == "significant":
+            s = p.input_significant_severity
+        elif row.status == "moderate":
+            s = p.input_moderate_severity
+        else:
+            continue
+        sev = _max(sev, s)
+        tau = table.tau_significant if row.status == "significant" else table.tau_moderate
+        reasons.append(
+            Reason(
+                f"psi:{row.feature}",
+                f"{row.feature}: PSI {row.psi:.3f} ({row.status}; top bins {row.top_bins(2)})",
+                False,
+                row.psi,
+                tau,
+            )
+        )
+    n_insuf = sum(r_.status == "insufficient_data" for r_ in table.rows)
+    if n_insuf:
+        reasons.append(
+            Reason(
+                "psi:insufficient_data",
+                f"{n_insuf} features could not be assessed (insufficient data)",
+                None,
+            )
+        )
+    if not reasons:
+        reasons.append(Reason("psi", f"all {len(table.rows)} features stable", True))
+    return sev, reasons
+
+
+def _output_layer(r: OutputDrift, p: MonitoringPolicy) -> tuple[str, list[Reason]]:
+    i = len(r.windows) - 1
+    v, band, oob = r.psi[i], r.band_upper[i], r.out_of_band[i]
+    w = r.windows[i]
+    if math.isnan(v):
+        return "OK", [Reason("score_psi", f"window {w}: score PSI could not be computed", None)]
+    if not oob:
+        sev = "OK"
+    elif v >= p.output_severe_psi:
+        sev = p.output_severe_severity
+    elif v >= r.tau_moderate:
+        sev = p.output_moderate_severity
+    else:
+        sev = p.output_out_of_band_severity
+    msg = f"window {w}: score PSI {v:.4f} vs band ≤ {band:.4f}" + (" (outside)" if oob else "")
+    return sev, [Reason("score_psi", msg, not oob, v, band)]
+
+
+def _outcome_layer(r: OutcomeDrift, p: MonitoringPolicy) -> tuple[str, list[Reason]]:
+    full = [w for w in r.windows if w.n_matured and w.n_matured == w.n_events]
+    part = [w for w in r.windows if w.n_matured]
+    if not part:
+        return "OK", [Reason("outcome", "no window has matured labels yet", None)]
+    w = (full or part)[-1]
+    sev, reasons = "OK", []
+    if w.auc_drop_test == "confirmed":
+        sev = _max(sev, p.outcome_auc_drop_severity)
+    elif w.auc_drop_test == "inconclusive" and w.auc_drop > r.auc_drop_tolerance:
+        sev = _max(sev, p.outcome_auc_inconclusive_severity)
+    reasons.append(
+        Reason(
+            "auc_drop",
+            f"window {w.window_start.date()}: AUC {w.auc:.4f} vs reference {r.reference.auc:.4f}, "
+            f"drop {w.auc_drop:.4f} ± {w.auc_drop_se:.4f} → {w.auc_drop_test}",
+            None
+            if w.auc_drop_test in ("inconclusive", "not_evaluated")
+            else w.auc_drop_test == "cleared",
+            w.auc_drop,
+            r.auc_drop_tolerance,
+            w.auc_drop_test == "confirmed",
+        )
+    )
+    lo, hi = w.oe_vs_reference_ci_low, w.oe_vs_reference_ci_high
+    if not math.isnan(lo):
+        outside = lo > p.outcome_oe_high or hi < p.outcome_oe_low
+        if outside:
+            sev = _max(sev, p.outcome_calibration_severity)
+        reasons.append(
+            Reason(
+                "calibration_oe",
+                f"O/E relative to the reference {w.oe_vs_reference:.3f} [{lo:.3f}, {hi:.3f}] "
+                f"(band {p.outcome_oe_low:g} – {p.outcome_oe_high:g})",
+                not outside,
+                w.oe_vs_reference,
+            )
+        )
+    return sev, reasons

@@ -1,0 +1,70 @@
+"""Shared figure machinery: report settings, new Axes, PNG export with alt text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+
+# No matplotlib.use() here: forcing a backend at import would replace Jupyter's inline
+# backend and a bare ``result.plot()`` would never show. Headless runs fall back to Agg.
+
+
+def use_report_settings() -> None:
+    """Deterministic figures for reports: a fixed SVG hash salt (ids do not vary per run)."""
+    plt.rcParams["svg.hashsalt"] = "mlopskit"
+
+
+def _axes(ax: Any = None, *, figsize: tuple[float, float] = (7.0, 3.6)) -> Any:
+    """Return ``ax`` or a new Axes on a new figure."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _figure_of(obj: Any) -> Any:
+    """The matplotlib Figure behind an Axes, an array of Axes, or a Figure."""
+    if hasattr(obj, "savefig"):  # a Figure (or SubFigure's parent)
+        return obj
+    if hasattr(obj, "get_figure") and obj.get_figure() is not None:
+        return obj.get_figure()
+    if hasattr(obj, "flat"):  # numpy array of Axes
+        return next(iter(obj.flat)).get_figure()
+    raise ValueError(f"expected a matplotlib Axes or Figure; got {type(obj).__name__}.")
+
+
+def alt_text(fig: Any) -> str:
+    """Alt text from each Axes' title and axis labels (suptitle first)."""
+    parts = []
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    if suptitle:
+        parts.append(suptitle)
+    for ax in fig.get_axes():
+        desc = ax.get_title() or ax.get_title(loc="left") or "Chart"
+        x, y = ax.get_xlabel(), ax.get_ylabel()
+        if x and y:
+            desc += f" — {y} by {x}"
+        elif x or y:
+            desc += f" — {x or y}"
+        parts.append(desc)
+    return "; ".join(parts) or "Figure"
+
+
+def to_png(obj: Any, *, dpi: int = 100) -> tuple[bytes, str, tuple[int, int]]:
+    """Render an Axes/Figure to PNG bytes without metadata and close it.
+
+    Returns the PNG, default alt text (:func:`alt_text`) and the pixel size. The PNG
+    carries no ``Software``/date chunks, so the same figure gives the same bytes.
+    """
+    import io
+
+    fig = _figure_of(obj)
+    alt = alt_text(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
+    plt.close(fig)
+    png = buf.getvalue()
+    # width and height are big-endian uint32 at bytes 16..24 of the IHDR chunk
+    width = int.from_bytes(png[16:20], "big")
+    height = int.from_bytes(png[20:24], "big")
+    return png, alt, (width, height)

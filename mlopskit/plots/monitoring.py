@@ -1,0 +1,59 @@
+"""Figures of monitoring: the four layers, service health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlopskit.plots._common import _axes
+
+
+def plot_monitoring(result: Any, ax: Any = None) -> Any:
+    """One coloured tile per monitoring layer with its severity and owner."""
+    from mlopskit.verdict import VERDICT_COLOURS
+
+    layers = list(result.layers)
+    ax = _axes(ax, figsize=(8.0, 1.0 + 0.6 * len(layers)))
+    for i, layer in enumerate(layers[::-1]):
+        sev = str(layer.severity) if layer.severity else "NOT EVALUATED"
+        colour = VERDICT_COLOURS.get(sev, "#d0d7de")
+        ax.barh(i, 1.0, color=colour, alpha=0.85, height=0.8)
+        ax.text(
+            0.02,
+            i,
+            f"{layer.layer.replace('_', ' ')}: {sev}",
+            va="center",
+            ha="left",
+            color="white" if layer.severity else "black",
+            fontweight="bold",
+        )
+        ax.text(
+            0.98,
+            i,
+            f"owner: {layer.owner}",
+            va="center",
+            ha="right",
+            color="white" if layer.severity else "black",
+            fontsize="small",
+        )
+    ax.set_xlim(0, 1)
+    ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_xlabel("severity: OK < WATCH < ALERT < PAGE")
+    ax.set_ylabel("layer")
+    ax.set_title(f"Monitoring: {result.verdict}")
+    return ax
+
+
+def plot_service_health(result: Any, policy: Any, ax: Any = None) -> Any:
+    """Latency p50/p95/p99 of the latest window with the WATCH and PAGE lines of p99."""
+    ax = _axes(ax, figsize=(5.0, 3.4))
+    names = ["p50", "p95", "p99"]
+    vals = [result.latency_p50, result.latency_p95, result.latency_p99]
+    ax.bar(names, vals, color="#1f6feb")
+    ax.axhline(policy.latency_p99_watch_ms, color="#9a6700", ls="--", lw=1, label="p99 watch")
+    ax.axhline(policy.latency_p99_page_ms, color="#cf222e", ls="--", lw=1, label="p99 page")
+    ax.set_xlabel("latency quantile")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title(f"Service health: error rate {result.error_rate:.3%}, {result.n:,} requests")
+    ax.legend(fontsize="small")
+    return ax

@@ -1,0 +1,86 @@
+"""The ``canary`` section: :class:`CanaryPolicy`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlopskit.policy.core import SECTIONS
+
+
+@dataclass(frozen=True)
+class CanaryPolicy:
+    """Decision rules for canary vs control (STATISTICS.md §2–§3).
+
+    Attributes
+    ----------
+    alpha : one-sided error rate of each decision (non-inferiority, harm), 0.025: a 95%
+        two-sided interval read one side at a time, the regulatory convention for
+        non-inferiority.
+    srm_alpha : sample-ratio-mismatch alarm level of the chi-square test, 0.001: strict,
+        because at millions of units only a real assignment bug reaches it, and an SRM
+        makes every other number meaningless.
+    burn_in_min_events : events per arm (units with a non-zero outcome) before a metric is
+        tested or its confidence sequence starts, 10: below that the normal approximation
+        behind every interval here is not trustworthy.
+    min_days : days since the first exposure before PROMOTE is allowed, 7: one full weekly
+        cycle of traffic (weekday/weekend fraud mix) must be seen. ROLLBACK is never delayed.
+    max_duration_days : days after which an inconclusive canary stops waiting and takes
+        ``inconclusive_action``, 90: a 28-day exposure, the 30-day label window of its last
+        units, and a month of slack.
+    planned_days : days at which the team expects to decide; tunes the confidence sequence
+        to be tightest there (``N* = planned_days × units per day``), 28. Any value keeps
+        the sequence valid; a close guess makes it narrower.
+    inconclusive_action : ``"hold"`` (keep the canary, ask a human — what Argo Rollouts
+        does) or ``"rollback"`` at the maximum duration.
+    margin_not_excluded_action : taxonomy row 5 (statistically worse, margin not excluded):
+        ``"rollback"`` (default, the conservative reading) or ``"hold"``.
+    power : target power of the projected "days to a decision", 0.8.
+    maturity_days : label window in days used by ``canary_test`` when none is given, 30:
+        about 80% of chargebacks arrive within 30 days under the demo's Gamma(2, 10 d) delays.
+    margin_fraud_missed_rate : non-inferiority margin of the default primary metric, absolute
+        (missed frauds per unit), 0.0005 = 5 more missed frauds per 10,000 units.
+    margin_false_positive_rate : absolute margin on wrongly flagged units per unit, 0.002.
+    margin_loss_per_dollar : relative margin on fraud loss per dollar, 0.10 (+10%).
+    margin_latency_ms : absolute margin on mean latency, 5.0 ms.
+    margin_error_rate : absolute margin on the error/timeout rate, 0.001.
+    """
+
+    alpha: float = 0.025
+    srm_alpha: float = 0.001
+    burn_in_min_events: int = 10
+    min_days: float = 7.0
+    max_duration_days: float = 90.0
+    planned_days: float = 28.0
+    inconclusive_action: str = "hold"
+    margin_not_excluded_action: str = "rollback"
+    power: float = 0.8
+    maturity_days: float = 30.0
+    margin_fraud_missed_rate: float = 0.0005
+    margin_false_positive_rate: float = 0.002
+    margin_loss_per_dollar: float = 0.10
+    margin_latency_ms: float = 5.0
+    margin_error_rate: float = 0.001
+
+    def __post_init__(self) -> None:
+        for name in ("alpha", "srm_alpha", "power"):
+            v = getattr(self, name)
+            if not (isinstance(v, float | int) and 0 < v < 1):
+                raise ValueError(f"policy canary.{name} must be in (0, 1); got {v!r}.")
+        if self.alpha >= 0.5:
+            raise ValueError(f"policy canary.alpha must be < 0.5; got {self.alpha!r}.")
+        for name, allowed in (
+            ("inconclusive_action", ("hold", "rollback")),
+            ("margin_not_excluded_action", ("hold", "rollback")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"policy canary.{name} must be one of {allowed}; got {getattr(self, name)!r}."
+                )
+        for name in ("min_days", "max_duration_days", "planned_days", "maturity_days"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"policy canary.{name} must be ≥ 0; got {getattr(self, name)!r}.")
+        if not self.planned_days > 0:
+            raise ValueError(f"policy canary.planned_days must be > 0; got {self.planned_days!r}.")
+
+
+SECTIONS["canary"] = CanaryPolicy

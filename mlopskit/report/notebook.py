@@ -1,0 +1,399 @@
+"""Private machinery of :func:`mlopskit.report.render`: the private kernelspec, papermill
+execution, normalisation of the executed notebook and the offline HTML export.
+
+Kept apart from :mod:`mlopskit.report` (the public API a notebook author uses) because it
+answers another question: *how* a notebook becomes a deterministic, self-contained HTML.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import platform
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: mimetype of the machine-readable records a notebook hands to render().
+RECORD_MIME = "application/vnd.mlopskit.record+json"
+#: name of the private kernelspec (never looked up outside render's private directory).
+KERNEL_NAME = "mlopskit-report"
+
+INTERNAL_TAG = "mlopskit-internal"
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+ADDRESS_RE = re.compile(r" at 0x[0-9a-fA-F]+")
+
+PROLOGUE = """\
+from mlopskit.plots import use_report_settings as _mk_rc
+_mk_rc()
+_ip = get_ipython()
+if _ip is not None:
+    _ip.run_line_magic("config", "InlineBackend.print_figure_kwargs = "
+                       "{'bbox_inches': 'tight', 'metadata': {'Software': None}}")
+del _mk_rc, _ip
+"""
+
+EPILOGUE = """\
+import sys as _mk_sys
+if "matplotlib.pyplot" in _mk_sys.modules:
+    _mk_open = _mk_sys.modules["matplotlib.pyplot"].get_fignums()
+    if _mk_open:
+        raise RuntimeError(
+            f"{len(_mk_open)} matplotlib figure(s) were drawn but never displayed; show "
+            "each figure with mlopskit.report.figure(ax, alt=...) so it reaches the report."
+        )
+"""
+
+# nbconvert's lab template without any script loaded from elsewhere (require.js, MathJax,
+# mermaid, widgets), plus the report's own small stylesheet.
+TEMPLATE = """\
+{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+main { max-width: 1240px; margin: 0 auto; }
+.jp-RenderedHTMLCommon table { font-size: 12px; }
+details.mk-details > summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
+.mk-verdict { margin: 8px 0 14px 0; background: #f6f8fa; }
+.mk-banner { font-size: 1.5em; font-weight: 700; }
+.mk-next { margin: 6px 0 2px 0; }
+.mk-failed { border: 3px solid #cf222e; background: #ffebe9; padding: 10px 14px; }
+.mk-failed .mk-banner { color: #cf222e; }
+.mk-warnings { border-left: 4px solid #9a6700; padding: 4px 10px; margin: 6px 0; }
+.mk-table caption { caption-side: top; font-weight: 600; text-align: left; }
+.mk-table td, .mk-table th { padding: 2px 8px; }
+.mk-provenance { font-size: 0.85em; border-top: 2px solid #d0d7de; margin-top: 24px; }
+.mk-provenance code { word-break: break-all; }
+figure.mk-figure { margin: 8px 0; }
+figure.mk-figure img { max-width: 100%; height: auto; }
+</style>
+{%- endblock extra_css -%}
+"""
+
+REMOTE_RE = re.compile(
+    r"""(?:\b(?:src|href|data|poster|action)\s*=\s*["']?\s*(?:https?:)?//)"""
+    r"""|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import\s+["']?(?:url\()?\s*["']?\s*(?:https?:)?//)""",
+    re.IGNORECASE,
+)
+
+
+def kernel_manager_class(kernel_root: Path, log: Any = None) -> type:
+    """An AsyncKernelManager that only knows the private kernelspec under ``kernel_root``.
+
+    ``log``: an open binary file receiving the kernel process's stdout and stderr (its
+    start-up errors and shutdown chatter stay out of the CLI's output; a kernel failure
+    quotes its tail).
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class PrivateKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        @default("transport")
+        def _ipc_transport(self) -> str:  # unix sockets: no open TCP port, no plaintext warning
+            return "ipc"
+
+        @default("ip")
+        def _private_ipc_path(self) -> str:
+            # jupyter's ipc default is "kernel-ipc" in the working directory: two renders
+            # started at once (parallel tests, two reviewers) picked the same socket files and
+            # one client read the other kernel's messages ("Invalid Signature"). A path in the
+            # render's private temporary directory cannot collide.
+            return str(kernel_root.parent / "kernel-ipc")
+
+        @default("kernel_spec_manager")
+        def _private_spec_manager(self) -> KernelSpecManager:
+            return KernelSpecManager(kernel_dirs=[str(kernel_root)], ensure_native_kernel=False)
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if log is not None:
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return PrivateKernelManager
+
+
+def write_kernelspec(kernel_root: Path) -> None:
+    package_root = str(Path(__file__).resolve().parents[2])  # <repo>/mlopskit/report/notebook.py
+    pythonpath = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"mlopskit report (Python {platform.python_version()})",
+        "language": "python",
+        "env": {
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYTHONHASHSEED": "0",
+            "PYTHONPATH": pythonpath,
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        },
+        "metadata": {"debugger": False},
+    }
+    d = kernel_root / KERNEL_NAME
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "kernel.json").write_text(json.dumps(spec, indent=1))
+
+
+def internal_cell(source: str, cell_id: str) -> Any:
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(source)
+    cell.id = cell_id
+    cell.metadata["tags"] = [INTERNAL_TAG]
+    return cell
+
+
+def prepare(template: Path) -> Any:
+    import nbformat
+
+    nb = nbformat.read(template, as_version=4)
+    if not any("parameters" in c.metadata.get("tags", []) for c in nb.cells):
+        raise ValueError(
+            f"template `{template}`: no cell is tagged `parameters`; papermill needs one to "
+            "inject the report parameters after it."
+        )
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"tpl-{i:03d}"  # maps an executed cell back to the template's cell index
+    nb.cells.insert(0, internal_cell(PROLOGUE, "mk-prologue"))
+    nb.cells.append(internal_cell(EPILOGUE, "mk-epilogue"))
+    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "language": "python", "display_name": "mk"}
+    return nb
+
+
+@dataclass
+class Failure:
+    cell_index: int | None
+    """Index of the failing cell in the template (None: kernel start, parameters, checks)."""
+    cell: str
+    """Human description of where it failed."""
+    cell_source: str
+    ename: str
+    evalue: str
+    traceback: str
+
+
+def failure_from_nb(nb: Any, timeout: float) -> Failure | None:
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                evalue = str(out.get("evalue", ""))
+                if out.get("ename") == "KeyboardInterrupt":
+                    evalue = f"cell interrupted after the per-cell timeout of {timeout:g} s"
+                cid = str(cell.get("id", ""))
+                index = int(cid[4:]) if cid.startswith("tpl-") else None
+                if index is not None:
+                    where = f"cell {index} of the template"
+                elif cid == "mk-epilogue":
+                    where = "the figure check after the last cell"
+                elif "injected-parameters" in cell.metadata.get("tags", []):
+                    where = "the injected parameters"
+                else:
+                    where = "an internal cell"
+                return Failure(
+                    cell_index=index,
+                    cell=where,
+                    cell_source=str(cell.source),
+                    ename=str(out.get("ename", "")),
+                    evalue=evalue,
+                    traceback=ANSI_RE.sub("", "\n".join(out.get("traceback", []))),
+                )
+    return None
+
+
+def extract_records(nb: Any) -> dict[str, Any]:
+    """Merge the notebook's RECORD_MIME outputs in order and drop them from the outputs."""
+    merged: dict[str, Any] = {}
+    for cell in nb.cells:
+        outputs = []
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if RECORD_MIME in data:
+                rec = data[RECORD_MIME]
+                merged.update(json.loads(rec) if isinstance(rec, str) else dict(rec))
+                data = {k: v for k, v in data.items() if k != RECORD_MIME}
+                if not data:
+                    continue
+                out["data"] = data
+            outputs.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = outputs
+    return merged
+
+
+def html_cell(fragment: str, cell_id: str) -> Any:
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("")
+    cell.id = cell_id
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": fragment}, metadata={})
+    ]
+    return cell
+
+
+def normalise(nb: Any) -> Any:
+    """Drop everything that varies between runs (ids, counts, timings, kernel details) and
+    the code cells without output (their code is hidden, they would be blank space)."""
+    drop = {INTERNAL_TAG, "papermill-error-cell-tag"}
+    nb.cells = [
+        c
+        for c in nb.cells
+        if not drop.intersection(c.metadata.get("tags", []))
+        and not (c.cell_type == "code" and not c.outputs)
+    ]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i:03d}"
+        tags = [t for t in cell.metadata.get("tags", []) if t != "injected-parameters"]
+        cell.metadata = {"tags": tags} if tags else {}
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            for out in cell.outputs:
+                plain = out.get("data", {}).get("text/plain")
+                if isinstance(plain, str):  # object reprs carry memory addresses
+                    out["data"]["text/plain"] = ADDRESS_RE.sub("", plain)
+                if "execution_count" in out:
+                    out["execution_count"] = None
+                if "metadata" in out:
+                    out["metadata"] = {}
+    nb.metadata = {"language_info": {"name": "python"}}
+    return nb
+
+
+def export_html(nb: Any, title: str) -> str:
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"mlopskit_report.html.j2": TEMPLATE})],
+        template_file="mlopskit_report.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return str(body)
+
+
+def remote_resources(html_text: str) -> list[str]:
+    """Every reference in ``html_text`` that would load something over the network."""
+    return [m.group(0) for m in REMOTE_RE.finditer(html_text)]
+
+
+def execute(
+    nb: Any,
+    params: Mapping[str, Any],
+    *,
+    cell_timeout: int,
+    start_timeout: int,
+    cwd: str,
+    say: Callable[[str], None],
+) -> tuple[Any, Failure | None]:
+    """Run a prepared notebook on the private kernel; return it and the first failure."""
+    n_cells = sum(1 for c in nb.cells if c.cell_type == "code") - 1  # + injected - 2 internal
+    failure: Failure | None = None
+    with tempfile.TemporaryDirectory(prefix="mlopskit-report-") as tmp:
+        kernel_root = Path(tmp) / "kernels"
+        write_kernelspec(kernel_root)
+        out_nb = Path(tmp) / "executed.ipynb"
+        log_path = Path(tmp) / "kernel.log"
+        counter = {"i": 0}
+
+        def on_cell_start(cell: Any, cell_index: int) -> None:
+            if cell.cell_type == "code" and INTERNAL_TAG not in cell.metadata.get("tags", []):
+                counter["i"] += 1
+                say(f"executing cell {counter['i']}/{n_cells}")
+
+        say(f"starting kernel ({sys.executable})")
+        with log_path.open("wb") as log:
+            executed, failure = _run(
+                nb,
+                params,
+                out_nb,
+                log,
+                kernel_root,
+                on_cell_start,
+                cell_timeout=cell_timeout,
+                start_timeout=start_timeout,
+                cwd=cwd,
+            )
+        if failure is not None and failure.cell == "the kernel":
+            tail = log_path.read_bytes()[-4000:].decode("utf-8", "replace")
+            failure.traceback = ANSI_RE.sub("", tail)
+        if failure is None:
+            failure = failure_from_nb(executed, cell_timeout)  # e.g. SystemExit(1)
+    return executed, failure
+
+
+def _run(
+    nb: Any,
+    params: Mapping[str, Any],
+    out_nb: Path,
+    log: Any,
+    kernel_root: Path,
+    on_cell_start: Callable[..., None],
+    *,
+    cell_timeout: int,
+    start_timeout: int,
+    cwd: str,
+) -> tuple[Any, Failure | None]:
+    import nbformat
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    """papermill in-process on the private kernel (parameters as a dict, never strings)."""
+    failure: Failure | None = None
+    try:
+        executed = papermill.execute_notebook(
+            nb,
+            str(out_nb),
+            parameters=dict(params),
+            kernel_name=KERNEL_NAME,
+            kernel_manager_class=kernel_manager_class(kernel_root, log),
+            start_timeout=start_timeout,
+            execution_timeout=cell_timeout,
+            interrupt_on_timeout=True,
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            cwd=cwd,
+            on_cell_start=on_cell_start,
+        )
+    except PapermillExecutionError:
+        executed = nbformat.read(out_nb, as_version=4)
+        failure = failure_from_nb(executed, cell_timeout)
+    except (CellTimeoutError, DeadKernelError, RuntimeError, TimeoutError) as exc:
+        # the kernel did not start or died: keep the unexecuted notebook for the banner
+        executed = copy.deepcopy(nb)
+        failure = Failure(None, "the kernel", "", type(exc).__name__, str(exc), "")
+    return executed, failure
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types (dataclasses with ``to_dict``, Reasons, timestamps, numpy scalars)."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return jsonable(value.to_dict())
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        return jsonable(value.item())
+    return str(value)
