@@ -19,7 +19,8 @@ After an alarm the onset is estimated by maximum likelihood for a step change in
 restricted to onsets at or before the alarm. Its interval comes from a parametric bootstrap
 of that estimator (Hinkley 1970): series are simulated with a change at the estimate and the
 fitted post-change mean (AR(1) noise with the reference's persistence, widened after the
-change when the post-change spread is larger), the estimator is re-run, and the interval is the estimate minus the
+change when the post-change spread is larger, plus the offset left by estimating the
+reference mean from a few persistent windows), the estimator is re-run, and the interval is the estimate minus the
 ``(1 − level)/4`` and ``1 − (1 − level)/4`` quantiles of the simulated errors (half the
 stated miss rate: the fitted shift is inflated by the selection of the alarm, and the plain
 quantiles under-cover by 1–4 points, measured in tests/test_changepoint.py). The late end of
@@ -310,6 +311,9 @@ def detect_change(
     sim = _ar1(rng, (n_boot, n), rho)
     post_sd = float(np.std(z[tau:], ddof=1)) if n - tau >= 3 else 1.0
     sim[:, tau:] = sim[:, tau:] * max(1.0, post_sd) + shift
+    # the reference mean is estimated from n₀ persistent windows: the monitored series
+    # carries an offset of SD ≈ √((1 + ρ)/((1 − ρ)·n₀)) in reference-SD units
+    sim += rng.normal(0.0, math.sqrt((1 + rho) / ((1 - rho) * ref.size)), (n_boot, 1))
     # the simulated alarm index: first crossing of the same CUSUM, else the series end
     sp = cusum_paths(sim, k, s_al)
     crossed = sp > h
