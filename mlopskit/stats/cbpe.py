@@ -107,9 +107,9 @@ def _merge(
     out_flag = np.zeros(m, dtype=bool)
     out_flag[inv] = flag
     return (
-        np.bincount(inv, weights=ep, minlength=m),
-        np.bincount(inv, weights=n_c, minlength=m),
-        out_flag,
+        np.asarray(np.bincount(inv, weights=ep, minlength=m), dtype=np.float64),
+        np.asarray(np.bincount(inv, weights=n_c, minlength=m), dtype=np.float64),
+        np.asarray(out_flag, dtype=np.bool_),
     )
 
 

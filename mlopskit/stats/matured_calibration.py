@@ -141,7 +141,7 @@ def band_maturity(
     for b, fn in enumerate(curves):
         m = band == b
         if m.any():
-            out[m] = np.asarray(fn(a[m]), dtype=float)  # type: ignore[operator]
+            out[m] = np.asarray(fn(a[m]), dtype=np.float64)  # type: ignore[operator]
     return out
 
 
