@@ -13,7 +13,29 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from mlopskit import _format
 from mlopskit.verdict import VERDICT_COLOURS, Reason
+
+#: a result's text repr shows at most this many lines of its ``summary()``.
+MAX_REPR_LINES = 24
+
+
+def short_repr(self: object) -> str:
+    """Concise text repr of a result object: its ``summary()`` cut to one screen.
+
+    Used as ``__repr__ = _display.short_repr`` by result classes, so ``repr(result)``,
+    logs and a notebook's ``text/plain`` output stay short (a raw dataclass repr of a
+    result with tables runs to 100,000+ characters).
+    """
+    text = str(self.summary())  # type: ignore[attr-defined]
+    lines = [ln if len(ln) <= 160 else ln[:157] + "…" for ln in text.splitlines()]
+    if len(lines) > MAX_REPR_LINES:
+        more = len(lines) - MAX_REPR_LINES
+        lines = [
+            *lines[:MAX_REPR_LINES],
+            f"… {more} more line(s): .summary() prints all, .to_frame() has the numbers.",
+        ]
+    return "\n".join(lines)
 
 
 def escape(value: object) -> str:
@@ -21,11 +43,32 @@ def escape(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+#: columns holding p-values (printed floored, never as ``0``).
+_P_COLUMNS = re.compile(r"(^|_)(p|q)(_value|_harm|_bh)?$|^p_value|p_value$|^srm_p$|^q_value$")
+#: columns holding counts (printed as integers with separators, never ``5.591e+04``).
+_COUNT_COLUMNS = re.compile(
+    r"^(n|count|rows|pairs|positives|flagged|true_positives|both|neither|latency_n)$"
+    r"|^(n|units|rows|events|positives)_|_(n|count|rows|units)$|^(champion|challenger)_only$"
+)
+
+
 def round_frame(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
-    """Round float columns to ``digits`` significant decimals for display."""
+    """Format numeric columns for display: p-values floored (``< 1e-300``), counts as
+    integers with separators, other floats to ``digits`` significant digits."""
     out = df.copy()
     for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
+        name = str(col)
+        if pd.api.types.is_bool_dtype(out[col]):
+            continue
+        if pd.api.types.is_float_dtype(out[col]) and _P_COLUMNS.search(name):
+            out[col] = out[col].map(
+                lambda v: _format.p_value(min(max(v, 0.0), 1.0)) if v == v else "—"
+            )
+        elif pd.api.types.is_numeric_dtype(out[col]) and _COUNT_COLUMNS.search(name):
+            out[col] = out[col].map(_format.count)
+        elif pd.api.types.is_integer_dtype(out[col]):
+            out[col] = out[col].map(_format.count)
+        elif pd.api.types.is_float_dtype(out[col]):
             out[col] = out[col].map(lambda v: _fmt(v, digits))
     return out
 
@@ -35,9 +78,15 @@ def _fmt(v: float, digits: int) -> str:
         return "—"
     if v == 0:
         return "0"
-    if abs(v) >= 1e4 or abs(v) < 10 ** (-digits):
+    if abs(v) >= 1e4:  # never scientific for large values: separators
+        return _format.sig(v, max(digits, len(str(int(abs(v))))))
+    if abs(v) < 10 ** (-digits):
         return f"{v:.{digits - 1}e}"
     return f"{v:.{digits}g}" if abs(v) < 1 else f"{v:,.{digits}g}"
+
+
+#: tables with more rows than this are folded behind a one-line summary.
+FOLD_ROWS = 15
 
 
 _TABLE_OPEN = re.compile(r"<table\b[^>]*>")
@@ -53,6 +102,12 @@ def table_html(df: pd.DataFrame, *, caption: str | None = None, digits: int = 4)
     if caption:
         cap = f"<caption>{escape(caption)}</caption>"
         body = _TABLE_OPEN.sub(lambda m: m.group(0) + cap, body, count=1)
+    if len(df) > FOLD_ROWS:
+        what = caption.rstrip(".") if caption else "table"
+        body = (
+            f'<details class="mk-details"><summary>{escape(what)} — '
+            f"{_format.count(len(df), 'rows')} (click to show)</summary>{body}</details>"
+        )
     return body
 
 

@@ -20,9 +20,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import mlopskit.report.notebook as nbm
-from mlopskit import report
+from mlopskit import _format, report
 from mlopskit.cli import main as cli_main
 from mlopskit.report import decision
+from mlopskit.schemas import decision_errors
 from mlopskit.verdict import VERDICT_COLOURS, Reason
 
 HOSTILE = "<script>alert(1)</script>"
@@ -158,6 +159,7 @@ def test_decision_json_matches_the_html(rendered: dict[str, Any]) -> None:
     assert on_disk["model"] == "fraud_v2.10"
     assert on_disk["verdict"] == "WATCH" and on_disk["status"] == "ok" and res.ok
     assert on_disk["reasons"][0]["code"] == "psi" and on_disk["reasons"][0]["value"] == 0.3
+    assert decision_errors(on_disk) == []
     banner = re.search(r'id="verdict"[^>]*data-verdict="([A-Z_]+)"', html_bytes.decode())
     banner = banner or re.search(r'data-verdict="([A-Z_]+)"[^>]*id="verdict"', html_bytes.decode())
     assert banner is not None and banner.group(1) == on_disk["verdict"]
@@ -237,6 +239,7 @@ def test_failing_cell_gives_failed_banner_and_names_the_cell(tmp_path: Path) -> 
     assert "raise ValueError" in dec["failure"]["cell_source"]
     assert "\x1b[" not in dec["failure"]["traceback"]
     assert dec["reasons"][0]["code"] == "report_failed" and dec["reasons"][0]["critical"]
+    assert decision_errors(dec) == [] and dec["expires"] is None  # a failure never expires
     assert dec["report_sha256"] == hashlib.sha256(res.html_path.read_bytes()).hexdigest()
     assert 'id="provenance"' in text  # provenance even on failure
     assert text.index("FAILED — not approvable") < text.index("ValueError")
@@ -526,8 +529,10 @@ def test_demo_report_stage_picks_the_report(
     assert (demo_reports["data"] / "manifest.json").is_file()  # generated on demand
     text, dec = _read(demo_reports["root"], model, kind)
     assert dec["model"] == model and dec["report"] == f"{kind}.html" and dec["status"] == "ok"
-    banner = re.search(r'<section class="mk-verdict"[^>]*data-verdict="([A-Z_]+)"', text)
+    banner = re.search(r'<section class="mk-verdict[^"]*"[^>]*data-verdict="([A-Z_]+)"', text)
     assert banner is not None and banner.group(1) == dec["verdict"]
+    assert decision_errors(dec) == []  # rollout and monitoring: decision.json is a contract
+    assert _format.defects(re.sub(r"<[^>]+>", " ", text)) == []
     assert f"{kind} report" in text[: text.index('id="provenance"')]
     assert_offline(text)
     assert len(text.encode()) < 5_000_000
@@ -552,8 +557,7 @@ def test_demo_report_stage_picks_the_report(
 
 def test_rollout_report_passes_the_registry_promotion_gate(demo_reports: dict[str, Any]) -> None:
     """The rendered PROMOTE report is the evidence `→ Production` asks for."""
-    from mlopskit.registry import gates
-    from mlopskit.registry import open_registry
+    from mlopskit.registry import gates, open_registry
 
     html = demo_reports["root"] / "reports" / "fraud_v2.3" / "rollout.html"
     reg = open_registry(demo_reports["registry"])

@@ -99,6 +99,8 @@ class CanaryPlan:
             ]
         )
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         days = (
             f", {self.days:.1f} days at {self.daily_units:,.0f} units/day"

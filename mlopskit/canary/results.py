@@ -193,6 +193,8 @@ class CanaryResult:
         """One row per metric (stable snake_case columns)."""
         return _rows(self.metrics)
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         head = (
             f"Canary vs control as of {self.as_of} ({self.days:.1f} days, "
@@ -260,6 +262,8 @@ class CanaryHistory:
 
     def to_frame(self) -> pd.DataFrame:
         return self.looks
+
+    __repr__ = _display.short_repr
 
     def summary(self) -> str:
         return (

@@ -273,6 +273,8 @@ class OutcomeDrift:
         first = ["window_start", "is_reference", "n_events", "n_matured", "matured_share"]
         return df[first + [c for c in df.columns if c not in first]]
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         r = self.reference
         done = [w for w in self.windows if w.n_matured > 0]

@@ -82,6 +82,8 @@ class PSIOverTime:
             top_bins=self.top_bins,
         )
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         m = self.matrix("status")
         flagged = (m.isin(["moderate", "significant"])).sum(axis=1)

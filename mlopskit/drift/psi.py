@@ -80,6 +80,8 @@ class FeaturePSI:
         """One row per merged bin: counts, shares and PSI contribution."""
         return _bins_frame([self], self.window is not None)
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         return (
             f"PSI of `{self.feature}`: {self.psi:.4f} ({self.status}); critical value "
@@ -304,6 +306,8 @@ class PSITable:
     def bins_frame(self) -> pd.DataFrame:
         """One row per feature and merged bin with counts, shares and PSI contribution."""
         return _bins_frame(self.rows, False)
+
+    __repr__ = _display.short_repr
 
     def summary(self) -> str:
         df = self.to_frame().drop(columns=["top_bins"])

@@ -202,6 +202,8 @@ class ReferenceProfile:
                 rows.append((f.feature, f.kind, lab, c, c / f.n if f.n else math.nan))
         return pd.DataFrame(rows, columns=["feature", "kind", "bin", "count", "share"])
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         kinds = pd.Series([f.kind for f in self.features]).value_counts().to_dict()
         lines = [

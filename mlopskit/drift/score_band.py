@@ -145,6 +145,8 @@ class OutputDrift:
             }
         )
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         fl = self.flagged_windows
         head = (

@@ -87,6 +87,8 @@ class MonitoringResult:
             "warnings": list(self.warnings),
         }
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         lines = [
             f"Monitoring: {self.verdict}"

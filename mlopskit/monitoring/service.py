@@ -64,6 +64,8 @@ class ServiceHealth:
             ]
         )
 
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         return (
             f"Service health {self.window_start} – {self.window_end}: {self.n:,} requests, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlopskit.plots._common import _axes
+from mlopskit.plots._common import _axes, _legend
 
 
 def canary_forest(result: Any, ax: Any = None) -> Any:
@@ -35,7 +35,7 @@ def canary_forest(result: Any, ax: Any = None) -> Any:
     ax.set_xlabel("effect / |margin|, oriented so that right = harm (0 = no difference)")
     ax.set_ylabel("metric")
     ax.set_title(f"Canary vs control as of {result.as_of:%Y-%m-%d}: {result.verdict}")
-    ax.legend(loc="best", fontsize="small")
+    _legend(ax)
     return ax
 
 
@@ -49,7 +49,9 @@ def canary_funnel(history: Any, metric: str | None = None, ax: Any = None) -> An
             f"`metric` {name!r} is not in the history; got {sorted(set(looks['metric']))}."
         )
     ax = _axes(ax)
-    x = d["days"].to_numpy(float)
+    import pandas as pd
+
+    x = pd.to_datetime(d["as_of"]).to_numpy()  # calendar dates, not days since exposure
     ax.fill_between(
         x,
         d["decision_low"],
@@ -63,10 +65,11 @@ def canary_funnel(history: Any, metric: str | None = None, ax: Any = None) -> An
     ax.plot(x, d["effect"], color="C0", lw=1.5, label="effect")
     ax.axhline(0.0, color="black", lw=1)
     ax.axhline(float(d["margin"].iloc[0]), color="C3", lw=1, ls="--", label="margin")
-    ax.set_xlabel("days since first exposure")
+    ax.set_xlabel("date (end of each daily look)")
+    ax.figure.autofmt_xdate()
     ax.set_ylabel("canary − control")
     ax.set_title(f"{name}: effect and interval by day")
-    ax.legend(loc="best", fontsize="small")
+    _legend(ax)
     return ax
 
 
@@ -94,5 +97,5 @@ def canary_power_curve(
     ax.set_xlabel("days" if per_day else "total units")
     ax.set_ylabel("power to show non-inferiority")
     ax.set_title(f"{plan.metric}: power (margin {plan.margin:g}, one-sided alpha {plan.alpha:g})")
-    ax.legend(loc="best", fontsize="small")
+    _legend(ax)
     return ax

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlopskit.plots._common import _axes
+from mlopskit.plots._common import _axes, _legend
 
 _STATUS_COLOURS = {
     "stable": "#8c959f",
@@ -48,7 +48,7 @@ def plot_psi_table(table: Any, ax: Any = None) -> Any:
     ax.set_xlabel("PSI")
     ax.set_ylabel("feature")
     ax.set_title("Input drift: PSI per feature")
-    ax.legend(loc="lower right", fontsize="small")
+    _legend(ax)
     return ax
 
 
@@ -122,7 +122,7 @@ def plot_output_drift(result: Any, ax: Any = None) -> Any:
     ax.set_xlabel(f"window start ({result.window})")
     ax.set_ylabel("PSI vs reference period")
     ax.set_title("Output drift: score distribution per window")
-    ax.legend(loc="upper left", fontsize="small")
+    _legend(ax)
     ax.figure.autofmt_xdate()
     return ax
 
@@ -163,7 +163,7 @@ def plot_outcome_auc(result: Any, ax: Any = None) -> Any:
     ax.set_xlabel(f"window start ({result.window})")
     ax.set_ylabel("AUC")
     ax.set_title(f"Outcome drift: AUC at label age {result.label_age.days} d")
-    ax.legend(loc="lower left", fontsize="small")
+    _legend(ax)
     ax.figure.autofmt_xdate()
     return ax
 
@@ -177,20 +177,42 @@ def plot_reliability(result: Any, ax: Any = None) -> Any:
     if matured:
         series.append((f"window {matured[-1].window_start.date()}", matured[-1]))
     lo, hi = 1.0, 0.0
+    for _, w in series:
+        vals = [v for v in (*w.reliability_score, *w.reliability_rate) if v > 0]
+        if vals:
+            lo, hi = min(lo, *vals), max(hi, *vals)
+    floor = lo / 2  # bins with no positive are drawn here (log axes have no 0)
+    empty_total = 0
     for (name, w), colour in zip(series, ("#24292f", "#cf222e"), strict=False):
-        xs = [v for v, r in zip(w.reliability_score, w.reliability_rate, strict=True) if r > 0]
-        ys = [r for r in w.reliability_rate if r > 0]
-        ax.plot(xs, ys, marker="o", color=colour, label=f"{name} (ECE {w.ece:.4f})")
-        if xs:
-            lo, hi = min(lo, *xs, *ys), max(hi, *xs, *ys)
+        pairs = list(zip(w.reliability_score, w.reliability_rate, strict=True))
+        xs = [v for v, r in pairs if r > 0]
+        ys = [r for _, r in pairs if r > 0]
+        empty = [v for v, r in pairs if r <= 0 and v > 0]
+        empty_total += len(empty)
+        ax.plot(
+            xs, ys, marker="o", color=colour, label=f"{name} (ECE {w.ece:.4f}, {len(pairs)} bins)"
+        )
+        if empty:
+            ax.plot(
+                empty,
+                [floor] * len(empty),
+                ls="none",
+                marker="v",
+                mfc="none",
+                color=colour,
+                label=f"{name}: {len(empty)} bin(s) with no positive (at the floor)",
+            )
     if hi > lo:
         ax.plot([lo, hi], [lo, hi], color="#8c959f", ls="--", lw=1, label="perfect calibration")
         ax.set_xscale("log")
         ax.set_yscale("log")
     ax.set_xlabel("mean score in bin")
     ax.set_ylabel("observed positive rate")
-    ax.set_title(f"Reliability ({result.ece_bins} equal-mass bins)")
-    ax.legend(loc="upper left", fontsize="small")
+    ax.set_title(
+        f"Reliability ({result.ece_bins} equal-mass bins"
+        + (f"; {empty_total} with no positive at the floor)" if empty_total else ")")
+    )
+    _legend(ax)
     return ax
 
 
@@ -208,7 +230,7 @@ def plot_psi_bins(row: Any, ax: Any = None) -> Any:
     ax.set_xlabel("bin")
     ax.set_ylabel("share of rows")
     ax.set_title(f"{row.feature}: PSI {row.psi:.4f} ({row.status})")
-    ax.legend(fontsize="small")
+    _legend(ax)
     return ax
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlopskit.plots._common import _axes
+from mlopskit.plots._common import _axes, _legend
 
 
 def plot_maturity_curve(result: Any, ax: Any = None) -> Any:
@@ -31,7 +31,7 @@ def plot_maturity_curve(result: Any, ax: Any = None) -> Any:
     ax.set_title(f"Label maturity as of {result.as_of.date()}")
     ax.set_xlabel("age of the event (days)")
     ax.set_ylabel("share of eventual labels known")
-    ax.legend(loc="lower right", fontsize="small")
+    _legend(ax)
     return ax
 
 
@@ -79,7 +79,7 @@ def plot_arrival_curves(arrival: Any, ax: Any = None) -> Any:
     ax.set_title(f"Label arrival by score group ({state})")
     ax.set_xlabel("age of the event (days)")
     ax.set_ylabel(f"share of labels known by age {arrival.reference_age}")
-    ax.legend(loc="lower right", fontsize="small")
+    _legend(ax)
     return ax
 
 
@@ -112,6 +112,6 @@ def plot_label_forecast(result: Any, ax: Any = None) -> Any:
     ax.set_title(f"Labels needed to retrain: {result.verdict}")
     ax.set_xlabel("date")
     ax.set_ylabel("labelled positives since the window start")
-    ax.legend(loc="upper left", fontsize="small")
+    _legend(ax)
     ax.tick_params(axis="x", labelrotation=30)
     return ax

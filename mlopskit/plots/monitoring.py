@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlopskit.plots._common import _axes
+from mlopskit.plots._common import _axes, _legend
 
 
 def plot_monitoring(result: Any, ax: Any = None) -> Any:
@@ -55,5 +55,5 @@ def plot_service_health(result: Any, policy: Any, ax: Any = None) -> Any:
     ax.set_xlabel("latency quantile")
     ax.set_ylabel("latency (ms)")
     ax.set_title(f"Service health: error rate {result.error_rate:.3%}, {result.n:,} requests")
-    ax.legend(fontsize="small")
+    _legend(ax)
     return ax

@@ -6,7 +6,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from mlopskit.plots._common import _axes
+from mlopskit.plots._common import _axes, _legend
 
 
 def volumes(counts: Any, ax: Any = None) -> Any:
@@ -18,7 +18,7 @@ def volumes(counts: Any, ax: Any = None) -> Any:
     ax.set_title("Rows per day by source")
     ax.set_xlabel("day")
     ax.set_ylabel("rows per day (log scale)")
-    ax.legend(fontsize="small", frameon=False)
+    _legend(ax)
     ax.figure.autofmt_xdate()
     return ax
 
@@ -56,17 +56,23 @@ def score_distributions(hist: Any, thresholds: Any, ax: Any = None) -> Any:
         share = g["n"].to_numpy() / total if total else np.zeros(len(g))
         lower = g["lower"].to_numpy().astype(float)
         upper = g["upper"].to_numpy().astype(float)
-        # per-decade density so bins of different log-width compare; bin [0, 1e-4) drawn
-        # on [10^-4.5, 1e-4)
-        lower = np.where(lower <= 0, upper / 10**0.5, lower)
+        # per-decade density so bins of different log-width compare; a bin starting at 0
+        # has no width on a log axis: it is not drawn, its share goes into the legend
+        below = lower <= 0
+        label = str(series)
+        if below.any():
+            label += f" ({100 * share[below].sum():.2g}% of rows below {upper[below].max():g}, not drawn)"
+        keep = ~below
+        share, lower, upper = share[keep], lower[keep], upper[keep]
         density = share / np.log10(upper / lower)
         colour = colours[i % len(colours)]
-        ax.stairs(density, np.append(lower, upper[-1]), label=str(series), color=colour)
+        if len(density):
+            ax.stairs(density, np.append(lower, upper[-1]), label=label, color=colour)
         if series in thresholds:
             ax.axvline(float(thresholds[series]), color=colour, linestyle="--", linewidth=1)
     ax.set_xscale("log")
     ax.set_title("Score distributions (dashed: decision thresholds)")
     ax.set_xlabel("score (log scale)")
     ax.set_ylabel("share of rows per decade")
-    ax.legend(fontsize="small", frameon=False)
+    _legend(ax)
     return ax

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlopskit.plots._common import _axes
+from mlopskit.plots._common import _axes, _legend
 
 _STAGE_LEVEL = {"None": 0, "Staging": 1, "Production": 2, "Archived": -1}
 
@@ -36,7 +36,7 @@ def registry_history(history: Any, ax: Any = None) -> Any:
     ax.set_xlabel("transitions log row")
     ax.set_ylabel("stage")
     if stages:
-        ax.legend(loc="best", fontsize="small")
+        _legend(ax)
     return ax
 
 
@@ -76,7 +76,7 @@ def quality_gate(result: Any, ax: Any = None) -> Any:
     ax.set_title(f"Model-quality gate: {result.model} ({'PASS' if result.passed else 'FAIL'})")
     ax.set_xlabel("metric")
     ax.set_ylabel(f"estimate with {1 - 2 * result.alpha:.0%} interval")
-    ax.legend(loc="best", fontsize="small")
+    _legend(ax)
     return ax
 
 
@@ -101,5 +101,5 @@ def smoke_latency(result: Any, ax: Any = None) -> Any:
     ax.set_title(f"Staging smoke test latency: {result.model}")
     ax.set_xlabel("latency (ms)")
     ax.set_ylabel("requests")
-    ax.legend(loc="best")
+    _legend(ax)
     return ax

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlopskit.plots._common import _axes
+from mlopskit.plots._common import _axes, _legend
 
 
 def plot_shadow_decisions(profile: Any, ax: Any = None) -> Any:
@@ -32,7 +32,7 @@ def plot_shadow_decisions(profile: Any, ax: Any = None) -> Any:
     ax.set_title(f"Shadow decisions: flag rates ({profile.verdict})")
     ax.set_xlabel("decision view")
     ax.set_ylabel("flag rate (95% Wilson CI)")
-    ax.legend()
+    _legend(ax)
     return ax
 
 
@@ -58,7 +58,7 @@ def plot_shadow_scores(profile: Any, ax: Any = None) -> Any:
     ax.set_title("Score distributions: live vs offline")
     ax.set_xlabel("score (logit scale)")
     ax.set_ylabel("cumulative share")
-    ax.legend(fontsize=8)
+    _legend(ax)
     return ax
 
 
@@ -78,7 +78,7 @@ def plot_shadow_segments(profile: Any, ax: Any = None, top: int = 15) -> Any:
     ax.set_title("Where the models disagree (red: BH-significant excess)")
     ax.set_xlabel("disagreement rate at the threshold")
     ax.set_ylabel("segment value")
-    ax.legend()
+    _legend(ax)
     return ax
 
 
@@ -97,5 +97,5 @@ def plot_shadow_latency(profile: Any, ax: Any = None) -> Any:
     ax.set_title("Latency quantiles per model")
     ax.set_xlabel("quantile")
     ax.set_ylabel("latency (ms)")
-    ax.legend()
+    _legend(ax)
     return ax

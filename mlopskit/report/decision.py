@@ -12,8 +12,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from mlopskit._display import escape, reasons_html
+from mlopskit.report.card import EXPIRY_DAYS, Card, policy_identity
+from mlopskit.report.card_html import card_html
+from mlopskit.report.card_rules import (
+    build_card,
+    decision_fields,
+    plain_warnings,
+    warning_code,
+)
 from mlopskit.report.notebook import RECORD_MIME, jsonable
+from mlopskit.schemas import DECISION_SCHEMA_VERSION
 from mlopskit.verdict import VERDICT_COLOURS, Reason
 
 #: verdict when the report has no result that can decide (e.g. no shadow or canary data).
@@ -24,12 +35,12 @@ VERDICT_MEANING: dict[str, str] = {
     "READY_FOR_CANARY": "The challenger behaved in shadow as expected: start a canary.",
     "FIX": "The challenger has a defect to fix before it serves any decision.",
     "CONTINUE_SHADOW": "Not enough shadow evidence yet: keep shadowing.",
-    "PROMOTE": "Canary outcomes match or beat control: promote the challenger.",
+    "PROMOTE": "No gating metric is worse than control beyond its margin: promote the challenger.",
     "ROLLBACK": "The canary is worse than control on a decision metric or guardrail: roll back.",
     "CONTINUE": "The canary has not yet shown a difference either way: keep it running.",
     "INVALID": "The canary's randomization or logging is broken: its numbers cannot be trusted.",
     "OK": "Production is behaving as expected.",
-    "WATCH": "Something moved; no action yet, keep an eye on it.",
+    "WATCH": "Something moved; no monitoring action yet, keep an eye on it.",
     "ALERT": "A monitored layer is outside its band: the owner must look today.",
     "PAGE": "A critical layer failed: page the on-call owner now.",
     "RETRAIN_NOW": "The world changed and there are enough fresh labels: retrain.",
@@ -62,35 +73,67 @@ class Decision:
     next_steps: tuple[str, ...] = ()
     key_numbers: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    card: Card | None = None
+    policy: Any = None
+    as_of: Any = None
+    headline_text: str | None = None
+
+    @property
+    def headline(self) -> str:
+        """The one sentence under the verdict (the card's, in business units)."""
+        if self.card is not None and self.card.headline:
+            return self.card.headline
+        if self.headline_text:
+            return self.headline_text
+        return VERDICT_MEANING.get(str(self.verdict), "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """decision.json's fields that the report computes (schema version 1)."""
+        out: dict[str, Any] = {
+            "schema_version": DECISION_SCHEMA_VERSION,
             "model": self.model,
             "report": self.report,
             "verdict": str(self.verdict),
-            "reasons": [r.to_dict() for r in self.reasons],
+            "headline": self.headline,
+            "reasons": [{**r.to_dict(), "decided": i < 3} for i, r in enumerate(self.reasons)],
             "next_steps": list(self.next_steps),
             "key_numbers": jsonable(dict(self.key_numbers)),
             "warnings": list(self.warnings),
+            "warning_codes": [warning_code(w) for w in self.warnings],
+            "canary": None,
+            "policy": policy_identity(self.policy).to_dict(),
+            "as_of": None if self.as_of is None else pd.Timestamp(self.as_of).isoformat(),
+            "expires": None
+            if self.as_of is None
+            else (pd.Timestamp(self.as_of) + pd.Timedelta(days=EXPIRY_DAYS)).isoformat(),
         }
+        if self.card is not None:
+            out.update(decision_fields(self.card, self.warnings))
+            out["reasons"] = jsonable(out["reasons"])
+        return out
 
     def summary(self) -> str:
-        lines = [f"{self.model} ({self.report} report): {self.verdict}"]
+        lines = [f"{self.model} ({self.report} report): {self.verdict}", f"  {self.headline}"]
         lines += [f"  - {r.message}" for r in self.reasons[:3]]
         lines += [f"  next: {s}" for s in self.next_steps]
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        return self.summary()
+
     def _repr_html_(self) -> str:
+        if self.card is not None:
+            return card_html(self.card, self.next_steps, self.warnings)
         return banner_html(self)
 
     def _repr_mimebundle_(self, **_: Any) -> dict[str, Any]:
-        return {"text/html": banner_html(self), RECORD_MIME: {"decision": self.to_dict()}}
+        return {"text/html": self._repr_html_(), RECORD_MIME: {"decision": self.to_dict()}}
 
 
 def banner_html(decision: Decision) -> str:
     """The first screen: verdict in words and colour, the three deciding reasons, next steps."""
     colour = VERDICT_COLOURS.get(str(decision.verdict), "#57606a")
-    meaning = VERDICT_MEANING.get(str(decision.verdict), "")
+    meaning = decision.headline
     steps = "".join(f"<li>{escape(s)}</li>" for s in decision.next_steps)
     steps_html = f'<div class="mk-next"><strong>What to do next</strong><ul>{steps}</ul></div>'
     warn = "".join(f"<li>{escape(w)}</li>" for w in decision.warnings)
@@ -168,7 +211,7 @@ NEXT_STEPS: dict[str, tuple[str, ...]] = {
     "CONTINUE_SHADOW": ("Keep {model} in shadow; render again when more traffic is logged.",),
     "PROMOTE": (
         "Promote {model}: make promote MODEL={model} TO=Production "
-        'REPORT=reports/{model}/rollout.html REASON="canary passed"',
+        'REPORT="<path of this report>" REASON="canary passed"',
         "Keep the canary report and decision.json with the approval.",
     ),
     "ROLLBACK": (
@@ -180,8 +223,10 @@ NEXT_STEPS: dict[str, tuple[str, ...]] = {
         "Stop reading the canary: fix the assignment or logging (sample ratio mismatch, "
         "missing rows), then restart it.",
     ),
-    "OK": ("Nothing to do; the next scheduled report will check again.",),
-    "WATCH": ("No action; the owner reviews the moved layers at the next check.",),
+    "OK": (
+        "No monitoring action: every layer is within its band; the next scheduled report checks again.",
+    ),
+    "WATCH": ("No monitoring action yet; the owner reviews the moved layers at the next check.",),
     "ALERT": ("The owner investigates today, following the runbook in the policy.",),
     "PAGE": ("Page the on-call owner now and follow the runbook in the policy.",),
     NOT_ASSESSED: ("Provide the missing data (see the sections below) and render again.",),
@@ -199,6 +244,12 @@ def rollout_decision(
     canary: Any = None,
     key_numbers: Mapping[str, Any] | None = None,
     warnings: Sequence[str] = (),
+    history: Any = None,
+    drift: Any = None,
+    current: tuple[Any, Any] | None = None,
+    policy: Any = None,
+    as_of: Any = None,
+    words: Any = None,
 ) -> Decision:
     """The verdict of a challenger's rollout report from its shadow and canary results.
 
@@ -222,6 +273,10 @@ def rollout_decision(
         ``mlopskit.shadow.shadow_profile`` / ``mlopskit.canary.canary_test``), or ``None``.
     key_numbers : numbers for decision.json (merged after the phases' verdicts).
     warnings : extra warnings for the banner (the results' own are included).
+    history, drift, current, policy, as_of, words : for the decision card
+        (:func:`mlopskit.report.card_rules.build_card`): the canary's daily looks (end of
+        enrolment), the input-drift table and its window, the policy (identity and banner),
+        the analysis time, and business words per metric.
     """
     sv, cv = _verdict(shadow), _verdict(canary)
     sr, cr = _reasons_of(shadow, "shadow"), _reasons_of(canary, "canary")
@@ -255,14 +310,46 @@ def rollout_decision(
         verdict, reasons = str(sv), _ranked(sr, str(sv))
     kn: dict[str, Any] = {"shadow_verdict": sv, "canary_verdict": cv, **dict(key_numbers or {})}
     warn = [*getattr(shadow, "warnings", ()), *getattr(canary, "warnings", ()), *warnings]
+    card = build_card(
+        model,
+        verdict,
+        reasons,
+        canary=canary,
+        history=history,
+        shadow=shadow,
+        drift=drift,
+        current=current,
+        policy=policy,
+        as_of=as_of,
+        words=words,
+        meaning=VERDICT_MEANING.get(verdict, ""),
+    )
+    steps = _steps(verdict, model)
+    w = card.window
+    if verdict == "CONTINUE" and w is not None and w.waiting_for:
+        mature = (w.end + pd.Timedelta(days=w.maturity_days)) if w.end is not None else None
+        steps = (
+            "Nothing to run: canary enrolment has ended. Render this report again once the "
+            f"labels have matured{'' if mature is None else f' (by {mature:%Y-%m-%d})'}.",
+        )
+    if canary is not None and w is not None:
+        kn["canary"] = {
+            **dict(kn.get("canary") or {}),
+            "exposure_days": round(w.exposure_days, 6),
+        }
+    if card.money is not None:
+        kn["money"] = card.money.to_dict()
     return Decision(
         model=model,
         report="rollout",
         verdict=verdict,
-        reasons=tuple(reasons),
-        next_steps=_steps(verdict, model),
+        reasons=tuple(r for r, _ in card.reasons),
+        next_steps=steps,
         key_numbers=kn,
-        warnings=tuple(dict.fromkeys(str(w) for w in warn)),
+        warnings=tuple(plain_warnings([str(x) for x in warn], card.chips)),
+        card=card,
+        policy=policy,
+        as_of=card.as_of,
     )
 
 
@@ -273,15 +360,18 @@ def monitoring_decision(
     retrain: Any = None,
     key_numbers: Mapping[str, Any] | None = None,
     warnings: Sequence[str] = (),
+    policy: Any = None,
+    as_of: Any = None,
 ) -> Decision:
     """The headline of the Production model's monitoring report.
 
     The verdict is the monitoring verdict (``OK | WATCH | ALERT | PAGE``) of ``monitor``;
     the retraining assessment (``retrain``) adds its verdict as a reason and its next step.
-    With no monitoring result the verdict is ``NOT_ASSESSED``.
+    With no monitoring result the verdict is ``NOT_ASSESSED``. Reasons are ranked by what
+    decided: the failing checks of the most severe layer first.
     """
     mv, rv = _verdict(monitor), _verdict(retrain)
-    reasons = _ranked(_reasons_of(monitor, "monitoring"))
+    reasons = _monitor_reasons(monitor)
     if monitor is None:
         verdict = NOT_ASSESSED
         reasons = [
@@ -304,7 +394,7 @@ def monitoring_decision(
         # the retraining verdict ranks right after the monitoring reasons that failed
         n_fail = sum(1 for r in reasons if r.passed is False)
         reasons = [*reasons[:n_fail], head, *reasons[n_fail:], *rr]
-        steps.append(VERDICT_MEANING.get(str(rv), ""))
+        steps.append(f"Retraining ({rv}): {VERDICT_MEANING.get(str(rv), '')}")
     kn: dict[str, Any] = {
         "monitoring_verdict": mv,
         "retraining_verdict": rv,
@@ -319,4 +409,33 @@ def monitoring_decision(
         next_steps=tuple(s for s in steps if s),
         key_numbers=kn,
         warnings=tuple(dict.fromkeys(str(w) for w in warn)),
+        policy=policy,
+        as_of=as_of,
+        headline_text=None
+        if retrain is None or rv == "NO_ACTION" or verdict == NOT_ASSESSED
+        else (
+            f"{VERDICT_MEANING.get(verdict, '')} Retraining ({rv}): "
+            f"{VERDICT_MEANING.get(str(rv), '')}"
+        ),
     )
+
+
+#: severity order of monitoring layers, most severe first (None: not evaluated).
+_SEVERITY = {"PAGE": 0, "ALERT": 1, "WATCH": 2, "OK": 3}
+
+
+def _monitor_reasons(monitor: Any) -> list[Reason]:
+    """The monitoring reasons, those that decided first: failing checks of the most severe
+    layer, then failing checks of milder layers, then unknown, then passing checks."""
+    if monitor is None:
+        return []
+    layers = list(getattr(monitor, "layers", ()))
+    if not layers:
+        return _ranked(_reasons_of(monitor, "monitoring"))
+    keyed = []
+    for layer in layers:
+        sev = _SEVERITY.get(str(getattr(layer, "severity", None)), 4)
+        for r in layer.reasons:
+            status = 0 if r.passed is False else 1 if r.passed is None else 2
+            keyed.append(((status, sev, 0 if r.critical else 1), r))
+    return [r for _, r in sorted(keyed, key=lambda kr: kr[0])]

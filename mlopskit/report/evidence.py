@@ -118,10 +118,14 @@ class RolloutEvidence:
                 "units_canary": int(c.units_canary),
                 "days": float(c.days),
                 "srm_p": float(c.srm_p),
+                # the interval the decision used (confidence sequence), as on the card
                 "effects": {
-                    str(r["metric"]): {k: r[k] for k in ("effect", "ci_low", "ci_high")}
-                    for r in c.to_frame().to_dict("records")
-                    if "metric" in r and "effect" in r
+                    m.metric.name: {
+                        "effect": float(m.effect),
+                        "ci_low": float(m.decision_low),
+                        "ci_high": float(m.decision_high),
+                    }
+                    for m in c.metrics
                 },
             }
         if self.input_drift is not None:

@@ -57,6 +57,28 @@ TEMPLATE = """\
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block notebook_css -%}
+<style type="text/css">
+:root { color-scheme: light; }
+body.jp-Notebook { margin: 0; padding: 12px 20px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1f2328; background: #fff; }
+.jp-Collapser, .jp-InputPrompt, .jp-OutputPrompt { display: none; }
+.jp-Cell { margin: 0; padding: 2px 0; }
+.jp-RenderedHTMLCommon h1 { font-size: 1.6em; margin: 18px 0 6px; }
+.jp-RenderedHTMLCommon h2 { font-size: 1.35em; margin: 22px 0 6px; border-bottom: 1px solid #d0d7de; padding-bottom: 3px; }
+.jp-RenderedHTMLCommon h3 { font-size: 1.12em; margin: 14px 0 4px; }
+.jp-RenderedHTMLCommon p { margin: 4px 0 8px; max-width: 980px; }
+.jp-RenderedHTMLCommon ul, .jp-RenderedHTMLCommon ol { margin: 2px 0 6px; padding-left: 24px; }
+.jp-RenderedHTMLCommon code { font: 12px/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #f6f8fa; padding: 0 3px; }
+.jp-RenderedHTMLCommon table { border-collapse: collapse; border: none; margin: 6px 0 10px; font-size: 12px; font-variant-numeric: tabular-nums; }
+.jp-RenderedHTMLCommon th { text-align: left; font-weight: 600; border-bottom: 1px solid #8c959f; padding: 2px 8px; vertical-align: bottom; }
+.jp-RenderedHTMLCommon td { text-align: right; padding: 2px 8px; border: none; }
+.jp-RenderedHTMLCommon td:first-child { text-align: left; }
+.jp-RenderedHTMLCommon tbody tr:nth-child(odd) { background: #f6f8fa; }
+.jp-RenderedHTMLCommon pre { white-space: pre-wrap; font: 12px/1.35 ui-monospace, Menlo, Consolas, monospace; }
+details > summary { cursor: pointer; }
+.jp-OutputArea-output { overflow-x: auto; }
+</style>
+{%- endblock notebook_css -%}
 {%- block extra_css -%}
 <style type="text/css">
 main { max-width: 1240px; margin: 0 auto; }
@@ -237,6 +259,21 @@ def html_cell(fragment: str, cell_id: str) -> Any:
         nbformat.v4.new_output("display_data", data={"text/html": fragment}, metadata={})
     ]
     return cell
+
+
+#: written by the decision's next steps where the report's own path goes. The HTML keeps it
+#: (two renders of the same inputs into different directories stay byte-identical, and the
+#: page never names a path it was not written to); decision.json gets the real path.
+REPORT_PATH_TOKEN = "<path of this report>"
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the current directory when below it, else absolute."""
+    p = path.resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
 
 
 def normalise(nb: Any) -> Any:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mlopskit import frames
-from mlopskit._display import escape, table_html, text_table, warnings_html
+from mlopskit._display import escape, short_repr, table_html, text_table, warnings_html
 
 #: default score bin edges: 0, then log-spaced from 1e-4 to 1 (10 bins per decade). Fraud
 #: scores are calibrated probabilities concentrated near 0, so linear bins would put almost
@@ -72,6 +72,8 @@ class Volumes:
                 }
             )
         return pd.DataFrame(rows)
+
+    __repr__ = short_repr
 
     def summary(self) -> str:
         return "Rows per day\n" + text_table(self.to_frame(), digits=5)
@@ -180,6 +182,8 @@ class LabelGlance:
         )
         return out
 
+    __repr__ = short_repr
+
     def summary(self) -> str:
         head = (
             f"Labels as of {_fmt_day(self.as_of)} (horizon {self.horizon_days} days): "
@@ -278,6 +282,8 @@ class ScoreDistributions:
 
     def to_frame(self) -> pd.DataFrame:
         return self.stats.copy()
+
+    __repr__ = short_repr
 
     def summary(self) -> str:
         return "Score distributions\n" + text_table(self.to_frame())

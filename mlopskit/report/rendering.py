@@ -63,6 +63,7 @@ from mlopskit.report.inputs import registered as registered
 from mlopskit.report.inputs import resolve_model as resolve_model
 from mlopskit.report.inputs import validate_name as validate_name
 from mlopskit.report.notebook import RECORD_MIME, Failure, jsonable, remote_resources
+from mlopskit.schemas import DECISION_SCHEMA_VERSION
 from mlopskit.verdict import Reason
 
 #: name of render's private kernelspec (see mlopskit.report.notebook).
@@ -122,6 +123,11 @@ class Figure:
     alt: str
     width: int
     height: int
+
+    def __repr__(self) -> str:  # never the PNG bytes as text/plain
+        return (
+            f"<Figure {self.width}×{self.height} px, {len(self.png):,} bytes PNG: {self.alt[:80]}>"
+        )
 
     def _repr_html_(self) -> str:
         data = base64.b64encode(self.png).decode("ascii")
@@ -356,6 +362,7 @@ def render(
 
     say("writing HTML")
     records = _notebook.extract_records(executed)
+    html_path = out / f"{stem}.html"
     executed = _notebook.normalise(executed)
     prov = provenance(params, records, model_name)
     if failure is not None:
@@ -371,9 +378,10 @@ def render(
             f"report HTML would load network resources {remote[:5]}; the template or a "
             "notebook output must embed them instead."
         )
-    html_path = out / f"{stem}.html"
     html_bytes = html_text.encode("utf-8")
     html_path.write_bytes(html_bytes)
+
+    from mlopskit.report.card import policy_from_provenance
 
     dec = records.get("decision") or {}
     decision: dict[str, Any] = {
@@ -383,9 +391,19 @@ def render(
         "status": "ok" if failure is None else "failed",
         "verdict": FAILED if failure is not None else dec.get("verdict", NOT_ASSESSED),
         "reasons": dec.get("reasons", []),
-        "next_steps": dec.get("next_steps", []),
+        "next_steps": [
+            str(x).replace(_notebook.REPORT_PATH_TOKEN, _notebook.shown_path(html_path))
+            for x in dec.get("next_steps", [])
+        ],
         "key_numbers": {**dec.get("key_numbers", {}), **records.get("key_numbers", {})},
         "warnings": dec.get("warnings", []),
+        "schema_version": dec.get("schema_version", DECISION_SCHEMA_VERSION),
+        "headline": dec.get("headline", ""),
+        "warning_codes": dec.get("warning_codes", []),
+        "canary": dec.get("canary"),
+        "policy": dec.get("policy") or policy_from_provenance(prov),
+        "as_of": dec.get("as_of", prov.get("as_of")),
+        "expires": dec.get("expires") if failure is None else None,
         "provenance": prov,
         "failure": None,
     }
@@ -532,6 +550,11 @@ class Figures:
     """Several figures displayed in one output."""
 
     figures: tuple[Figure, ...]
+
+    def __repr__(self) -> str:
+        return (
+            f"<{len(self.figures)} figure(s): " + "; ".join(f.alt[:60] for f in self.figures) + ">"
+        )
 
     def _repr_html_(self) -> str:
         return "".join(f._repr_html_() for f in self.figures)

@@ -193,6 +193,8 @@ class ShadowProfile:
         return getattr(self, part).copy()
 
     # ---- text and HTML -----------------------------------------------------------
+    __repr__ = _display.short_repr
+
     def summary(self) -> str:
         d, cap = self.decisions, self.capacity
         lines = [

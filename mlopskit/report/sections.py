@@ -1,0 +1,150 @@
+"""Lean report sections: the canary's tables in the card's units, history folded.
+
+The result objects keep every number (``to_frame()``, ``decision.json``); a report shows
+what an approver reads: one row per metric with effect, interval and margin in business
+units (the chips' numbers, the same ones), the daily verdicts folded behind a one-line
+summary, and no internal columns (taxonomy row numbers, standard errors, method names).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from mlopskit import _format as fmt
+from mlopskit._display import escape, table_html
+from mlopskit.report.card import Chip, chips
+
+#: tables longer than this are folded behind a one-line summary.
+FOLD_ROWS = 15
+
+
+def folded(inner_html: str, summary: str, *, open_: bool = False) -> str:
+    """``inner_html`` under a ``<details>`` whose summary line is ``summary``."""
+    return (
+        f'<details class="mk-details"{" open" if open_ else ""}><summary>{escape(summary)}'
+        f"</summary>{inner_html}</details>"
+    )
+
+
+def _level(c: Chip, x: float) -> str:
+    w = c.words
+    if w.kind == "rate":
+        return fmt.rate(x)
+    if w.kind == "quantity":
+        return fmt.quantity(x, w.unit, 3)
+    return f"{fmt.sig(x, 3)} per $"
+
+
+def canary_frame(canary: Any, words: Any = None) -> pd.DataFrame:
+    """One row per metric, every cell a formatted string with its unit."""
+    by = {m.metric.name: m for m in canary.metrics}
+    rows = []
+    for c in chips(canary, words):
+        m = by[c.metric]
+        hidden = c.status == "hidden"
+        rows.append(
+            {
+                "metric": c.label,
+                "role": c.role if c.gating else "secondary (not gating)",
+                "status": c.status if not hidden else "not read",
+                "control": _level(c, m.mean_control),
+                "canary": "—" if hidden else _level(c, m.mean_canary),
+                "effect": "—" if hidden else c.effect_text,
+                "interval (decision)": "—" if hidden else c.interval_text,
+                "margin": c.margin_text,
+                "power at margin": fmt.percent(m.design_power, 2),
+                "labels matured": fmt.percent(m.matured_share, 3),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def canary_html(canary: Any, words: Any = None) -> str:
+    """The canary section: the per-metric table, effects hidden when the split is invalid."""
+    if canary is None:
+        return '<p class="mk-note"><em>No canary log in the data: this section is empty.</em></p>'
+    kind = "confidence sequences (safe under daily looks)" if canary.sequential else "fixed CIs"
+    cap = (
+        f"Canary vs control at {canary.as_of:%Y-%m-%d}: decisions on {kind}, each one-sided at "
+        f"{fmt.sig(canary.alpha / 2, 2)}; margins are how much worse the canary may be."
+    )
+    note = ""
+    if str(canary.verdict) == "INVALID":
+        note = (
+            '<p class="mk-note"><strong>The split is invalid (sample-ratio mismatch): no '
+            "effect is read.</strong> Fix the assignment or logging and restart the canary.</p>"
+        )
+    return note + table_html(canary_frame(canary, words), caption=cap)
+
+
+def history_html(history: Any) -> str:
+    """Boundary crossings (one row per metric) and the daily verdicts, folded."""
+    if history is None:
+        return ""
+    cross = history.crossings.copy()
+    for col in cross.columns:
+        if col != "metric":
+            cross[col] = [
+                "—" if pd.isna(t) else pd.Timestamp(t).strftime("%Y-%m-%d") for t in cross[col]
+            ]
+    v = history.verdicts
+    daily = pd.DataFrame(
+        {
+            "date": [pd.Timestamp(t).strftime("%Y-%m-%d") for t in v["as_of"]],
+            "units control": [fmt.count(x) for x in v["units_control"]],
+            "units canary": [fmt.count(x) for x in v["units_canary"]],
+            "split check p": [fmt.p_value(x) for x in v["srm_p"]],
+            "verdict": [str(x) for x in v["verdict"]],
+        }
+    )
+    changes = (daily["verdict"] != daily["verdict"].shift()).sum()
+    summary = (
+        f"Verdict by day: {fmt.count(len(daily))} daily looks, {fmt.count(changes)} verdict "
+        f"change(s), last {daily['verdict'].iloc[-1] if len(daily) else '—'}"
+    )
+    return table_html(
+        cross, caption="First day each boundary was crossed (decision interval)"
+    ) + folded(table_html(daily), summary, open_=len(daily) <= FOLD_ROWS)
+
+
+class Html:
+    """A ready HTML fragment for a notebook cell (``_repr_html_``; short text repr)."""
+
+    __slots__ = ("html", "what")
+
+    def __init__(self, html: str, what: str = "section") -> None:
+        self.html = html
+        self.what = what
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"<{self.what}: {len(self.html):,} characters of HTML>"
+
+
+def canary(result: Any, words: Any = None) -> Html:
+    """The canary section of a report (see :func:`canary_html`)."""
+    return Html(canary_html(result, words), "canary section")
+
+
+def history(result: Any) -> Html:
+    """The canary's daily looks (see :func:`history_html`)."""
+    return Html(history_html(result), "canary history")
+
+
+def canary_figures(result: Any, daily: Any = None) -> Any:
+    """The forest plot of effects and the funnel of the decision interval over days; none
+    when the split is invalid (no effect is read)."""
+    from mlopskit.report.rendering import Figures, Note, figure
+
+    if result is None:
+        return Note("No figure: the section has no data.")
+    if str(result.verdict) == "INVALID":
+        return Note("No effect figure: the split is invalid, so no effect is read.")
+    figs = [figure(result.plot())]
+    if daily is not None:
+        figs.append(figure(daily.plot()))
+    return Figures(tuple(figs))
