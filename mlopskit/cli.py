@@ -168,6 +168,81 @@ def _run_init(args: argparse.Namespace) -> int:
 COMMANDS.append(_add_init)
 
 
+# ---- monitor -------------------------------------------------------------------------
+MONITOR_EXIT = {"OK": 0, "WATCH": 1, "ALERT": 2, "PAGE": 3}
+"""Exit code per monitoring verdict, so a scheduler can act on it (4: bad input)."""
+
+
+def _add_monitor(sub: Any) -> None:
+    p = sub.add_parser(
+        "monitor",
+        help="run the four monitoring layers and the retraining check; exit 0/1/2/3 for "
+        "OK/WATCH/ALERT/PAGE",
+        description="Monitoring for a daily scheduler: prints the alerts as text, writes "
+        "the decision JSON, and exits 0 (OK), 1 (WATCH), 2 (ALERT) or 3 (PAGE); 4 on bad "
+        "input.",
+    )
+    p.add_argument("model", metavar="MODEL", help="model name, e.g. fraud_v2.2")
+    p.add_argument("--as-of", default=None, help="analysis cut-off date (default: end of data)")
+    p.add_argument("--policy", default=None, help="policy YAML (default: policies/default.yml)")
+    p.add_argument("--data", default=None, help="data directory laid out like data/demo/")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="decision JSON path (default: reports/<MODEL>/monitor.json)",
+    )
+    p.set_defaults(func=_run_monitor)
+
+
+def _run_monitor(args: argparse.Namespace) -> int:
+    import json
+
+    from mlopskit.report import evidence
+    from mlopskit.report.inputs import open_inputs, validate_name
+
+    try:
+        validate_name(args.model)
+        inputs = open_inputs(args.data, args.model, as_of=args.as_of)
+        ev = evidence.monitoring(inputs, policy=args.policy)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
+    mon = ev.monitor
+    verdict = str(mon.verdict)
+    print(mon.summary())
+    out_drift = ev.output_drift
+    if out_drift is not None and getattr(out_drift, "fired", False):
+        print(
+            f"Drift onset {out_drift.onset.date()} (between {out_drift.onset_low.date()} and "
+            f"{out_drift.onset_high.date()})."
+        )
+    if ev.retrain is not None:
+        print(f"Retraining: {ev.retrain.verdict}")
+    decision = {
+        "model": args.model,
+        "as_of": str(inputs.as_of),
+        "verdict": verdict,
+        "exit_code": MONITOR_EXIT[verdict],
+        "monitoring": mon.to_dict(),
+        "key_numbers": ev.key_numbers(),
+        "drift_onset": None
+        if out_drift is None or not getattr(out_drift, "fired", False)
+        else {
+            "onset": str(out_drift.onset),
+            "earliest": str(out_drift.onset_low),
+            "latest": str(out_drift.onset_high),
+        },
+    }
+    path = Path(args.out) if args.out else Path("reports") / args.model / "monitor.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(decision, indent=2, default=str) + "\n")
+    print(f"decision JSON: {path}")
+    return MONITOR_EXIT[verdict]
+
+
+COMMANDS.append(_add_monitor)
+
+
 # ---- end report --------------------------------------------------------------------
 
 

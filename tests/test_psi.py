@@ -210,3 +210,44 @@ def test_alarm_rate_at_the_critical_value_is_alpha(n: int, m: int) -> None:
         assert abs(rate - alpha) < mc, rate
         # p-values are ~uniform: the share below 0.01 is also right
         assert abs(float(np.mean(psi_p_value(v, n, m, b) < 0.01)) - 0.01) < 0.004
+
+
+# ---- empty bins in large samples (issue 12) ---------------------------------------------
+def test_empty_bin_psi_stops_growing_with_window_size() -> None:
+    """A category holding 20 % of the current window and absent from the reference: the
+    plain additive rule grows by ≈ 0.2·ln 10 per tenfold rows (the issue measured 2.49 →
+    2.95 → 3.27); the fixed-resolution rule is the same for every size ≥ 10 000 rows."""
+    share = np.array([0.3, 0.3, 0.2, 0.0])
+    cur_share = np.array([0.25, 0.3, 0.25, 0.2])
+    plain, fixed = [], []
+    for n in (10_000, 1_000_000, 10_000_000, 50_000_000):
+        ref, cur = share * n, cur_share * n
+        plain.append(psi_from_counts(ref, cur, resolution=None))
+        fixed.append(psi_from_counts(ref, cur))
+    assert np.diff(plain) == pytest.approx(
+        [0.2 * math.log(100), 0.2 * math.log(10), 0.2 * math.log(5)], rel=0.05
+    )
+    assert fixed[1:] == pytest.approx([fixed[1]] * 3, rel=1e-6)
+    # at 10 000 rows the non-empty bins' own smoothing still shows (0.5/10 000 per bin)
+    assert fixed[0] == pytest.approx(fixed[1], abs=0.05)
+    # below the resolution the rule is the additive one (STATISTICS.md §1 oracle unchanged)
+    small_ref, small_cur = share * 5000, cur_share * 5000
+    plain_small = psi_from_counts(small_ref, small_cur, resolution=None)
+    assert psi_from_counts(small_ref, small_cur) == plain_small
+
+
+@pytest.mark.slow
+def test_empty_bin_rule_keeps_false_alarm_rate() -> None:
+    """Under no drift with a rare bin (share 0.0001: 5 expected rows, empty in ≈ 0.7 % of windows) and 50 000-row windows against a 50 000-row
+    reference, the share of windows above c_0.05 is ≤ 5 % with the rule (and not above the
+    plain rule's)."""
+    rng = np.random.default_rng(12)
+    shares = np.array([0.3, 0.3, 0.2999, 0.1, 0.0001])
+    n = 50_000
+    ref = rng.multinomial(n, shares, size=4000).astype(float)
+    cur = rng.multinomial(n, shares, size=4000).astype(float)
+    cv = critical_value(n, n, 5)
+    rate_fixed = float(np.mean(psi_from_counts(ref, cur) > cv))
+    rate_plain = float(np.mean(psi_from_counts(ref, cur, resolution=None) > cv))
+    assert rate_fixed <= 0.06
+    assert rate_fixed <= rate_plain

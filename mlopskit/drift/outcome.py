@@ -32,6 +32,9 @@ from mlopskit.stats.outcome import (
     top_k_threshold,
 )
 
+LATE_SHARE_WARN = 0.05
+"""Share of positives arriving after the label window above which outcome drift warns."""
+
 DROP_OUTCOMES = ("confirmed", "cleared", "inconclusive", "not_evaluated")
 
 
@@ -58,6 +61,8 @@ class WindowOutcome:
     auc_drop, auc_drop_se : ``AUC_ref − AUC_window`` and its SE (independent samples).
     auc_drop_test : ``confirmed | cleared | inconclusive | not_evaluated``.
     reliability_score, reliability_rate : per-ECE-bin mean score and observed rate.
+    n_late : positives of matured events whose label arrived *after* the label window; they
+        count as negatives in these metrics (stated, and warned about when material).
     """
 
     window_start: pd.Timestamp
@@ -65,6 +70,7 @@ class WindowOutcome:
     n_matured: int
     n: int = 0
     n_pos: int = 0
+    n_late: int = 0
     auc: float = math.nan
     auc_se: float = math.nan
     auc_ci_low: float = math.nan
@@ -100,11 +106,18 @@ class WindowOutcome:
     def matured_share(self) -> float:
         return self.n_matured / self.n_events if self.n_events else math.nan
 
+    @property
+    def late_share(self) -> float:
+        """Share of the eventual-so-far positives that arrived after the label window."""
+        tot = self.n_pos + self.n_late
+        return self.n_late / tot if tot else math.nan
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("reliability_score")
         d.pop("reliability_rate")
         d["matured_share"] = self.matured_share
+        d["late_share"] = self.late_share
         return d
 
 
@@ -231,6 +244,23 @@ class OutcomeDrift:
         return self.as_of - self.label_age
 
     @property
+    def label_window(self) -> str:
+        """The label window every metric uses, in words."""
+        return (
+            f"a positive counts when its label arrived within {self.label_age.days} d of the "
+            f"event; events after {self.maturity_cutoff} are not evaluable yet"
+        )
+
+    @property
+    def not_evaluable_since(self) -> pd.Timestamp | None:
+        """Start of the first window not fully matured (it and every later window cannot be
+        judged yet), None when every window is matured."""
+        for w in self.windows:
+            if w.n_matured < w.n_events:
+                return w.window_start
+        return None
+
+    @property
     def confirmed_drops(self) -> tuple[pd.Timestamp, ...]:
         return tuple(w.window_start for w in self.windows if w.auc_drop_test == "confirmed")
 
@@ -254,6 +284,10 @@ class OutcomeDrift:
             f"{len(done)} of {len(self.windows)} windows matured; AUC drop > "
             f"{self.auc_drop_tolerance:g} confirmed in {len(self.confirmed_drops)}"
         )
+        since = self.not_evaluable_since
+        head += f"\nLabel window: {self.label_window}" + (
+            f"; not evaluable since {since.date()}." if since is not None else "."
+        )
         cols = [
             "window_start",
             "n",
@@ -264,6 +298,7 @@ class OutcomeDrift:
             "oe",
             "ece",
             "precision",
+            "n_late",
             "auc_drop",
             "auc_drop_test",
         ]
@@ -397,12 +432,23 @@ def outcome_drift(
             f"reference period: {len(ref_p)} matured events, fewer than one in the top "
             f"{k:.2%} (`top_k`): too few rows to compare outcomes; widen `reference_period`."
         )
+    late_all = pairs["late"].to_numpy(dtype=bool) if "late" in pairs else np.zeros(len(pairs), bool)
+    ref_late = int(late_all[pairs["in_reference"].to_numpy(dtype=bool)].sum())
     kw: dict[str, Any] = {"top_k": k, "threshold": threshold}
     ref_m = _metrics(ref_p, ref_y, pol, label="reference period", warn=warn, **kw)
     ref_auc = ref_m.pop("_delong", None)
     if ref_auc is None:
         raise ValueError("reference period: its matured labels have a single class; no AUC.")
-    reference = WindowOutcome(start, len(ref_p), len(ref_p), **ref_m, oe_vs_reference=1.0)
+    reference = WindowOutcome(
+        start, len(ref_p), len(ref_p), **ref_m, oe_vs_reference=1.0, n_late=ref_late
+    )
+    if reference.late_share > LATE_SHARE_WARN:
+        warn.append(
+            f"late_positives: reference period: {ref_late:,} of {ref_late + reference.n_pos:,} "
+            f"positives labelled so far ({reference.late_share:.1%}) arrived after the "
+            f"{age.days} d label window and count as negatives in every metric (AUC, O/E, "
+            f"precision read low); raise `label_age_days` to include them."
+        )
     wkey = pairs[frames.WINDOW_COL].to_numpy()
     out: list[WindowOutcome] = []
     for _, row in wins.iterrows():
@@ -425,7 +471,7 @@ def outcome_drift(
                 ref_auc, cur, tolerance=pol.auc_drop_tolerance, alpha=pol.auc_drop_alpha
             )
             m.update(auc_drop=d, auc_drop_se=se, auc_drop_test=test)
-        out.append(WindowOutcome(w, n_ev, n_mat, **m))
+        out.append(WindowOutcome(w, n_ev, n_mat, **m, n_late=int(late_all[sel].sum())))
     return OutcomeDrift(
         reference=reference,
         windows=tuple(out),

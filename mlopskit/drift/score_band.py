@@ -1,8 +1,12 @@
-"""Output drift: did the score distribution leave its normal band?
+"""Output drift: did the score distribution leave its normal band, and since when?
 
 :func:`output_drift` computes the score's PSI per time window against a reference period and
 flags windows above a band built from the reference period's own window-to-window variability
-(an overdispersion factor) times the sampling critical value (STATISTICS.md §1).
+(an overdispersion factor) times the sampling critical value (STATISTICS.md §1). The drift
+*onset* is a change point: a CUSUM on the windows' PSI standardized by the reference
+windows' own variability, with the false-onset probability controlled over the monitoring
+horizon, and an interval (earliest, latest) for the onset (STATISTICS.md §7.1,
+:mod:`mlopskit.stats.changepoint`). A single window above the band is not an onset.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from scipy import stats
 from mlopskit import _display, frames
 from mlopskit.drift.reference import drift_policy
 from mlopskit.policy import Policy
+from mlopskit.stats.changepoint import ChangePoint, monitored_positions, window_change
 from mlopskit.stats.psi import (
     critical_value,
     edges_from_quantiles,
@@ -55,6 +60,10 @@ class OutputDrift:
         period's windows vary than sampling noise alone (day-of-week mix, campaigns).
     reference_psi_max : the largest leave-one-out PSI among reference windows.
     reference_period, window, band_alpha, edges, n_reference : the choices behind it.
+    complete : the window is complete (a partial window, e.g. today's, never drives the
+        onset on its own).
+    change : the CUSUM change point over the monitored windows (None when the reference
+        has fewer than 3 usable windows); see ``onset``, ``onset_low``, ``onset_high``.
     warnings : data problems.
     """
 
@@ -77,7 +86,38 @@ class OutputDrift:
     n_reference: int
     tau_moderate: float
     tau_significant: float
+    complete: tuple[bool, ...] = ()
+    change: ChangePoint | None = None
     warnings: tuple[str, ...] = ()
+
+    def _monitored(self, i: int | None) -> pd.Timestamp | None:
+        if i is None:
+            return None
+        pos = monitored_positions(self.in_reference, self.complete or [True] * len(self.windows))
+        return self.windows[int(pos[i])]
+
+    @property
+    def onset(self) -> pd.Timestamp | None:
+        """Start of the window where the drift began (maximum likelihood), None without a
+        detected change point."""
+        return None if self.change is None else self._monitored(self.change.onset)
+
+    @property
+    def onset_low(self) -> pd.Timestamp | None:
+        """Earliest plausible onset (the interval's early end)."""
+        return None if self.change is None else self._monitored(self.change.onset_low)
+
+    @property
+    def onset_high(self) -> pd.Timestamp | None:
+        """Latest plausible onset: the conservative start of the new world (count new-world
+        labels from here)."""
+        return None if self.change is None else self._monitored(self.change.onset_high)
+
+    @property
+    def fired(self) -> bool:
+        """A drift onset was detected (the error-controlled trigger; not any window above
+        the band)."""
+        return bool(self.change is not None and self.change.detected)
 
     @property
     def flagged_windows(self) -> tuple[pd.Timestamp, ...]:
@@ -99,6 +139,7 @@ class OutputDrift:
                 "band_upper": list(self.band_upper),
                 "p_value": list(self.p_value),
                 "in_reference": list(self.in_reference),
+                "complete": list(self.complete) if self.complete else [True] * len(self.windows),
                 "out_of_band": list(self.out_of_band),
                 "status": list(self.status),
             }
@@ -114,6 +155,20 @@ class OutputDrift:
             f"(N = {self.n_reference:,}); overdispersion {self.overdispersion:.2f}; "
             f"{len(fl)} windows above the band" + (f", first {fl[0].date()}" if fl else "")
         )
+        if self.change is not None:
+            head += (
+                "\n"
+                + (
+                    f"Drift onset {self.onset.date()} (between {self.onset_low.date()} and "  # type: ignore[union-attr]
+                    f"{self.onset_high.date()}, {self.change.level:.0%})"  # type: ignore[union-attr]
+                    if self.fired
+                    else "No drift onset"
+                )
+                + (
+                    f": CUSUM on the window PSI, P(false onset within {self.change.horizon} "
+                    f"windows) ≤ {self.change.alpha:g}."
+                )
+            )
         return "\n".join([head, *(f"warning: {w}" for w in self.warnings)])
 
     def _repr_html_(self) -> str:
@@ -138,6 +193,7 @@ def output_drift(
     ts: str = "ts",
     window: str | None = None,
     bins: int | None = None,
+    as_of: Any = None,
     policy: Policy | str | Path | None = None,
 ) -> OutputDrift:
     """Score PSI per window against a reference period, flagged when outside its band.
@@ -150,6 +206,13 @@ def output_drift(
     window : window length (policy ``drift.window``, ``"1D"``); windows start at the
         reference period's start (and every multiple of the length before and after it).
     bins : quantile bins of the reference period's scores (policy, 10).
+    as_of : end of the data; a window ending after it is partial. Without it, the last
+        window is taken as partial when it holds fewer than half the median rows of the
+        reference windows.
+
+    The onset is a CUSUM change point on the windows' PSI (policy ``onset_alpha`` over
+    ``onset_horizon`` windows, ``onset_k``, interval at ``onset_level``); partial windows are
+    left out of it.
 
     The band of window ``w`` is ``φ̂·χ²_{B_w−1, 1−band_alpha}·(1/N + 1/M_w)``: the sampling
     critical value scaled by the reference period's overdispersion ``φ̂ ≥ 1`` (see
@@ -242,6 +305,32 @@ def output_drift(
         else:
             status.append("stable")
     ref_psis = [v for v, r in zip(psis, in_ref, strict=True) if r and not math.isnan(v)]
+    n_arr = np.asarray(n, dtype=float)
+    if as_of is not None:
+        data_end = pd.Timestamp(as_of)
+        if tz and data_end.tzinfo is None:
+            data_end = data_end.tz_localize(tz)
+        complete = np.array([w is not None and w + length <= data_end for w in wins])
+    else:
+        complete = np.ones(len(wins), dtype=bool)
+        if len(wins) and n_arr[-1] < 0.5 * float(np.median(n_arr[in_ref])):
+            complete[-1] = False
+    compared = np.where(in_ref, n_ref - n_arr, n_ref)
+    change = window_change(
+        np.asarray(psis, dtype=float),
+        n_arr,
+        compared,
+        np.asarray(bins_w, dtype=float),
+        in_ref,
+        complete,
+        alpha=pol.onset_alpha,
+        horizon=pol.onset_horizon,
+        k=pol.onset_k,
+        level=pol.onset_level,
+        side="upper",
+    )
+    if change is None:
+        warn.append("fewer than 3 usable reference windows: no drift onset can be dated.")
     return OutputDrift(
         windows=tuple(w for w in wins if w is not None),
         n=tuple(int(v) for v in n),
@@ -262,6 +351,8 @@ def output_drift(
         n_reference=n_ref,
         tau_moderate=pol.tau_moderate,
         tau_significant=pol.tau_significant,
+        complete=tuple(bool(v) for v in complete),
+        change=change,
         warnings=tuple(warn),
     )
 

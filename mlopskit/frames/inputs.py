@@ -136,8 +136,10 @@ _WINDOW_UNITS = {
     "week": ("w", "W"),
     "weeks": ("w", "W"),
     "min": ("m", "min"),
-    "m": ("m", "min"),
+    "minute": ("m", "min"),
+    "minutes": ("m", "min"),
 }
+_ACCEPTED_UNITS = "D (days), W (weeks), h (hours), min (minutes)"
 
 
 def parse_window(window: str) -> tuple[str, pd.Timedelta]:
@@ -150,10 +152,17 @@ def parse_window(window: str) -> tuple[str, pd.Timedelta]:
 
     m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]+)\s*", str(window))
     unit = m.group(2).lower() if m else ""
+    if m and unit in ("m", "mo", "month", "months"):
+        # "1M" used to mean one minute (pandas); a month is not a fixed length
+        raise ValueError(
+            f"`window` {window!r}: calendar months are not supported as a window length and "
+            f"'M'/'m' is ambiguous (month or minute); accepted units: {_ACCEPTED_UNITS}, "
+            f"e.g. '1D', '7D', '12h', '30min' (use '4W' or '30D' for about a month)."
+        )
     if not m or unit not in _WINDOW_UNITS or int(m.group(1)) < 1:
         raise ValueError(
-            f"`window` must be a positive count and a unit among D, h, W, min (e.g. '1D', "
-            f"'7D', '12h'); got {window!r}."
+            f"`window` must be a positive count and a unit among {_ACCEPTED_UNITS} (e.g. "
+            f"'1D', '7D', '12h'); got {window!r}."
         )
     k = int(m.group(1))
     nw_unit, pd_unit = _WINDOW_UNITS[unit]

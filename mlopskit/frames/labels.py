@@ -37,7 +37,8 @@ def matured_pairs(
     A positive counts only when ``label == 1`` and ``label_ts ≤ ts + age``; only events with
     ``ts + age ≤ as_of`` are used. Returns ``(windows, pairs)``: per window the event count
     and the matured event count (one lazy group-by), and the row-level ``(window, score,
-    label, in_reference)`` of matured events only (``windows`` has the window key and its
+    label, late, in_reference)`` of matured events only (``late``: a positive that arrived
+    after the label window, counted so it is never silently a negative) (``windows`` has the window key and its
     ``window_start``) — AUC needs row-level pairs, so these two
     columns (plus two small keys) are the only ones materialized.
     """
@@ -64,6 +65,7 @@ def matured_pairs(
             nw.col(WINDOW_COL),
             nw.col(score).cast(nw.Float64).alias("score"),
             (lab & in_time).fill_null(False).alias("label"),
+            (lab & ~in_time).fill_null(False).alias("late"),
             ((nw.col(ts) >= start) & (nw.col(ts) < end)).alias("in_reference"),
         )
     )

@@ -11,7 +11,8 @@ from scipy import stats as sps
 
 from mlopskit import frames
 from mlopskit.policy import LabelsPolicy
-from mlopskit.stats.calibration import CalibrationFit, calibration_fit, expit
+from mlopskit.stats.calibration import CalibrationFit, expit
+from mlopskit.stats.matured_calibration import band_maturity, matured_calibration_fit
 from mlopskit.stats.maturity import (
     MaturityFn,
 )
@@ -72,21 +73,29 @@ class CalibrationCheck:
 
 
 # -- calibration on matured recent labels -----------------------------------------------
-def _expand(cells: pd.DataFrame, fmat: MaturityFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows (p, F, y) from score × age cells: each cell's mean logit, n_pos ones, rest zeros."""
-    n = cells["n"].to_numpy()
-    p_cell = expit(cells["logit_sum"].to_numpy() / n)
-    f_cell = fmat(cells["age_day"].to_numpy() + 0.5)
-    idx = np.repeat(np.arange(len(cells)), n)
-    offsets = np.concatenate([[0], np.cumsum(n)[:-1]])
-    rank = np.arange(idx.size) - offsets[idx]
-    y = (rank < cells["n_pos"].to_numpy()[idx]).astype(float)
-    return p_cell[idx], f_cell[idx], y
+def _cell_maturity(
+    cells: pd.DataFrame,
+    fmat: MaturityFn,
+    band_edges: np.ndarray | None,
+    band_curves: list[MaturityFn] | None,
+) -> np.ndarray:
+    """F̂ per score × age cell: its score band's curve when given, else the pooled one."""
+    age = cells["age_day"].to_numpy() + 0.5
+    if band_edges is None or band_curves is None:
+        return np.asarray(fmat(age), dtype=float)
+    p = expit(cells["logit_sum"].to_numpy() / cells["n"].to_numpy())
+    return band_maturity(p, age, band_edges, list(band_curves))
 
 
-def _logloss(q: np.ndarray, y: np.ndarray) -> float:
+def _cell_fit(cells: pd.DataFrame, f: np.ndarray, p: np.ndarray | None = None) -> CalibrationFit:
+    p_cell = expit(cells["logit_sum"].to_numpy() / cells["n"].to_numpy()) if p is None else p
+    return matured_calibration_fit(p_cell, f, cells["n_pos"].to_numpy(), cells["n"].to_numpy())
+
+
+def _cell_logloss(q: np.ndarray, cells: pd.DataFrame) -> float:
     q = np.clip(q, 1e-12, 1 - 1e-12)
-    return float(-np.mean(y * np.log(q) + (1 - y) * np.log1p(-q)))
+    n, y = cells["n"].to_numpy(), cells["n_pos"].to_numpy()
+    return float(-np.sum(y * np.log(q) + (n - y) * np.log1p(-q)) / n.sum())
 
 
 def calibration_check(
@@ -97,11 +106,22 @@ def calibration_check(
     has_label: bool,
     fmat: MaturityFn,
     pol: LabelsPolicy,
+    band_edges: np.ndarray | None = None,
+    band_curves: list[MaturityFn] | None = None,
 ) -> CalibrationCheck:
-    """Calibration of the served score on matured labels since ``start``, and the stopgap."""
+    """Calibration of the served score on matured labels since ``start``, and the stopgap.
+
+    With ``band_edges``/``band_curves`` (a chain-ladder maturity curve per score band) each
+    cell's arrival factor is its own band's ``F̂_b(age)`` and the calibration is the
+    maximum-likelihood fit of ``P(label arrived) = F̂_b(age)·σ(a + b·logit p)``
+    (STATISTICS.md §7.2, :func:`mlopskit.stats.matured_calibration.matured_calibration_fit`):
+    faster-labelled high scores no longer read as a calibration shift.
+    """
     cells = frames.label_calibration_counts(lf, as_of=as_of, start=start, has_label=has_label)
     if len(cells):
-        cells = cells[fmat(cells["age_day"].to_numpy() + 0.5) >= pol.calibration_min_maturity]
+        f_all = _cell_maturity(cells, fmat, band_edges, band_curves)
+        keep = f_all >= pol.calibration_min_maturity
+        cells = cells[keep].reset_index(drop=True)
     n = int(cells["n"].sum()) if len(cells) else 0
     n_pos = int(cells["n_pos"].sum()) if len(cells) else 0
     out = CalibrationCheck(
@@ -118,8 +138,8 @@ def calibration_check(
             note=f"{n_pos} matured positives (F̂ ≥ {pol.calibration_min_maturity}) since "
             f"{start}; {pol.calibration_min_positives} needed to check calibration.",
         )
-    p, f, y = _expand(cells, fmat)
-    fit = calibration_fit(p * f, y)
+    f_cells = _cell_maturity(cells, fmat, band_edges, band_curves)
+    fit = _cell_fit(cells, f_cells)
     z = float(sps.norm.isf(pol.alpha / 2))
     citl_dev, slope_dev = abs(fit.citl), abs(fit.slope - 1)
     citl_shift = citl_dev > pol.calibration_citl_threshold and citl_dev > z * fit.se_citl
@@ -147,13 +167,13 @@ def calibration_check(
             note=f"the time split left {n_tr} / {n_ho} positives (train / held out); 10 "
             f"each are needed to fit and validate a stopgap.",
         )
-    p_tr, f_tr, y_tr = _expand(tr_cells, fmat)
-    p_ho, f_ho, y_ho = _expand(ho_cells, fmat)
-    stopgap = calibration_fit(p_tr * f_tr, y_tr)
+    f_tr, f_ho = f_cells[~ho], f_cells[ho]
+    stopgap = _cell_fit(tr_cells, f_tr)
+    p_ho = expit(ho_cells["logit_sum"].to_numpy() / ho_cells["n"].to_numpy())
     p_new = stopgap.apply(p_ho, method=pol.stopgap_method)
-    before = calibration_fit(p_ho * f_ho, y_ho)
-    after = calibration_fit(p_new * f_ho, y_ho)
-    ll_b, ll_a = _logloss(p_ho * f_ho, y_ho), _logloss(p_new * f_ho, y_ho)
+    before = _cell_fit(ho_cells, f_ho, p_ho)
+    after = _cell_fit(ho_cells, f_ho, p_new)
+    ll_b, ll_a = _cell_logloss(p_ho * f_ho, ho_cells), _cell_logloss(p_new * f_ho, ho_cells)
     return replace(
         out,
         stopgap=stopgap,

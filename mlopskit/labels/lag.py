@@ -11,11 +11,12 @@ import pandas as pd
 from mlopskit import frames
 from mlopskit.labels.calibration import calib_text, calibration_check
 from mlopskit.labels.maturity import LabelMaturity, _maturity_from_counts
-from mlopskit.labels.prepare import _COHORTS, _prepare, _score_edges
+from mlopskit.labels.prepare import _COHORTS, _cohort_arrays, _prepare, _score_edges
 from mlopskit.labels.retrain import RetrainAssessment, decide
 from mlopskit.labels.triggers import (
     Trigger,
     auc_trigger,
+    conservative_onset,
     flag_trigger,
     k_star_for,
     onset_of,
@@ -24,7 +25,9 @@ from mlopskit.labels.triggers import (
     timestamp,
 )
 from mlopskit.policy import LabelsPolicy, Policy
+from mlopskit.stats.matured_calibration import band_maturity_curves
 from mlopskit.stats.maturity import (
+    MaturityFn,
     forecast_label_count,
 )
 
@@ -83,7 +86,9 @@ def drift_vs_label_lag(
     drift : the drift onset — None, a timestamp (a material drift starting then), or a
         drift result object: its ``onset`` attribute (timestamp or None) is read, and its
         optional boolean ``material`` attribute (default True when an onset is present);
-        without ``onset``, the first of its ``flagged_windows`` (output drift result).
+        without ``onset``, the first of its ``flagged_windows``. When the result also has
+        ``onset_high`` (the output drift's change point interval), new-world labels and the
+        calibration check start there: the conservative end keeps pre-drift labels out.
     k_star : labelled new-world positives needed to retrain; default from the policy, else
         derived from the AUC precision target (``positives_for_auc_precision``).
     last_trained : date of the model's last training run (scheduled cadence, fresh labels).
@@ -142,8 +147,9 @@ def drift_vs_label_lag(
             f"`training_positives` must be a positive integer; got {training_positives!r}."
         )
     kstar, kstar_src = k_star_for(k_star, pol)
-    cal_start = onset or trained or prep.as_of - pd.Timedelta(days=pol.calibration_window_days)
-    splits = sorted({t for t in (onset, trained, cal_start) if t is not None})
+    new_world = conservative_onset(drift, onset)
+    cal_start = new_world or trained or prep.as_of - pd.Timedelta(days=pol.calibration_window_days)
+    splits = sorted({t for t in (onset, new_world, trained, cal_start) if t is not None})
     edges = _score_edges(prep)
     counts = frames.label_triangle_counts(
         prep.lf,
@@ -157,6 +163,9 @@ def drift_vs_label_lag(
     )
     lm = _maturity_from_counts(prep, counts, edges)
     fmat = lm.maturity_fn
+    band_curves, band_notes = (
+        (None, ()) if edges is None else _band_curves(prep, counts, edges, fmat)
+    )
 
     # -- triggers
     calib = (
@@ -167,6 +176,8 @@ def drift_vs_label_lag(
             has_label=prep.has_label,
             fmat=fmat,
             pol=pol,
+            band_edges=edges,
+            band_curves=band_curves,
         )
         if prep.has_score
         else None
@@ -178,13 +189,10 @@ def drift_vs_label_lag(
         threshold=pol.calibration_citl_threshold,
         detail="no score column" if calib is None else (calib.note or calib_text(calib)),
     )
-    if calib is not None and calib.evaluated and lm.arrival is not None and lm.arrival.biased:
+    if calib is not None and calib.evaluated and band_notes:
         warns.append(
-            f"calibration_arrival_bias: arrival bias was found and the calibration check "
-            f"uses labels from ages with F̂ ≥ {pol.calibration_min_maturity}; the p·F̂ "
-            f"correction assumes one arrival speed, so the calibration shift and the stopgap "
-            f"lean towards the faster-reported high scores (raise `calibration_min_maturity` "
-            f"to be conservative)."
+            "calibration_band_maturity: some score bands have too few labelled positives for "
+            "their own maturity curve and use the pooled one (" + "; ".join(band_notes) + ")."
         )
     monitors = (
         psi_trigger(psi, feature_importance, pol),
@@ -194,7 +202,7 @@ def drift_vs_label_lag(
     )
     fired_monitors = [t.name for t in monitors if t.fired]
     material = (onset is not None and drift_material) or bool(fired_monitors)
-    window_start = onset if onset is not None else trained
+    window_start = new_world if onset is not None else trained
     if material and window_start is None:
         window_start = cal_start
         warns.append(
@@ -303,6 +311,23 @@ def drift_vs_label_lag(
         maturity=lm,
         warnings=(*lm.warnings, *warns),
     )
+
+
+def _band_curves(
+    prep: Any, counts: pd.DataFrame, edges: np.ndarray, fmat: MaturityFn
+) -> tuple[list[MaturityFn], tuple[str, ...]]:
+    """Chain-ladder maturity curve per score band (the triangle's ``group``), pooled over
+    cohorts; bands with too few positives use the pooled curve (STATISTICS.md §7.2)."""
+    starts, _, _, latest = _cohort_arrays(prep, counts)
+    h = prep.horizon_days
+    rows = counts[(counts["delay_day"] >= 0) & (counts["delay_day"] < h)]
+    pos = np.zeros((len(edges) + 1, len(starts), h))
+    np.add.at(
+        pos,
+        (rows["group"].to_numpy(), rows["cohort"].to_numpy(), rows["delay_day"].to_numpy()),
+        rows["n"].to_numpy(),
+    )
+    return band_maturity_curves(pos, latest, pooled=fmat)
 
 
 def _daily_volume(lm: LabelMaturity, days: int) -> float:

@@ -158,7 +158,15 @@ def decide(
         R.append(
             Reason(
                 "drift_onset",
-                f"Drift onset {onset}" + ("" if drift_material else " (marked not material)") + ".",
+                f"Drift onset {onset}"
+                + ("" if drift_material else " (marked not material)")
+                + (
+                    f"; new-world labels are counted from the onset interval's late end "
+                    f"{window_start}"
+                    if window_start is not None and window_start != onset
+                    else ""
+                )
+                + ".",
                 passed=not drift_material,
             )
         )
@@ -230,23 +238,29 @@ def decide(
     by = {t.name: t for t in triggers}
     when = f" (forecast: {date_p.date()})" if date_p is not None else ""
     if material:
-        why = "drift onset" if onset is not None and drift_material else ", ".join(fired_monitors)
+        drifted = onset is not None and drift_material
+        if drifted:
+            why = "Material drift (drift onset)"
+        elif fired_monitors == ["calibration_shift"]:
+            why = "No drift onset; a calibration finding (calibration_shift), not drift,"
+        else:
+            why = f"No drift onset detected, but monitoring triggers fired ({', '.join(fired_monitors)})"
         if enough:
             v, rule = (
                 RetrainVerdict.RETRAIN_NOW,
-                f"Material drift ({why}) and {labelled} ≥ K* = {kstar} new-world labels: retrain now.",
+                f"{why} and {labelled} ≥ K* = {kstar} new-world labels: retrain now.",
             )
         elif calib is not None and calib.shifted and calib.validated:
             v, rule = (
                 RetrainVerdict.RECALIBRATE_STOPGAP,
-                f"Material drift ({why}) but only {labelled} < K* = {kstar} new-world labels; "
+                f"{why} but only {labelled} < K* = {kstar} new-world labels; "
                 f"calibration has shifted and the {calib.method} recalibration improves held-out "
                 f"calibration: ship it as a stopgap and retrain when labels suffice{when}.",
             )
         else:
             v, rule = (
                 RetrainVerdict.WAIT_FOR_LABELS,
-                f"Material drift ({why}) but only {labelled} < K* = {kstar} new-world labels: "
+                f"{why} but only {labelled} < K* = {kstar} new-world labels: "
                 f"retraining now would fit mostly pre-drift labels; wait{when}.",
             )
         if by["scheduled"].fired and not enough:

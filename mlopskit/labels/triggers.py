@@ -65,6 +65,15 @@ def onset_of(drift: Any) -> tuple[pd.Timestamp | None, bool]:
     return timestamp(drift, "drift"), True
 
 
+def conservative_onset(drift: Any, onset: pd.Timestamp | None) -> pd.Timestamp | None:
+    """The late end of the onset interval (``drift.onset_high``) when the drift result has
+    one, else ``onset``: new-world labels are counted from it so pre-drift labels stay out."""
+    if onset is None:
+        return None
+    high = getattr(drift, "onset_high", None)
+    return onset if high is None else max(onset, timestamp(high, "drift.onset_high"))
+
+
 def k_star_for(k_star: int | None, pol: LabelsPolicy) -> tuple[int, str]:
     if k_star is not None:
         if not (isinstance(k_star, int | np.integer) and k_star >= 1):

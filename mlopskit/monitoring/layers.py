@@ -17,6 +17,11 @@ LAYERS = ("service_health", "input_drift", "output_drift", "outcome_drift")
 _ORDER = {"OK": 0, "WATCH": 1, "ALERT": 2, "PAGE": 3}
 
 
+NOT_EVALUABLE = "NOT_EVALUABLE"
+"""Severity a layer returns when none of its period can be judged yet (shown as not
+evaluated, never OK)."""
+
+
 def _max(*sev: str) -> str:
     return max(sev, key=lambda s: _ORDER[s]) if sev else "OK"
 
@@ -128,28 +133,81 @@ def _input_layer(r: PSITable | PSIOverTime, p: MonitoringPolicy) -> tuple[str, l
 
 
 def _output_layer(r: OutputDrift, p: MonitoringPolicy) -> tuple[str, list[Reason]]:
-    i = len(r.windows) - 1
+    """Severity from the drift onset (the error-controlled change point), sized by the PSI
+    of the latest *complete* window; a partial window is named and never judged alone."""
+    complete = r.complete or (True,) * len(r.windows)
+    done = [j for j, c in enumerate(complete) if c]
+    reasons: list[Reason] = []
+    if len(done) < len(r.windows) and r.windows:
+        k = len(r.windows) - 1
+        reasons.append(
+            Reason(
+                "partial_window",
+                f"window {r.windows[k]} is partial ({r.n[k]:,} rows): shown, not judged",
+                None,
+            )
+        )
+    if not done:
+        return "OK", [*reasons, Reason("score_psi", "no complete window yet", None)]
+    i = done[-1]
     v, band, oob = r.psi[i], r.band_upper[i], r.out_of_band[i]
     w = r.windows[i]
     if math.isnan(v):
-        return "OK", [Reason("score_psi", f"window {w}: score PSI could not be computed", None)]
-    if not oob:
-        sev = "OK"
-    elif v >= p.output_severe_psi:
+        return "OK", [
+            *reasons,
+            Reason("score_psi", f"window {w}: score PSI could not be computed", None),
+        ]
+    msg = f"window {w}: score PSI {v:.4f} vs band ≤ {band:.4f}" + (" (outside)" if oob else "")
+    if r.change is None:  # too few reference windows to date an onset: the band alone
+        if not oob:
+            sev = "OK"
+        elif v >= p.output_severe_psi:
+            sev = p.output_severe_severity
+        elif v >= r.tau_moderate:
+            sev = p.output_moderate_severity
+        else:
+            sev = p.output_out_of_band_severity
+        return sev, [*reasons, Reason("score_psi", msg, not oob, v, band)]
+    ctl = (
+        f"CUSUM on the window PSI; P(false onset within {r.change.horizon} windows) "
+        f"≤ {r.change.alpha:g}"
+    )
+    if not r.fired:
+        note = " — one window outside the band is not an onset" if oob else ""
+        return "OK", [
+            *reasons,
+            Reason("drift_onset", f"no drift onset ({ctl})", True),
+            Reason("score_psi", msg + note, None if oob else True, v, band),
+        ]
+    if v >= p.output_severe_psi:
         sev = p.output_severe_severity
     elif v >= r.tau_moderate:
         sev = p.output_moderate_severity
     else:
         sev = p.output_out_of_band_severity
-    msg = f"window {w}: score PSI {v:.4f} vs band ≤ {band:.4f}" + (" (outside)" if oob else "")
-    return sev, [Reason("score_psi", msg, not oob, v, band)]
+    onset = (
+        f"drift onset {r.onset} (between {r.onset_low} and {r.onset_high}, "
+        f"{r.change.level:.0%}; {ctl})"
+    )
+    return sev, [
+        *reasons,
+        Reason("drift_onset", onset, False, critical=True),
+        Reason("score_psi", msg, not oob, v, band),
+    ]
 
 
 def _outcome_layer(r: OutcomeDrift, p: MonitoringPolicy) -> tuple[str, list[Reason]]:
     full = [w for w in r.windows if w.n_matured and w.n_matured == w.n_events]
     part = [w for w in r.windows if w.n_matured]
     if not part:
-        return "OK", [Reason("outcome", "no window has matured labels yet", None)]
+        return NOT_EVALUABLE, [
+            Reason(
+                "not_evaluable",
+                f"not evaluable since {r.reference_period[1].date()}: no window after the "
+                f"reference has labels matured to the {r.label_age.days} d label window yet",
+                None,
+            )
+        ]
     w = (full or part)[-1]
     sev, reasons = "OK", []
     if w.auc_drop_test == "confirmed":
@@ -181,6 +239,28 @@ def _outcome_layer(r: OutcomeDrift, p: MonitoringPolicy) -> tuple[str, list[Reas
                 f"(band {p.outcome_oe_low:g} – {p.outcome_oe_high:g})",
                 not outside,
                 w.oe_vs_reference,
+            )
+        )
+    since = getattr(r, "not_evaluable_since", None)
+    if since is not None:
+        reasons.append(
+            Reason(
+                "not_evaluable",
+                f"outcome judged through {w.window_start.date()} only: windows since "
+                f"{since.date()} are not evaluable yet (labels younger than the "
+                f"{r.label_age.days} d label window); this layer says nothing about them",
+                None,
+            )
+        )
+    ref = r.reference
+    if getattr(ref, "n_late", 0) and ref.late_share > 0.05:
+        reasons.append(
+            Reason(
+                "late_positives",
+                f"{ref.late_share:.1%} of reference positives arrived after the "
+                f"{r.label_age.days} d label window and count as negatives",
+                None,
+                ref.late_share,
             )
         )
     return sev, reasons

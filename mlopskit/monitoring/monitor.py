@@ -13,6 +13,7 @@ from mlopskit.drift import OutputDrift, PSIOverTime, PSITable
 from mlopskit.drift.outcome import OutcomeDrift
 from mlopskit.monitoring.layers import (
     LAYERS,
+    NOT_EVALUABLE,
     LayerStatus,
     _input_layer,
     _max,
@@ -162,7 +163,9 @@ def monitor(
             warn.append(f"layer `{name}` not evaluated (no result given).")
             continue
         sev, reasons = fn(res, p)
-        layers.append(LayerStatus(name, MonitorVerdict(sev), owner, runbook, tuple(reasons)))
+        # a layer that cannot judge its period yet is not evaluated, never OK
+        level = None if sev == NOT_EVALUABLE else MonitorVerdict(sev)
+        layers.append(LayerStatus(name, level, owner, runbook, tuple(reasons)))
         warn += [f"{name}: {w}" for w in getattr(res, "warnings", ())]
     evaluated = [str(layer.severity) for layer in layers if layer.severity is not None]
     if not evaluated:

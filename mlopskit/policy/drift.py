@@ -31,6 +31,13 @@ class DriftPolicy:
         One day matches a daily monitoring job.
     band_alpha : per-window level of the output-drift band. 0.01 because a band is looked at
         every window (120 daily looks at 0.05 would raise ~6 false alarms).
+    onset_alpha : probability of a false drift onset over ``onset_horizon`` windows (the
+        CUSUM on the score's window PSI, STATISTICS.md §7.1). 0.02 so that false onsets and
+        the retraining actions they trigger stay below 5% of no-drift worlds (measured).
+    onset_horizon : windows the onset's error control covers (90 daily looks); longer
+        series use their own length.
+    onset_k : CUSUM allowance in reference SDs (0.5: tuned to a shift of one SD).
+    onset_level : coverage of the onset interval (earliest, latest).
     outcome_window : time window of ``outcome_drift``. 7D: a day of fraud labels holds too
         few positives for a useful AUC.
     label_age_days : common label age (days) for outcome drift: a positive counts only when
@@ -61,6 +68,10 @@ class DriftPolicy:
     top_bins: int = 3
     window: str = "1D"
     band_alpha: float = 0.01
+    onset_alpha: float = 0.02
+    onset_horizon: int = 90
+    onset_k: float = 0.5
+    onset_level: float = 0.95
     outcome_window: str = "7D"
     label_age_days: float = 30.0
     auc_drop_tolerance: float = 0.02
@@ -74,7 +85,15 @@ class DriftPolicy:
     min_positives: int = 10
 
     def __post_init__(self) -> None:
-        for name in ("alpha", "band_alpha", "auc_drop_alpha", "ci_alpha", "top_k"):
+        for name in (
+            "alpha",
+            "band_alpha",
+            "onset_alpha",
+            "onset_level",
+            "auc_drop_alpha",
+            "ci_alpha",
+            "top_k",
+        ):
             v = getattr(self, name)
             if not 0 < v < 1:
                 raise ValueError(f"policy drift: `{name}` must be in (0, 1); got {v!r}.")
@@ -82,6 +101,11 @@ class DriftPolicy:
             raise ValueError(
                 "policy drift: need 0 < `tau_moderate` < `tau_significant`; got "
                 f"{self.tau_moderate!r} and {self.tau_significant!r}."
+            )
+        if self.onset_horizon < 1 or self.onset_k < 0:
+            raise ValueError(
+                "policy drift: `onset_horizon` must be ≥ 1 and `onset_k` ≥ 0; got "
+                f"{self.onset_horizon!r} and {self.onset_k!r}."
             )
         if self.bins < 2:
             raise ValueError(f"policy drift: `bins` must be ≥ 2; got {self.bins!r}.")

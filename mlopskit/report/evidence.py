@@ -317,7 +317,9 @@ def monitoring(
             features=[f.feature for f in prof.features],
             policy=policy,
         )
-    out = drift.output_drift(events, reference_period=w["reference_period"], policy=policy)
+    out = drift.output_drift(
+        events, reference_period=w["reference_period"], as_of=inputs.as_of, policy=policy
+    )
     outcome = drift.outcome_drift(
         events, reference_period=w["reference_period"], as_of=inputs.as_of, policy=policy
     )

@@ -8,6 +8,16 @@ Conventions (STATISTICS.md §1):
 * Shares are smoothed additively on both samples, ``share_i = (count_i + s)/(n + s·B)`` with
   ``s = 0.5`` by default, so an empty bin has a finite log. A fixed floor (1e-4) is *not*
   used: it makes the false-alarm rate explode on sparse bins.
+* Empty bins in large samples: with pure additive smoothing an empty bin's share
+  ``s/(n + s·B)`` shrinks as the sample grows, so a category that appears (or vanishes)
+  gives a PSI that keeps growing with the window size (``+ share·ln 10`` per tenfold rows).
+  An *empty* bin's share is therefore computed at a fixed resolution,
+  ``s/(min(n, R) + s·B)`` with ``R = 10 000`` rows (``EMPTY_BIN_RESOLUTION``): identical to the
+  additive rule for samples of up to R rows, and constant beyond. Non-empty bins are
+  untouched. The noise-aware critical value stays right: under no drift, bins hold ≥ 5
+  expected rows (sparse bins are merged), an empty bin is rare (≤ e⁻⁵), and when it happens
+  the rule raises its share towards the reference, which can only lower the PSI — the
+  false-alarm rate of ``c_α`` is unchanged or lower.
 * Sampling noise (Yurdakul 2018; R ``PDtoolkit::psi``): under no drift
   ``PSI ≈ (1/N + 1/M)·χ²_{B−1}``. Critical value ``c_α = χ²_{B−1, 1−α}·(1/N + 1/M)``; p-value
   ``chi2.sf(PSI/(1/N + 1/M), B − 1)``. With a known reference (``N = ∞``) the factor is ``1/M``.
@@ -27,6 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 DEFAULT_SMOOTHING = 0.5
+EMPTY_BIN_RESOLUTION = 10_000.0
 
 
 def _counts(x: ArrayLike, name: str) -> NDArray[np.float64]:
@@ -38,14 +49,27 @@ def _counts(x: ArrayLike, name: str) -> NDArray[np.float64]:
     return a
 
 
-def smoothed_shares(counts: ArrayLike, smoothing: float = DEFAULT_SMOOTHING) -> NDArray[np.float64]:
-    """``(count_i + s)/(n + s·B)`` along the last axis (additive, Jeffreys-style, smoothing)."""
+def smoothed_shares(
+    counts: ArrayLike,
+    smoothing: float = DEFAULT_SMOOTHING,
+    *,
+    resolution: float | None = EMPTY_BIN_RESOLUTION,
+) -> NDArray[np.float64]:
+    """``(count_i + s)/(n + s·B)`` along the last axis (additive, Jeffreys-style, smoothing);
+    an empty bin gets ``s/(min(n, resolution) + s·B)`` (``resolution=None``: plain additive)."""
     c = _counts(counts, "counts")
     if not smoothing >= 0:
         raise ValueError(f"`smoothing` must be ≥ 0; got {smoothing!r}.")
+    if resolution is not None and not resolution > 0:
+        raise ValueError(f"`resolution` must be > 0 or None; got {resolution!r}.")
     b = c.shape[-1]
+    n = c.sum(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray((c + smoothing) / (c.sum(axis=-1, keepdims=True) + smoothing * b))
+        out = (c + smoothing) / (n + smoothing * b)
+        if resolution is not None and smoothing > 0:
+            empty = smoothing / (np.minimum(n, resolution) + smoothing * b)
+            out = np.where(c == 0, np.broadcast_to(empty, out.shape), out)
+        return np.asarray(out)
 
 
 def psi_contributions(
@@ -53,6 +77,7 @@ def psi_contributions(
     current_counts: ArrayLike,
     *,
     smoothing: float = DEFAULT_SMOOTHING,
+    resolution: float | None = EMPTY_BIN_RESOLUTION,
 ) -> NDArray[np.float64]:
     """Per-bin terms ``(a_i − e_i)·ln(a_i/e_i)`` (each ≥ 0); they sum to the PSI.
 
@@ -66,8 +91,8 @@ def psi_contributions(
             f"`reference_counts` and `current_counts` must have the same number of bins; "
             f"got {r.shape[-1]} and {c.shape[-1]}."
         )
-    e = smoothed_shares(r, smoothing)
-    a = smoothed_shares(c, smoothing)
+    e = smoothed_shares(r, smoothing, resolution=resolution)
+    a = smoothed_shares(c, smoothing, resolution=resolution)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray((a - e) * np.log(a / e))
 
@@ -77,9 +102,12 @@ def psi_from_counts(
     current_counts: ArrayLike,
     *,
     smoothing: float = DEFAULT_SMOOTHING,
+    resolution: float | None = EMPTY_BIN_RESOLUTION,
 ) -> NDArray[np.float64] | float:
     """PSI of two binned samples (smoothed shares; see module docstring)."""
-    out = psi_contributions(reference_counts, current_counts, smoothing=smoothing).sum(axis=-1)
+    out = psi_contributions(
+        reference_counts, current_counts, smoothing=smoothing, resolution=resolution
+    ).sum(axis=-1)
     return float(out) if np.ndim(out) == 0 else np.asarray(out)
 
 
