@@ -605,8 +605,9 @@ def test_demo_world_verdicts(worlds: dict[str, demo.DemoWorld], name: str) -> No
     if name == "worse":
         assert any(r.row in (4, 5) for r in res.metrics)
     if name == "srm":
+        # the canary stops at the first SRM alarm (sequential test, p < srm_alpha)
         assert (
-            res.srm_p < 1e-6 and res.units_canary / (res.units_control + res.units_canary) > 0.055
+            res.srm_p < 0.001 and res.units_canary / (res.units_control + res.units_canary) > 0.055
         )
 
 
