@@ -739,7 +739,6 @@ KNOWN_GAPS = {
     "model_quality_gate-empty_test_set": "an empty test set is not refused",
     "model_quality_gate-label_as_text": "labels stored as text are accepted",
     "feature_parity_gate-duplicate_keys": "duplicated keys are not reported",
-    "staging_smoke_test-one_of_n_requests": "1 of 50 requests scored passes the smoke test",
 }
 
 

@@ -231,9 +231,16 @@ def staging_smoke_test(
     reasons = [
         Reason(
             "sample",
-            f"scored {n_done} recorded requests one by one",
-            n_done > 0,
+            f"scored {n_done} of {n} recorded requests one by one"
+            + (
+                ""
+                if n_done == n
+                else f"; fewer recorded requests than the smoke sample size `n` = {n}: record "
+                "more requests or lower `n`"
+            ),
+            n_done == n,
             float(n_done),
+            float(n),
             critical=True,
         ),
         Reason(
