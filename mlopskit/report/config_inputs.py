@@ -112,3 +112,24 @@ def open_config_inputs(
         warnings=(),
         config=cfg,
     )
+
+
+def config_report(model: str, kind: str | None, say: Any) -> tuple[str, dict[str, Any]] | None:
+    """``(report kind, notebook parameters)`` for a model that has a model config (``None``
+    when it has none). ``kind`` defaults to the registry stage's report, else ``rollout``
+    when the config has a shadow or canary log, else ``monitoring``."""
+    from mlopskit.modelconfig import find_model_config, load_model_config
+    from mlopskit.report.inputs import registered
+
+    if kind is not None and kind not in ("monitoring", "rollout"):
+        raise ValueError(f"`kind` must be 'monitoring' or 'rollout'; got {kind!r}.")
+    cfg_path = find_model_config(model)
+    if cfg_path is None:
+        return None
+    cfg = load_model_config(cfg_path)
+    known = registered(model)
+    if kind is None:
+        rollout_logs = {"shadow_log", "canary_log"} & set(cfg.logs)
+        kind = known.report if known is not None else "rollout" if rollout_logs else "monitoring"
+    say(f"{model}: model config {cfg_path} → {kind} report")
+    return kind, {"MODEL": model, "DATA_DIR": None, "CONFIG": str(cfg_path)}

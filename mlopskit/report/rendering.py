@@ -52,6 +52,7 @@ from typing import Any
 
 import mlopskit.report.notebook as _notebook
 from mlopskit._display import escape
+from mlopskit.report.config_inputs import config_report as _config_report
 from mlopskit.report.inputs import REPORT_FOR_STAGE as REPORT_FOR_STAGE
 from mlopskit.report.inputs import ModelRef as ModelRef
 from mlopskit.report.inputs import ReportInputs as ReportInputs
@@ -496,9 +497,7 @@ def report_model(
 
     ``out`` defaults to ``reports/<model>/``; ``data_dir`` to the demo world (generated
     when missing); ``notebooks`` to this checkout's ``notebooks/``. A model with a model
-    config (:func:`mlopskit.modelconfig.find_model_config`) is read through it; ``kind``
-    (``monitoring``/``rollout``) then picks the report (default: its registry stage's, else
-    rollout when the config has a shadow or canary log, else monitoring).
+    config is read through it (:func:`~mlopskit.report.config_inputs.config_report`).
     """
     import pandas as pd
 
@@ -516,23 +515,9 @@ def report_model(
         policy_path = Path(policy).resolve()
         if not policy_path.is_file():
             raise ValueError(f"`--policy` file `{policy}` does not exist.")
-    if kind is not None and kind not in ("monitoring", "rollout"):
-        raise ValueError(f"`kind` must be 'monitoring' or 'rollout'; got {kind!r}.")
-    from mlopskit.modelconfig import find_model_config, load_model_config
-
-    cfg_path = find_model_config(model) if data_dir is None else None
-    if cfg_path is not None:
-        cfg = load_model_config(cfg_path)
-        known = registered(model)
-        report_kind = kind or (
-            known.report
-            if known is not None
-            else "rollout"
-            if {"shadow_log", "canary_log"} & set(cfg.logs)
-            else "monitoring"
-        )
-        say(f"{model}: model config {cfg_path} → {report_kind} report")
-        params: dict[str, Any] = {"MODEL": model, "DATA_DIR": None, "CONFIG": str(cfg_path)}
+    found = _config_report(model, kind, say) if data_dir is None else None
+    if found is not None:
+        report_kind, params = found
     else:
         d = ensure_data(model, data_dir, say)
         ref = resolve_model(model, d)
