@@ -727,11 +727,8 @@ def test_matrix_covers_every_public_function() -> None:
 #: them). Strict xfail: a fix makes the test XPASS and fail until it is removed from here.
 KNOWN_GAPS = {
     "profile-one_row": "a one-row reference profiles without a warning",
-    "output_drift-one_row": "a one-row log gives a score band without a warning",
-    "outcome_drift-future_events": "events after as_of are dropped without a count",
     "canary_test-future_events": "units after as_of are dropped without a count",
     "canary_history-future_events": "units after as_of are dropped without a count",
-    "canary_test-all_nan_latency_ms": "an all-missing guardrail is skipped without a warning",
     "canary_history-all_nan_latency_ms": "an all-missing guardrail is skipped without a warning",
     "shadow_profile-one_row": "asks for review_k instead of saying the log is too small",
     "psi-one_value": "PSI of a single current value has no warning",

@@ -196,7 +196,9 @@ def test_se_unbalanced() -> None:
 # ---- planning helpers of mlopskit.canary ------------------------------------------------
 def test_canary_sample_size_round_trip_and_days() -> None:
     m = canary.Proportion("fraud_missed_rate", "label & ~flagged", margin=0.0005)
-    plan = canary.sample_size(m, baseline=0.003, canary_share=0.05, daily_units=40_000)
+    plan = canary.sample_size(
+        m, baseline=0.003, canary_share=0.05, daily_units=40_000, sequential=False
+    )
     sd = np.sqrt(0.003 * 0.997)
     expected = (
         (stats.norm.isf(0.025) + stats.norm.ppf(0.8)) ** 2
@@ -206,22 +208,28 @@ def test_canary_sample_size_round_trip_and_days() -> None:
     assert plan.n_total == pytest.approx(expected, rel=1e-12)
     assert plan.days == pytest.approx(expected / 40_000)
     assert plan.n_canary == pytest.approx(0.05 * expected)
-    back = canary.power(m, baseline=0.003, n_total=plan.n_total)
+    back = canary.power(m, baseline=0.003, n_total=plan.n_total, sequential=False)
     assert back.power == pytest.approx(0.8, rel=1e-10)
-    mde = canary.minimum_detectable_effect(m, baseline=0.003, n_total=plan.n_total)
+    mde = canary.minimum_detectable_effect(
+        m, baseline=0.003, n_total=plan.n_total, sequential=False
+    )
     assert mde == pytest.approx(0.0005, rel=1e-10)
     # 1% vs 5%: choose the share before starting
-    small = canary.sample_size(m, baseline=0.003, canary_share=0.01, daily_units=40_000)
+    small = canary.sample_size(
+        m, baseline=0.003, canary_share=0.01, daily_units=40_000, sequential=False
+    )
     assert small.days / plan.days == pytest.approx(0.05 * 0.95 / (0.01 * 0.99), rel=1e-9)
 
 
 def test_canary_sequential_plan_needs_more_and_round_trips() -> None:
     m = canary.Mean("latency_ms", "latency_ms", margin=0.5)
-    fixed = canary.sample_size(m, baseline=20.0, sd=8.0, daily_units=40_000)
+    fixed = canary.sample_size(m, baseline=20.0, sd=8.0, daily_units=40_000, sequential=False)
     seq = canary.sample_size(
         m, baseline=20.0, sd=8.0, daily_units=40_000, sequential=True, planned_days=28
     )
-    assert seq.n_total > fixed.n_total
+    # the confidence-sequence rule needs at least as many units; it cannot decide before the
+    # policy's min_days, so a plan whose power is reached earlier is floored there
+    assert seq.n_total >= fixed.n_total
     back = canary.power(
         m,
         baseline=20.0,
@@ -231,7 +239,7 @@ def test_canary_sequential_plan_needs_more_and_round_trips() -> None:
         sequential=True,
         planned_days=28,
     )
-    assert back.power == pytest.approx(0.8, rel=1e-6)
+    assert back.power >= 0.8 - 1e-6  # round trip: the planned n reaches the promised power
 
 
 def test_relative_margin_planning_and_errors() -> None:
