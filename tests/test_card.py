@@ -10,6 +10,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -47,8 +48,11 @@ def test_chips_carry_the_canary_numbers_in_business_units(promote: tuple[Any, An
         assert (c.effect, c.low, c.high) == (m.effect, m.decision_low, m.decision_high)
     fm = chips["fraud_missed_rate"]
     assert fm.status == "pass" and fm.gating
-    # effect −0.0001204 per transaction = −1.2 per 10,000; margin 0.0005 / control 0.003001
-    assert fm.effect_text == "−1.2 per 10,000 transactions"
+    # the effect per transaction, shown per 10,000 transactions (−0.00022 → "−2.2 per 10,000")
+    per_10k = fm.effect * 10_000
+    assert (
+        fm.effect_text == f"{'−' if per_10k < 0 else '+'}{abs(per_10k):.1f} per 10,000 transactions"
+    )
     assert (
         fm.margin_text
         == f"+5.0 per 10,000 transactions ({_format.share_of(0.0005, fm.mean_control)} of control)"
@@ -111,6 +115,11 @@ def test_money_follows_the_loss_metric(promote: tuple[Any, Any]) -> None:
     w = _card.canary_window(res, hist)
     m = _card.money(res, w)
     loss = res["loss_per_dollar"]
+    if not (np.isfinite(loss.decision_low) and np.isfinite(loss.decision_high)):
+        # a zero-inflated heavy-tailed loss: the skewness gate (issue 13) keeps its interval
+        # undefined at the demo's volume, and the card says so instead of inventing money
+        assert not m.shown and "not finite" in m.reason
+        return
     assert m.shown and m.low < m.per_month < m.high
     # the three numbers are the relative effect and its interval times the same base
     base = m.per_month / loss.effect

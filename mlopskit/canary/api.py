@@ -285,9 +285,9 @@ def _final(
     look = ev.looks[k]
     stop = Reason(
         "stopped",
-        f"The canary reached {res.verdict} at the look of {look.as_of} (day {look.days:.1f}); "
-        f"a sequential canary stops at its first decision, so the {last - k} later look(s) "
-        f"up to {ev.looks[last].as_of} are not used.",
+        f"The canary reached {res.verdict} at the look of {_day(look.as_of)}, after "
+        f"{look.days:.1f} days; a sequential canary stops at its first decision, so the "
+        f"{last - k} later look(s) up to {_day(ev.looks[last].as_of)} are not used.",
         None,
         float(look.days),
     )
@@ -395,3 +395,9 @@ def canary_history(
     return CanaryHistory(
         pd.DataFrame(lrows), pd.DataFrame(vrows), pd.DataFrame(crossings), final, stopped
     )
+
+
+def _day(ts: Any) -> str:
+    """A look's date as YYYY-MM-DD (with the time of day only when it is not midnight)."""
+    t = pd.Timestamp(ts)
+    return f"{t:%Y-%m-%d}" if t == t.normalize() else f"{t:%Y-%m-%d %H:%M}"
