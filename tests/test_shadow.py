@@ -632,7 +632,12 @@ def test_timezone_aware_log() -> None:
     df = _log(n=3000)
     df["ts"] = df["ts"].dt.tz_localize("UTC")
     df["label_ts"] = df["label_ts"].dt.tz_localize("UTC")
-    prof = shadow_profile(pl.from_pandas(df).lazy(), threshold=THR)
+    # attach the zone in Polars: pl.from_pandas on a tz-aware column goes through
+    # pyarrow < 26's Series.values, which pandas 3.1 deprecates (Pandas4Warning)
+    aware = pl.from_pandas(
+        df.assign(ts=df["ts"].dt.tz_localize(None), label_ts=df["label_ts"].dt.tz_localize(None))
+    ).with_columns(pl.col("ts", "label_ts").dt.replace_time_zone("UTC"))
+    prof = shadow_profile(aware.lazy(), threshold=THR)
     assert prof.as_of.tzinfo is not None
     with pytest.raises(ValueError, match="both be time-zone aware or both naive"):
         shadow_profile(df, threshold=THR, as_of="2026-05-01")

@@ -139,7 +139,10 @@ def psi_over_time(
             "(text or epoch numbers? parse them, e.g. pd.to_datetime(..., utc=True))."
         )
     nulls = frames.collect(
-        lf.select(frames.nw.len().alias("n"), frames.nw.col(ts).is_null().sum().alias("k"))
+        lf.select(
+            frames.nw.len().alias("n"),
+            frames.nw.col(ts).is_null().cast(frames.nw.Int64).sum().alias("k"),
+        )
     ).iloc[0]
     if int(nulls["n"]) == 0:
         raise ValueError("current: the frame has no rows; there is nothing to compare.")

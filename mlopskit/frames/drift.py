@@ -167,7 +167,11 @@ def check_binnable(lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str) ->
         inf = collect(
             lf.select(
                 [
-                    (~nw.col(f).is_finite() & ~nw.col(f).is_nan()).fill_null(False).sum().alias(f)
+                    (~nw.col(f).is_finite() & ~nw.col(f).is_nan())
+                    .fill_null(False)
+                    .cast(nw.Int64)
+                    .sum()
+                    .alias(f)
                     for f in floats
                 ]
             )

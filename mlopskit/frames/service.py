@@ -23,6 +23,7 @@ def range_counts(lf: nw.LazyFrame, ts: str, ranges: Sequence[tuple[Any, Any]]) -
     aggs = [
         ((nw.col(ts) >= _ts_literal(a, dtype)) & (nw.col(ts) < _ts_literal(b, dtype)))
         .fill_null(False)
+        .cast(nw.Int64)
         .sum()
         .alias(f"r{i}")
         for i, (a, b) in enumerate(ranges)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,6 +19,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def use_report_settings() -> None:
     """Deterministic figures for reports: a fixed SVG hash salt (ids do not vary per run)."""
     plt.rcParams["svg.hashsalt"] = "mlopskit"
+
+
+_TICK_MATH = re.compile(r"\$\\mathdefault\{[-−0-9.,^{}\\times ]*\}\$")
 
 
 def literal_text(fn: F) -> F:
@@ -39,7 +43,9 @@ def literal_text(fn: F) -> F:
                 return out
             fig.draw_without_rendering()
             for t in fig.findobj(Text):
-                t.set_parse_math(False)
+                # matplotlib's own log-axis tick labels ($\mathdefault{10^{-1}}$) stay math;
+                # everything else, data strings included, is drawn literally
+                t.set_parse_math(bool(_TICK_MATH.fullmatch(t.get_text())))
         return out
 
     return wrapper  # type: ignore[return-value]

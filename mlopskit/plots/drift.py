@@ -171,7 +171,7 @@ def plot_outcome_auc(result: Any, ax: Any = None) -> Any:
 def plot_reliability(result: Any, ax: Any = None) -> Any:
     """Reliability diagram (mean score vs observed rate per equal-mass bin) of the reference
     period and the latest matured window, on log–log axes (fraud scores are small)."""
-    ax = _axes(ax, figsize=(4.8, 4.4))
+    ax = _axes(ax, figsize=(5.4, 5.6))
     series = [("reference", result.reference)]
     matured = [w for w in result.windows if w.reliability_score]
     if matured:
@@ -212,7 +212,12 @@ def plot_reliability(result: Any, ax: Any = None) -> Any:
         f"Reliability ({result.ece_bins} equal-mass bins"
         + (f"; {empty_total} with no positive at the floor)" if empty_total else ")")
     )
-    _legend(ax)
+    # legend below the x-axis label (a fixed 0.55 in under the axes): to the right, its long
+    # labels left the square log–log axes no width and constrained layout collapsed
+    from matplotlib.transforms import ScaledTranslation
+
+    below = ax.transAxes + ScaledTranslation(0.0, -0.55, ax.figure.dpi_scale_trans)
+    _legend(ax, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below)
     return ax
 
 
