@@ -67,9 +67,7 @@ def _text(fragment: str) -> str:
     return html_lib.unescape(re.sub(r"<[^>]+>", " ", no_style))
 
 
-_UNITS = (
-    r"%|ms|pp|days?|units|rows|requests|transactions|per 10,000 \w+|of control|of monthly volume"
-)
+_UNITS = r"%|ms|pp|days?|units|rows|requests|transactions|later looks?|looks?|events or non-events|events|per 10,000 \w+|of control|of monthly volume"
 #: statistics without a unit (a number shortly after one of these names is fine)
 _DIMENSIONLESS = re.compile(
     r"(PSI|KS D|Jaccard|ratio|kappa|κ|AUC|ECE|CITL|slope|correlation|ρ|τ|O/E|critical value"

@@ -287,7 +287,8 @@ def _final(
         "stopped",
         f"The canary reached {res.verdict} at the look of {_day(look.as_of)}, after "
         f"{look.days:.1f} days; a sequential canary stops at its first decision, so the "
-        f"{last - k} later look(s) up to {_day(ev.looks[last].as_of)} are not used.",
+        f"{last - k} later look{'s' if last - k != 1 else ''} up to "
+        f"{_day(ev.looks[last].as_of)} are not used.",
         None,
         float(look.days),
     )
