@@ -48,7 +48,8 @@ class Policies(Connection):
                 }
                 self._insert(con, "policies", row, load_key(create=True))
         rec = self.policy(sha)
-        assert rec is not None
+        if rec is None:  # written in the transaction above; absent only if the store is broken
+            raise RuntimeError(f"registry: policy {sha} was written but cannot be read back.")
         return rec
 
     def policy(self, sha256: str) -> PolicyRecord | None:

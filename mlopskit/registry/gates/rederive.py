@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mlopskit.verdict import Reason
 
@@ -160,7 +160,7 @@ def rederive(
         "render the report again",
     ):
         return Rederived(tuple(reasons))
-    assert isinstance(gate, Mapping)
+    gate = cast(Mapping[str, Any], gate)  # the gate_block check above returned otherwise
     now = (now or datetime.now(UTC)).astimezone(UTC)
     try:
         expires = _utc(gate.get("expires_at"))
@@ -208,8 +208,8 @@ def rederive(
     except ValueError as exc:
         check("registered_inputs", False, f"registered data cannot be read: {exc}")
         return Rederived(tuple(reasons), psha, rec is not None)
-    recorded = gate.get("inputs") if isinstance(gate.get("inputs"), Mapping) else {}
-    assert isinstance(recorded, Mapping)
+    raw_inputs = gate.get("inputs")
+    recorded: Mapping[str, Any] = raw_inputs if isinstance(raw_inputs, Mapping) else {}
     for f in inputs.files:
         name = str(f["name"])
         registered_path = locs.get(name)
@@ -246,8 +246,8 @@ def rederive(
         "as_of": str(inputs.as_of),
         "shadow_recomputed": needs_shadow,
     }
-    claimed = gate.get("verdicts") if isinstance(gate.get("verdicts"), Mapping) else {}
-    assert isinstance(claimed, Mapping)
+    raw_verdicts = gate.get("verdicts")
+    claimed: Mapping[str, Any] = raw_verdicts if isinstance(raw_verdicts, Mapping) else {}
     phases = ["canary", "rollout"] + (["shadow"] if needs_shadow else [])
     for phase in phases:
         ok = claimed.get(phase) == got[phase]
