@@ -21,6 +21,7 @@ from mlopskit.canary.evaluate import _check_split, _evaluate, _Evaluation, _Sett
 from mlopskit.canary.looks import CanaryLook, _looks_from_daily
 from mlopskit.canary.metrics import TAXONOMY, Metric, _policy, default_metrics
 from mlopskit.canary.results import CanaryHistory, CanaryResult, _metric_results
+from mlopskit.rows import RowCounts
 
 
 # --------------------------------------------------------------------------------------
@@ -105,6 +106,14 @@ def _prepare(
         )
         looks = _looks_from_daily(agg, mets)
         info["first_exposure"] = agg.first_ts
+        info["units_late"] = dict(agg.late)
+        info["units_upto"] = dict(agg.units_total)
+        if sum(agg.late.values()):
+            info["warnings"].append(
+                f"canary log: {sum(agg.late.values()):,} units exposed after as_of "
+                f"{agg.as_of} are left out (control {agg.late['control']:,}, canary "
+                f"{agg.late['canary']:,})."
+            )
         if any(m.label_based for m in mets) and "label_ts" not in frames.schema(lf):
             info["warnings"].append(
                 "canary log has no `label_ts`: label-based metrics use every label present, "
@@ -170,7 +179,25 @@ def _result_at(
         days_lower_bound=lb,
         policy=cfg,
         warnings=tuple(warns) + tuple(extra),
+        row_counts=_row_counts(look, info),
     )
+
+
+def _row_counts(look: CanaryLook, info: Mapping[str, Any]) -> RowCounts:
+    """Units of the log: read, exposed by this look (used), exposed after ``as_of``, and
+    exposed between this look and ``as_of`` (a sequential stop or an earlier daily look)."""
+    used = {"control": int(look.units_control), "canary": int(look.units_canary)}
+    late = info.get("units_late") or {a: 0 for a in used}
+    upto = info.get("units_upto") or used
+    later = f"after the look of {look.as_of}"
+    by = {
+        a: RowCounts.of(
+            upto[a] + late[a], {"after as_of": late[a], later: upto[a] - used[a]}, unit="units"
+        )
+        for a in used
+    }
+    total = by["control"] + by["canary"]
+    return RowCounts.of(total.read, total.dropped, by=by, unit="units")
 
 
 def canary_test(

@@ -10,6 +10,7 @@ import pandas as pd
 
 from mlopskit import _display
 from mlopskit.policy import CanaryPolicy
+from mlopskit.rows import RowCounts
 from mlopskit.verdict import CanaryVerdict, Reason
 
 if TYPE_CHECKING:
@@ -190,6 +191,7 @@ class CanaryResult:
     days_to_decision : projected days until every undecided metric decides (``nan`` once
         decided); ``days_lower_bound`` when it is only a lower bound (labels not matured).
     policy : the canary policy section used.  warnings : data problems kept with the result.
+    row_counts : units read, used (exposed by ``as_of``) and left out, per arm.
     """
 
     verdict: CanaryVerdict
@@ -212,6 +214,7 @@ class CanaryResult:
     policy: CanaryPolicy
     warnings: tuple[str, ...] = ()
     stopped_at: pd.Timestamp | None = None
+    row_counts: RowCounts | None = None
 
     def __getitem__(self, name: str) -> MetricResult:
         for r in self.metrics:
@@ -232,6 +235,8 @@ class CanaryResult:
             f"{self.verdict}"
         )
         lines = [head]
+        if self.row_counts is not None:
+            lines.append(f"rows: {self.row_counts.summary()}")
         lines += [f"  - {r.message}" for r in self.reasons]
         if self.warnings:
             lines.append("Warnings:")

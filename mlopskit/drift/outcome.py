@@ -22,6 +22,7 @@ from scipy import stats
 
 from mlopskit import _display, frames
 from mlopskit.policy import DriftPolicy, Policy, as_policy
+from mlopskit.rows import RowCounts
 from mlopskit.stats.auc import auc_drop_test, delong_auc
 from mlopskit.stats.calibration import calibration_fit
 from mlopskit.stats.outcome import (
@@ -218,6 +219,8 @@ class OutcomeDrift:
         method (``"wilson"`` for a fixed threshold, ``"bootstrap"`` for a data quantile).
     ece_bins, ece_n_sim, n_bootstrap, seed : simulation settings.
     warnings : data problems (one-class windows, partially matured windows, …).
+    row_counts : events read, used (matured) and left out (after ``as_of``; label younger
+        than ``label_age``), per window in ``by``.
     """
 
     reference: WindowOutcome
@@ -237,6 +240,7 @@ class OutcomeDrift:
     n_bootstrap: int
     seed: int
     warnings: tuple[str, ...] = ()
+    row_counts: RowCounts | None = None
 
     @property
     def maturity_cutoff(self) -> pd.Timestamp:
@@ -288,6 +292,8 @@ class OutcomeDrift:
         head += f"\nLabel window: {self.label_window}" + (
             f"; not evaluable since {since.date()}." if since is not None else "."
         )
+        if self.row_counts is not None:
+            head += f"\nrows: {self.row_counts.summary()}"
         cols = [
             "window_start",
             "n",
@@ -490,4 +496,20 @@ def outcome_drift(
         n_bootstrap=pol.n_bootstrap,
         seed=pol.seed,
         warnings=tuple(warn),
+        row_counts=_row_counts(wins, age),
     )
+
+
+def _row_counts(wins: pd.DataFrame, age: pd.Timedelta) -> RowCounts:
+    """Events per window: matured (used), after ``as_of``, or not yet ``age`` old."""
+    by = {}
+    for _, row in wins.iterrows():
+        n_ev, n_mat = int(row["n_events"]), int(row["n_matured"])
+        after = int(row.get("n_after_as_of", 0))
+        by[str(pd.Timestamp(row["window_start"]))] = RowCounts.of(
+            n_ev, {"after as_of": after, f"label younger than {age.days} d": n_ev - n_mat - after}
+        )
+    total = RowCounts.of(0)
+    for rc in by.values():
+        total = total + rc
+    return RowCounts.of(total.read, total.dropped, by=by)

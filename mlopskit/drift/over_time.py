@@ -22,6 +22,7 @@ from mlopskit.drift.psi import (
 )
 from mlopskit.drift.reference import ReferenceProfile, drift_policy
 from mlopskit.policy import Policy
+from mlopskit.rows import RowCounts
 
 
 # --------------------------------------------------------------------------------------
@@ -37,6 +38,8 @@ class PSIOverTime:
     window : the window length (e.g. ``"1D"``).
     alpha, tau_moderate, tau_significant, smoothing, known_reference : as in :class:`PSITable`.
     warnings : data problems (empty or tiny windows, constant features, …).
+    row_counts : rows of ``current`` read and used, per window in ``by`` (rows with a null
+        ``ts`` form their own window).
     """
 
     rows: tuple[FeaturePSI, ...]
@@ -48,6 +51,7 @@ class PSIOverTime:
     known_reference: bool = False
     top_bins: int = 3
     warnings: tuple[str, ...] = ()
+    row_counts: RowCounts | None = None
 
     @property
     def windows(self) -> tuple[pd.Timestamp, ...]:
@@ -88,6 +92,8 @@ class PSIOverTime:
         m = self.matrix("status")
         flagged = (m.isin(["moderate", "significant"])).sum(axis=1)
         lines = [f"PSI over time: {m.shape[0]} features × {m.shape[1]} windows of {self.window}"]
+        if self.row_counts is not None:
+            lines.append(f"rows: {self.row_counts.summary()}")
         lines += [f"  {f}: flagged in {int(k)} windows" for f, k in flagged.items() if k]
         return "\n".join([*lines, *(f"warning: {w}" for w in self.warnings)])
 
@@ -150,10 +156,15 @@ def psi_over_time(
         raise ValueError(f"current: timestamp column `{ts}` is null in every row.")
     specs = [fp.spec for fp in fps]
     frames.check_binnable(lf, specs, frame="current")
-    wins, _, counts = frames.bin_counts(lf, specs, ts=ts, every=every, anchor=anchor)
+    wins, n_win, counts = frames.bin_counts(lf, specs, ts=ts, every=every, anchor=anchor)
     if not wins:
         raise ValueError("current: the frame has no rows; there is nothing to compare.")
     warn = list(prof.warnings)
+    if int(nulls["k"]):
+        warn.append(
+            f"current: {int(nulls['k']):,} of {int(nulls['n']):,} rows have a null `{ts}`; they "
+            "are compared as their own window (window_start NaT), not dropped."
+        )
     rows: list[FeaturePSI] = []
     for i, w in enumerate(wins):
         per = [
@@ -173,4 +184,11 @@ def psi_over_time(
         known_reference=known_reference,
         top_bins=pol.top_bins,
         warnings=tuple(warn),
+        row_counts=RowCounts.of(
+            int(nulls["n"]),
+            by={
+                f"`{ts}` missing" if w is None or pd.isna(w) else str(w): RowCounts.of(int(k))
+                for w, k in zip(wins, n_win, strict=True)
+            },
+        ),
     )

@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 from mlopskit import _display, frames
 from mlopskit.drift.reference import FeatureProfile, ReferenceProfile, drift_policy, profile
 from mlopskit.policy import DriftPolicy, Policy
+from mlopskit.rows import RowCounts
 from mlopskit.stats.multiple import benjamini_hochberg
 from mlopskit.stats.psi import (
     bin_index,
@@ -274,6 +275,8 @@ class PSITable:
     multiplicity : correction across features (``"benjamini_hochberg"``).
     top_bins : how many contributing bins ``to_frame`` lists.
     warnings : data problems that did not invalidate the table.
+    row_counts : rows of ``current`` read and used (a missing value is counted in its own
+        bin, never dropped).
     """
 
     rows: tuple[FeaturePSI, ...]
@@ -286,6 +289,7 @@ class PSITable:
     multiplicity: str = "benjamini_hochberg"
     top_bins: int = 3
     warnings: tuple[str, ...] = ()
+    row_counts: RowCounts | None = None
 
     @property
     def flagged(self) -> tuple[str, ...]:
@@ -315,7 +319,10 @@ class PSITable:
             f"PSI table: {len(self.rows)} features, {len(self.flagged)} flagged "
             f"(τ = {self.tau_moderate:g}/{self.tau_significant:g}, α = {self.alpha:g}, BH)"
         )
-        return "\n".join([head, _display.text_table(df), *(f"warning: {w}" for w in self.warnings)])
+        rows = [f"rows: {self.row_counts.summary()}"] if self.row_counts is not None else []
+        return "\n".join(
+            [head, *rows, _display.text_table(df), *(f"warning: {w}" for w in self.warnings)]
+        )
 
     def _repr_html_(self) -> str:
         head = self.summary().splitlines()[0]
@@ -402,6 +409,7 @@ def psi_table(
         known_reference=known_reference,
         top_bins=pol.top_bins,
         warnings=tuple(warn),
+        row_counts=RowCounts.of(int(n[0])),
     )
 
 

@@ -24,6 +24,7 @@ from scipy import stats
 from mlopskit import _display, frames
 from mlopskit.drift.reference import drift_policy
 from mlopskit.policy import Policy
+from mlopskit.rows import RowCounts
 from mlopskit.stats.changepoint import ChangePoint, monitored_positions, window_change
 from mlopskit.stats.psi import (
     critical_value,
@@ -65,6 +66,8 @@ class OutputDrift:
     change : the CUSUM change point over the monitored windows (None when the reference
         has fewer than 3 usable windows); see ``onset``, ``onset_low``, ``onset_high``.
     warnings : data problems.
+    row_counts : scores read and used, per window in ``by`` (every validated score falls in
+        one window; none is dropped).
     """
 
     windows: tuple[pd.Timestamp, ...]
@@ -89,6 +92,7 @@ class OutputDrift:
     complete: tuple[bool, ...] = ()
     change: ChangePoint | None = None
     warnings: tuple[str, ...] = ()
+    row_counts: RowCounts | None = None
 
     def _monitored(self, i: int | None) -> pd.Timestamp | None:
         if i is None:
@@ -169,7 +173,8 @@ class OutputDrift:
                     f"windows) ≤ {self.change.alpha:g}."
                 )
             )
-        return "\n".join([head, *(f"warning: {w}" for w in self.warnings)])
+        rows = [f"rows: {self.row_counts.summary()}"] if self.row_counts is not None else []
+        return "\n".join([head, *rows, *(f"warning: {w}" for w in self.warnings)])
 
     def _repr_html_(self) -> str:
         df = self.to_frame()
@@ -354,6 +359,11 @@ def output_drift(
         complete=tuple(bool(v) for v in complete),
         change=change,
         warnings=tuple(warn),
+        row_counts=RowCounts.of(
+            sum(int(v) for v in n),
+            by={str(w): RowCounts.of(int(v)) for w, v in zip(wins, n, strict=True)},
+            unit="scores",
+        ),
     )
 
 

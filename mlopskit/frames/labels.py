@@ -36,7 +36,7 @@ def matured_pairs(
 
     A positive counts only when ``label == 1`` and ``label_ts ≤ ts + age``; only events with
     ``ts + age ≤ as_of`` are used. Returns ``(windows, pairs)``: per window the event count
-    and the matured event count (one lazy group-by), and the row-level ``(window, score,
+    the matured event count and the count after ``as_of`` (one lazy group-by), and the row-level ``(window, score,
     label, late, in_reference)`` of matured events only (``late``: a positive that arrived
     after the label window, counted so it is never silently a negative) (``windows`` has the window key and its
     ``window_start``) — AUC needs row-level pairs, so these two
@@ -52,10 +52,15 @@ def matured_pairs(
         key.alias(WINDOW_COL),
         (nw.col(ts) <= cutoff).alias("__matured"),
         (nw.col(ts) <= cutoff).cast(nw.Int64).alias("__matured_n"),  # Spark sums no booleans
+        (nw.col(ts) > _ts_literal(as_of, dtype)).cast(nw.Int64).alias("__after_n"),
     )
     windows = collect(
         base.group_by(WINDOW_COL)
-        .agg(nw.len().alias("n_events"), nw.col("__matured_n").sum().alias("n_matured"))
+        .agg(
+            nw.len().alias("n_events"),
+            nw.col("__matured_n").sum().alias("n_matured"),
+            nw.col("__after_n").sum().alias("n_after_as_of"),
+        )
         .sort(WINDOW_COL)
     )
     lab = nw.col(label).cast(nw.Int64) == 1

@@ -243,8 +243,11 @@ def _aggregate(
     )
     if has_label:
         matured = (nw.col("ts") <= matured_before) & ~nw.col("label").is_null()
+        label = nw.col("label")
+        if sch["label"].is_float():  # pandas: a NaN label is null; the cast must not see it
+            label = label.fill_null(0.0)
         base = base.with_columns(
-            nw.when(matured).then(nw.col("label").cast(nw.Int64)).otherwise(nw.lit(2)).alias("__l")
+            nw.when(matured).then(label.cast(nw.Int64)).otherwise(nw.lit(2)).alias("__l")
         )
     else:
         base = base.with_columns(nw.lit(2).alias("__l"))

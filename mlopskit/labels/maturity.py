@@ -15,6 +15,7 @@ from mlopskit.labels.arrival import ArrivalBias, _arrival_bias, _arrival_text
 from mlopskit.labels.prepare import _COHORTS, _cohort_arrays, _prepare, _Prepared, _score_edges
 from mlopskit.labels.triggers import _DAY, timestamp
 from mlopskit.policy import LabelsPolicy, Policy
+from mlopskit.rows import RowCounts
 from mlopskit.stats.maturity import (
     ChainLadderFit,
     MaturityFn,
@@ -50,6 +51,7 @@ class LabelMaturity:
     arrival : the arrival-bias check (None when no score column was given).
     min_maturity, alpha : thresholds used.
     warnings : data problems that do not invalidate the analysis (code first: "code: text").
+    row_counts : events read, used (in a cohort before ``as_of``) and left out.
     """
 
     as_of: pd.Timestamp
@@ -73,6 +75,7 @@ class LabelMaturity:
     min_maturity: float
     alpha: float
     warnings: tuple[str, ...] = ()
+    row_counts: RowCounts | None = None
 
     # -- queries -------------------------------------------------------------------
     @property
@@ -164,6 +167,8 @@ class LabelMaturity:
         ]
         if self.arrival is not None:
             lines.append(_arrival_text(self.arrival))
+        if self.row_counts is not None:
+            lines.insert(1, f"rows: {self.row_counts.summary()}")
         lines += [f"WARNING {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -295,6 +300,14 @@ def _maturity_from_counts(
         min_maturity=pol.min_maturity,
         alpha=pol.alpha,
         warnings=tuple(warns),
+        row_counts=RowCounts.of(
+            prep.n_read,
+            {
+                "at or after as_of": prep.n_after,
+                "outside the cohorts": prep.n_read - prep.n_after - int(n_events.sum()),
+            },
+            unit="events",
+        ),
     )
 
 

@@ -31,6 +31,8 @@ class _Prepared:
     has_score: bool
     policy: LabelsPolicy
     warnings: tuple[str, ...]
+    n_read: int = 0
+    n_after: int = 0
 
 
 def _policy(policy: Policy | str | Any | None) -> LabelsPolicy:
@@ -95,6 +97,8 @@ def _prepare(
         has_score=score is not None,
         policy=pol,
         warnings=tuple(warns),
+        n_read=int(rng["n"]),
+        n_after=int(rng["n_after"]),
     )
 
 

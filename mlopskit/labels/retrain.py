@@ -12,6 +12,7 @@ from mlopskit.labels.calibration import CalibrationCheck, calib_text
 from mlopskit.labels.maturity import LabelMaturity
 from mlopskit.labels.triggers import Trigger
 from mlopskit.policy import LabelsPolicy
+from mlopskit.rows import RowCounts
 from mlopskit.stats.maturity import (
     CountForecast,
 )
@@ -42,7 +43,7 @@ class RetrainAssessment:
         the first date it is reached with the policy's probability (None if beyond range).
     calibration : the calibration check and stopgap (None when no score column).
     triggers : scheduled and monitoring triggers, each with fired / value / threshold.
-    maturity : the label maturity the forecast is based on.
+    maturity : the label maturity the forecast is based on (``row_counts``: its events).
     warnings : data problems that do not invalidate the assessment.
     """
 
@@ -112,8 +113,23 @@ class RetrainAssessment:
 
     __repr__ = short_repr
 
+    @property
+    def row_counts(self) -> RowCounts | None:
+        """The events of :attr:`maturity` (read, used, left out), with the new-world window's
+        share: events before ``window_start`` count for maturity, not for ``labelled_now``."""
+        rc = self.maturity.row_counts
+        if rc is None or self.window_start is None or not 0 <= self.window_events <= rc.used:
+            return rc
+        label = f"window since {self.window_start}"
+        window = RowCounts.of(
+            rc.used, {"before the window": rc.used - self.window_events}, unit=rc.unit
+        )
+        return RowCounts(rc.read, rc.used, rc.dropped, ((label, window),), rc.unit)
+
     def summary(self) -> str:
         lines = [f"Retraining assessment as of {self.as_of}: {self.verdict}"]
+        if self.row_counts is not None:
+            lines.append(f"rows: {self.row_counts.summary()}")
         lines += [f"  - {r.message}" for r in self.reasons]
         lines += [f"WARNING {w}" for w in self.warnings]
         return "\n".join(lines)

@@ -23,6 +23,7 @@ from mlopskit.monitoring.layers import (
 )
 from mlopskit.monitoring.service import ServiceHealth
 from mlopskit.policy import MonitoringPolicy, Policy, as_policy
+from mlopskit.rows import RowCounts
 from mlopskit.verdict import MonitorVerdict
 
 
@@ -38,11 +39,13 @@ class MonitoringResult:
     verdict : ``OK | WATCH | ALERT | PAGE``.
     layers : one :class:`LayerStatus` per layer, in the order of :data:`LAYERS`.
     warnings : layers not evaluated and data problems of the inputs.
+    row_counts : the layers' inputs' rows (read, used, dropped), per layer in ``by``.
     """
 
     verdict: MonitorVerdict
     layers: tuple[LayerStatus, ...]
     warnings: tuple[str, ...] = ()
+    row_counts: RowCounts | None = None
 
     @property
     def pages(self) -> tuple[str, ...]:
@@ -98,6 +101,8 @@ class MonitoringResult:
             sev = str(layer.severity) if layer.severity else "not evaluated"
             lines.append(f"  {layer.layer:<15} {sev:<6} owner: {layer.owner}")
             lines += [f"      - {r.message}" for r in layer.reasons]
+        if self.row_counts is not None:
+            lines.append(f"rows: {self.row_counts.summary()}")
         return "\n".join([*lines, *(f"warning: {w}" for w in self.warnings)])
 
     def _repr_html_(self) -> str:
@@ -170,4 +175,13 @@ def monitor(
     evaluated = [str(layer.severity) for layer in layers if layer.severity is not None]
     if not evaluated:
         raise ValueError("monitor: pass at least one layer result (service, input_drift, …).")
-    return MonitoringResult(MonitorVerdict(_max(*evaluated)), tuple(layers), tuple(warn))
+    by = {n: r.row_counts for n, (r, _) in inputs.items() if getattr(r, "row_counts", None)}
+    total = None
+    if by:
+        total = RowCounts.of(0, unit="rows (all layers)")
+        for rc in by.values():
+            total = total + rc
+        total = RowCounts.of(total.read, total.dropped, by=by, unit="rows (all layers)")
+    return MonitoringResult(
+        MonitorVerdict(_max(*evaluated)), tuple(layers), tuple(warn), row_counts=total
+    )
