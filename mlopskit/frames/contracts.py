@@ -176,12 +176,13 @@ class ValidationPlan:
     unique: str | None
     mapping: dict[str, str]
 
-    def aggregations(self, prefix: str = "") -> list[Any]:
-        """``{prefix}__n`` (rows), one violation count per check and the unique-id count."""
+    def aggregations(self, prefix: str = "", *, unique: bool = True) -> list[Any]:
+        """``{prefix}__n`` (rows), one violation count per check and (``unique``) the
+        unique-id count ``{prefix}__n_unique``."""
         aggs = [nw.len().alias(f"{prefix}__n")]
         for key, (_, expr, _) in self.flags.items():
             aggs.append(expr.fill_null(False).cast(nw.Int64).sum().alias(prefix + key))
-        if self.unique is not None:
+        if unique and self.unique is not None:
             aggs.append(nw.col(self.unique).n_unique().alias(f"{prefix}__n_unique"))
         return aggs
 

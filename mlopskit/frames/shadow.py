@@ -336,6 +336,12 @@ def _aggregate(
         )
     sample_q, sample_method, sample_arrays = _row_sample(base, sample_size, seed, n_rows)
     queries: list[Any] = [totals_q, hist_c_q, hist_h_q, *lat_qs, *seg_qs, *flip_qs]
+    # the unique-id count is a hash set of every id: its own query, so it does not keep the
+    # totals query from streaming (at 10⁷ rows peak RSS 1.18 GB inside it, 0.7 GB beside it)
+    unique_q = None
+    if plan is not None and plan.unique is not None:
+        unique_q = lf.select(nw.col(plan.unique).n_unique().alias("__x___n_unique"))
+        queries.append(unique_q)
     if sample_q is not None:
         queries.append(sample_q)
     try:
@@ -346,6 +352,9 @@ def _aggregate(
         raise
     row = {str(k): v for k, v in res[0].iloc[0].to_dict().items()}
     extra = {k: row.pop(k) for k in list(row) if k.startswith("__x_")}
+    if unique_q is not None:
+        k_u = len(queries) - (2 if sample_q is not None else 1)
+        extra["__x___n_unique"] = res[k_u]["__x___n_unique"].iloc[0]
     if plan is not None:
         plan.check(extra, "__x_")
     totals = {k: int(v) for k, v in row.items()}
@@ -481,7 +490,7 @@ def shadow_scan(
         n_rows=n_rows,
         plan=plan,
         extra_totals=[
-            *plan.aggregations("__x_"),
+            *plan.aggregations("__x_", unique=False),
             *_bound_aggs(has_label_ts),
             *([_count(~nw.col("label").is_null()).alias("__x_labelled")] if "label" in sch else []),
         ],
