@@ -726,16 +726,7 @@ def test_matrix_covers_every_public_function() -> None:
 #: cases still answered wrongly (issue 14 not fully resolved; /work/notes/issue14.md lists
 #: them). Strict xfail: a fix makes the test XPASS and fail until it is removed from here.
 KNOWN_GAPS = {
-    "profile-one_row": "a one-row reference profiles without a warning",
-    "canary_test-future_events": "units after as_of are dropped without a count",
-    "canary_history-future_events": "units after as_of are dropped without a count",
-    "canary_history-all_nan_latency_ms": "an all-missing guardrail is skipped without a warning",
-    "shadow_profile-one_row": "asks for review_k instead of saying the log is too small",
-    "psi-one_value": "PSI of a single current value has no warning",
     "canary_test-columns_unknown_key": "an unknown key in `columns` is ignored",
-    "model_quality_gate-empty_test_set": "an empty test set is not refused",
-    "model_quality_gate-label_as_text": "labels stored as text are accepted",
-    "feature_parity_gate-duplicate_keys": "duplicated keys are not reported",
 }
 
 

@@ -228,3 +228,17 @@ def test_label_maturity_lag_and_monitoring_reconcile() -> None:
     assert by["input_drift"] == tab.row_counts and by["output_drift"] == out.row_counts
     assert rm.read == len(cur) + len(df)
     assert "rows: read" in mon.summary()
+
+
+def test_the_report_provenance_lists_rows_read_used_and_dropped() -> None:
+    from mlopskit.report import evidence, rendering
+
+    df = _canary_log()
+    res = mk.canary_test(df, as_of=AS_OF)
+    counts = evidence.row_counts(canary=res, shadow=None)
+    assert counts == {"canary": res.row_counts.to_dict()}  # type: ignore[union-attr]
+    prov = rendering.provenance({}, {"decision": {"key_numbers": {"row_counts": counts}}})
+    html = rendering.provenance_html(prov)
+    assert "Rows read, used and dropped" in html
+    late = int((df["ts"] > AS_OF).sum())
+    assert f"after as_of {late:,}" in html and f"<td>{len(df):,}</td>" in html

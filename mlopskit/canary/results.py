@@ -300,15 +300,29 @@ class CanaryHistory:
     final: CanaryResult
     stopped_at: pd.Timestamp | None = None
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The data problems of the log (those of :attr:`final`)."""
+        return self.final.warnings
+
+    @property
+    def row_counts(self) -> RowCounts | None:
+        """Units read, used and left out at the final look (:attr:`final`)."""
+        return self.final.row_counts
+
     def to_frame(self) -> pd.DataFrame:
         return self.looks
 
     __repr__ = _display.short_repr
 
     def summary(self) -> str:
+        rows = f"rows: {self.row_counts.summary()}\n" if self.row_counts is not None else ""
         return (
             f"Canary history: {len(self.verdicts)} looks, final verdict "
-            f"{self.final.verdict}.\n" + _display.text_table(self.crossings)
+            f"{self.final.verdict}.\n"
+            + rows
+            + _display.text_table(self.crossings)
+            + "".join(f"\nwarning: {w}" for w in self.warnings)
         )
 
     def _repr_html_(self) -> str:

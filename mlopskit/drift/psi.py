@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -48,6 +49,7 @@ class FeaturePSI:
     status : ``stable | moderate | significant | insufficient_data``.
     bin_labels, reference_counts, current_counts, contributions : the merged bins.
     window : window start for tables over time (``None`` otherwise).
+    warnings : data problems of a single :func:`psi` call (tables keep theirs on the table).
     """
 
     feature: str
@@ -65,6 +67,7 @@ class FeaturePSI:
     current_counts: tuple[float, ...] = ()
     contributions: tuple[float, ...] = ()
     window: pd.Timestamp | None = None
+    warnings: tuple[str, ...] = ()
 
     def top_bins(self, k: int = 3) -> str:
         """The ``k`` bins contributing most to the PSI, ``"label: contribution"``."""
@@ -88,7 +91,7 @@ class FeaturePSI:
             f"PSI of `{self.feature}`: {self.psi:.4f} ({self.status}); critical value "
             f"{self.critical_value:.4g}, p = {self.p_value:.3g}, {self.bins} bins, "
             f"n_reference = {self.n_reference:,}, n_current = {self.n_current:,}"
-        )
+        ) + "".join(f"\nwarning: {w}" for w in self.warnings)
 
     def _repr_html_(self) -> str:
         return (
@@ -493,7 +496,7 @@ def psi(
     if fp.n == 0:
         raise ValueError("`reference` must not be empty.")
     row = _feature_psi(fp, cur_counts, pol, known_reference=known_reference, window=None, warn=warn)
-    return _finish([row], pol)[0]
+    return dataclasses.replace(_finish([row], pol)[0], warnings=tuple(warn))
 
 
 def _np_counts(x: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -440,6 +440,12 @@ def profile(
         raise ValueError("reference: the frame has no rows.")
     by_name: dict[str, FeatureProfile] = {}
     warns: list[str] = []
+    if n < b:
+        warns.append(
+            f"reference: only {n:,} rows for {b} bins per numeric feature; quantile bins "
+            "collapse and a PSI against this reference has little power (profile a larger "
+            "reference sample)."
+        )
     for c in num_names:
         by_name[c], w = _numeric_profile(c, rc.numeric[c], sch[c])
         warns += w

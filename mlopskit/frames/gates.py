@@ -47,7 +47,8 @@ def feature_parity_stats(
     aggregation; only up to ``max_examples`` mismatching rows per feature are collected.
 
     Returns a dict: ``n_training, n_recomputed, n_joined``, ``missing_in_recomputed`` and
-    ``missing_in_training`` (counts + example keys), ``schema_problems`` (list of str),
+    ``missing_in_training`` (counts + example keys), ``duplicated_in_training`` and
+    ``duplicated_in_recomputed`` (rows beyond the first per key + example keys), ``schema_problems`` (list of str),
     ``features`` (list of dicts: feature, kind, n_mismatch, max_abs_diff) and ``examples``
     (pandas frame: feature, key columns, training, recomputed, abs_diff).
     """
@@ -144,9 +145,22 @@ def feature_parity_stats(
         vals = sample[keys[0]].tolist() if len(keys) == 1 else list(sample.itertuples(False, None))
         return n, vals
 
+    def duplicated(lf: nw.LazyFrame) -> tuple[int, list[Any]]:
+        """Rows beyond the first per key (a duplicate key multiplies the join's rows)."""
+        per = lf.group_by(keys).agg(nw.len().alias("__k")).filter(nw.col("__k") > 1)
+        got = collect(per.select(nw.col("__k").sum().alias("n"), nw.len().alias("m")))
+        n = int(got["n"].fillna(0).iloc[0]) - int(got["m"].iloc[0]) if len(got) else 0
+        if n <= 0:
+            return 0, []
+        sample = collect(per.select(keys).sort(keys).head(max_examples))
+        vals = sample[keys[0]].tolist() if len(keys) == 1 else list(sample.itertuples(False, None))
+        return n, vals
+
     n_miss_r, ex_miss_r = anti(t_sel, r_sel)
     n_miss_t, ex_miss_t = anti(r_sel, t_sel)
     return {
+        "duplicated_in_training": duplicated(t_sel),
+        "duplicated_in_recomputed": duplicated(r_sel),
         "n_training": n_rows(t),
         "n_recomputed": n_rows(r),
         "n_joined": int(counts["__n"]),

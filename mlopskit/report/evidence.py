@@ -193,7 +193,20 @@ class RolloutEvidence:
             }
         if self.input_drift is not None:
             kn["input_drift_flagged"] = list(self.input_drift.flagged)
+        kn["row_counts"] = row_counts(
+            shadow=self.shadow, canary=self.canary, input_drift=self.input_drift
+        )
         return kn
+
+
+def row_counts(**results: Any) -> dict[str, Any]:
+    """``{analysis: rows read / used / dropped by reason}`` of the results that have them
+    (the provenance block's "Rows" table)."""
+    return {
+        name: r.row_counts.to_dict()
+        for name, r in results.items()
+        if r is not None and getattr(r, "row_counts", None) is not None
+    }
 
 
 def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> tuple[Any, Any]:
@@ -286,6 +299,14 @@ class MonitoringEvidence:
             kn["input_drift_flagged"] = list(self.input_drift.flagged)
         if self.outcome_drift is not None:
             kn["confirmed_auc_drops"] = [str(t) for t in self.outcome_drift.confirmed_drops]
+        kn["row_counts"] = row_counts(
+            service=self.service,
+            input_drift=self.input_drift,
+            input_drift_over_time=self.input_drift_over_time,
+            output_drift=self.output_drift,
+            outcome_drift=self.outcome_drift,
+            label_maturity=self.maturity,
+        )
         return kn
 
 

@@ -190,6 +190,7 @@ def provenance(
         "policy": records.get("policy"),
         "registry": records.get("registry"),
         "as_of": records.get("as_of"),
+        "row_counts": ((records.get("decision") or {}).get("key_numbers") or {}).get("row_counts"),
         "versions": _versions(),
         "render_time": stamp,
         "render_time_source": source,
@@ -231,7 +232,26 @@ def provenance_html(prov: Mapping[str, Any]) -> str:
         f"{row('registry', json.dumps(reg, sort_keys=True) if reg else 'not recorded')}"
         f"{row('data as of', prov.get('as_of') or 'not recorded')}"
         f"{row('render time', _stamp(prov['render_time'], prov['render_time_source']))}"
-        f"</table>{inputs_html}<p>Versions: {versions}</p></section>"
+        f"</table>{inputs_html}{_rows_html(prov.get('row_counts'))}"
+        f"<p>Versions: {versions}</p></section>"
+    )
+
+
+def _rows_html(counts: Mapping[str, Any] | None) -> str:
+    """Rows read, used and dropped by reason per analysis (``RowCounts.to_dict()``)."""
+    if not counts:
+        return ""
+    body = "".join(
+        f"<tr><td>{escape(name)}</td><td>{escape(_rows(rc.get('read')))}</td>"
+        f"<td>{escape(_rows(rc.get('used')))}</td><td>"
+        + escape("; ".join(f"{r} {k:,}" for r, k in (rc.get("dropped") or {}).items()) or "—")
+        + f"</td><td>{escape(rc.get('unit', 'rows'))}</td></tr>"
+        for name, rc in counts.items()
+    )
+    return (
+        "<table class='mk-table'><caption>Rows read, used and dropped (by reason)</caption>"
+        f"<tr><th>analysis</th><th>read</th><th>used</th><th>dropped</th><th>unit</th></tr>"
+        f"{body}</table>"
     )
 
 

@@ -129,6 +129,12 @@ def shadow_profile(
             f"shadow log: no request was scored by both models ({what}); agreement cannot "
             "be measured. Check the join of the challenger's calls to the request log."
         )
+    if t["pairs"] < 2:
+        raise ValueError(
+            f"shadow log: only {t['pairs']} request of {t['n']:,} rows was scored by both "
+            "models; agreement, ranks and capacity matching need at least 2 scored pairs "
+            "(too few rows to profile: extend the shadow window)."
+        )
     warnings: list[str] = []
     a = pol.alpha
 

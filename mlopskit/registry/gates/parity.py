@@ -219,6 +219,20 @@ def feature_parity_gate(
             )
     for p in st["schema_problems"]:
         reasons.append(Reason("parity_schema", p, False, critical=True))
+    for side in ("training", "recomputed"):
+        n_dup, ex_dup = st.get(f"duplicated_in_{side}", (0, []))
+        if n_dup:
+            reasons.append(
+                Reason(
+                    "parity_keys",
+                    f"{n_dup:,} duplicate rows in the {side} features share a key with another "
+                    f"row (e.g. {ex_dup}); rows must be unique by `key` to be compared",
+                    False,
+                    float(n_dup),
+                    0.0,
+                    critical=True,
+                )
+            )
     n_mr, ex_mr = st["missing_in_recomputed"]
     n_mt, ex_mt = st["missing_in_training"]
     if n_mr:

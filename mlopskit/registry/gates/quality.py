@@ -208,7 +208,18 @@ def model_quality_gate(
             )
     col_names = [label] + [c for c in (scorer, production) if isinstance(c, str)]
     cols = frames.gate_columns(test_set, list(dict.fromkeys(col_names)), frame="test set")
-    y = cols[label].astype(float)
+    raw = cols[label]
+    if raw.size == 0:
+        raise ValueError(
+            "test set: the frame is empty (0 rows); the quality gate needs the frozen test set "
+            "with labels and scores."
+        )
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(
+            f"test set: column `{label}` must be a 0/1 numeric or boolean column; found dtype "
+            f"{raw.dtype} (e.g. {raw[:3].tolist()}): labels stored as text? Convert them first."
+        )
+    y = raw.astype(float)
     if np.isnan(y).any() or not set(np.unique(y)) <= {0.0, 1.0}:
         raise ValueError(f"test set: column `{label}` must be 0/1 without missing values.")
     s_new = _scores_from(scorer, test_set, cols, "scorer")
