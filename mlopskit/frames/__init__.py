@@ -64,6 +64,7 @@ from mlopskit.frames.inputs import (
     WINDOW_COL,
     FrameLike,
     Kind,
+    WindowSpec,
     collect,
     collect_native,
     column_values,
@@ -75,6 +76,8 @@ from mlopskit.frames.inputs import (
     parse_window_length,
     schema,
     time_filter,
+    window_complete,
+    window_spec,
 )
 from mlopskit.frames.labels import (
     label_calibration_counts,
@@ -127,6 +130,7 @@ __all__ = [
     "NumericReference",
     "ReferenceCounts",
     "ShadowAggregates",
+    "WindowSpec",
     "bin_counts",
     "canary_daily_sums",
     "canary_validate",
@@ -166,5 +170,7 @@ __all__ = [
     "time_range",
     "ts_range",
     "validate",
+    "window_complete",
+    "window_spec",
     "write_columns",
 ]
