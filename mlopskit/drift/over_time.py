@@ -301,6 +301,7 @@ def psi_over_time(
     anchor: Any = None,
     as_of: Any = None,
     reference_period: tuple[Any, Any] | None = None,
+    reference_in_profile: bool | None = None,
     policy: Policy | str | Path | None = None,
 ) -> PSIOverTime:
     """:func:`psi_table` per time window of ``current`` (one lazy group-by for all windows).
@@ -321,6 +322,11 @@ def psi_over_time(
         ``drift.onset_alpha`` over ``onset_horizon`` windows, STATISTICS.md §7.1). Default:
         the reference profile's own period when it was profiled with ``ts`` (its rows are
         then in-sample and their PSI scaled accordingly). Without either, no onsets.
+    reference_in_profile : whether the reference windows' rows are the rows the profile
+        was made from (their PSI is then smaller: ``1/M − 1/N`` instead of ``1/M + 1/N``,
+        and treating them as independent would make every later window look drifted).
+        Default: True with the profile's own period, or when the reference windows hold
+        exactly the profile's row count; else False.
 
     BH is applied across features within each window.
     """
@@ -379,6 +385,10 @@ def psi_over_time(
         a, z = pd.Timestamp(prof.period[0]), pd.Timestamp(prof.period[1])
         period, in_sample = (a.floor("D"), (z + pd.Timedelta(microseconds=1)).ceil("D")), True
     in_ref = _reference_windows(spec_w, starts, period)
+    if reference_in_profile is not None:
+        in_sample = bool(reference_in_profile)
+    elif period is not None and not in_sample:
+        in_sample = int(np.asarray(n_win)[in_ref].sum()) == prof.n
     onsets: tuple[FeatureOnset, ...] = ()
     if period is not None:
         onsets = _onsets(
@@ -402,9 +412,6 @@ def psi_over_time(
             "drift onset not dated: pass `reference_period` (a period of `current` without "
             "drift) or a profile made with `ts`."
         )
-    for w, c, k in zip(starts, complete, n_win, strict=True):
-        if not c:
-            warn.append(f"window {_day(w)} is partial ({int(k):,} rows): shown, not judged.")
     return PSIOverTime(
         rows=tuple(rows),
         window=str(window if window is not None else pol.window),
