@@ -223,8 +223,8 @@ def window_spec(window: str | int) -> WindowSpec:
     k = int(m.group(1).replace("_", "")) if m else 0
     if not m or not known or k < 1:
         raise ValueError(
-            f"`window` must be a positive count and a unit among {_ACCEPTED_UNITS} (e.g. "
-            f"'1D', '7D', '12h', '1mo', '100000rows'); got {window!r}."
+            f"`window` must be a positive count and a unit (e.g. '1D', '7D', '12h', '1mo', "
+            f"'100000rows'); got {window!r}. accepted units: {_ACCEPTED_UNITS}."
         )
     if unit in _MONTH_UNITS:
         return WindowSpec(window, "months", k, f"{k}mo")
