@@ -43,7 +43,7 @@ def test_window_spec_refuses_bad_types() -> None:
         frames.window_spec(0)
     with pytest.raises(ValueError, match="must be a string"):
         frames.window_spec(True)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="fixed-length window.*row-count chunks"):
+    with pytest.raises(ValueError, match=r"fixed-length window.*row-count chunks"):
         frames.parse_window("500rows")
 
 
