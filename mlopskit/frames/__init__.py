@@ -24,6 +24,7 @@ from mlopskit.frames.canary import (
     CanaryDaily,
     CanaryMetricSpec,
     canary_daily_sums,
+    canary_scan,
     canary_validate,
 )
 from mlopskit.frames.contracts import (
@@ -36,7 +37,9 @@ from mlopskit.frames.contracts import (
     SHADOW_LOG,
     Column,
     Contract,
+    ValidationPlan,
     validate,
+    validation_plan,
 )
 from mlopskit.frames.drift import (
     DEFAULT_QUANTILE_SAMPLE,
@@ -102,6 +105,7 @@ from mlopskit.frames.shadow import (
     score_histogram,
     shadow_aggregates,
     shadow_bounds,
+    shadow_scan,
 )
 
 __all__ = [
@@ -130,9 +134,11 @@ __all__ = [
     "NumericReference",
     "ReferenceCounts",
     "ShadowAggregates",
+    "ValidationPlan",
     "WindowSpec",
     "bin_counts",
     "canary_daily_sums",
+    "canary_scan",
     "canary_validate",
     "category_counts",
     "check_binnable",
@@ -166,10 +172,12 @@ __all__ = [
     "service_stats",
     "shadow_aggregates",
     "shadow_bounds",
+    "shadow_scan",
     "time_filter",
     "time_range",
     "ts_range",
     "validate",
+    "validation_plan",
     "window_complete",
     "window_spec",
     "write_columns",
