@@ -246,6 +246,40 @@ def test_psi_over_time(files: dict[str, Path], engine: Reader) -> None:
 
 
 @LTZ
+@pytest.mark.parametrize("window", ["1mo", 1500])
+def test_psi_over_time_months_and_row_chunks(
+    files: dict[str, Path], engine: Reader, window: str | int
+) -> None:
+    """Calendar months and row chunks (ordinal rank of ts) on every engine, with the
+    per-feature onsets on 1-day windows' reference period."""
+    pol = _polars(files)
+    ref = mk.profile(pol("reference"), features=FEATURES)
+    a = mk.psi_over_time(ref, pol("events"), window=window, as_of=AS_OF)
+    b = mk.psi_over_time(ref, engine("events"), window=window, as_of=AS_OF)
+    _same(a.to_frame(), b.to_frame())
+    assert a.n == b.n and a.complete == b.complete
+
+
+@LTZ
+def test_psi_over_time_onsets(files: dict[str, Path], engine: Reader) -> None:
+    pol = _polars(files)
+    ref = mk.profile(pol("reference"), features=FEATURES)
+    kw: dict[str, Any] = {"reference_period": (START, START + pd.Timedelta(days=28))}
+    a = mk.psi_over_time(ref, pol("events"), window="1D", **kw)
+    b = mk.psi_over_time(ref, engine("events"), window="1D", **kw)
+    assert [o.describe() for o in a.onsets] == [o.describe() for o in b.onsets]
+    assert a.onset("amount").fired  # amount shifts after day 35
+
+
+@LTZ
+def test_output_drift_row_chunks(files: dict[str, Path], engine: Reader) -> None:
+    period = (START, START + pd.Timedelta(days=28))
+    a = mk.output_drift(_polars(files)("events"), reference_period=period, window=1000)
+    b = mk.output_drift(engine("events"), reference_period=period, window=1000)
+    _same(a.to_frame(), b.to_frame())
+
+
+@LTZ
 def test_output_drift(files: dict[str, Path], engine: Reader) -> None:
     period = (START, START + pd.Timedelta(days=28))
     a = mk.output_drift(_polars(files)("events"), reference_period=period, window="7D")

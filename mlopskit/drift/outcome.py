@@ -388,7 +388,7 @@ def outcome_drift(
     """
     pol = as_policy(policy).section("drift", DriftPolicy)
     win = window or pol.outcome_window
-    every, _ = frames.parse_window(win)
+    every = frames.window_spec(win).every
     k = pol.top_k if top_k is None else float(top_k)
     if threshold is None and not 0 < k < 1:
         raise ValueError(f"`top_k` must be in (0, 1); got {top_k!r}.")

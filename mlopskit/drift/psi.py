@@ -148,7 +148,8 @@ def _feature_psi(
         ordered=fp.kind == "numeric",
         sentinel=fp.sentinel,
     )
-    labels = tuple(_merged_label(fp.labels, g, fp.kind == "numeric") for g in merged.groups)
+    bin_labels = fp.labels  # a computed property: once, not once per merged bin
+    labels = tuple(_merged_label(bin_labels, g, fp.kind == "numeric") for g in merged.groups)
     n_big = math.inf if known_reference else n_ref
     if merged.bins < 2:
         warn.append(

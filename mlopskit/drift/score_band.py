@@ -226,7 +226,8 @@ def output_drift(
     """
     pol = drift_policy(policy)
     b = pol.bins if bins is None else int(bins)
-    every, length = frames.parse_window(window or pol.window)
+    spec_w = frames.window_spec(window or pol.window)
+    every = spec_w.every
     contract = frames.SCORED_EVENTS.without("label", "label_ts")
     lf = frames.validate(scores, contract, columns={"score": score, "ts": ts}, frame="scores")
     start, end = (pd.Timestamp(reference_period[0]), pd.Timestamp(reference_period[1]))
@@ -245,7 +246,13 @@ def output_drift(
     tz = wins[0].tz if wins and wins[0] is not None else None
     s_cmp = start.tz_localize(tz) if tz and start.tzinfo is None else start
     e_cmp = end.tz_localize(tz) if tz and end.tzinfo is None else end
-    in_ref = np.array([w is not None and w >= s_cmp and w + length <= e_cmp for w in wins])
+    ends = spec_w.ends(wins)  # type: ignore[arg-type]
+    in_ref = np.array(
+        [
+            w is not None and e is not None and w >= s_cmp and e <= e_cmp
+            for w, e in zip(wins, ends, strict=True)
+        ]
+    )
     warn: list[str] = []
     if in_ref.sum() == 0:
         raise ValueError(
@@ -311,15 +318,14 @@ def output_drift(
             status.append("stable")
     ref_psis = [v for v, r in zip(psis, in_ref, strict=True) if r and not math.isnan(v)]
     n_arr = np.asarray(n, dtype=float)
+    data_end = None
     if as_of is not None:
         data_end = pd.Timestamp(as_of)
         if tz and data_end.tzinfo is None:
             data_end = data_end.tz_localize(tz)
-        complete = np.array([w is not None and w + length <= data_end for w in wins])
-    else:
-        complete = np.ones(len(wins), dtype=bool)
-        if len(wins) and n_arr[-1] < 0.5 * float(np.median(n_arr[in_ref])):
-            complete[-1] = False
+    complete = frames.window_complete(
+        spec_w, wins, n_arr, as_of=data_end, typical_rows=float(np.median(n_arr[in_ref]))
+    )
     compared = np.where(in_ref, n_ref - n_arr, n_ref)
     change = window_change(
         np.asarray(psis, dtype=float),

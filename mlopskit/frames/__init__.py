@@ -67,6 +67,7 @@ from mlopskit.frames.inputs import (
     WINDOW_COL,
     FrameLike,
     Kind,
+    WindowSpec,
     collect,
     collect_native,
     column_values,
@@ -78,6 +79,8 @@ from mlopskit.frames.inputs import (
     parse_window_length,
     schema,
     time_filter,
+    window_complete,
+    window_spec,
 )
 from mlopskit.frames.labels import (
     label_calibration_counts,
@@ -132,6 +135,7 @@ __all__ = [
     "ReferenceCounts",
     "ShadowAggregates",
     "ValidationPlan",
+    "WindowSpec",
     "bin_counts",
     "canary_daily_sums",
     "canary_scan",
@@ -174,5 +178,7 @@ __all__ = [
     "ts_range",
     "validate",
     "validation_plan",
+    "window_complete",
+    "window_spec",
     "write_columns",
 ]

@@ -500,7 +500,9 @@ def bin_counts(
     Returns ``(windows, n, counts)``: window starts (``[None]`` without windows), the row
     count per window, and per feature an array ``(n_windows, n_bins)`` in the bin layout
     above. Only windows that contain rows appear. Windows start at ``anchor`` (and its
-    multiples of the window length) when given, else at ``ts`` truncated to ``every``.
+    multiples of the window length) when given, else at ``ts`` truncated to ``every``;
+    ``every`` may also be calendar months (``"1mo"``) or row chunks (``"1000rows"``, the
+    window start is the chunk's first ``ts``), see :func:`window_spec`.
 
     Numeric bins from the cumulative counts ``Σ 1{x ≤ e_k}`` (one comparison per edge),
     categorical bins from a native group-by on the column (no per-category comparisons):
@@ -523,7 +525,11 @@ def bin_counts(
         main = (
             lf.with_columns([e.alias(name) for name, e in ind])
             .group_by(keys)
-            .agg(nw.len().alias("__n"), *[nw.col(name).sum() for name, _ in ind])
+            .agg(
+                nw.len().alias("__n"),
+                nw.col(ts).min().alias("__t0"),  # type: ignore[arg-type]
+                *[nw.col(name).sum() for name, _ in ind],
+            )
             .sort(keys)
         )
     else:
@@ -535,7 +541,13 @@ def bin_counts(
         for _, s in cat
     ]
     df, *cat_frames = _collect_many(queries)
-    windows: list[pd.Timestamp | None] = [to_start(w) for w in df[WINDOW_COL]] if keys else [None]
+    windows: list[pd.Timestamp | None] = [None]
+    if keys:  # row chunks start at their first ts
+        windows = (
+            [to_start(w) for w in df[WINDOW_COL]]
+            if to_start is not None
+            else [pd.Timestamp(t) for t in df["__t0"]]
+        )
     n = df["__n"].to_numpy(dtype=float)
     counts: dict[str, np.ndarray] = {}
     for j, s in num:

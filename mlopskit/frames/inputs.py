@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -139,35 +140,151 @@ _WINDOW_UNITS = {
     "minute": ("m", "min"),
     "minutes": ("m", "min"),
 }
-_ACCEPTED_UNITS = "D (days), W (weeks), h (hours), min (minutes)"
+_MONTH_UNITS = ("mo", "month", "months")
+_ROW_UNITS = ("row", "rows")
+_ACCEPTED_UNITS = (
+    "D (days), W (weeks), h (hours), min (minutes), mo (calendar months), rows (row-count "
+    "chunks; an int means rows too)"
+)
+_MONTHS_OFFSET = 30_000
+"""Months added before integer division so the dividend is never negative (SQL engines
+truncate integer division toward zero)."""
 
 
-def parse_window(window: str) -> tuple[str, pd.Timedelta]:
-    """``"1D"``, ``"7D"``, ``"12h"``, ``"1W"``, ``"30min"`` → (narwhals truncate spec, length).
+@dataclass(frozen=True, slots=True)
+class WindowSpec:
+    """A parsed ``window=``: a fixed length, calendar months or fixed row-count chunks.
 
-    Windows start at ``ts`` truncated to multiples of the window since the Unix epoch
-    (polars/narwhals ``dt.truncate``): days at midnight, ``1W`` on Mondays.
+    Attributes
+    ----------
+    text : the window as given (``"7D"``, ``"1mo"``, ``"100000rows"``, ``100000``).
+    kind : ``time`` (fixed length: minutes, hours, days, weeks), ``months`` (calendar months:
+        January has 31 days; windows start on the 1st at midnight) or ``rows`` (chunks of
+        ``count`` rows in ``ts`` order; the last chunk may be partial).
+    count : number of units (minutes, hours, days, weeks, months or rows).
+    every : the key spec :func:`bin_counts` takes (``"7d"``, ``"1mo"``, ``"100000rows"``).
+    length : the window length for ``time`` windows, else None (months and chunks vary).
+    """
+
+    text: str
+    kind: Literal["time", "months", "rows"]
+    count: int
+    every: str
+    length: pd.Timedelta | None = None
+
+    def end(self, start: pd.Timestamp) -> pd.Timestamp | None:
+        """Exclusive end of the window starting at ``start`` (None for row chunks: a chunk
+        ends where the next one starts)."""
+        if self.kind == "time" and self.length is not None:
+            return start + self.length
+        if self.kind == "months":
+            return start + pd.DateOffset(months=self.count)
+        return None
+
+    def ends(self, starts: Sequence[pd.Timestamp]) -> list[pd.Timestamp | None]:
+        """Exclusive end of each window (row chunks: the next chunk's start; None for the
+        last chunk)."""
+        if self.kind != "rows":
+            return [self.end(s) for s in starts]
+        return [*starts[1:], None]
+
+
+def window_spec(window: str | int) -> WindowSpec:
+    """Parse ``window=``: ``"1D"``, ``"7D"``, ``"12h"``, ``"1W"``, ``"30min"`` (fixed
+    lengths), ``"1mo"``/``"3mo"`` (calendar months) or ``100_000`` / ``"100000rows"``
+    (chunks of that many rows in ``ts`` order).
+
+    Fixed lengths start at ``ts`` truncated to multiples of the window since the Unix epoch
+    (polars/narwhals ``dt.truncate``: days at midnight, ``1W`` on Mondays) unless the function
+    takes an ``anchor``. Calendar months start on the 1st at midnight (``3mo``: quarters from
+    January, or from the anchor's month). ``"1M"``/``"1m"`` are refused: month or minute?
     """
     import re
 
-    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]+)\s*", str(window))
-    unit = m.group(2).lower() if m else ""
-    if m and unit in ("m", "mo", "month", "months"):
-        # "1M" used to mean one minute (pandas); a month is not a fixed length
+    if isinstance(window, bool) or not isinstance(window, (str, int, np.integer)):
         raise ValueError(
-            f"`window` {window!r}: calendar months are not supported as a window length and "
-            f"'M'/'m' is ambiguous (month or minute); accepted units: {_ACCEPTED_UNITS}, "
-            f"e.g. '1D', '7D', '12h', '30min' (use '4W' or '30D' for about a month)."
+            f"`window` must be a string such as '1D', '1mo', '100000rows' or an int (rows); "
+            f"got {window!r}."
         )
-    if not m or unit not in _WINDOW_UNITS or int(m.group(1)) < 1:
+    if isinstance(window, (int, np.integer)):
+        if int(window) < 1:
+            raise ValueError(f"`window` as a row count must be ≥ 1; got {window!r}.")
+        k = int(window)
+        return WindowSpec(str(window), "rows", k, f"{k}rows")
+    m = re.fullmatch(r"\s*(\d[\d_]*)\s*([A-Za-z]+)\s*", window)
+    unit = m.group(2) if m else ""
+    if unit in ("M", "m"):  # "1M" used to mean one minute (pandas)
         raise ValueError(
-            f"`window` must be a positive count and a unit among {_ACCEPTED_UNITS} (e.g. "
-            f"'1D', '7D', '12h'); got {window!r}."
+            f"`window` {window!r}: 'M'/'m' is ambiguous (month or minute); write 'mo' for "
+            f"calendar months or 'min' for minutes; accepted units: {_ACCEPTED_UNITS}."
         )
-    k = int(m.group(1))
+    unit = unit.lower()
+    known = unit in _WINDOW_UNITS or unit in _MONTH_UNITS or unit in _ROW_UNITS
+    k = int(m.group(1).replace("_", "")) if m else 0
+    if not m or not known or k < 1:
+        raise ValueError(
+            f"`window` must be a positive count and a unit (e.g. '1D', '7D', '12h', '1mo', "
+            f"'100000rows'); got {window!r}. accepted units: {_ACCEPTED_UNITS}."
+        )
+    if unit in _MONTH_UNITS:
+        return WindowSpec(window, "months", k, f"{k}mo")
+    if unit in _ROW_UNITS:
+        return WindowSpec(window, "rows", k, f"{k}rows")
     nw_unit, pd_unit = _WINDOW_UNITS[unit]
     length = pd.Timedelta(weeks=k) if nw_unit == "w" else pd.Timedelta(f"{k}{pd_unit}")
-    return f"{k}{nw_unit}", length
+    return WindowSpec(window, "time", k, f"{k}{nw_unit}", length)
+
+
+def parse_window(window: str) -> tuple[str, pd.Timedelta]:
+    """A fixed-length window (``"1D"``, ``"7D"``, ``"12h"``, ``"1W"``, ``"30min"``) →
+    (narwhals truncate spec, length), for analyses that need one length (service health,
+    estimated performance). Calendar months and row chunks (see :func:`window_spec`) are
+    refused with the reason."""
+    spec = window_spec(window)
+    if spec.length is None:
+        raise ValueError(
+            f"`window` {window!r}: this analysis needs a fixed-length window (D, W, h, min); "
+            f"{'calendar months vary in length' if spec.kind == 'months' else 'row-count chunks have no fixed length'}."
+        )
+    return spec.every, spec.length
+
+
+def window_complete(
+    spec: WindowSpec,
+    starts: Sequence[Any],
+    n: Any,
+    *,
+    as_of: Any = None,
+    typical_rows: float | None = None,
+    first: bool = False,
+) -> np.ndarray:
+    """Which windows are complete (a partial window is shown, never judged on its own).
+
+    Row chunks: complete when they hold ``count`` rows (only the last can be short). Time
+    windows and months: with ``as_of``, a window ending after ``as_of`` is partial; without
+    it, the last window is partial when it holds fewer than half of ``typical_rows``
+    (default: the median rows of the windows). With ``first``, the same size rule marks a
+    first window the data starts inside of (an epoch-aligned ``7D`` window holding one day).
+    """
+    rows = np.asarray(n, dtype=float)
+    if spec.kind == "rows":
+        return np.asarray(rows >= spec.count)
+    done = np.ones(len(starts), dtype=bool)
+    if as_of is not None:
+        cut = pd.Timestamp(as_of)
+        for i, s in enumerate(starts):
+            e = spec.end(s)
+            if cut.tzinfo is None and e is not None and e.tzinfo is not None:
+                cut = cut.tz_localize(e.tzinfo)
+            done[i] = e is not None and e <= cut
+    if len(rows) < 2:
+        return done
+    typical = float(np.median(rows)) if typical_rows is None else float(typical_rows)
+    edges = ([] if as_of is not None else [len(rows) - 1]) + ([0] if first else [])
+    for i in edges:
+        if rows[i] < 0.5 * typical:
+            done[i] = False
+    return done
 
 
 def _ts_literal(value: Any, dtype: Any) -> Any:
@@ -192,7 +309,12 @@ def time_filter(lf: nw.LazyFrame, ts: str, start: Any = None, end: Any = None) -
 
 
 def _window_expr(lf: nw.LazyFrame, ts: str, every: str, anchor: Any) -> tuple[Any, Any]:
-    """Window key expression and a function mapping collected keys to window starts.
+    """Window key expression and a function mapping collected keys to window starts (None
+    for row chunks: their start is the first ``ts`` of the chunk, aggregated by the caller).
+
+    Calendar months (``"3mo"``): see :func:`_month_expr`. Row chunks (``"1000rows"``):
+    ``(rank − 1) // k`` with the ordinal rank of ``ts`` (rows with equal ``ts`` at a chunk
+    boundary fall on either side, in the engine's order).
 
     Without ``anchor``: ``dt.truncate(every)`` for a single unit (``1d``, ``1h``), windows
     aligned on the Unix epoch for multiples (``7d``). With ``anchor``: windows of the given length
@@ -201,6 +323,12 @@ def _window_expr(lf: nw.LazyFrame, ts: str, every: str, anchor: Any) -> tuple[An
     whole windows to before 1900 so the division never sees a negative number (SQL engines
     truncate integer division toward zero).
     """
+    if every.endswith("rows"):  # chunks of k rows in ts order (ordinal rank: nulls stay null)
+        k = int(every[: -len("rows")])
+        rank = nw.col(ts).rank(method="ordinal").cast(nw.Int64)
+        return (rank - 1) // k, None
+    if every.endswith("mo"):
+        return _month_expr(lf, ts, int(every[:-2]), anchor)
     if anchor is None and int(every[:-1]) == 1:
         return nw.col(ts).dt.truncate(every), lambda k: pd.Timestamp(k)
     if anchor is None:  # multiples: epoch-aligned like polars' truncate, on every engine
@@ -216,6 +344,28 @@ def _window_expr(lf: nw.LazyFrame, ts: str, every: str, anchor: Any) -> tuple[An
     sec = int(length.total_seconds())
     expr = seconds_between(nw.col(ts), _ts_literal(origin, dtype), lf) // sec
     return expr, lambda k: origin + int(k) * length
+
+
+def _month_expr(lf: nw.LazyFrame, ts: str, k: int, anchor: Any) -> tuple[Any, Any]:
+    """Calendar-month window key: months since year 0 (``12·year + month − 1``) divided by
+    ``k``; with ``anchor``, counted from the anchor's month (its day is ignored: month
+    windows start on the 1st). Integer arithmetic on the wall-clock fields, every engine."""
+    month_no = nw.col(ts).dt.year().cast(nw.Int64) * 12 + nw.col(ts).dt.month().cast(nw.Int64) - 1
+    tz = getattr(schema(lf)[ts], "time_zone", None)
+
+    def month_start(m: int) -> pd.Timestamp:
+        t = pd.Timestamp(year=m // 12, month=m % 12 + 1, day=1)
+        return t.tz_localize(tz) if tz else t
+
+    if anchor is None:
+        return month_no // k, lambda key: month_start(int(key) * k)
+    a = pd.Timestamp(anchor)
+    if tz and a.tzinfo is not None:
+        a = a.tz_convert(tz)
+    a_no = a.year * 12 + a.month - 1
+    shift = -(-_MONTHS_OFFSET // k)  # whole windows added so the dividend stays ≥ 0
+    expr = (month_no - a_no + shift * k) // k
+    return expr, lambda key: month_start(a_no + (int(key) - shift) * k)
 
 
 def parse_window_length(every: str) -> pd.Timedelta:

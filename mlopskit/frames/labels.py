@@ -60,6 +60,7 @@ def matured_pairs(
             nw.len().alias("n_events"),
             nw.col("__matured_n").sum().alias("n_matured"),
             nw.col("__after_n").sum().alias("n_after_as_of"),
+            nw.col(ts).min().alias("__t0"),
         )
         .sort(WINDOW_COL)
     )
@@ -74,7 +75,12 @@ def matured_pairs(
             ((nw.col(ts) >= start) & (nw.col(ts) < end)).alias("in_reference"),
         )
     )
-    windows["window_start"] = [to_start(k) for k in windows[WINDOW_COL]]
+    windows["window_start"] = (
+        [to_start(k) for k in windows[WINDOW_COL]]
+        if to_start is not None  # row chunks start at their first ts
+        else [pd.Timestamp(t) for t in windows["__t0"]]
+    )
+    windows = windows.drop(columns="__t0")
     return windows, pairs
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import pandas as pd
+
 from mlopskit.drift import OutputDrift, PSIOverTime, PSITable
 from mlopskit.drift.outcome import OutcomeDrift
 from mlopskit.monitoring.service import ServiceHealth
@@ -20,6 +22,10 @@ _ORDER = {"OK": 0, "WATCH": 1, "ALERT": 2, "PAGE": 3}
 NOT_EVALUABLE = "NOT_EVALUABLE"
 """Severity a layer returns when none of its period can be judged yet (shown as not
 evaluated, never OK)."""
+
+
+def _when(t: pd.Timestamp) -> str:
+    return str(t.date()) if t == t.normalize() else str(t)
 
 
 def _max(*sev: str) -> str:
@@ -98,8 +104,28 @@ def _service_layer(r: ServiceHealth, p: MonitoringPolicy) -> tuple[str, list[Rea
 
 
 def _input_layer(r: PSITable | PSIOverTime, p: MonitoringPolicy) -> tuple[str, list[Reason]]:
-    table = r.table(r.windows[-1]) if isinstance(r, PSIOverTime) else r
+    """Severity from the latest *complete* window's table (over time); a partial window is
+    named and never judged; every flagged feature states its drift onset (or none)."""
     sev, reasons = "OK", []
+    if isinstance(r, PSIOverTime):
+        reasons += [
+            Reason(
+                "partial_window",
+                f"window {_when(w)} is partial ({r.n[r.windows.index(w)]:,} rows): shown, not "
+                "judged",
+                None,
+            )
+            for w in r.partial_windows
+        ]
+        latest = r.latest_complete
+        if latest is None:
+            return "OK", [*reasons, Reason("psi", "no complete window yet", None)]
+        table = r.table(latest)
+        reasons.append(
+            Reason("psi_window", f"judged on the latest complete window, {_when(latest)}", None)
+        )
+    else:
+        table = r
     for row in table.rows:
         if row.status == "significant":
             s = p.input_significant_severity
@@ -118,6 +144,10 @@ def _input_layer(r: PSITable | PSIOverTime, p: MonitoringPolicy) -> tuple[str, l
                 tau,
             )
         )
+        onset = r.onset(row.feature) if isinstance(r, PSIOverTime) else None
+        if onset is not None:
+            ok = None if onset.change is None else not onset.fired
+            reasons.append(Reason(f"onset:{row.feature}", onset.describe(), ok))
     n_insuf = sum(r_.status == "insufficient_data" for r_ in table.rows)
     if n_insuf:
         reasons.append(

@@ -130,7 +130,8 @@ def monitor(
     """Combine the four layers' results into severities, owners and runbooks.
 
     Each layer looks at its latest evidence: the service's latest window; the PSI table (or
-    the last window of a PSI-over-time table); the last score window; the latest outcome
+    the latest *complete* window of a PSI-over-time table, with each flagged feature's drift
+    onset; a partial window is shown, not judged); the last score window; the latest outcome
     window whose labels are fully matured (else the latest partially matured one). A layer
     passed as ``None`` is reported as not evaluated.
     """

@@ -336,6 +336,8 @@ def monitoring(
             window=f"{current_days}D",
             anchor=w["start"],
             features=[f.feature for f in prof.features],
+            as_of=inputs.as_of,  # the window ending after as_of is partial: shown, not judged
+            reference_period=w["reference_period"],  # baseline of each feature's onset
             policy=policy,
         )
     out = drift.output_drift(
