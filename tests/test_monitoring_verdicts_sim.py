@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import polars as pl
@@ -130,3 +132,56 @@ def test_calibration_shift_is_still_found_after_a_concept_shift() -> None:
             cal is not None and cal.citl_shifted and cal.fit is not None and cal.fit.citl > 0
         )
     assert found / len(seeds) >= 0.9, f"{found}/{len(seeds)}"
+
+
+# --------------------------------------------------------------------------------------
+# The demo world, through the monitoring report's own path (report/evidence.py)
+# --------------------------------------------------------------------------------------
+SCHEDULE = {"scheduled", "fresh_labels"}
+
+
+def _demo_assessment(tmp: Path, scenario: str, seed: int) -> tuple[Any, Any]:
+    """The monitoring evidence (``output_drift``, ``drift_vs_label_lag``) on one demo world.
+
+    ``daily_volume = 1000`` (instead of 4000) and ``canary_daily_volume = 1000`` keep a world
+    at ~5 s: the canary frames are not read by monitoring, and the onset's and the calibration
+    check's error controls are volume-free (the CUSUM is standardized by the reference
+    windows' own variability, the calibration rule by its SE); every mechanism of the world
+    (arrival bias 0.35, 90-day label horizon, 120 days, daily windows) is unchanged.
+    """
+    from mlopskit import demo
+    from mlopskit.report import evidence
+    from mlopskit.report.inputs import open_inputs
+
+    w = demo.generate(scenario, seed=seed, daily_volume=1000, canary_daily_volume=1000)
+    assert w.truth.drift_onset is None
+    demo.write(w, tmp / "data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLOPSKIT_REGISTRY", str(tmp / "registry.sqlite"))
+        inputs = open_inputs(tmp / "data", "fraud_v2.2")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ev = evidence.monitoring(inputs)
+    return ev.output_drift, ev.retrain
+
+
+def _drift_action(ret: Any) -> bool:
+    """RETRAIN_NOW / RECALIBRATE_STOPGAP for a drift reason. The report path passes the
+    model's training end as ``last_trained``, so after 120 days the monthly schedule is
+    always due: a scheduled retrain with no monitoring trigger is not a false alarm."""
+    fired = {t.name for t in ret.triggers if t.fired} - SCHEDULE
+    return str(ret.verdict) in BAD and bool(fired)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("scenario", "seeds"), [("better", range(3)), ("equal", range(100, 103))])
+def test_demo_no_drift_worlds_no_false_onset_or_drift_action(
+    tmp_path: Path, scenario: str, seeds: range
+) -> None:
+    """CI version (3 worlds per scenario) of the ≥ 20-seed run in the issue note: no onset
+    and no drift-driven action. ``equal`` uses other seeds than ``better`` because the
+    champion's events depend on the seed only (same seed → the same monitored world)."""
+    for s in seeds:
+        out, ret = _demo_assessment(tmp_path / f"{scenario}{s}", scenario, s)
+        assert out.onset is None, (scenario, s, out.onset)
+        assert not _drift_action(ret), (scenario, s, ret.verdict, ret.reasons[-1].message)
