@@ -45,8 +45,10 @@ class LabelsPolicy:
     calibration_min_positives : matured positives needed to check calibration (50: the
         calibration-in-the-large then has SE ≈ 0.14 on the logit scale).
     calibration_citl_threshold : |calibration-in-the-large| (logit scale) that counts as a
-        shift (0.2 ≈ 22% over- or under-prediction of the fraud rate).
-    calibration_slope_threshold : |calibration slope − 1| that counts as a shift (0.2).
+        shift (0.2 ≈ 22% over- or under-prediction of the fraud rate); flagged only when the
+        ``1 − alpha`` interval lies entirely beyond it (a material shift, with confidence).
+    calibration_slope_threshold : |calibration slope − 1| that counts as a shift (0.2), same
+        rule.
     calibration_window_days : without a drift onset or last training date, calibration is
         checked on the last this-many days (30).
     stopgap_method : recalibration shipped as a stopgap, ``"intercept"`` (shift of the
