@@ -140,8 +140,15 @@ class BinSpec:
         return len(self.categories) + 2
 
 
-def check_binnable(lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str) -> None:
-    """A numeric spec needs a numeric column (not strings); every column must be present."""
+def check_binnable(
+    lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str, finite: bool = True
+) -> None:
+    """A numeric spec needs a numeric column (not strings); every column must be present.
+
+    ``finite``: also count ±inf values of the float columns (one pass over them) and raise
+    when there are any; ``False`` leaves that to :func:`bin_counts` (``finite_check=``),
+    which counts them in its own pass instead of reading the columns twice.
+    """
     sch = schema(lf)
     for s in specs:
         if s.feature not in sch:
@@ -162,27 +169,45 @@ def check_binnable(lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str) ->
                 f"but numeric here (dtype {dtype}); were the reference's numbers stored as text? "
                 "Cast the reference column to a number and profile it again."
             )
-    floats = [s.feature for s in specs if s.kind == "numeric" and sch[s.feature].is_float()]
-    if floats:
-        inf = collect(
-            lf.select(
-                [
-                    (~nw.col(f).is_finite() & ~nw.col(f).is_nan())
-                    .fill_null(False)
-                    .cast(nw.Int64)
-                    .sum()
-                    .alias(f)
-                    for f in floats
-                ]
-            )
-        ).iloc[0]
-        bad = {f: int(inf[f]) for f in floats if int(inf[f])}
-        if bad:
-            raise ValueError(
-                f"{frame}: features {sorted(bad)} hold ±inf values ({bad} rows); PSI bins need "
-                "finite values (an infinite amount is a logging bug, not the largest bin): "
-                "drop or cap them first."
-            )
+    if not finite:
+        return
+    inf_exprs = _inf_exprs(specs, sch)
+    if inf_exprs:
+        row = collect(lf.select([e for _, e in inf_exprs])).iloc[0]
+        _raise_on_inf(frame, {f: int(row[name]) for f, name in _inf_names(specs, sch)})
+
+
+def _inf_names(specs: Sequence[BinSpec], sch: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (s.feature, f"__inf{j}")
+        for j, s in enumerate(specs)
+        if s.kind == "numeric" and sch[s.feature].is_float()
+    ]
+
+
+def _inf_exprs(specs: Sequence[BinSpec], sch: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(name, count of ±inf) per float numeric spec."""
+    return [
+        (
+            name,
+            (~nw.col(f).is_finite() & ~nw.col(f).is_nan())
+            .fill_null(False)
+            .cast(nw.Int64)
+            .sum()
+            .alias(name),
+        )
+        for f, name in _inf_names(specs, sch)
+    ]
+
+
+def _raise_on_inf(frame: str, counts: Mapping[str, int]) -> None:
+    bad = {f: n for f, n in counts.items() if n}
+    if bad:
+        raise ValueError(
+            f"{frame}: features {sorted(bad)} hold ±inf values ({bad} rows); PSI bins need "
+            "finite values (an infinite amount is a logging bug, not the largest bin): "
+            "drop or cap them first."
+        )
 
 
 # ---- one pass per side (issue 15) ----------------------------------------------------
@@ -494,8 +519,13 @@ def bin_counts(
     ts: str | None = None,
     every: str | None = None,
     anchor: Any = None,
+    finite_check: str | None = None,
 ) -> tuple[list[pd.Timestamp | None], np.ndarray, dict[str, np.ndarray]]:
     """Counts per bin of every spec, optionally per time window, in one pass.
+
+    ``finite_check``: the frame's name; the same pass then counts the ±inf values of the
+    float columns and raises as :func:`check_binnable` does (call that one with
+    ``finite=False``): the columns are read once, not twice.
 
     Returns ``(windows, n, counts)``: window starts (``[None]`` without windows), the row
     count per window, and per feature an array ``(n_windows, n_bins)`` in the bin layout
@@ -519,15 +549,22 @@ def bin_counts(
         lf = lf.with_columns(key.alias(WINDOW_COL))
         keys = [WINDOW_COL]
     ind = _num_indicators_nw(num)
+    inf = _inf_exprs(specs, sch) if finite_check is not None else []
     if keys:
         main = (
             lf.with_columns([e.alias(name) for name, e in ind])
             .group_by(keys)
-            .agg(nw.len().alias("__n"), *[nw.col(name).sum() for name, _ in ind])
+            .agg(
+                nw.len().alias("__n"),
+                *[nw.col(name).sum() for name, _ in ind],
+                *[e for _, e in inf],
+            )
             .sort(keys)
         )
     else:
-        main = lf.select(nw.len().alias("__n"), *[e.sum().alias(name) for name, e in ind])
+        main = lf.select(
+            nw.len().alias("__n"), *[e.sum().alias(name) for name, e in ind], *[e for _, e in inf]
+        )
     queries = [main] + [
         lf.with_columns(_nw_category(s.feature, sch[s.feature]).alias("__v"))
         .group_by([*keys, "__v"])
@@ -535,6 +572,8 @@ def bin_counts(
         for _, s in cat
     ]
     df, *cat_frames = _collect_many(queries)
+    if finite_check is not None:
+        _raise_on_inf(finite_check, {f: int(df[name].sum()) for f, name in _inf_names(specs, sch)})
     windows: list[pd.Timestamp | None] = [to_start(w) for w in df[WINDOW_COL]] if keys else [None]
     n = df["__n"].to_numpy(dtype=float)
     counts: dict[str, np.ndarray] = {}

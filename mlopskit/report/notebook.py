@@ -8,13 +8,15 @@ answers another question: *how* a notebook becomes a deterministic, self-contain
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 import platform
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -304,11 +306,12 @@ def normalise(nb: Any) -> Any:
     return nb
 
 
-def export_html(nb: Any, title: str) -> str:
+def make_exporter() -> Any:
+    """nbconvert's HTML exporter with the report template (code and prompts hidden)."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
+    return HTMLExporter(
         template_name="lab",
         extra_loaders=[DictLoader({"mlopskit_report.html.j2": TEMPLATE})],
         template_file="mlopskit_report.html.j2",
@@ -318,8 +321,53 @@ def export_html(nb: Any, title: str) -> str:
         exclude_anchor_links=True,
         embed_images=True,
     )
+
+
+def export_html(nb: Any, title: str, exporter: Any = None) -> str:
+    """The report HTML of a normalised notebook (``exporter``: from :func:`make_exporter`)."""
+    if exporter is None:
+        exporter = make_exporter()
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     return str(body)
+
+
+class Preload:
+    """What the CLI needs after the kernel finished, prepared while the kernel runs.
+
+    During execution the CLI process only waits on the kernel's sockets, and the machine
+    has a second core: a thread imports the modules :func:`render` uses afterwards and
+    builds the HTML exporter, warming it with the conversion of a one-cell notebook (its
+    Jinja templates compiled, the stylesheet built). Nothing here depends on the kernel's
+    outputs, and the exporter keeps no state between conversions, so the HTML is the same
+    as without it (tests/test_report_speed.py); a failure here is ignored (:meth:`exporter`
+    returns ``None`` and the export builds its own, raising there if it must).
+    """
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self._exporter: Any = None
+        self._thread = threading.Thread(
+            target=self._work, args=(tuple(modules),), name="mlopskit-report-preload", daemon=True
+        )
+        self._thread.start()
+
+    def _work(self, modules: tuple[str, ...]) -> None:
+        import nbformat
+
+        try:
+            for name in modules:
+                importlib.import_module(name)
+            exporter = make_exporter()
+            warm = nbformat.v4.new_notebook(cells=[html_cell("<p>warm-up</p>", "warm-up")])
+            warm.cells.insert(0, nbformat.v4.new_markdown_cell("# warm-up", id="warm-up-md"))
+            exporter.from_notebook_node(warm, resources={"metadata": {"name": "warm-up"}})
+            self._exporter = exporter
+        except Exception:  # the export redoes this work and raises there
+            self._exporter = None
+
+    def exporter(self) -> Any:
+        """The warmed exporter once the thread is done (``None`` if it failed)."""
+        self._thread.join()
+        return self._exporter
 
 
 def remote_resources(html_text: str) -> list[str]:
@@ -335,10 +383,14 @@ def execute(
     start_timeout: int,
     cwd: str,
     say: Callable[[str], None],
-) -> tuple[Any, Failure | None]:
-    """Run a prepared notebook on the private kernel; return it and the first failure."""
+    preload: Sequence[str] | None = None,
+) -> tuple[Any, Failure | None, Preload | None]:
+    """Run a prepared notebook on the private kernel; return it, the first failure and the
+    :class:`Preload` of ``preload`` (modules), started when the first cell starts (the
+    kernel is up; starting it earlier slowed the kernel's start-up handshake)."""
     n_cells = sum(1 for c in nb.cells if c.cell_type == "code") - 1  # + injected - 2 internal
     failure: Failure | None = None
+    pre: list[Preload] = []
     with tempfile.TemporaryDirectory(prefix="mlopskit-report-") as tmp:
         kernel_root = Path(tmp) / "kernels"
         write_kernelspec(kernel_root)
@@ -347,6 +399,8 @@ def execute(
         counter = {"i": 0}
 
         def on_cell_start(cell: Any, cell_index: int) -> None:
+            if preload is not None and not pre:  # the kernel is up: the CLI now only waits
+                pre.append(Preload(preload))
             if cell.cell_type == "code" and INTERNAL_TAG not in cell.metadata.get("tags", []):
                 counter["i"] += 1
                 say(f"executing cell {counter['i']}/{n_cells}")
@@ -369,7 +423,7 @@ def execute(
             failure.traceback = ANSI_RE.sub("", tail)
         if failure is None:
             failure = failure_from_nb(executed, cell_timeout)  # e.g. SystemExit(1)
-    return executed, failure
+    return executed, failure, pre[0] if pre else None
 
 
 def _run(
@@ -384,12 +438,12 @@ def _run(
     start_timeout: int,
     cwd: str,
 ) -> tuple[Any, Failure | None]:
+    """papermill in-process on the private kernel (parameters as a dict, never strings)."""
     import nbformat
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    """papermill in-process on the private kernel (parameters as a dict, never strings)."""
     failure: Failure | None = None
     try:
         executed = papermill.execute_notebook(
@@ -406,6 +460,9 @@ def _run(
             request_save_on_cell_execute=False,
             cwd=cwd,
             on_cell_start=on_cell_start,
+            # the kernel is private and thrown away: stop it at once when the last cell is
+            # done (a graceful shutdown request waited ~0.3–1 s for the kernel to exit)
+            shutdown_kernel="immediate",
         )
     except PapermillExecutionError:
         executed = nbformat.read(out_nb, as_version=4)
