@@ -147,3 +147,39 @@ def test_failed_preload_is_ignored() -> None:
     assert pre.exporter() is None
     nb = _executed_like_notebook()
     assert "Shadow profile" in nbmod.export_html(nb, "t", pre.exporter())
+
+
+def test_polars_counting_pass_equals_the_generic_one() -> None:
+    """polars' native boolean sums give the generic (pandas) path's counts: NaN, nulls,
+    ties on an edge, integers, float32, an all-missing column."""
+    rng = np.random.default_rng(11)
+    n = 3_000
+    x = rng.normal(0, 1, n)
+    x[:40] = np.nan
+    k = rng.integers(0, 4, n)
+    cur = pl.DataFrame(
+        {
+            "x": x,
+            "k": k,
+            "f32": rng.exponential(1, n).astype(np.float32),
+            "tie": np.repeat([0.0, 1.0, 2.0], n // 3),
+            "none": np.full(n, np.nan),
+        }
+    ).with_columns(pl.when(pl.int_range(pl.len()) % 17 == 0).then(None).otherwise("k").alias("k"))
+    specs = [
+        frames.BinSpec("x", "numeric", edges=(-1.0, -0.25, 0.0, 0.5, 1.2)),
+        frames.BinSpec("k", "numeric", edges=(0.0, 1.0, 2.0)),
+        frames.BinSpec("f32", "numeric", edges=(float(np.float32(0.1)), 0.5, 1.0, 2.5)),
+        frames.BinSpec("tie", "numeric", edges=(0.0, 1.0)),
+        frames.BinSpec("none", "numeric", edges=(0.0,)),
+    ]
+    _, n_pl, c_pl = frames.bin_counts(frames.lazy(cur, frame="c"), specs, finite_check="c")
+    _, n_pd, c_pd = frames.bin_counts(frames.lazy(cur.to_pandas(), frame="c"), specs)
+    np.testing.assert_array_equal(n_pl, n_pd)
+    for s in specs:
+        np.testing.assert_array_equal(c_pl[s.feature], c_pd[s.feature])
+    # numpy oracle for x: bin = number of edges below the value, missing last
+    xs = cur["x"].to_numpy()
+    valid = xs[~np.isnan(xs)]
+    want = np.bincount(np.searchsorted(specs[0].edges, valid, side="left"), minlength=6)
+    np.testing.assert_array_equal(c_pl["x"][0], [*want, np.isnan(xs).sum()])

@@ -502,6 +502,18 @@ def _num_indicators_nw(specs: Sequence[tuple[int, BinSpec]]) -> list[tuple[str, 
     return out
 
 
+def _num_counts_pl(specs: Sequence[tuple[int, BinSpec]]) -> list[Any]:
+    """polars aggregations of :func:`_num_indicators_nw`'s names: the valid count and
+    ``Σ 1{x ≤ e_k}`` per edge (boolean sums; polars counts rows in its index type, like
+    its ``len``)."""
+    out: list[Any] = []
+    for j, s in specs:
+        x = _pl_float(s.feature)
+        out.append(x.count().alias(f"__m{j}"))
+        out += [(x <= float(e)).sum().alias(f"__le{j}_{k}") for k, e in enumerate(s.edges)]
+    return out
+
+
 def _category_bins(
     spec: BinSpec, keys: Sequence[Any], counts: Sequence[Any], n: float
 ) -> list[float]:
@@ -550,7 +562,20 @@ def bin_counts(
         keys = [WINDOW_COL]
     ind = _num_indicators_nw(num)
     inf = _inf_exprs(specs, sch) if finite_check is not None else []
-    if keys:
+    main: Any
+    if not keys and _is_polars(lf):
+        # polars, one window: boolean sums of ``x ≤ e_k`` on the float column (nulls and
+        # NaN → null, not counted), natively — the same counts as the Int64 indicators
+        # below with ~40% less work at 10⁷ rows (no when/fill_null/cast per comparison)
+        main = lf.to_native().select(
+            pl.len().alias("__n"),
+            *_num_counts_pl(num),
+            *[
+                (~pl.col(f).is_finite() & ~pl.col(f).is_nan()).fill_null(False).sum().alias(name)
+                for f, name in (_inf_names(specs, sch) if finite_check is not None else [])
+            ],
+        )
+    elif keys:
         main = (
             lf.with_columns([e.alias(name) for name, e in ind])
             .group_by(keys)
