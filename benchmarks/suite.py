@@ -120,6 +120,31 @@ def run_one(cmd: list[str], limit: float) -> dict[str, Any]:
     return out
 
 
+def _mem_available_mib() -> float | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _too_big(rows_before: int, rss_before: float, rows: int) -> str | None:
+    """Skip a tool whose peak RSS, scaled linearly in rows from a smaller size, would not
+    fit in 80% of the memory available now (a shared machine must not start swapping or
+    OOM-killing other work); the note says so."""
+    avail = _mem_available_mib()
+    need = rss_before * rows / rows_before
+    if avail is None or need <= 0.8 * avail:
+        return None
+    return (
+        f"not run: {rss_before / 1024:.1f} GiB at {rows_before:.0e} rows, ~{need / 1024:.0f} GiB "
+        f"expected here; {avail / 1024:.0f} GiB available"
+    )
+
+
 def _skip(tool: str, task: str, rows: int) -> str | None:
     if task not in TOOL_TASKS[tool]:
         return "n/a"
@@ -141,6 +166,7 @@ def bench(
 ) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     timed_out: set[tuple[str, str]] = set()
+    peak: dict[tuple[str, str], tuple[int, float]] = {}  # (tool, task) → (rows, peak RSS MiB)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     rev = subprocess.run(
         ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
@@ -166,6 +192,8 @@ def bench(
                         why = (
                             f"skipped: did not finish in {TIME_LIMIT[tool]:.0f} s at a smaller size"
                         )
+                    if why is None and (tool, task) in peak:
+                        why = _too_big(*peak[(tool, task)], rows)
                     if why is not None:
                         if rep == 0:
                             runs.append({**base, "skipped": why})
@@ -174,6 +202,11 @@ def bench(
                     res = run_one(cmd, TIME_LIMIT[tool])
                     if res.get("timeout"):
                         timed_out.add((tool, task))
+                    elif res.get("ok"):
+                        peak[(tool, task)] = (
+                            rows,
+                            max(res["rss_mib"], peak.get((tool, task), (0, 0.0))[1]),
+                        )
                     runs.append({**base, "rep": rep, **res})
                     if progress is not None:  # keep what is measured if the run is cut short
                         progress.write_text(json.dumps(runs, indent=0) + "\n")

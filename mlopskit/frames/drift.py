@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -12,13 +14,18 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from mlopskit.frames.binning_checks import (
+    _inf_exprs,
+    _inf_names,
+    _raise_on_inf,
+)
+from mlopskit.frames.binning_checks import check_binnable as check_binnable
 from mlopskit.frames.inputs import (
     WINDOW_COL,
     _collect_many,
     _float,
     _window_expr,
     collect,
-    is_numeric_dtype,
     n_rows,
     schema,
 )
@@ -138,76 +145,6 @@ class BinSpec:
         if self.kind == "numeric":
             return len(self.edges) + 2
         return len(self.categories) + 2
-
-
-def check_binnable(
-    lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str, finite: bool = True
-) -> None:
-    """A numeric spec needs a numeric column (not strings); every column must be present.
-
-    ``finite``: also count ±inf values of the float columns (one pass over them) and raise
-    when there are any; ``False`` leaves that to :func:`bin_counts` (``finite_check=``),
-    which counts them in its own pass instead of reading the columns twice.
-    """
-    sch = schema(lf)
-    for s in specs:
-        if s.feature not in sch:
-            raise ValueError(
-                f"{frame}: feature `{s.feature}` is missing (it is in the reference profile). "
-                f"Columns found: {sorted(sch)[:20]}."
-            )
-        dtype = sch[s.feature]
-        if s.kind == "numeric" and (not is_numeric_dtype(dtype) or dtype == nw.Boolean):
-            raise ValueError(
-                f"{frame}: feature `{s.feature}` is numeric in the reference profile and must "
-                f"have a numeric dtype; found dtype {dtype} (numbers stored as "
-                f"strings? booleans? cast them first)."
-            )
-        if s.kind == "categorical" and is_numeric_dtype(dtype) and dtype != nw.Boolean:
-            raise ValueError(
-                f"{frame}: feature `{s.feature}` is categorical (text) in the reference profile "
-                f"but numeric here (dtype {dtype}); were the reference's numbers stored as text? "
-                "Cast the reference column to a number and profile it again."
-            )
-    if not finite:
-        return
-    inf_exprs = _inf_exprs(specs, sch)
-    if inf_exprs:
-        row = collect(lf.select([e for _, e in inf_exprs])).iloc[0]
-        _raise_on_inf(frame, {f: int(row[name]) for f, name in _inf_names(specs, sch)})
-
-
-def _inf_names(specs: Sequence[BinSpec], sch: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return [
-        (s.feature, f"__inf{j}")
-        for j, s in enumerate(specs)
-        if s.kind == "numeric" and sch[s.feature].is_float()
-    ]
-
-
-def _inf_exprs(specs: Sequence[BinSpec], sch: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """(name, count of ±inf) per float numeric spec."""
-    return [
-        (
-            name,
-            (~nw.col(f).is_finite() & ~nw.col(f).is_nan())
-            .fill_null(False)
-            .cast(nw.Int64)
-            .sum()
-            .alias(name),
-        )
-        for f, name in _inf_names(specs, sch)
-    ]
-
-
-def _raise_on_inf(frame: str, counts: Mapping[str, int]) -> None:
-    bad = {f: n for f, n in counts.items() if n}
-    if bad:
-        raise ValueError(
-            f"{frame}: features {sorted(bad)} hold ±inf values ({bad} rows); PSI bins need "
-            "finite values (an infinite amount is a logging bug, not the largest bin): "
-            "drop or cap them first."
-        )
 
 
 # ---- one pass per side (issue 15) ----------------------------------------------------
@@ -351,12 +288,19 @@ def _polars_exact_group(
     numpy per column."""
     got = lf.select([_pl_float(f).alias(f) for f in names]).collect(engine="streaming")
     n = got.height
-    out = {}
-    for f in names:
-        x = got.get_column(f).to_numpy().astype(float, copy=False)
-        out[f] = _exact_numpy(x, n, bins)
-    del got
-    return n, out
+
+    def one(f: str) -> NumericReference:
+        return _exact_numpy(got.get_column(f).to_numpy().astype(float, copy=False), n, bins)
+
+    # numpy's partition and comparisons release the GIL: the columns of a group are
+    # selected on all cores (each column's result is its own; order kept by map)
+    workers = min(len(names), os.cpu_count() or 1, 4)
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            refs = list(pool.map(one, names))
+    else:
+        refs = [one(f) for f in names]
+    return n, dict(zip(names, refs, strict=True))
 
 
 def _sample_query(
