@@ -252,12 +252,52 @@ def report_times(reps: int = 3) -> list[dict[str, Any]]:
     return runs
 
 
+#: report cells by template cell id (notebooks/rollout.ipynb)
+REPORT_CELLS = {
+    "tpl-001": "analysis cell (imports, inputs hashed, overview, evidence, decision)",
+    "tpl-005": "shadow figures (4)",
+    "tpl-008": "canary figures (2)",
+    "tpl-012": "drift figure",
+    "tpl-015": "volumes figure",
+    "tpl-018": "labels figure",
+    "tpl-021": "scores figure",
+}
+
+
+def report_phases(run: dict[str, Any]) -> dict[str, float]:
+    """Wall seconds per phase of one ``benchmarks.report_warm`` run."""
+    ph = run["phases"]
+    at = {p["phase"]: p["at_s"] for p in ph}
+    cells = run.get("cells", {})
+    resolved = next(p["at_s"] for p in ph if " → " in p["phase"])  # "<model>: stage … → …"
+    first = next(p["at_s"] for p in ph if p["phase"].startswith("executing cell 1/"))
+    last = [p["at_s"] for p in ph if p["phase"].startswith("executing cell")][-1]
+    wrote = next(p["at_s"] for p in ph if p["phase"].startswith("wrote"))
+    out = {
+        "interpreter start + import mlopskit.report": at["import mlopskit.report"],
+        "model and stage from the registry": resolved - at["import mlopskit.report"],
+        "prepare the notebook": at["prepare end"] - at["prepare start"],
+        "kernel start + prologue (matplotlib)": first - at["execute start"],
+    }
+    out |= {name: cells.get(cid, 0.0) for cid, name in REPORT_CELLS.items()}
+    out["tables and other cells"] = sum(
+        v for k, v in cells.items() if k not in REPORT_CELLS and k != "mk-prologue"
+    )
+    out["last cell done → kernel gone (epilogue, shutdown)"] = (
+        at["execute end"] - last - cells.get("tpl-021", 0.0)
+    )
+    out["HTML export (nbconvert)"] = at["export_html end"] - at["export_html start"]
+    out["after the export (decision.json, gate block)"] = wrote - at["export_html end"]
+    return out
+
+
 def _render_report(runs: list[dict[str, Any]]) -> list[str]:
-    """The warm-report section of results.md: totals and the phases of the median run."""
+    """The warm-report section of results.md: totals and median wall time per phase."""
     ok = sorted((r for r in runs if r.get("ok")), key=lambda r: r["wall_s"])
     if not ok:
         return []
     med = ok[len(ok) // 2]
+    phases = [report_phases(r) for r in ok]
     lines = [
         "",
         f"## Warm `make report MODEL={REPORT_MODEL}` (whole process, kernel included)",
@@ -268,26 +308,14 @@ def _render_report(runs: list[dict[str, Any]]) -> list[str]:
         f"| {len(ok)} | {med['wall_s']:.2f} | {ok[0]['wall_s']:.2f} | {med['cpu_s']:.2f} "
         f"| {med['rss_mib']:.0f} | {statistics.median(r['load'] for r in ok):.1f} |",
         "",
-        "Phases of the median run (`benchmarks/report_warm.py`; the kernel's CPU is counted "
-        "when it exits, in `execute`):",
+        "Median wall seconds per phase (`benchmarks/report_warm.py`; cells from papermill's "
+        "metadata):",
         "",
-        "| phase (ends at) | at s | wall s | CLI cpu s | kernel cpu s |",
-        "|---|---:|---:|---:|---:|",
+        "| phase | wall s |",
+        "|---|---:|",
     ]
-    for p in med.get("phases", []):
-        if p["phase"].startswith("executing cell") or p["wall_s"] < 0.005:
-            continue
-        lines.append(
-            f"| {p['phase']} | {p['at_s']:.2f} | {p['wall_s']:.2f} | {p['cpu_s']:.2f} "
-            f"| {p['kernel_cpu_s']:.2f} |"
-        )
-    cells = med.get("cells", {})
-    if cells:
-        lines += [
-            "",
-            "Cell wall times (papermill): "
-            + ", ".join(f"{k} {v:.2f} s" for k, v in cells.items() if v >= 0.05),
-        ]
+    for name in phases[0]:
+        lines.append(f"| {name} | {statistics.median(p[name] for p in phases):.2f} |")
     return lines
 
 
@@ -359,6 +387,10 @@ def render(all_runs: list[dict[str, Any]]) -> str:
                     f"| {rows:.0e} | {task} | {tool} | {_fmt(w)} | {_fmt(c)} | {_fmt(m)} | {rw} "
                     f"| {rc} | {n_ok} | {load} | {note} |"
                 )
+    used = sorted({(r["stamp"], r.get("rev", "")) for k in latest for r in latest[k]})
+    lines += ["", "Runs in this table (a row shows the latest run of its size, task and tool;"]
+    lines += ["ratios compare tools within one run):", ""]
+    lines += [f"- {stamp} at `{rev or '?'}`" for stamp, rev in used]
     imports = [r for r in all_runs if r.get("task") == "import"]
     if imports:
         last = max(r["stamp"] for r in imports)

@@ -109,12 +109,17 @@ REMOTE_RE = re.compile(
 )
 
 
-def kernel_manager_class(kernel_root: Path, log: Any = None) -> type:
+def kernel_manager_class(
+    kernel_root: Path, log: Any = None, finished: Mapping[str, bool] | None = None
+) -> type:
     """An AsyncKernelManager that only knows the private kernelspec under ``kernel_root``.
 
     ``log``: an open binary file receiving the kernel process's stdout and stderr (its
     start-up errors and shutdown chatter stay out of the CLI's output; a kernel failure
-    quotes its tail).
+    quotes its tail). ``finished["all"]`` true when the manager is asked to shut the kernel
+    down: every cell ran, the private kernel has nothing left to say and is stopped at once
+    (a graceful shutdown request waited ~0.5–1 s for it to exit); otherwise (a failed start
+    or cell) the graceful shutdown lets the kernel write its traceback to ``log``.
     """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
@@ -136,6 +141,12 @@ def kernel_manager_class(kernel_root: Path, log: Any = None) -> type:
         @default("kernel_spec_manager")
         def _private_spec_manager(self) -> KernelSpecManager:
             return KernelSpecManager(kernel_dirs=[str(kernel_root)], ensure_native_kernel=False)
+
+        async def shutdown_kernel(  # type: ignore[override]  # AsyncKernelManager: async
+            self, now: bool = False, restart: bool = False
+        ) -> None:
+            now = now or bool(finished is not None and finished.get("all"))
+            await super().shutdown_kernel(now=now, restart=restart)
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             if log is not None:
@@ -445,13 +456,19 @@ def _run(
     from papermill.exceptions import PapermillExecutionError
 
     failure: Failure | None = None
+    finished = {"all": False}
+
+    def on_cell_executed(cell: Any, execute_reply: Any = None, **_: Any) -> None:
+        if cell.get("id") == "mk-epilogue":  # the hidden last cell (see prepare)
+            finished["all"] = (execute_reply or {}).get("content", {}).get("status") == "ok"
+
     try:
         executed = papermill.execute_notebook(
             nb,
             str(out_nb),
             parameters=dict(params),
             kernel_name=KERNEL_NAME,
-            kernel_manager_class=kernel_manager_class(kernel_root, log),
+            kernel_manager_class=kernel_manager_class(kernel_root, log, finished),
             start_timeout=start_timeout,
             execution_timeout=cell_timeout,
             interrupt_on_timeout=True,
@@ -460,9 +477,7 @@ def _run(
             request_save_on_cell_execute=False,
             cwd=cwd,
             on_cell_start=on_cell_start,
-            # the kernel is private and thrown away: stop it at once when the last cell is
-            # done (a graceful shutdown request waited ~0.3–1 s for the kernel to exit)
-            shutdown_kernel="immediate",
+            on_cell_executed=on_cell_executed,
         )
     except PapermillExecutionError:
         executed = nbformat.read(out_nb, as_version=4)
