@@ -19,16 +19,8 @@ this is STATISTICS.md's ``PSI > max(c_α, τ)``.
 
 from __future__ import annotations
 
-from mlopskit.drift.outcome import (
-    DROP_OUTCOMES,
-    OutcomeDrift,
-    WindowOutcome,
-    outcome_drift,
-)
-from mlopskit.drift.over_time import (
-    PSIOverTime,
-    psi_over_time,
-)
+from typing import TYPE_CHECKING, Any
+
 from mlopskit.drift.psi import (
     STATUSES,
     FeaturePSI,
@@ -43,11 +35,53 @@ from mlopskit.drift.reference import (
     drift_policy,
     profile,
 )
-from mlopskit.drift.score_band import (
-    OutputDrift,
-    output_drift,
-    quantile_edges_from,
-)
+
+if TYPE_CHECKING:
+    from mlopskit.drift.outcome import (
+        DROP_OUTCOMES,
+        OutcomeDrift,
+        WindowOutcome,
+        outcome_drift,
+    )
+    from mlopskit.drift.over_time import (
+        PSIOverTime,
+        psi_over_time,
+    )
+    from mlopskit.drift.score_band import (
+        OutputDrift,
+        output_drift,
+        quantile_edges_from,
+    )
+
+# outcome drift (scipy.stats), PSI over time and the score band load on first use: a PSI
+# table from a stored profile does not pay for them (issue 15)
+_LAZY = {
+    "DROP_OUTCOMES": "outcome",
+    "OutcomeDrift": "outcome",
+    "WindowOutcome": "outcome",
+    "outcome_drift": "outcome",
+    "PSIOverTime": "over_time",
+    "psi_over_time": "over_time",
+    "OutputDrift": "score_band",
+    "output_drift": "score_band",
+    "quantile_edges_from": "score_band",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "DROP_OUTCOMES",

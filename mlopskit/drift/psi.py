@@ -392,8 +392,8 @@ def psi_table(
     fps = _select(prof, features)
     lf = frames.lazy(current, frame="current")
     specs = [fp.spec for fp in fps]
-    frames.check_binnable(lf, specs, frame="current")
-    _, n, counts = frames.bin_counts(lf, specs)
+    frames.check_binnable(lf, specs, frame="current", finite=False)
+    _, n, counts = frames.bin_counts(lf, specs, finite_check="current")  # ±inf: same pass
     if n[0] == 0:
         raise ValueError("current: the frame has no rows; there is nothing to compare.")
     warn = list(prof.warnings)

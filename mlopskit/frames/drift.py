@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -12,13 +14,18 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from mlopskit.frames.binning_checks import (
+    _inf_exprs,
+    _inf_names,
+    _raise_on_inf,
+)
+from mlopskit.frames.binning_checks import check_binnable as check_binnable
 from mlopskit.frames.inputs import (
     WINDOW_COL,
     _collect_many,
     _float,
     _window_expr,
     collect,
-    is_numeric_dtype,
     n_rows,
     schema,
 )
@@ -138,51 +145,6 @@ class BinSpec:
         if self.kind == "numeric":
             return len(self.edges) + 2
         return len(self.categories) + 2
-
-
-def check_binnable(lf: nw.LazyFrame, specs: Sequence[BinSpec], *, frame: str) -> None:
-    """A numeric spec needs a numeric column (not strings); every column must be present."""
-    sch = schema(lf)
-    for s in specs:
-        if s.feature not in sch:
-            raise ValueError(
-                f"{frame}: feature `{s.feature}` is missing (it is in the reference profile). "
-                f"Columns found: {sorted(sch)[:20]}."
-            )
-        dtype = sch[s.feature]
-        if s.kind == "numeric" and (not is_numeric_dtype(dtype) or dtype == nw.Boolean):
-            raise ValueError(
-                f"{frame}: feature `{s.feature}` is numeric in the reference profile and must "
-                f"have a numeric dtype; found dtype {dtype} (numbers stored as "
-                f"strings? booleans? cast them first)."
-            )
-        if s.kind == "categorical" and is_numeric_dtype(dtype) and dtype != nw.Boolean:
-            raise ValueError(
-                f"{frame}: feature `{s.feature}` is categorical (text) in the reference profile "
-                f"but numeric here (dtype {dtype}); were the reference's numbers stored as text? "
-                "Cast the reference column to a number and profile it again."
-            )
-    floats = [s.feature for s in specs if s.kind == "numeric" and sch[s.feature].is_float()]
-    if floats:
-        inf = collect(
-            lf.select(
-                [
-                    (~nw.col(f).is_finite() & ~nw.col(f).is_nan())
-                    .fill_null(False)
-                    .cast(nw.Int64)
-                    .sum()
-                    .alias(f)
-                    for f in floats
-                ]
-            )
-        ).iloc[0]
-        bad = {f: int(inf[f]) for f in floats if int(inf[f])}
-        if bad:
-            raise ValueError(
-                f"{frame}: features {sorted(bad)} hold ±inf values ({bad} rows); PSI bins need "
-                "finite values (an infinite amount is a logging bug, not the largest bin): "
-                "drop or cap them first."
-            )
 
 
 # ---- one pass per side (issue 15) ----------------------------------------------------
@@ -326,12 +288,19 @@ def _polars_exact_group(
     numpy per column."""
     got = lf.select([_pl_float(f).alias(f) for f in names]).collect(engine="streaming")
     n = got.height
-    out = {}
-    for f in names:
-        x = got.get_column(f).to_numpy().astype(float, copy=False)
-        out[f] = _exact_numpy(x, n, bins)
-    del got
-    return n, out
+
+    def one(f: str) -> NumericReference:
+        return _exact_numpy(got.get_column(f).to_numpy().astype(float, copy=False), n, bins)
+
+    # numpy's partition and comparisons release the GIL: the columns of a group are
+    # selected on all cores (each column's result is its own; order kept by map)
+    workers = min(len(names), os.cpu_count() or 1, 4)
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            refs = list(pool.map(one, names))
+    else:
+        refs = [one(f) for f in names]
+    return n, dict(zip(names, refs, strict=True))
 
 
 def _sample_query(
@@ -477,6 +446,18 @@ def _num_indicators_nw(specs: Sequence[tuple[int, BinSpec]]) -> list[tuple[str, 
     return out
 
 
+def _num_counts_pl(specs: Sequence[tuple[int, BinSpec]]) -> list[Any]:
+    """polars aggregations of :func:`_num_indicators_nw`'s names: the valid count and
+    ``Σ 1{x ≤ e_k}`` per edge (boolean sums; polars counts rows in its index type, like
+    its ``len``)."""
+    out: list[Any] = []
+    for j, s in specs:
+        x = _pl_float(s.feature)
+        out.append(x.count().alias(f"__m{j}"))
+        out += [(x <= float(e)).sum().alias(f"__le{j}_{k}") for k, e in enumerate(s.edges)]
+    return out
+
+
 def _category_bins(
     spec: BinSpec, keys: Sequence[Any], counts: Sequence[Any], n: float
 ) -> list[float]:
@@ -494,8 +475,13 @@ def bin_counts(
     ts: str | None = None,
     every: str | None = None,
     anchor: Any = None,
+    finite_check: str | None = None,
 ) -> tuple[list[pd.Timestamp | None], np.ndarray, dict[str, np.ndarray]]:
     """Counts per bin of every spec, optionally per time window, in one pass.
+
+    ``finite_check``: the frame's name; the same pass then counts the ±inf values of the
+    float columns and raises as :func:`check_binnable` does (call that one with
+    ``finite=False``): the columns are read once, not twice.
 
     Returns ``(windows, n, counts)``: window starts (``[None]`` without windows), the row
     count per window, and per feature an array ``(n_windows, n_bins)`` in the bin layout
@@ -521,7 +507,21 @@ def bin_counts(
         lf = lf.with_columns(key.alias(WINDOW_COL))
         keys = [WINDOW_COL]
     ind = _num_indicators_nw(num)
-    if keys:
+    inf = _inf_exprs(specs, sch) if finite_check is not None else []
+    main: Any
+    if not keys and _is_polars(lf):
+        # polars, one window: boolean sums of ``x ≤ e_k`` on the float column (nulls and
+        # NaN → null, not counted), natively — the same counts as the Int64 indicators
+        # below with ~40% less work at 10⁷ rows (no when/fill_null/cast per comparison)
+        main = lf.to_native().select(
+            pl.len().alias("__n"),
+            *_num_counts_pl(num),
+            *[
+                (~pl.col(f).is_finite() & ~pl.col(f).is_nan()).fill_null(False).sum().alias(name)
+                for f, name in (_inf_names(specs, sch) if finite_check is not None else [])
+            ],
+        )
+    elif keys:
         main = (
             lf.with_columns([e.alias(name) for name, e in ind])
             .group_by(keys)
@@ -529,11 +529,14 @@ def bin_counts(
                 nw.len().alias("__n"),
                 nw.col(ts).min().alias("__t0"),  # type: ignore[arg-type]
                 *[nw.col(name).sum() for name, _ in ind],
+                *[e for _, e in inf],
             )
             .sort(keys)
         )
     else:
-        main = lf.select(nw.len().alias("__n"), *[e.sum().alias(name) for name, e in ind])
+        main = lf.select(
+            nw.len().alias("__n"), *[e.sum().alias(name) for name, e in ind], *[e for _, e in inf]
+        )
     queries = [main] + [
         lf.with_columns(_nw_category(s.feature, sch[s.feature]).alias("__v"))
         .group_by([*keys, "__v"])
@@ -541,6 +544,8 @@ def bin_counts(
         for _, s in cat
     ]
     df, *cat_frames = _collect_many(queries)
+    if finite_check is not None:
+        _raise_on_inf(finite_check, {f: int(df[name].sum()) for f, name in _inf_names(specs, sch)})
     windows: list[pd.Timestamp | None] = [None]
     if keys:  # row chunks start at their first ts
         windows = (

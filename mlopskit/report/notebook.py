@@ -8,13 +8,15 @@ answers another question: *how* a notebook becomes a deterministic, self-contain
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 import platform
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,12 +109,17 @@ REMOTE_RE = re.compile(
 )
 
 
-def kernel_manager_class(kernel_root: Path, log: Any = None) -> type:
+def kernel_manager_class(
+    kernel_root: Path, log: Any = None, finished: Mapping[str, bool] | None = None
+) -> type:
     """An AsyncKernelManager that only knows the private kernelspec under ``kernel_root``.
 
     ``log``: an open binary file receiving the kernel process's stdout and stderr (its
     start-up errors and shutdown chatter stay out of the CLI's output; a kernel failure
-    quotes its tail).
+    quotes its tail). ``finished["all"]`` true when the manager is asked to shut the kernel
+    down: every cell ran, the private kernel has nothing left to say and is stopped at once
+    (a graceful shutdown request waited ~0.5–1 s for it to exit); otherwise (a failed start
+    or cell) the graceful shutdown lets the kernel write its traceback to ``log``.
     """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
@@ -134,6 +141,12 @@ def kernel_manager_class(kernel_root: Path, log: Any = None) -> type:
         @default("kernel_spec_manager")
         def _private_spec_manager(self) -> KernelSpecManager:
             return KernelSpecManager(kernel_dirs=[str(kernel_root)], ensure_native_kernel=False)
+
+        async def shutdown_kernel(  # type: ignore[override]  # AsyncKernelManager: async
+            self, now: bool = False, restart: bool = False
+        ) -> None:
+            now = now or bool(finished is not None and finished.get("all"))
+            await super().shutdown_kernel(now=now, restart=restart)
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             if log is not None:
@@ -304,11 +317,12 @@ def normalise(nb: Any) -> Any:
     return nb
 
 
-def export_html(nb: Any, title: str) -> str:
+def make_exporter() -> Any:
+    """nbconvert's HTML exporter with the report template (code and prompts hidden)."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
+    return HTMLExporter(
         template_name="lab",
         extra_loaders=[DictLoader({"mlopskit_report.html.j2": TEMPLATE})],
         template_file="mlopskit_report.html.j2",
@@ -318,8 +332,53 @@ def export_html(nb: Any, title: str) -> str:
         exclude_anchor_links=True,
         embed_images=True,
     )
+
+
+def export_html(nb: Any, title: str, exporter: Any = None) -> str:
+    """The report HTML of a normalised notebook (``exporter``: from :func:`make_exporter`)."""
+    if exporter is None:
+        exporter = make_exporter()
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     return str(body)
+
+
+class Preload:
+    """What the CLI needs after the kernel finished, prepared while the kernel runs.
+
+    During execution the CLI process only waits on the kernel's sockets, and the machine
+    has a second core: a thread imports the modules :func:`render` uses afterwards and
+    builds the HTML exporter, warming it with the conversion of a one-cell notebook (its
+    Jinja templates compiled, the stylesheet built). Nothing here depends on the kernel's
+    outputs, and the exporter keeps no state between conversions, so the HTML is the same
+    as without it (tests/test_report_speed.py); a failure here is ignored (:meth:`exporter`
+    returns ``None`` and the export builds its own, raising there if it must).
+    """
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self._exporter: Any = None
+        self._thread = threading.Thread(
+            target=self._work, args=(tuple(modules),), name="mlopskit-report-preload", daemon=True
+        )
+        self._thread.start()
+
+    def _work(self, modules: tuple[str, ...]) -> None:
+        import nbformat
+
+        try:
+            for name in modules:
+                importlib.import_module(name)
+            exporter = make_exporter()
+            warm = nbformat.v4.new_notebook(cells=[html_cell("<p>warm-up</p>", "warm-up")])
+            warm.cells.insert(0, nbformat.v4.new_markdown_cell("# warm-up", id="warm-up-md"))
+            exporter.from_notebook_node(warm, resources={"metadata": {"name": "warm-up"}})
+            self._exporter = exporter
+        except Exception:  # the export redoes this work and raises there
+            self._exporter = None
+
+    def exporter(self) -> Any:
+        """The warmed exporter once the thread is done (``None`` if it failed)."""
+        self._thread.join()
+        return self._exporter
 
 
 def remote_resources(html_text: str) -> list[str]:
@@ -335,10 +394,14 @@ def execute(
     start_timeout: int,
     cwd: str,
     say: Callable[[str], None],
-) -> tuple[Any, Failure | None]:
-    """Run a prepared notebook on the private kernel; return it and the first failure."""
+    preload: Sequence[str] | None = None,
+) -> tuple[Any, Failure | None, Preload | None]:
+    """Run a prepared notebook on the private kernel; return it, the first failure and the
+    :class:`Preload` of ``preload`` (modules), started when the first cell starts (the
+    kernel is up; starting it earlier slowed the kernel's start-up handshake)."""
     n_cells = sum(1 for c in nb.cells if c.cell_type == "code") - 1  # + injected - 2 internal
     failure: Failure | None = None
+    pre: list[Preload] = []
     with tempfile.TemporaryDirectory(prefix="mlopskit-report-") as tmp:
         kernel_root = Path(tmp) / "kernels"
         write_kernelspec(kernel_root)
@@ -347,6 +410,8 @@ def execute(
         counter = {"i": 0}
 
         def on_cell_start(cell: Any, cell_index: int) -> None:
+            if preload is not None and not pre:  # the kernel is up: the CLI now only waits
+                pre.append(Preload(preload))
             if cell.cell_type == "code" and INTERNAL_TAG not in cell.metadata.get("tags", []):
                 counter["i"] += 1
                 say(f"executing cell {counter['i']}/{n_cells}")
@@ -369,7 +434,7 @@ def execute(
             failure.traceback = ANSI_RE.sub("", tail)
         if failure is None:
             failure = failure_from_nb(executed, cell_timeout)  # e.g. SystemExit(1)
-    return executed, failure
+    return executed, failure, pre[0] if pre else None
 
 
 def _run(
@@ -384,20 +449,26 @@ def _run(
     start_timeout: int,
     cwd: str,
 ) -> tuple[Any, Failure | None]:
+    """papermill in-process on the private kernel (parameters as a dict, never strings)."""
     import nbformat
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    """papermill in-process on the private kernel (parameters as a dict, never strings)."""
     failure: Failure | None = None
+    finished = {"all": False}
+
+    def on_cell_executed(cell: Any, execute_reply: Any = None, **_: Any) -> None:
+        if cell.get("id") == "mk-epilogue":  # the hidden last cell (see prepare)
+            finished["all"] = (execute_reply or {}).get("content", {}).get("status") == "ok"
+
     try:
         executed = papermill.execute_notebook(
             nb,
             str(out_nb),
             parameters=dict(params),
             kernel_name=KERNEL_NAME,
-            kernel_manager_class=kernel_manager_class(kernel_root, log),
+            kernel_manager_class=kernel_manager_class(kernel_root, log, finished),
             start_timeout=start_timeout,
             execution_timeout=cell_timeout,
             interrupt_on_timeout=True,
@@ -406,6 +477,7 @@ def _run(
             request_save_on_cell_execute=False,
             cwd=cwd,
             on_cell_start=on_cell_start,
+            on_cell_executed=on_cell_executed,
         )
     except PapermillExecutionError:
         executed = nbformat.read(out_nb, as_version=4)

@@ -78,6 +78,9 @@ from mlopskit.verdict import Reason
 KERNEL_NAME = _notebook.KERNEL_NAME
 #: packages whose versions go into every provenance block.
 PROVENANCE_PACKAGES = ("mlopskit", "numpy", "pandas", "polars", "scipy", "statsmodels", "narwhals")
+#: imported while the kernel runs (see notebook.Preload): what render() needs afterwards
+#: (the gate block's module pulls in the registry's gates, ~1.4 s of imports).
+AFTER_KERNEL_MODULES = ("mlopskit.report.card", "mlopskit.registry.gates.rederive")
 #: verdict written to decision.json when the notebook did not run to the end.
 FAILED = "FAILED"
 #: verdict written when the notebook ran but displayed no decision.
@@ -345,13 +348,14 @@ def render(
     say = progress or (lambda _msg: None)
 
     nb = _notebook.prepare(template)
-    executed, failure = _notebook.execute(
+    executed, failure, preload = _notebook.execute(
         nb,
         params,
         cell_timeout=cell_timeout,
         start_timeout=start_timeout,
         cwd=str(cwd or template.parent),
         say=say,
+        preload=AFTER_KERNEL_MODULES,
     )
 
     say("writing HTML")
@@ -365,7 +369,8 @@ def render(
         )
     executed.cells.append(_notebook.html_cell(provenance_html(prov), "provenance"))
     executed = _notebook.normalise(executed)
-    html_text = _notebook.export_html(executed, f"{model_name} — {stem} report")
+    exporter = None if preload is None else preload.exporter()
+    html_text = _notebook.export_html(executed, f"{model_name} — {stem} report", exporter)
     remote = remote_resources(html_text)
     if remote:
         raise ValueError(

@@ -1,0 +1,185 @@
+"""Speed changes that must not change a number (issue 15, round 2).
+
+* the PSI critical value and p-value call scipy.special's chdtri/chdtrc (what
+  scipy.stats.chi2.isf/sf call) instead of importing scipy.stats: identical floats;
+* a PSI table from a stored profile reads the current frame once (the ±inf check rides
+  on the counting pass) and raises the same error;
+* ``from mlopskit.drift import psi_table`` does not import scipy.stats;
+* the report's HTML exporter warmed in a thread while the kernel runs gives the same HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+
+import nbformat
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from mlopskit import frames
+from mlopskit.drift import profile, psi_table
+from mlopskit.report import notebook as nbmod
+from mlopskit.stats.psi import critical_value, psi_p_value
+
+
+def test_chi2_from_special_is_scipy_stats_chi2() -> None:
+    rng = np.random.default_rng(3)
+    bins = np.arange(1, 61, dtype=float)
+    for alpha in (0.05, 0.01, 1e-6, 0.5):
+        got = critical_value(1_000.0, 250.0, bins, alpha=alpha)
+        # reference: scipy.stats.chi2.isf(alpha, B - 1) * (1/N + 1/M), NaN for B < 2
+        ref = np.where(bins >= 2, stats.chi2.isf(alpha, np.maximum(bins - 1, 1)), np.nan) * (
+            1 / 1_000 + 1 / 250
+        )
+        np.testing.assert_array_equal(got, ref)
+    psi = np.concatenate([rng.exponential(0.01, 500), [0.0, -0.0, -1e-12, np.nan, np.inf]])
+    b = rng.integers(1, 40, psi.size).astype(float)
+    got = psi_p_value(psi, 5_000.0, 800.0, b)
+    stat = psi / (1 / 5_000 + 1 / 800)
+    # reference: scipy.stats.chi2.sf(PSI/(1/N + 1/M), B - 1) (1 below the support)
+    ref = np.where(b >= 2, stats.chi2.sf(stat, np.maximum(b - 1, 1)), np.nan)
+    np.testing.assert_array_equal(got, ref)
+    assert psi_p_value(0.02, 1e4, 1e3, 10) == stats.chi2.sf(0.02 / (1e-4 + 1e-3), 9)
+
+
+def _frames(n: int = 4_000) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rng = np.random.default_rng(7)
+
+    def one(shift: float) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "x": rng.normal(shift, 1, n),
+                "y": rng.exponential(1, n).astype(np.float32),
+                "k": rng.integers(0, 5, n),
+                "c": rng.choice(["a", "b", "c"], n),
+            }
+        )
+
+    return one(0.0), one(0.2)
+
+
+def test_psi_table_from_profile_reads_current_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    ref, cur = _frames()
+    prof = profile(ref)
+    calls = {"collect": 0, "collect_all": 0}
+    collect, collect_all = pl.LazyFrame.collect, pl.collect_all
+
+    def counting_collect(self: pl.LazyFrame, *a: object, **k: object) -> pl.DataFrame:
+        calls["collect"] += 1
+        return collect(self, *a, **k)  # type: ignore[arg-type]
+
+    def counting_collect_all(qs: list[pl.LazyFrame], *a: object, **k: object) -> object:
+        calls["collect_all"] += 1
+        return collect_all(qs, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pl.LazyFrame, "collect", counting_collect)
+    monkeypatch.setattr(pl, "collect_all", counting_collect_all)
+    table = psi_table(prof, cur.lazy())
+    assert calls == {"collect": 0, "collect_all": 1}
+    # the same numbers as counting with the separate ±inf pass (pandas input: other path)
+    again = psi_table(prof, cur.to_pandas())
+    assert table.to_frame().equals(again.to_frame())
+
+
+@pytest.mark.parametrize("as_pandas", [False, True])
+def test_inf_is_refused_by_the_counting_pass(as_pandas: bool) -> None:
+    ref, cur = _frames()
+    prof = profile(ref)
+    bad = cur.with_columns(
+        pl.when(pl.int_range(pl.len()) < 3).then(np.inf).otherwise(pl.col("x")).alias("x")
+    )
+    frame = bad.to_pandas() if as_pandas else bad
+    msg = r"current: features \['x'\] hold ±inf values \(\{'x': 3\} rows\)"
+    with pytest.raises(ValueError, match=msg):
+        psi_table(prof, frame)
+    # check_binnable's own pass (kept for callers that do not count) says the same
+    lf = frames.lazy(frame, frame="current")
+    specs = [fp.spec for fp in prof.features]
+    with pytest.raises(ValueError, match=msg):
+        frames.check_binnable(lf, specs, frame="current")
+    frames.check_binnable(lf, specs, frame="current", finite=False)  # schema checks only
+
+
+def test_psi_table_import_leaves_scipy_stats_out() -> None:
+    code = (
+        "import sys; from mlopskit.drift import psi_table, profile; "
+        "print('scipy.stats' in sys.modules, 'matplotlib' in sys.modules); "
+        "import mlopskit.drift as d; d.outcome_drift; print('scipy.stats' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False", "True"]
+
+
+def _executed_like_notebook() -> nbformat.NotebookNode:
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("## Shadow profile\n\nBoth models *scored* `x`."),
+        nbmod.html_cell("<table><tr><td>1</td></tr></table>", "t"),
+        nbmod.html_cell(
+            f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="a">', "f"
+        ),
+    ]
+    code = nbformat.v4.new_code_cell("print(1)")
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    nb.cells.append(code)
+    return nbmod.normalise(nb)
+
+
+def test_preloaded_exporter_gives_the_same_html() -> None:
+    nb = _executed_like_notebook()
+    fresh = nbmod.export_html(nb, "m — rollout report")
+    pre = nbmod.Preload(("json",))
+    warmed = pre.exporter()
+    assert warmed is not None
+    assert nbmod.export_html(nb, "m — rollout report", warmed) == fresh
+    assert nbmod.remote_resources(fresh) == []
+
+
+def test_failed_preload_is_ignored() -> None:
+    pre = nbmod.Preload(("mlopskit.no_such_module",))
+    assert pre.exporter() is None
+    nb = _executed_like_notebook()
+    assert "Shadow profile" in nbmod.export_html(nb, "t", pre.exporter())
+
+
+def test_polars_counting_pass_equals_the_generic_one() -> None:
+    """polars' native boolean sums give the generic (pandas) path's counts: NaN, nulls,
+    ties on an edge, integers, float32, an all-missing column."""
+    rng = np.random.default_rng(11)
+    n = 3_000
+    x = rng.normal(0, 1, n)
+    x[:40] = np.nan
+    k = rng.integers(0, 4, n)
+    cur = pl.DataFrame(
+        {
+            "x": x,
+            "k": k,
+            "f32": rng.exponential(1, n).astype(np.float32),
+            "tie": np.repeat([0.0, 1.0, 2.0], n // 3),
+            "none": np.full(n, np.nan),
+        }
+    ).with_columns(pl.when(pl.int_range(pl.len()) % 17 == 0).then(None).otherwise("k").alias("k"))
+    specs = [
+        frames.BinSpec("x", "numeric", edges=(-1.0, -0.25, 0.0, 0.5, 1.2)),
+        frames.BinSpec("k", "numeric", edges=(0.0, 1.0, 2.0)),
+        frames.BinSpec("f32", "numeric", edges=(float(np.float32(0.1)), 0.5, 1.0, 2.5)),
+        frames.BinSpec("tie", "numeric", edges=(0.0, 1.0)),
+        frames.BinSpec("none", "numeric", edges=(0.0,)),
+    ]
+    _, n_pl, c_pl = frames.bin_counts(frames.lazy(cur, frame="c"), specs, finite_check="c")
+    _, n_pd, c_pd = frames.bin_counts(frames.lazy(cur.to_pandas(), frame="c"), specs)
+    np.testing.assert_array_equal(n_pl, n_pd)
+    for s in specs:
+        np.testing.assert_array_equal(c_pl[s.feature], c_pd[s.feature])
+    # numpy oracle for x: bin = number of edges below the value, missing last
+    xs = cur["x"].to_numpy()
+    valid = xs[~np.isnan(xs)]
+    want = np.bincount(np.searchsorted(specs[0].edges, valid, side="left"), minlength=6)
+    np.testing.assert_array_equal(c_pl["x"][0], [*want, np.isnan(xs).sum()])
