@@ -224,6 +224,7 @@ class CanaryResult:
         return _rows(self.metrics)
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         head = (
@@ -299,6 +300,7 @@ class CanaryHistory:
         return self.looks
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         return (

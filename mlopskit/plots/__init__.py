@@ -35,7 +35,7 @@ from mlopskit.plots.labels import (
     plot_label_triangle,
     plot_maturity_curve,
 )
-from mlopskit.plots.monitoring import plot_monitoring, plot_service_health
+from mlopskit.plots.monitoring import plot_estimate_check, plot_monitoring, plot_service_health
 from mlopskit.plots.overview import label_glance, score_distributions, volumes
 from mlopskit.plots.registry import (
     _STAGE_LEVEL,  # noqa: F401
@@ -71,6 +71,7 @@ __all__ = [
     "plot_psi_table",
     "plot_reliability",
     "plot_service_health",
+    "plot_estimate_check",
     "plot_shadow_decisions",
     "plot_shadow_latency",
     "plot_shadow_scores",

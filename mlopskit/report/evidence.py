@@ -210,7 +210,7 @@ def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> 
     if shadow and inputs.role == "challenger" and inputs.path("shadow_log") is not None:
         sh = shadow_mod.shadow_profile(
             inputs.path("shadow_log"),
-            threshold=float(inputs.threshold),
+            threshold=float(inputs.model_threshold),
             offline=inputs.path("offline"),
             segments=inputs.segments,
             policy=policy,
@@ -256,6 +256,9 @@ class MonitoringEvidence:
         reference period.
     maturity, retrain : ``LabelMaturity`` and ``RetrainAssessment``.
     reference_period, current : the windows used.
+    estimated, estimate_check : ``EstimatedPerformance`` (CBPE per ``current_days`` window
+        from the first production day) and its check against the labels arrived so far
+        (:mod:`mlopskit.report.estimate_check`); ``None`` without a decision threshold.
     """
 
     monitor: Any
@@ -268,6 +271,8 @@ class MonitoringEvidence:
     retrain: Any
     reference_period: tuple[pd.Timestamp, pd.Timestamp]
     current: tuple[pd.Timestamp, pd.Timestamp]
+    estimated: Any = None
+    estimate_check: Any = None
 
     def key_numbers(self) -> dict[str, Any]:
         kn: dict[str, Any] = {
@@ -309,11 +314,15 @@ def monitoring(
     prof, psi = _input_drift(inputs, inputs.model, w["current"], policy)
     over_time = None
     if prof is not None:
+        # windows end at the current window's end, so the latest over-time window IS the
+        # current window: the input layer, the card and the table quote one PSI per feature
+        # (a window cut short by as_of would be a stub quoted as if it were a week)
+        cur_days = (w["current"][1] - w["current"][0]) / pd.Timedelta(days=1)
         over_time = drift.psi_over_time(
             prof,
             events,
-            window=f"{current_days}D",
-            anchor=w["start"],
+            window=f"{int(cur_days) if cur_days == int(cur_days) else current_days}D",
+            anchor=w["current"][1],
             features=[f.feature for f in prof.features],
             policy=policy,
         )
@@ -355,6 +364,27 @@ def monitoring(
         training_positives=spec.get("training", {}).get("positives"),
         policy=policy,
     )
+    estimated = check = None
+    if getattr(inputs, "model_threshold", None) is not None:
+        from mlopskit.drift.estimated import estimated_performance
+
+        estimated = estimated_performance(
+            events,
+            as_of=inputs.as_of,
+            start=w["start"],
+            threshold=float(inputs.model_threshold),
+            window=f"{current_days}D",
+            outcome=outcome,
+        )
+        from mlopskit.report.estimate_check import estimate_check
+
+        check = estimate_check(
+            ev,
+            estimated,
+            as_of=inputs.as_of,
+            start=w["start"],
+            label_window_days=outcome.label_age / pd.Timedelta(days=1),
+        )
     return MonitoringEvidence(
         monitor=result,
         service=service,
@@ -366,4 +396,6 @@ def monitoring(
         retrain=retrain,
         reference_period=w["reference_period"],
         current=w["current"],
+        estimated=estimated,
+        estimate_check=check,
     )
