@@ -119,8 +119,10 @@ class Decision:
         if self.monitor_card is not None:
             out["monitoring"] = jsonable(self.monitor_card.to_dict())
             out["reasons"] = jsonable(
-                [{**r, "value": _finite(r["value"]), "threshold": _finite(r["threshold"])}
-                 for r in out["reasons"]]
+                [
+                    {**r, "value": _finite(r["value"]), "threshold": _finite(r["threshold"])}
+                    for r in out["reasons"]
+                ]
             )
         return out
 

@@ -52,6 +52,8 @@ class EstimateCheck:
     bound : upper ``1 − alpha/m`` Poisson bound of the eventual positives.
     arrived, arrived_flagged : positives labelled by ``as_of`` (all / among flagged).
     matured : every event of the window is older than the label window.
+    complete : the window is a full ``window`` long before ``as_of`` (a partial window is
+        shown, marked, and never flagged as diverging).
     auc_estimated, auc_low, auc_high, auc_realized : estimate, interval, matured AUC.
     precision_estimated, precision_low, precision_high : estimate and interval.
     diverged : arrived positives exceed the bound (the assumption is refuted).
@@ -66,6 +68,7 @@ class EstimateCheck:
     arrived: tuple[int, ...]
     arrived_flagged: tuple[int, ...]
     matured: tuple[bool, ...]
+    complete: tuple[bool, ...]
     auc_estimated: tuple[float, ...]
     auc_low: tuple[float, ...]
     auc_high: tuple[float, ...]
@@ -127,6 +130,7 @@ class EstimateCheck:
                 "positives_expected": [round(x, 1) for x in self.expected_positives],
                 "positives_bound": [int(b) for b in self.bound],
                 "positives_arrived": list(self.arrived),
+                "complete": list(self.complete),
                 "matured": list(self.matured),
                 "auc_estimated": list(self.auc_estimated),
                 "auc_interval": [
@@ -207,9 +211,9 @@ def estimate_check(
     pos = cells["n_pos"].to_numpy()
     flag = p >= estimated.threshold
     m = len(estimated.windows)
-    cols: dict[str, list[Any]] = {k: [] for k in ("n", "nf", "mu", "bd", "a", "af", "mat")}
+    cols: dict[str, list[Any]] = {k: [] for k in ("n", "nf", "mu", "bd", "a", "af", "mat", "full")}
     for w0 in estimated.windows:
-        k = int(round((pd.Timestamp(w0) - start_t) / length))
+        k = round((pd.Timestamp(w0) - start_t) / length)
         sel = widx == k
         mu = float(np.sum(n[sel] * p[sel]))
         cols["n"].append(int(n[sel].sum()))
@@ -221,6 +225,7 @@ def estimate_check(
         cols["af"].append(int(pos[sel & flag].sum()))
         end = min(pd.Timestamp(w0) + length, as_of_t)
         cols["mat"].append(bool(end + pd.Timedelta(days=label_window_days) <= as_of_t))
+        cols["full"].append(bool(pd.Timestamp(w0) >= start_t and w0 + length <= as_of_t))
     est = estimated.estimates
     return EstimateCheck(
         windows=tuple(pd.Timestamp(w) for w in estimated.windows),
@@ -231,6 +236,7 @@ def estimate_check(
         arrived=tuple(cols["a"]),
         arrived_flagged=tuple(cols["af"]),
         matured=tuple(cols["mat"]),
+        complete=tuple(cols["full"]),
         auc_estimated=tuple(e["auc"].estimate for e in est),
         auc_low=tuple(e["auc"].ci_low for e in est),
         auc_high=tuple(e["auc"].ci_high for e in est),
@@ -238,7 +244,10 @@ def estimate_check(
         precision_estimated=tuple(e["precision"].estimate for e in est),
         precision_low=tuple(e["precision"].ci_low for e in est),
         precision_high=tuple(e["precision"].ci_high for e in est),
-        diverged=tuple(a > b for a, b in zip(cols["a"], cols["bd"], strict=True)),
+        diverged=tuple(
+            bool(full and a > b)
+            for a, b, full in zip(cols["a"], cols["bd"], cols["full"], strict=True)
+        ),
         alpha=alpha,
         label_window_days=float(label_window_days),
         threshold=float(estimated.threshold),

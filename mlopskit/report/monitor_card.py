@@ -227,10 +227,14 @@ def output_chip(layer: Any, out: Any) -> LayerChip:
     """The output number: score PSI of the latest complete window against its band."""
     status = _status(layer)
     if out is None:
-        return LayerChip(layer.layer, status, "score_psi", None, "no score drift result", None, None)
+        return LayerChip(
+            layer.layer, status, "score_psi", None, "no score drift result", None, None
+        )
     i = latest_complete(out)
     if i is None:
-        return LayerChip(layer.layer, status, "score_psi", None, "no complete window yet", None, None)
+        return LayerChip(
+            layer.layer, status, "score_psi", None, "no complete window yet", None, None
+        )
     start = pd.Timestamp(out.windows[i])
     end = start + frames.parse_window(out.window)[1]
     psi, band = out.psi[i], out.band_upper[i]
@@ -373,7 +377,10 @@ def timeline(
         if since is not None and as_of is not None:
             spans.append(
                 TimelineSpan(
-                    "not evaluable", pd.Timestamp(since), pd.Timestamp(as_of), f"since {_day(since)}"
+                    "not evaluable",
+                    pd.Timestamp(since),
+                    pd.Timestamp(as_of),
+                    f"since {_day(since)}",
                 )
             )
     if onset is not None:

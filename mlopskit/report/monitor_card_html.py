@@ -70,8 +70,7 @@ def monitor_card_html(
         else '<div class="mk-ran" id="mk-onset">No drift onset on the output scores.</div>'
     )
     estimate = (
-        f'<div class="mk-ran" id="mk-estimate">Estimated performance: '
-        f"{escape(card.estimate)}</div>"
+        f'<div class="mk-ran" id="mk-estimate">Estimated performance: {escape(card.estimate)}</div>'
         if card.estimate
         else ""
     )
