@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,7 @@ def short_repr(self: object) -> str:
     return "\n".join(lines)
 
 
-def same_value(a: object, b: object) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     """Equality in which NaN equals NaN, recursively through tuples, lists, dicts,
     dataclass-like results, numpy arrays and pandas objects (a result pickled and read
     back compares equal to itself, even with NaN fields)."""
@@ -47,18 +48,16 @@ def same_value(a: object, b: object) -> bool:
     if type(a) is not type(b):
         # numbers of different types (int vs numpy int) still compare by value
         if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
-            return bool(a == b) or bool(np.isnan(a) and np.isnan(b))  # type: ignore[arg-type]
+            return bool(a == b) or bool(np.isnan(a) and np.isnan(b))
         return False
     if isinstance(a, float | np.floating):
-        return bool(a == b) or bool(np.isnan(a) and np.isnan(b))  # type: ignore[arg-type]
+        return bool(a == b) or bool(np.isnan(a) and np.isnan(b))
     if isinstance(a, tuple | list):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)  # type: ignore[attr-defined,index]
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
     if isinstance(a, np.ndarray):
-        return a.shape == b.shape and bool(  # type: ignore[attr-defined]
-            np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
-        )
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
     if isinstance(a, pd.DataFrame | pd.Series | pd.Index):
         return bool(a.equals(b))
     slots = _fields(a)

@@ -51,7 +51,9 @@ def test_concept_shift_is_found_from_its_window() -> None:
             early.add(s)  # a false divergence before the shift (the no-drift error)
         if div:
             found += 1
-            assert any(onset - pd.Timedelta(days=7) < x <= onset + pd.Timedelta(days=7) for x in div)
+            assert any(
+                onset - pd.Timedelta(days=7) < x <= onset + pd.Timedelta(days=7) for x in div
+            )
             assert "diverges from reality" in c.sentence()  # type: ignore[attr-defined]
     # before the shift the worlds are no-drift worlds: measured 1 of 20 (seed 201, one
     # window) — the family-wise 5% of the no-drift test

@@ -211,7 +211,8 @@ def test_first_screen_in_a_browser(default_world: dict[str, Any], tmp_path: Path
     card = _card(html)
     assert len(re.findall(r'<div class="mk-chip" data-layer="', card)) == 4
     assert re.search(r'data-verdict="([A-Z_]+)"', card).group(1) == dec["verdict"]
-    assert f"retraining: {dec['monitoring']['retraining_verdict']}" in _text(card)
+    words = re.sub(r"\s+", " ", _text(card))
+    assert f"retraining: {dec['monitoring']['retraining_verdict']}" in words
     assert _format.defects(_text(html)) == []
     assert "monitoring evidence: step" not in html  # no progress output in the render
     if not CHROMIUM.exists():
