@@ -95,6 +95,18 @@ def plot_estimate_check(check: Any, ax: Any = None) -> Any:
             color="#cf222e",
             label="diverges (above the bound)",
         )
+    part = [(x, a) for x, a, c in zip(xs, check.arrived, check.complete, strict=True) if not c]
+    if part:
+        ax.plot(
+            [x for x, _ in part],
+            [a for _, a in part],
+            ls="none",
+            marker="s",
+            ms=8,
+            mfc="white",
+            color="#57606a",
+            label="partial window (shown, never flagged)",
+        )
     young = [x for x, m in zip(xs, check.matured, strict=True) if not m]
     if young:
         ax.axvspan(
