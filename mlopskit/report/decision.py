@@ -392,7 +392,7 @@ def monitoring_decision(
     policy: Any = None,
     as_of: Any = None,
     evidence: Any = None,
-    unit: str = "transactions",
+    unit: str | None = None,
 ) -> Decision:
     """The headline of the Production model's monitoring report.
 
@@ -404,7 +404,8 @@ def monitoring_decision(
     With ``evidence`` (a :class:`~mlopskit.report.evidence.MonitoringEvidence`; ``monitor``
     and ``retrain`` default to its own) the decision carries the monitoring card
     (:mod:`mlopskit.report.monitor_card`): one chip per layer with the number that decided
-    it and its window, the onset, the timeline; ``unit`` names what the model scores.
+    it and its window, the onset, the timeline; ``unit`` names what the model scores
+    (default: the evidence's words, e.g. a model config's ``domain.events``).
     """
     if evidence is not None:
         monitor = evidence.monitor if monitor is None else monitor

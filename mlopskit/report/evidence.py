@@ -266,6 +266,7 @@ class MonitoringEvidence:
     estimated, estimate_check : ``EstimatedPerformance`` (CBPE per ``current_days`` window
         from the first production day) and its check against the labels arrived so far
         (:mod:`mlopskit.report.estimate_check`); ``None`` without a decision threshold.
+    unit : what the model scores, in the model's words (a config's ``domain.events``).
     """
 
     monitor: Any
@@ -280,6 +281,7 @@ class MonitoringEvidence:
     current: tuple[pd.Timestamp, pd.Timestamp]
     estimated: Any = None
     estimate_check: Any = None
+    unit: str = "transactions"
 
     def key_numbers(self) -> dict[str, Any]:
         kn: dict[str, Any] = {
@@ -417,4 +419,5 @@ def monitoring(
             current=w["current"],
             estimated=estimated,
             estimate_check=check,
+            unit=cfg.domain.events if cfg is not None else "transactions",
         )

@@ -421,9 +421,11 @@ def build_monitor_card(
     evidence: Any,
     policy_id: PolicyIdentity,
     as_of: Any = None,
-    unit: str = "transactions",
+    unit: str | None = None,
 ) -> MonitorCard:
-    """The card from a :class:`~mlopskit.report.evidence.MonitoringEvidence`."""
+    """The card from a :class:`~mlopskit.report.evidence.MonitoringEvidence` (``unit``:
+    what the model scores; default the evidence's own words)."""
+    unit = unit or getattr(evidence, "unit", None) or "transactions"
     mon = evidence.monitor
     layers = {layer.layer: layer for layer in getattr(mon, "layers", ())}
     chips = []
