@@ -102,6 +102,7 @@ from mlopskit.frames.shadow import (
     score_histogram,
     shadow_aggregates,
     shadow_bounds,
+    shadow_scan,
 )
 
 __all__ = [
@@ -167,6 +168,7 @@ __all__ = [
     "service_stats",
     "shadow_aggregates",
     "shadow_bounds",
+    "shadow_scan",
     "time_filter",
     "time_range",
     "ts_range",

@@ -226,7 +226,8 @@ class ValidationPlan:
 
     def run(self) -> nw.LazyFrame:
         """Run the checks as their own aggregation (one pass) and return ``lf``."""
-        self.check(collect(self.lf.select(self.aggregations())).iloc[0].to_dict())
+        row = collect(self.lf.select(self.aggregations())).iloc[0]
+        self.check({str(k): v for k, v in row.items()})
         return self.lf
 
 
