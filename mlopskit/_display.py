@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,46 @@ def short_repr(self: object) -> str:
             f"… {more} more line(s): .summary() prints all, .to_frame() has the numbers.",
         ]
     return "\n".join(lines)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality in which NaN equals NaN, recursively through tuples, lists, dicts,
+    dataclass-like results, numpy arrays and pandas objects (a result pickled and read
+    back compares equal to itself, even with NaN fields)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        # numbers of different types (int vs numpy int) still compare by value
+        if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
+            return bool(a == b) or bool(np.isnan(a) and np.isnan(b))
+        return False
+    if isinstance(a, float | np.floating):
+        return bool(a == b) or bool(np.isnan(a) and np.isnan(b))
+    if isinstance(a, tuple | list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, pd.DataFrame | pd.Series | pd.Index):
+        return bool(a.equals(b))
+    slots = _fields(a)
+    if slots is not None:
+        return all(same_value(getattr(a, f), getattr(b, f)) for f in slots)
+    return bool(a == b)
+
+
+def _fields(obj: object) -> tuple[str, ...] | None:
+    fields = getattr(type(obj), "__dataclass_fields__", None)
+    return None if fields is None else tuple(fields)
+
+
+def nan_safe_eq(self: object, other: object) -> bool:
+    """``__eq__`` of result classes: same class and every field :func:`same_value`
+    (``__eq__ = _display.nan_safe_eq``; NaN fields compare equal to NaN)."""
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    return same_value(self, other) if _fields(self) is not None else self is other
 
 
 def escape(value: object) -> str:

@@ -138,3 +138,74 @@ def test_a_failed_report_validates_with_its_failure() -> None:
         failure={"cell_index": 3, "cell": "cell 3", "ename": "KeyError", "evalue": "'x'"},
     )
     assert decision_errors(doc) == []
+
+
+def _monitoring() -> dict[str, Any]:
+    doc = _valid()
+    doc.update(report="monitoring.html", verdict="WATCH", canary=None)
+    doc["monitoring"] = {
+        "verdict": "WATCH",
+        "retraining_verdict": "WAIT_FOR_LABELS",
+        "layers": [
+            {
+                "layer": "input_drift",
+                "status": "WATCH",
+                "quantity": "psi:amount",
+                "value": 0.1407,
+                "text": "PSI 0.1407 on amount (moderate)",
+                "window_start": "2026-09-22T00:00:00",
+                "window_end": "2026-09-29T00:00:00",
+                "complete": True,
+                "note": "",
+            },
+            {
+                "layer": "outcome_drift",
+                "status": "not evaluated",
+                "quantity": "auc_drop",
+                "value": None,
+                "text": "not evaluable since 2026-06-29",
+                "window_start": "2026-06-29T00:00:00",
+                "window_end": None,
+                "complete": False,
+                "note": "",
+            },
+        ],
+        "onset": {
+            "onset": "2026-09-09T00:00:00",
+            "earliest": "2026-09-08T00:00:00",
+            "latest": "2026-09-10T00:00:00",
+            "level": 0.95,
+            "alpha": 0.02,
+        },
+        "not_evaluable_since": "2026-08-24T00:00:00",
+        "timeline": [
+            {"label": "as-of", "start": "2026-09-29T00:00:00", "end": None, "note": "analysis time"}
+        ],
+        "estimate": "The estimate diverges from reality from the window of 2026-09-07: …",
+    }
+    return doc
+
+
+def test_a_monitoring_card_validates() -> None:
+    doc = _monitoring()
+    assert decision_errors(doc) == []
+    doc["monitoring"] = None  # a monitoring report that failed before its card
+    assert decision_errors(doc) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (lambda d: d["monitoring"]["layers"][0].update(status="GREEN"), "status"),
+        (lambda d: d["monitoring"]["layers"][0].pop("window_start"), "window_start"),
+        (lambda d: d["monitoring"]["layers"][0].update(complete="yes"), "complete"),
+        (lambda d: d["monitoring"]["onset"].pop("earliest"), "earliest"),
+        (lambda d: d["monitoring"].update(verdict="PROMOTE"), "verdict"),
+        (lambda d: d["monitoring"].update(retraining_verdict="RETRAIN"), "retraining_verdict"),
+    ],
+)
+def test_what_the_schema_refuses_in_the_monitoring_card(edit: Any, where: str) -> None:
+    doc = _monitoring()
+    edit(doc)
+    errors = decision_errors(doc)
+    assert errors and any(where in e for e in errors), errors

@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import sys
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -104,6 +105,19 @@ def assert_offline(html_text: str) -> None:
     assert "@import" not in css
 
 
+#: the render time every render of this module is stamped with (byte-identical renders)
+SDE = "1790000000"  # date -u -d @1790000000 → 2026-09-21T14:13:20+00:00
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _reproducible_render_time() -> Any:
+    """Renders here are stamped with SOURCE_DATE_EPOCH (without it the render time is the
+    wall clock, and two renders differ in that one provenance row)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", SDE)
+        yield
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One notebook with a figure, a hostile table value, a decision and records; rendered twice."""
@@ -175,7 +189,9 @@ def test_decision_json_matches_the_html(rendered: dict[str, Any]) -> None:
     assert prov["parameters"] == rendered["params"]
     assert set(prov["versions"]) >= {"python", "mlopskit", "numpy", "pandas", "polars"}
     assert prov["versions"]["scipy"] and prov["versions"]["statsmodels"]
-    assert prov["render_time"] == "2026-09-29T00:00:00"  # deterministic: the data as-of
+    # the render time is SOURCE_DATE_EPOCH's (set for the module), not the data's as-of
+    assert prov["render_time"] == "2026-09-21T14:13:20+00:00"
+    assert prov["render_time_source"] == "SOURCE_DATE_EPOCH"
     assert "git" in prov and "dirty" in prov["git"]
 
 
@@ -320,8 +336,13 @@ def test_source_date_epoch_sets_the_render_time(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH"):
         report.render_time(None)
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
-    assert report.render_time("2026-09-29")[0] == "2026-09-29"
-    assert report.render_time(None) == (None, "not recorded")
+    # without it: the real render time (wall clock, UTC, to the second), never the as-of
+    before = datetime.now(tz=UTC).replace(microsecond=0)
+    stamp, source = report.render_time("2026-09-29")
+    after = datetime.now(tz=UTC)
+    assert source.startswith("wall clock")
+    assert stamp is not None and before <= datetime.fromisoformat(stamp) <= after
+    assert report.render_time(None)[1] == source
 
 
 @pytest.mark.parametrize(
@@ -552,7 +573,8 @@ def test_demo_report_stage_picks_the_report(
     manifest = json.loads((demo_reports["data"] / "manifest.json").read_text())
     assert events["sha256"] == manifest["files"]["events"]["sha256"]
     assert prov["policy"]["sha256"] == report.file_sha256(prov["policy"]["path"])
-    assert prov["as_of"] == manifest["as_of"] == prov["render_time"]
+    assert prov["as_of"] == manifest["as_of"]
+    assert prov["render_time"] == "2026-09-21T14:13:20+00:00"  # SOURCE_DATE_EPOCH
     stage = "Staging" if kind == "rollout" else "Production"
     reg = prov["registry"]
     assert (reg["source"], reg["model"], reg["stage"]) == ("registry", model, stage)

@@ -134,6 +134,7 @@ class CanaryPlan:
         )
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         days = (

@@ -227,6 +227,7 @@ class CanaryResult:
         return _rows(self.metrics)
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         head = (
@@ -314,6 +315,7 @@ class CanaryHistory:
         return self.looks
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         rows = f"rows: {self.row_counts.summary()}\n" if self.row_counts is not None else ""

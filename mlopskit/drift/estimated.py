@@ -52,6 +52,9 @@ class EstimatedPerformance:
     level: float
     assumption: str = ASSUMPTION
 
+    __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
+
     def to_frame(self) -> pd.DataFrame:
         rows = []
         for w, est, real, div in zip(

@@ -62,6 +62,7 @@ class WindowOutcome:
     auc_drop, auc_drop_se : ``AUC_ref − AUC_window`` and its SE (independent samples).
     auc_drop_test : ``confirmed | cleared | inconclusive | not_evaluated``.
     reliability_score, reliability_rate : per-ECE-bin mean score and observed rate.
+    reliability_n, reliability_positives : rows and positives per ECE bin.
     n_late : positives of matured events whose label arrived *after* the label window; they
         count as negatives in these metrics (stated, and warned about when material).
     """
@@ -102,6 +103,8 @@ class WindowOutcome:
     auc_drop_test: str = "not_evaluated"
     reliability_score: tuple[float, ...] = ()
     reliability_rate: tuple[float, ...] = ()
+    reliability_n: tuple[int, ...] = ()
+    reliability_positives: tuple[float, ...] = ()
 
     @property
     def matured_share(self) -> float:
@@ -117,6 +120,8 @@ class WindowOutcome:
         d = asdict(self)
         d.pop("reliability_score")
         d.pop("reliability_rate")
+        d.pop("reliability_n")
+        d.pop("reliability_positives")
         d["matured_share"] = self.matured_share
         d["late_share"] = self.late_share
         return d
@@ -166,6 +171,8 @@ def _metrics(
         ece_null_q95=e.q95_null,
         reliability_score=e.mean_score,
         reliability_rate=e.observed_rate,
+        reliability_n=e.counts,
+        reliability_positives=e.positives,
     )
     if threshold is not None:
         tk = top_k_threshold(p, y, threshold=threshold, alpha=pol.ci_alpha)
@@ -278,6 +285,7 @@ class OutcomeDrift:
         return df[first + [c for c in df.columns if c not in first]]
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         r = self.reference

@@ -187,6 +187,7 @@ class PSIOverTime:
         )
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         m = self.matrix("status")

@@ -85,6 +85,7 @@ class FeaturePSI:
         return _bins_frame([self], self.window is not None)
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         return (
@@ -316,6 +317,7 @@ class PSITable:
         return _bins_frame(self.rows, False)
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         df = self.to_frame().drop(columns=["top_bins"])

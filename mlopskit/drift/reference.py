@@ -208,6 +208,7 @@ class ReferenceProfile:
         return pd.DataFrame(rows, columns=["feature", "kind", "bin", "count", "share"])
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         kinds = pd.Series([f.kind for f in self.features]).value_counts().to_dict()

@@ -150,6 +150,7 @@ class OutputDrift:
         )
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         fl = self.flagged_windows

@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from mlopskit import frames
-from mlopskit._display import escape, short_repr, table_html, text_table, warnings_html
+from mlopskit._display import escape, nan_safe_eq, short_repr, table_html, text_table, warnings_html
 from mlopskit.labels.arrival import ArrivalBias, _arrival_bias, _arrival_text
 from mlopskit.labels.prepare import _COHORTS, _cohort_arrays, _prepare, _Prepared, _score_edges
 from mlopskit.labels.triggers import _DAY, timestamp
@@ -153,6 +153,7 @@ class LabelMaturity:
         )
 
     __repr__ = short_repr
+    __eq__ = nan_safe_eq
 
     def summary(self) -> str:
         curve = self.curve_frame()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlopskit._display import short_repr, table_html, verdict_html, warnings_html
+from mlopskit._display import nan_safe_eq, short_repr, table_html, verdict_html, warnings_html
 from mlopskit.labels.calibration import CalibrationCheck, calib_text
 from mlopskit.labels.maturity import LabelMaturity
 from mlopskit.labels.triggers import Trigger
@@ -112,6 +112,7 @@ class RetrainAssessment:
         )
 
     __repr__ = short_repr
+    __eq__ = nan_safe_eq
 
     @property
     def row_counts(self) -> RowCounts | None:

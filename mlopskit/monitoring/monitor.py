@@ -91,6 +91,7 @@ class MonitoringResult:
         }
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         lines = [

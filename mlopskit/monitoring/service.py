@@ -65,6 +65,7 @@ class ServiceHealth:
         )
 
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         return (

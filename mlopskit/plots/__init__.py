@@ -35,7 +35,7 @@ from mlopskit.plots.labels import (
     plot_label_triangle,
     plot_maturity_curve,
 )
-from mlopskit.plots.monitoring import plot_monitoring, plot_service_health
+from mlopskit.plots.monitoring import plot_estimate_check, plot_monitoring, plot_service_health
 from mlopskit.plots.overview import label_glance, score_distributions, volumes
 from mlopskit.plots.registry import (
     _STAGE_LEVEL,  # noqa: F401
@@ -59,6 +59,7 @@ __all__ = [
     "label_glance",
     "parity_gate",
     "plot_arrival_curves",
+    "plot_estimate_check",
     "plot_label_forecast",
     "plot_label_triangle",
     "plot_maturity_curve",

@@ -192,6 +192,21 @@ def plot_reliability(result: Any, ax: Any = None) -> Any:
         ax.plot(
             xs, ys, marker="o", color=colour, label=f"{name} (ECE {w.ece:.4f}, {len(pairs)} bins)"
         )
+        # counts per bin: "positives/rows" beside each point (the rows a point rests on)
+        counts = list(getattr(w, "reliability_n", ()) or ())
+        pos = list(getattr(w, "reliability_positives", ()) or ())
+        if len(counts) == len(pairs) and len(pos) == len(pairs):
+            dy = 6 if colour == "#24292f" else -10
+            for (v, r), n_b, k in zip(pairs, counts, pos, strict=True):
+                if v > 0:
+                    ax.annotate(
+                        f"{int(k):,}/{n_b:,}",
+                        (v, r if r > 0 else floor),
+                        textcoords="offset points",
+                        xytext=(4, dy),
+                        fontsize=6.5,
+                        color=colour,
+                    )
         if empty:
             ax.plot(
                 empty,
@@ -209,7 +224,7 @@ def plot_reliability(result: Any, ax: Any = None) -> Any:
     ax.set_xlabel("mean score in bin")
     ax.set_ylabel("observed positive rate")
     ax.set_title(
-        f"Reliability ({result.ece_bins} equal-mass bins"
+        f"Reliability ({result.ece_bins} equal-mass bins; labels: positives/rows per bin"
         + (f"; {empty_total} with no positive at the floor)" if empty_total else ")")
     )
     # legend below the x-axis label (a fixed 0.55 in under the axes): to the right, its long

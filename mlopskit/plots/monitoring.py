@@ -57,3 +57,64 @@ def plot_service_health(result: Any, policy: Any, ax: Any = None) -> Any:
     ax.set_title(f"Service health: error rate {result.error_rate:.3%}, {result.n:,} requests")
     _legend(ax)
     return ax
+
+
+def plot_estimate_check(check: Any, ax: Any = None) -> Any:
+    """Positives per window: expected by the estimate (with its bound) vs arrived so far.
+
+    Arrived labels can only grow, so a window whose arrived positives are above the bound
+    refutes the estimate's assumption (``check.diverged``, marked)."""
+    ax = _axes(ax, figsize=(8.0, 3.6))
+    xs = list(check.windows)
+    ax.plot(
+        xs,
+        check.expected_positives,
+        color="#1f6feb",
+        marker="o",
+        ms=3,
+        label="expected by the estimate (Σ score)",
+    )
+    ax.plot(
+        xs,
+        check.bound,
+        color="#1f6feb",
+        ls="--",
+        lw=1,
+        label=f"upper bound (family-wise error {check.alpha:g})",
+    )
+    ax.plot(xs, check.arrived, color="#24292f", marker="s", ms=3, label="positives labelled so far")
+    div = [(x, a) for x, a, d in zip(xs, check.arrived, check.diverged, strict=True) if d]
+    if div:
+        ax.plot(
+            [x for x, _ in div],
+            [a for _, a in div],
+            ls="none",
+            marker="o",
+            ms=10,
+            mfc="none",
+            color="#cf222e",
+            label="diverges (above the bound)",
+        )
+    part = [(x, a) for x, a, c in zip(xs, check.arrived, check.complete, strict=True) if not c]
+    if part:
+        ax.plot(
+            [x for x, _ in part],
+            [a for _, a in part],
+            ls="none",
+            marker="s",
+            ms=8,
+            mfc="white",
+            color="#57606a",
+            label="partial window (shown, never flagged)",
+        )
+    young = [x for x, m in zip(xs, check.matured, strict=True) if not m]
+    if young:
+        ax.axvspan(
+            young[0], check.windows[-1], color="#eaeef2", zorder=0, label="labels still arriving"
+        )
+    ax.set_xlabel("window start")
+    ax.set_ylabel("positive labels per window")
+    ax.set_title("Estimated vs arrived positives per window")
+    ax.figure.autofmt_xdate()
+    _legend(ax)
+    return ax

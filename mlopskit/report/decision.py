@@ -8,6 +8,7 @@ displays the returned :class:`Decision` (which also records it for ``decision.js
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ from mlopskit.report.card_rules import (
     plain_warnings,
     warning_code,
 )
+from mlopskit.report.monitor_card import MonitorCard, build_monitor_card
+from mlopskit.report.monitor_card_html import monitor_card_html
 from mlopskit.report.notebook import RECORD_MIME, jsonable
 from mlopskit.schemas import DECISION_SCHEMA_VERSION
 from mlopskit.verdict import VERDICT_COLOURS, Reason
@@ -77,12 +80,15 @@ class Decision:
     policy: Any = None
     as_of: Any = None
     headline_text: str | None = None
+    monitor_card: MonitorCard | None = None
 
     @property
     def headline(self) -> str:
         """The one sentence under the verdict (the card's, in business units)."""
         if self.card is not None and self.card.headline:
             return self.card.headline
+        if self.monitor_card is not None:
+            return self.monitor_card.headline
         if self.headline_text:
             return self.headline_text
         return VERDICT_MEANING.get(str(self.verdict), "")
@@ -110,6 +116,14 @@ class Decision:
         if self.card is not None:
             out.update(decision_fields(self.card, self.warnings))
             out["reasons"] = jsonable(out["reasons"])
+        if self.monitor_card is not None:
+            out["monitoring"] = jsonable(self.monitor_card.to_dict())
+            out["reasons"] = jsonable(
+                [
+                    {**r, "value": _finite(r["value"]), "threshold": _finite(r["threshold"])}
+                    for r in out["reasons"]
+                ]
+            )
         return out
 
     def summary(self) -> str:
@@ -124,10 +138,19 @@ class Decision:
     def _repr_html_(self) -> str:
         if self.card is not None:
             return card_html(self.card, self.next_steps, self.warnings)
+        if self.monitor_card is not None:
+            return monitor_card_html(self.monitor_card, self.next_steps, self.warnings)
         return banner_html(self)
 
     def _repr_mimebundle_(self, **_: Any) -> dict[str, Any]:
         return {"text/html": self._repr_html_(), RECORD_MIME: {"decision": self.to_dict()}}
+
+
+def _finite(x: Any) -> Any:
+    """A JSON number or ``None`` (NaN and infinities are not JSON)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
 
 
 def banner_html(decision: Decision) -> str:
@@ -368,6 +391,8 @@ def monitoring_decision(
     warnings: Sequence[str] = (),
     policy: Any = None,
     as_of: Any = None,
+    evidence: Any = None,
+    unit: str | None = None,
 ) -> Decision:
     """The headline of the Production model's monitoring report.
 
@@ -375,7 +400,16 @@ def monitoring_decision(
     the retraining assessment (``retrain``) adds its verdict as a reason and its next step.
     With no monitoring result the verdict is ``NOT_ASSESSED``. Reasons are ranked by what
     decided: the failing checks of the most severe layer first.
+
+    With ``evidence`` (a :class:`~mlopskit.report.evidence.MonitoringEvidence`; ``monitor``
+    and ``retrain`` default to its own) the decision carries the monitoring card
+    (:mod:`mlopskit.report.monitor_card`): one chip per layer with the number that decided
+    it and its window, the onset, the timeline; ``unit`` names what the model scores
+    (default: the evidence's words, e.g. a model config's ``domain.events``).
     """
+    if evidence is not None:
+        monitor = evidence.monitor if monitor is None else monitor
+        retrain = evidence.retrain if retrain is None else retrain
     mv, rv = _verdict(monitor), _verdict(retrain)
     reasons = _monitor_reasons(monitor)
     if monitor is None:
@@ -400,6 +434,8 @@ def monitoring_decision(
         # the retraining verdict ranks right after the monitoring reasons that failed
         n_fail = sum(1 for r in reasons if r.passed is False)
         reasons = [*reasons[:n_fail], head, *reasons[n_fail:], *rr]
+        if verdict == "OK" and rv != "NO_ACTION":  # "nothing to do … retrain" contradicts
+            steps = ["No monitoring alert to act on: every layer is within its band."]
         steps.append(f"Retraining ({rv}): {VERDICT_MEANING.get(str(rv), '')}")
     kn: dict[str, Any] = {
         "monitoring_verdict": mv,
@@ -407,9 +443,22 @@ def monitoring_decision(
         **dict(key_numbers or {}),
     }
     warn = [*getattr(monitor, "warnings", ()), *getattr(retrain, "warnings", ()), *warnings]
+    mcard = None
+    if evidence is not None and monitor is not None:
+        mcard = build_monitor_card(
+            model,
+            verdict,
+            rv,
+            reasons,
+            evidence=evidence,
+            policy_id=policy_identity(policy),
+            as_of=as_of,
+            unit=unit,
+        )
     return Decision(
         model=model,
         report="monitoring",
+        monitor_card=mcard,
         verdict=verdict,
         reasons=tuple(reasons),
         next_steps=tuple(s for s in steps if s),

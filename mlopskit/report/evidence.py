@@ -223,7 +223,7 @@ def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> 
     if shadow and inputs.role == "challenger" and inputs.path("shadow_log") is not None:
         sh = shadow_mod.shadow_profile(
             inputs.path("shadow_log"),
-            threshold=float(inputs.threshold),
+            threshold=float(inputs.model_threshold),
             offline=inputs.path("offline"),
             segments=inputs.segments,
             policy=policy,
@@ -242,16 +242,23 @@ def rollout(
 ) -> RolloutEvidence:
     """Shadow, canary and input-drift evidence for the challenger ``inputs.model``."""
     from mlopskit import canary
+    from mlopskit._progress import progress
 
-    policy = _policy_for(inputs, policy)
-    sh, cn = decision_phases(inputs, policy=policy)
-    hist = None
-    if cn is not None:
-        hist = canary.canary_history(inputs.path("canary_log"), as_of=inputs.as_of, policy=policy)
-    current = (inputs.as_of - pd.Timedelta(days=current_days), inputs.as_of)
-    if getattr(inputs, "config", None) is not None:
-        current = _windows(inputs, REFERENCE_DAYS, current_days)["current"]
-    psi = _input_drift(inputs, inputs.model, current, policy)[1]
+    with progress("rollout evidence", 3) as p:
+        policy = _policy_for(inputs, policy)
+        p.step("shadow and canary")
+        sh, cn = decision_phases(inputs, policy=policy)
+        hist = None
+        p.step("canary history")
+        if cn is not None:
+            hist = canary.canary_history(
+                inputs.path("canary_log"), as_of=inputs.as_of, policy=policy
+            )
+        current = (inputs.as_of - pd.Timedelta(days=current_days), inputs.as_of)
+        if getattr(inputs, "config", None) is not None:
+            current = _windows(inputs, REFERENCE_DAYS, current_days)["current"]
+        p.step("input drift")
+        psi = _input_drift(inputs, inputs.model, current, policy)[1]
     return RolloutEvidence(sh, cn, hist, psi, current)
 
 
@@ -269,6 +276,10 @@ class MonitoringEvidence:
         reference period.
     maturity, retrain : ``LabelMaturity`` and ``RetrainAssessment``.
     reference_period, current : the windows used.
+    estimated, estimate_check : ``EstimatedPerformance`` (CBPE per ``current_days`` window
+        from the first production day) and its check against the labels arrived so far
+        (:mod:`mlopskit.report.estimate_check`); ``None`` without a decision threshold.
+    unit : what the model scores, in the model's words (a config's ``domain.events``).
     """
 
     monitor: Any
@@ -281,6 +292,9 @@ class MonitoringEvidence:
     retrain: Any
     reference_period: tuple[pd.Timestamp, pd.Timestamp]
     current: tuple[pd.Timestamp, pd.Timestamp]
+    estimated: Any = None
+    estimate_check: Any = None
+    unit: str = "transactions"
 
     def key_numbers(self) -> dict[str, Any]:
         kn: dict[str, Any] = {
@@ -318,75 +332,115 @@ def monitoring(
     current_days: int = CURRENT_DAYS,
 ) -> MonitoringEvidence:
     """The four monitoring layers, label maturity and the retraining assessment."""
-    policy = _policy_for(inputs, policy)
-    from mlopskit import drift, labels
-    from mlopskit import monitoring as mon
+    from mlopskit._progress import progress
 
-    ev = inputs.path("events")
-    if ev is None:
-        raise ValueError(f"data directory `{inputs.data_dir}` has no events.parquet.")
-    w = _windows(inputs, reference_days, current_days)
-    events = frames.time_filter(frames.lazy(ev), "ts", None, inputs.as_of)
-    prof, psi = _input_drift(inputs, inputs.model, w["current"], policy)
-    over_time = None
-    if prof is not None:
-        over_time = drift.psi_over_time(
-            prof,
-            events,
-            window=f"{current_days}D",
-            anchor=w["start"],
-            features=[f.feature for f in prof.features],
-            as_of=inputs.as_of,  # the window ending after as_of is partial: shown, not judged
-            reference_period=w["reference_period"],  # baseline of each feature's onset
+    with progress("monitoring evidence", 7) as p:
+        policy = _policy_for(inputs, policy)
+        from mlopskit import drift, labels
+        from mlopskit import monitoring as mon
+
+        ev = inputs.path("events")
+        if ev is None:
+            raise ValueError(f"data directory `{inputs.data_dir}` has no events.parquet.")
+        w = _windows(inputs, reference_days, current_days)
+        events = frames.time_filter(frames.lazy(ev), "ts", None, inputs.as_of)
+        p.step("input drift")
+        prof, psi = _input_drift(inputs, inputs.model, w["current"], policy)
+        over_time = None
+        if prof is not None:
+            # windows end at the current window's end, so the latest over-time window IS the
+            # current window: the input layer, the card and the table quote one PSI per feature
+            # (a window cut short by as_of would be a stub quoted as if it were a week)
+            cur_days = (w["current"][1] - w["current"][0]) / pd.Timedelta(days=1)
+            over_time = drift.psi_over_time(
+                prof,
+                events,
+                window=f"{int(cur_days) if cur_days == int(cur_days) else current_days}D",
+                anchor=w["current"][1],
+                features=[f.feature for f in prof.features],
+                as_of=inputs.as_of,  # a window ending after as_of is partial: shown, not judged
+                reference_period=w["reference_period"],  # baseline of each feature's onset
+                policy=policy,
+            )
+        p.step("output drift")
+        out = drift.output_drift(
+            events, reference_period=w["reference_period"], as_of=inputs.as_of, policy=policy
+        )
+        p.step("outcome drift")
+        outcome = drift.outcome_drift(
+            events, reference_period=w["reference_period"], as_of=inputs.as_of, policy=policy
+        )
+        p.step("service health")
+        service = None
+        if inputs.path("service_log") is not None:
+            service = mon.service_health(
+                inputs.path("service_log"), as_of=inputs.as_of, policy=policy
+            )
+        result = mon.monitor(
+            service=service,
+            input_drift=over_time if over_time is not None else psi,
+            output_drift=out,
+            outcome_drift=outcome,
             policy=policy,
         )
-    out = drift.output_drift(
-        events, reference_period=w["reference_period"], as_of=inputs.as_of, policy=policy
-    )
-    outcome = drift.outcome_drift(
-        events, reference_period=w["reference_period"], as_of=inputs.as_of, policy=policy
-    )
-    service = None
-    if inputs.path("service_log") is not None:
-        service = mon.service_health(inputs.path("service_log"), as_of=inputs.as_of, policy=policy)
-    result = mon.monitor(
-        service=service,
-        input_drift=over_time if over_time is not None else psi,
-        output_drift=out,
-        outcome_drift=outcome,
-        policy=policy,
-    )
-    maturity = labels.label_maturity(ev, as_of=inputs.as_of, score="score", policy=policy)
-    spec = _model_file(inputs, inputs.model)
-    last_trained = None
-    cfg = getattr(inputs, "config", None)
-    if cfg is not None and cfg.last_trained is not None:
-        last_trained = pd.Timestamp(cfg.last_trained)
-    elif inputs.path("reference") is not None:
-        last_trained = frames.ts_range(inputs.path("reference"), frame="reference")[1]
-    elif cfg is not None:  # reference = the config's reference window of the events
-        last_trained = w["reference_period"][1]
-    retrain = labels.drift_vs_label_lag(
-        ev,
-        as_of=inputs.as_of,
-        drift=out,
-        psi=psi,
-        feature_importance=spec.get("feature_importance") or None,
-        output_drift=out,
-        auc_drop=outcome,
-        last_trained=last_trained,
-        training_positives=spec.get("training", {}).get("positives"),
-        policy=policy,
-    )
-    return MonitoringEvidence(
-        monitor=result,
-        service=service,
-        input_drift=psi,
-        input_drift_over_time=over_time,
-        output_drift=out,
-        outcome_drift=outcome,
-        maturity=maturity,
-        retrain=retrain,
-        reference_period=w["reference_period"],
-        current=w["current"],
-    )
+        p.step("label maturity")
+        maturity = labels.label_maturity(ev, as_of=inputs.as_of, score="score", policy=policy)
+        p.step("retraining assessment")
+        spec = _model_file(inputs, inputs.model)
+        last_trained = None
+        cfg = getattr(inputs, "config", None)
+        if cfg is not None and cfg.last_trained is not None:
+            last_trained = pd.Timestamp(cfg.last_trained)
+        elif inputs.path("reference") is not None:
+            last_trained = frames.ts_range(inputs.path("reference"), frame="reference")[1]
+        elif cfg is not None:  # reference = the config's reference window of the events
+            last_trained = w["reference_period"][1]
+        retrain = labels.drift_vs_label_lag(
+            ev,
+            as_of=inputs.as_of,
+            drift=out,
+            psi=psi,
+            feature_importance=spec.get("feature_importance") or None,
+            output_drift=out,
+            auc_drop=outcome,
+            last_trained=last_trained,
+            training_positives=spec.get("training", {}).get("positives"),
+            policy=policy,
+        )
+        p.step("estimated performance")
+        estimated = check = None
+        if getattr(inputs, "model_threshold", None) is not None:
+            from mlopskit.drift.estimated import estimated_performance
+
+            estimated = estimated_performance(
+                events,
+                as_of=inputs.as_of,
+                start=w["start"],
+                threshold=float(inputs.model_threshold),
+                window=f"{current_days}D",
+                outcome=outcome,
+            )
+            from mlopskit.report.estimate_check import estimate_check
+
+            check = estimate_check(
+                ev,
+                estimated,
+                as_of=inputs.as_of,
+                start=w["start"],
+                label_window_days=outcome.label_age / pd.Timedelta(days=1),
+            )
+        return MonitoringEvidence(
+            monitor=result,
+            service=service,
+            input_drift=psi,
+            input_drift_over_time=over_time,
+            output_drift=out,
+            outcome_drift=outcome,
+            maturity=maturity,
+            retrain=retrain,
+            reference_period=w["reference_period"],
+            current=w["current"],
+            estimated=estimated,
+            estimate_check=check,
+            unit=cfg.domain.events if cfg is not None else "transactions",
+        )

@@ -169,6 +169,8 @@ def write_kernelspec(kernel_root: Path) -> None:
             "PYTHONHASHSEED": "0",
             "PYTHONPATH": pythonpath,
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            # no progress output in executed notebooks (renders stay byte-identical)
+            "MLOPSKIT_PROGRESS": "0",
         },
         "metadata": {"debugger": False},
     }

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mlopskit import frames
-from mlopskit._display import escape, short_repr, table_html, text_table, warnings_html
+from mlopskit._display import escape, nan_safe_eq, short_repr, table_html, text_table, warnings_html
 
 #: default score bin edges: 0, then log-spaced from 1e-4 to 1 (10 bins per decade). Fraud
 #: scores are calibrated probabilities concentrated near 0, so linear bins would put almost
@@ -74,6 +74,7 @@ class Volumes:
         return pd.DataFrame(rows)
 
     __repr__ = short_repr
+    __eq__ = nan_safe_eq
 
     def summary(self) -> str:
         return "Rows per day\n" + text_table(self.to_frame(), digits=5)
@@ -183,6 +184,7 @@ class LabelGlance:
         return out
 
     __repr__ = short_repr
+    __eq__ = nan_safe_eq
 
     def summary(self) -> str:
         head = (
@@ -284,6 +286,7 @@ class ScoreDistributions:
         return self.stats.copy()
 
     __repr__ = short_repr
+    __eq__ = nan_safe_eq
 
     def summary(self) -> str:
         return "Score distributions\n" + text_table(self.to_frame())

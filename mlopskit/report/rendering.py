@@ -28,11 +28,11 @@ alt text. The provenance block at the end of every report is added by :func:`ren
 
 Render time and determinism
 ---------------------------
-Two renders of the same inputs and parameters are byte-identical. The provenance block's
-*render time* is therefore not the wall clock: it is ``SOURCE_DATE_EPOCH`` (the
-reproducible-builds convention) when that variable is set, otherwise the data's as-of
-time recorded by the notebook. The file system's mtime of the HTML tells when it was
-written.
+The provenance block's *render time* is when the report was rendered: the wall clock (UTC,
+to the second), or ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) when that
+variable is set. With ``SOURCE_DATE_EPOCH`` set, two renders of the same inputs and
+parameters are byte-identical (the tests render that way); the data's as-of time is its
+own provenance row and never stands in for the render time.
 """
 
 from __future__ import annotations
@@ -169,9 +169,9 @@ def render_time(as_of: str | None) -> tuple[str | None, str]:
             raise ValueError(f"`SOURCE_DATE_EPOCH` must be an integer of seconds; got {sde!r}.")
         stamp = datetime.fromtimestamp(int(sde), tz=UTC).isoformat()
         return stamp, "SOURCE_DATE_EPOCH"
-    if as_of:
-        return str(as_of), "data as-of (deterministic; set SOURCE_DATE_EPOCH to stamp)"
-    return None, "not recorded"
+    del as_of  # the data's as-of is its own provenance field, never the render time
+    now = datetime.now(tz=UTC).replace(microsecond=0).isoformat()
+    return now, "wall clock (set SOURCE_DATE_EPOCH for byte-identical renders)"
 
 
 def provenance(
@@ -406,6 +406,8 @@ def render(
         "provenance": prov,
         "failure": None,
     }
+    if "monitoring" in dec:  # the monitoring card (schema 1.1)
+        decision["monitoring"] = dec["monitoring"] if failure is None else None
     if failure is not None:
         decision["failure"] = {
             "cell_index": failure.cell_index,

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 #: the schema version written into every decision.json (MAJOR.MINOR).
-DECISION_SCHEMA_VERSION = "1.0"
+DECISION_SCHEMA_VERSION = "1.1"
 
 
 @cache

@@ -198,6 +198,7 @@ class ShadowProfile:
 
     # ---- text and HTML -----------------------------------------------------------
     __repr__ = _display.short_repr
+    __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
         d, cap = self.decisions, self.capacity

@@ -91,6 +91,7 @@ class ECE:
     q95_null : its 95th percentile; an ECE above it is miscalibration beyond label noise.
     bins, n_sim, seed : the choices behind the numbers.
     mean_score, observed_rate : per-bin mean score and observed positive rate (reliability).
+    counts, positives : rows and positive labels per bin (what each reliability point rests on).
     """
 
     ece: float
@@ -101,6 +102,8 @@ class ECE:
     seed: int
     mean_score: tuple[float, ...]
     observed_rate: tuple[float, ...]
+    counts: tuple[int, ...] = ()
+    positives: tuple[float, ...] = ()
 
 
 def expected_calibration_error(
@@ -133,6 +136,8 @@ def expected_calibration_error(
         seed=seed,
         mean_score=tuple(float(v) for v in mean_score),
         observed_rate=tuple(float(v) for v in rate),
+        counts=tuple(int(v) for v in n_b),
+        positives=tuple(float(v) for v in sum_y),
     )
 
 
