@@ -46,8 +46,9 @@ VERDICT_MEANING: dict[str, str] = {
     "WATCH": "Something moved; no monitoring action yet, keep an eye on it.",
     "ALERT": "A monitored layer is outside its band: the owner must look today.",
     "PAGE": "A critical layer failed: page the on-call owner now.",
-    "RETRAIN_NOW": "The world changed and there are enough fresh labels: retrain.",
-    "WAIT_FOR_LABELS": "The world changed but fresh labels are too immature: wait.",
+    "RETRAIN_NOW": "A retraining trigger fired (drift, performance or schedule) and there are "
+    "enough fresh labels: retrain.",
+    "WAIT_FOR_LABELS": "A retraining trigger fired but fresh labels are too immature: wait.",
     "RECALIBRATE_STOPGAP": "Recalibrate as a stopgap until enough fresh labels arrive.",
     "NO_ACTION": "No retraining needed.",
     NOT_ASSESSED: "No analysis could decide: see the sections below for what is missing.",

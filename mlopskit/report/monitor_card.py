@@ -294,8 +294,10 @@ def outcome_chip(layer: Any, outcome: Any) -> LayerChip:
 # ----------------------------------------------------------------------------------------
 #: what a retraining verdict asks, in words that cannot contradict a monitoring verdict.
 RETRAIN_WORDS = {
-    "RETRAIN_NOW": "retrain now: the world changed and enough labels since the change have matured",
-    "WAIT_FOR_LABELS": "wait for labels: the world changed but too few labels since have matured",
+    "RETRAIN_NOW": "retrain now: a retraining trigger fired (drift, performance or schedule) "
+    "and enough fresh labels have matured",
+    "WAIT_FOR_LABELS": "wait for labels: a retraining trigger fired but too few fresh labels "
+    "have matured",
     "RECALIBRATE_STOPGAP": "recalibrate as a stopgap until enough fresh labels arrive",
     "NO_ACTION": "no retraining needed",
 }
