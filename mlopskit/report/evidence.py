@@ -223,7 +223,9 @@ def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> 
     if shadow and inputs.role == "challenger" and inputs.path("shadow_log") is not None:
         sh = shadow_mod.shadow_profile(
             inputs.path("shadow_log"),
-            threshold=float(inputs.model_threshold),
+            threshold=float(
+                inputs.threshold
+            ),  # the champion's; shadow_profile sets each model's own
             offline=inputs.path("offline"),
             segments=inputs.segments,
             policy=policy,
