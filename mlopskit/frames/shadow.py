@@ -33,9 +33,15 @@ class ShadowAggregates:
     hist_challenger : challenger score counts on the grid, shape ``(3, 3, n_bins)``, indexed
         by the champion's decision at the threshold (0 no flag, 1 flag, 2 champion score
         missing) and the matured label (0, 1, 2 = not matured or no label).
-    latency_champion, latency_challenger : latency counts on the latency grid.
+    latency_champion, latency_challenger : latency counts on the latency grid, calls without
+        an error flag only (an errored call's latency is its timeout; the error rate counts it).
     segments : segment column → one row per value with ``n, pairs, both, champion_only,
         challenger_only, neither, missing_challenger, error_challenger``.
+    segment_pairs : ``(column 1, column 2)`` → the 2×2 cells per pair of values of two
+        segment columns (``value_1, value_2, both, champion_only, challenger_only,
+        neither``), for testing a hot spot outside another one.
+    latency_bin_max_champion, latency_bin_max_challenger : the largest latency in each bin
+        of the latency grid (NaN where empty), so a quantile is never read above the data.
     flips : the disagreements with the largest |Δscore| per segment value.
     sample_champion, sample_challenger : a seeded uniform sample of scored pairs.
     sample_method : how the sample was drawn.
@@ -51,6 +57,9 @@ class ShadowAggregates:
     sample_champion: np.ndarray
     sample_challenger: np.ndarray
     sample_method: str
+    segment_pairs: dict[tuple[str, str], pd.DataFrame] | None = None
+    latency_bin_max_champion: np.ndarray | None = None
+    latency_bin_max_challenger: np.ndarray | None = None
 
 
 def _score_bin(col: str, n_bins: int, span: float, clip: float) -> Any:
@@ -155,6 +164,7 @@ def shadow_aggregates(
     lf: nw.LazyFrame,
     *,
     threshold: float,
+    challenger_threshold: float | None = None,
     score_bins: tuple[int, float, float],
     latency_bins: tuple[float, float, int],
     segments: Sequence[str] = (),
@@ -168,7 +178,9 @@ def shadow_aggregates(
 
     Parameters
     ----------
-    threshold : decision threshold; a request is flagged when ``score ≥ threshold``.
+    threshold : the champion's decision threshold; a request is flagged when
+        ``score ≥ threshold``.
+    challenger_threshold : the challenger's own threshold (``None``: ``threshold``).
     score_bins : ``(n_bins, span, clip)`` of the logit score grid (``stats.agreement.ScoreGrid``).
     latency_bins : ``(log10 low, log10 high, n_bins)`` of the latency grid.
     segments : segment columns.
@@ -198,7 +210,11 @@ def shadow_aggregates(
         .alias("__fc"),
         nw.when(h.is_null())
         .then(nw.lit(2))
-        .otherwise((h >= threshold).cast(nw.Int64))
+        .otherwise(
+            (h >= (threshold if challenger_threshold is None else challenger_threshold)).cast(
+                nw.Int64
+            )
+        )
         .alias("__fh"),
     )
     if has_label:
@@ -232,6 +248,11 @@ def shadow_aggregates(
         _count(nw.col("latency_ms_champion").is_null()).alias("latency_missing_champion"),
         _count(nw.col("latency_ms_challenger").is_null()).alias("latency_missing_challenger"),
         _count(nw.col("__l") != 2).alias("matured_labelled"),
+        *[
+            _count(cells[k] & (nw.col("__l") == y)).alias(f"{k}_label{y}")
+            for k in ("both", "champion_only", "challenger_only", "neither")
+            for y in (0, 1)
+        ],
     )
     hist_c_q = (
         base.filter(~c.is_null())
@@ -246,11 +267,11 @@ def shadow_aggregates(
         .agg(nw.len().alias("count"))
     )
     lat_qs = [
-        base.filter(~nw.col(col).is_null())
+        base.filter(~nw.col(col).is_null() & (nw.col(err) == 0))
         .with_columns(_log_bin(col, lat_lo, lat_hi, lat_n).alias("__b"))
         .group_by("__b")
-        .agg(nw.len().alias("count"))
-        for col in ("latency_ms_champion", "latency_ms_challenger")
+        .agg(nw.len().alias("count"), nw.col(col).cast(nw.Float64).max().alias("max"))
+        for col, err in (("latency_ms_champion", "__ec"), ("latency_ms_challenger", "__eh"))
     ]
     # simple aggregations only (sums of 0/1 columns) so pandas groups efficiently
     cell_cols = {**cells, "missing_challenger": fh == 2}
@@ -264,6 +285,16 @@ def shadow_aggregates(
             nw.col("__eh").sum().alias("error_challenger"),
         )
         for seg in segments
+    ]
+    seg_pairs = [(s1, s2) for i, s1 in enumerate(segments) for s2 in segments[i + 1 :]]
+    pair_qs = [
+        seg_base.group_by(s1, s2).agg(
+            *[
+                nw.col(f"__{k}").sum().alias(k)
+                for k in ("both", "champion_only", "challenger_only", "neither")
+            ]
+        )
+        for s1, s2 in seg_pairs
     ]
     disagree = base.filter(((fc == 1) & (fh == 0)) | ((fc == 0) & (fh == 1))).with_columns(
         (h - c).alias("delta"), (h - c).abs().alias("__abs")
@@ -291,7 +322,7 @@ def shadow_aggregates(
             )
         )
     sample_q, sample_method, sample_arrays = _row_sample(base, sample_size, seed, n_rows)
-    queries: list[Any] = [totals_q, hist_c_q, hist_h_q, *lat_qs, *seg_qs, *flip_qs]
+    queries: list[Any] = [totals_q, hist_c_q, hist_h_q, *lat_qs, *seg_qs, *flip_qs, *pair_qs]
     if sample_q is not None:
         queries.append(sample_q)
     res = _collect_many(queries)
@@ -322,6 +353,16 @@ def shadow_aggregates(
         seg_frames[seg] = df.sort_values("value", kind="stable").reset_index(drop=True)
     k += len(segments)
     flips = pd.concat(res[k : k + len(flip_qs)], ignore_index=True)
+    pair_frames = {}
+    for (s1, s2), df in zip(
+        seg_pairs, res[k + len(flip_qs) : k + len(flip_qs) + len(pair_qs)], strict=True
+    ):
+        df = df.rename(columns={s1: "value_1", s2: "value_2"})
+        for v in ("value_1", "value_2"):
+            df[v] = df[v].astype(object).where(df[v].notna(), "__missing__").astype(str)
+        cnt = [c for c in df.columns if not c.startswith("value_")]
+        df[cnt] = df[cnt].astype(np.int64)
+        pair_frames[(s1, s2)] = df.reset_index(drop=True)
     flips = flips.sort_values(
         ["segment", "value", "__abs"], ascending=[True, True, False], kind="stable"
     )
@@ -347,4 +388,14 @@ def shadow_aggregates(
         sample_champion=assert_arrays[0],
         sample_challenger=assert_arrays[1],
         sample_method=sample_method,
+        segment_pairs=pair_frames,
+        latency_bin_max_champion=_bin_max(res[3], lat_n),
+        latency_bin_max_challenger=_bin_max(res[4], lat_n),
     )
+
+
+def _bin_max(df: pd.DataFrame, n_bins: int) -> np.ndarray:
+    out = np.full(n_bins, np.nan)
+    if len(df):
+        out[df["__b"].to_numpy(dtype=np.int64)] = df["max"].to_numpy(dtype=float)
+    return out

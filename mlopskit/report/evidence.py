@@ -171,6 +171,8 @@ class RolloutEvidence:
                 "days": int(self.shadow.duration_days),
                 "flag_rate_champion": float(d.flag_rate_champion),
                 "flag_rate_challenger": float(d.flag_rate_challenger),
+                "threshold_champion": float(self.shadow.threshold),
+                "threshold_challenger": float(self.shadow.challenger_threshold),
                 "jaccard": float(d.jaccard),
             }
         if self.canary is not None:
@@ -211,6 +213,9 @@ def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> 
         sh = shadow_mod.shadow_profile(
             inputs.path("shadow_log"),
             threshold=float(inputs.threshold),
+            challenger_threshold=(
+                None if inputs.challenger_threshold is None else float(inputs.challenger_threshold)
+            ),
             offline=inputs.path("offline"),
             segments=inputs.segments,
             policy=policy,
