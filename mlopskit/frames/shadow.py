@@ -268,9 +268,12 @@ def shadow_aggregates(
     )
     lat_qs = [
         base.filter(~nw.col(col).is_null() & (nw.col(err) == 0))
-        .with_columns(_log_bin(col, lat_lo, lat_hi, lat_n).alias("__b"))
+        .with_columns(
+            _log_bin(col, lat_lo, lat_hi, lat_n).alias("__b"),
+            nw.col(col).cast(nw.Float64).alias("__v"),
+        )
         .group_by("__b")
-        .agg(nw.len().alias("count"), nw.col(col).cast(nw.Float64).max().alias("max"))
+        .agg(nw.len().alias("count"), nw.col("__v").max().alias("max"))
         for col, err in (("latency_ms_champion", "__ec"), ("latency_ms_challenger", "__eh"))
     ]
     # simple aggregations only (sums of 0/1 columns) so pandas groups efficiently
