@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from mlopskit.stats.multiple import benjamini_hochberg
 
@@ -65,16 +65,88 @@ def _informative(cells: np.ndarray) -> np.ndarray:
     return (a + b > 0) & (a + c > 0) & (c + d > 0) & (b + d > 0) & (n > 0)
 
 
-def _loglik(cells: np.ndarray, rho: float) -> float:
-    """Σ over strata of the multinomial log likelihood of the 2×2 under the copula with the
-    stratum's own thresholds (from its margins)."""
-    a, b, c, d = cells.T
-    n = a + b + c + d
-    p1, p2 = (a + b) / n, (a + c) / n
-    p11 = bvn_upper(stats.norm.isf(p1), stats.norm.isf(p2), rho)
+_Z = np.linspace(np.arctanh(_RHO_BOUNDS[0]), np.arctanh(_RHO_BOUNDS[1]), 801)
+"""The search grid in Fisher's z = atanh(ρ) (step 0.012), refined by a parabola."""
+
+
+def _cell_loglik(
+    cells: tuple[np.ndarray, ...], h: np.ndarray, k: np.ndarray, r: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Multinomial log likelihood of 2×2 tables at thresholds ``h, k`` and correlation ``r``
+    (broadcast), with its gradient in ``(h, k)``."""
+    a, b, c, d = cells
+    p1, p2 = special.ndtr(-h), special.ndtr(-k)
+    p11 = bvn_upper(h, k, r)
     p11 = np.clip(p11, np.maximum(p1 + p2 - 1, 0) + 1e-300, np.minimum(p1, p2) - 1e-300)
-    probs = np.stack([p11, p1 - p11, p2 - p11, 1 - p1 - p2 + p11], axis=-1)
-    return float(np.sum(cells * np.log(np.clip(probs, 1e-300, 1.0))))
+    p10 = np.clip(p1 - p11, 1e-300, 1)
+    p01 = np.clip(p2 - p11, 1e-300, 1)
+    p00 = np.clip(1 - p1 - p2 + p11, 1e-300, 1)
+    ll = a * np.log(p11) + b * np.log(p10) + c * np.log(p01) + d * np.log(p00)
+    s = np.sqrt(1 - r * r)
+    fh, fk = stats.norm.pdf(h), stats.norm.pdf(k)
+    ah = -fh * special.ndtr(-(k - r * h) / s)  # ∂P11/∂h
+    ak = -fk * special.ndtr(-(h - r * k) / s)
+    gh = a * ah / p11 + b * (-fh - ah) / p10 - c * ah / p01 + d * (fh + ah) / p00
+    gk = a * ak / p11 - b * ak / p10 + c * (-fk - ak) / p01 + d * (fk + ak) / p00
+    return ll, gh, gk
+
+
+def _loglik_grid(cells: np.ndarray) -> np.ndarray:
+    """Profile log likelihood of each stratum's 2×2 (rows ``a, b, c, d``) at every
+    ``ρ = tanh(z)`` of the grid, maximized over the stratum's own thresholds ``(h, k)``
+    (Newton steps from the margins' thresholds): shape ``(strata, grid)``; uninformative
+    strata are rows of zeros (flat in ρ). Profiling the thresholds, rather than fixing
+    them at the margins, keeps the likelihood ratio χ²₁ (fixed thresholds inflate it)."""
+    cells = np.asarray(cells, dtype=float).reshape(-1, 4)
+    out = np.zeros((len(cells), _Z.size))
+    ok = _informative(cells)
+    if not ok.any():
+        return out
+    cl = tuple(x[:, None] for x in cells[ok].T)
+    a, b, c, d = cl
+    n = a + b + c + d
+    r = np.tanh(_Z)[None, :]
+    h = np.broadcast_to(stats.norm.isf((a + b) / n), (len(a), _Z.size)).copy()
+    k = np.broadcast_to(stats.norm.isf((a + c) / n), (len(a), _Z.size)).copy()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out[ok] = _profile(cl, h, k, r)
+    return out
+
+
+def _profile(cl: tuple[np.ndarray, ...], h: np.ndarray, k: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Four safeguarded Newton steps in ``(h, k)`` (numerical Hessian of the analytic
+    gradient); a step that lowers the likelihood is not taken."""
+    ll, gh, gk = _cell_loglik(cl, h, k, r)
+    eps = 1e-5
+    for _ in range(4):
+        _, gh_h, gk_h = _cell_loglik(cl, h + eps, k, r)
+        _, gh_k, gk_k = _cell_loglik(cl, h, k + eps, r)
+        hhh, hkk = (gh_h - gh) / eps, (gk_k - gk) / eps
+        hhk = 0.5 * ((gk_h - gk) / eps + (gh_k - gh) / eps)
+        det = hhh * hkk - hhk * hhk
+        dh = np.clip(-(hkk * gh - hhk * gk) / det, -0.5, 0.5)
+        dk = np.clip(-(hhh * gk - hhk * gh) / det, -0.5, 0.5)
+        good = (hhh < 0) & (det > 0) & np.isfinite(dh) & np.isfinite(dk)
+        h2, k2 = np.where(good, h + dh, h), np.where(good, k + dk, k)
+        ll2, gh2, gk2 = _cell_loglik(cl, h2, k2, r)
+        better = ll2 > ll
+        h, k = np.where(better, h2, h), np.where(better, k2, k)
+        ll, gh, gk = np.where(better, ll2, ll), np.where(better, gh2, gh), np.where(better, gk2, gk)
+    return ll
+
+
+def _argmax(f: np.ndarray) -> tuple[float, float]:
+    """``(ρ̂, max)`` of a log likelihood on the grid, the vertex of the parabola through the
+    best grid point and its neighbours (exact to ~1e-6 in ρ for these smooth curves)."""
+    j = int(np.argmax(f))
+    if 0 < j < f.size - 1:
+        y0, y1, y2 = f[j - 1], f[j], f[j + 1]
+        den = y0 - 2 * y1 + y2
+        if den < 0:
+            t = 0.5 * (y0 - y2) / den
+            step = _Z[1] - _Z[0]
+            return float(np.tanh(_Z[j] + t * step)), float(y1 - 0.25 * (y0 - y2) * t)
+    return float(np.tanh(_Z[j])), float(f[j])
 
 
 def latent_correlation(cells: np.ndarray) -> tuple[float, float]:
@@ -82,33 +154,32 @@ def latent_correlation(cells: np.ndarray) -> tuple[float, float]:
     thresholds; returns ``(ρ̂, log likelihood)`` (NaN, 0 when no stratum is informative).
     One stratum: the tetrachoric correlation."""
     cells = np.asarray(cells, dtype=float).reshape(-1, 4)
-    cells = cells[_informative(cells)]
-    if len(cells) == 0:
+    if not _informative(cells).any():
         return float("nan"), 0.0
-    res = optimize.minimize_scalar(
-        lambda r: -_loglik(cells, r), bounds=_RHO_BOUNDS, method="bounded",
-        options={"xatol": 1e-7},
-    )  # fmt: skip
-    return float(res.x), float(-res.fun)
+    return _argmax(_loglik_grid(cells).sum(axis=0))
 
 
-def excess_test(segment: np.ndarray, rest: np.ndarray) -> dict[str, float]:
+def excess_test(
+    segment: np.ndarray, rest: np.ndarray, grid: np.ndarray | None = None
+) -> dict[str, float]:
     """One-sided test that the segment's latent correlation is below the rest's.
 
     ``segment``: its cells ``(a, b, c, d)``; ``rest``: one row per other value of the
     column. Returns ``rho``, ``rho_rest``, ``expected_discordant`` (what the segment's own
     flag rates predict under ``rho_rest``) and ``p_value`` (NaN when untestable).
+    ``grid``: the log likelihood rows of ``[segment, *rest]`` if already computed.
     """
     seg = np.asarray(segment, dtype=float).reshape(1, 4)
     rest = np.asarray(rest, dtype=float).reshape(-1, 4)
     nan = {"rho": np.nan, "rho_rest": np.nan, "expected_discordant": np.nan, "p_value": np.nan}
     if not _informative(seg)[0]:
         return nan
-    r_s, l_s = latent_correlation(seg)
-    r_r, l_r = latent_correlation(rest)
-    if not np.isfinite(r_r):
+    ll = _loglik_grid(np.vstack([seg, rest])) if grid is None else grid
+    r_s, l_s = _argmax(ll[0])
+    if not _informative(rest).any():
         return {**nan, "rho": r_s}
-    _, l_0 = latent_correlation(np.vstack([seg, rest[_informative(rest)]]))
+    r_r, l_r = _argmax(ll[1:].sum(axis=0))
+    _, l_0 = _argmax(ll.sum(axis=0))
     lr = max(2.0 * (l_s + l_r - l_0), 0.0)
     z = np.sign(r_r - r_s) * np.sqrt(lr)
     a, b, c, d = seg[0]
@@ -135,11 +206,13 @@ def hot_spots(
     for name, df in seg.items():
         cells = df[list(CELLS)].to_numpy(dtype=float)
         ok = df["pairs"].to_numpy() >= min_n
+        ll = _loglik_grid(cells)
         for i in range(len(df)):
             res = {"rho": np.nan, "rho_rest": np.nan, "expected_discordant": np.nan,
                    "p_value": np.nan}  # fmt: skip
             if ok[i]:
-                res = excess_test(cells[i], np.delete(cells, i, axis=0))
+                order = [i, *(j for j in range(len(df)) if j != i)]
+                res = excess_test(cells[i], np.delete(cells, i, axis=0), ll[order])
             rows.append({"segment": name, "value": df["value"].iloc[i], **res})
     out = pd.DataFrame(
         rows, columns=["segment", "value", "rho", "rho_rest", "expected_discordant", "p_value"]

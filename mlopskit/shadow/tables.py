@@ -160,34 +160,26 @@ def offline_live_table(
         ref = frames.score_histogram(olf, col, n_bins=grid.n_bins, span=grid.span, clip=grid.clip)
         if model == "challenger":
             hist_off = ref
-        cur = live[model]
-        n_ref, n_cur = int(ref.sum()), int(cur.sum())
-        if n_ref == 0:
+        if int(ref.sum()) == 0:
             raise ValueError(f"offline scores: column `{col}` has no non-missing value.")
-        b = int(max(2, min(10, min(n_ref, n_cur) // 5)))
-        starts = quantile_bins(ref, b)
-        psi = crit = p = float("nan")  # one bin (a point mass) or no live rows: nothing to test
-        if starts.size >= 2 and n_cur > 0:
-            psi = float(psi_from_counts(np.add.reduceat(ref, starts), np.add.reduceat(cur, starts)))
-            crit = float(critical_value(n_ref, n_cur, starts.size, alpha=alpha))
-            p = float(psi_p_value(psi, n_ref, n_cur, starts.size))
-        ks: KSResult = ks_from_counts(cur, ref, alpha=alpha)
-        rows.append(
-            [
-                model,
-                n_ref,
-                n_cur,
-                psi,
-                crit,
-                p,
-                starts.size,
-                ks.d,
-                ks.d_upper,
-                ks.critical,
-                ks.p_value,
-            ]
-        )
+        rows.append(parity_row(model, ref, live[model], alpha))
     return pd.DataFrame(rows, columns=cols), hist_off
+
+
+def parity_row(model: str, ref: np.ndarray, cur: np.ndarray, alpha: float) -> list[Any]:
+    """Offline (``ref``) vs live (``cur``) grid histograms: PSI on ≤ 10 reference-quantile
+    bins with its sampling-noise critical value, and KS, as one row of ``offline_live``."""
+    n_ref, n_cur = int(ref.sum()), int(cur.sum())
+    b = int(max(2, min(10, min(n_ref, n_cur) // 5)))
+    starts = quantile_bins(ref, b)
+    psi = crit = p = float("nan")  # one bin (a point mass) or no live rows: nothing to test
+    if starts.size >= 2 and n_cur > 0:
+        psi = float(psi_from_counts(np.add.reduceat(ref, starts), np.add.reduceat(cur, starts)))
+        crit = float(critical_value(n_ref, n_cur, starts.size, alpha=alpha))
+        p = float(psi_p_value(psi, n_ref, n_cur, starts.size))
+    ks: KSResult = ks_from_counts(cur, ref, alpha=alpha)
+    return [model, n_ref, n_cur, psi, crit, p, starts.size, ks.d, ks.d_upper, ks.critical,
+            ks.p_value]  # fmt: skip
 
 
 def segments_table(
