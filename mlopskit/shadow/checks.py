@@ -156,6 +156,8 @@ def _recall_check(pol: ShadowPolicy, labels: pd.DataFrame) -> ShadowCheck:
         )  # fmt: skip
     d = diff.iloc[0]
     own = labels.set_index("model")
+    rec = dict(zip(own.index, own["recall"].to_numpy(dtype=float), strict=True))
+    thr = dict(zip(own.index, own["threshold"].to_numpy(dtype=float), strict=True))
     value, lo, hi = float(d["recall"]), float(d["recall_ci_low"]), float(d["recall_ci_high"])
     status = "fail" if hi < -tol else "pass"
     tail = (
@@ -169,9 +171,9 @@ def _recall_check(pol: ShadowPolicy, labels: pd.DataFrame) -> ShadowCheck:
     )
     return ShadowCheck(
         "recall", "performance", value, -tol, None, status,
-        f"challenger recall {own.at['challenger', 'recall']:.1%} at its own threshold "
-        f"{own.at['challenger', 'threshold']:.4g} vs the champion's "
-        f"{own.at['champion', 'recall']:.1%} at {own.at['champion', 'threshold']:.4g}: "
+        f"challenger recall {rec['challenger']:.1%} at its own threshold "
+        f"{thr['challenger']:.4g} vs the champion's "
+        f"{rec['champion']:.1%} at {thr['champion']:.4g}: "
         f"{value * 100:+.1f} pp ({1 - pol.alpha:.0%} CI {lo * 100:+.1f} to {hi * 100:+.1f} pp, "
         f"{int(d['positives']):,} matured positives, McNemar p {float(d['p_value']):.2g}); "
         f"{tail}.",

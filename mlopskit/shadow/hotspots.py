@@ -218,25 +218,26 @@ def hot_spots(
         rows, columns=["segment", "value", "rho", "rho_rest", "expected_discordant", "p_value"]
     )
     out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy(dtype=float))
-    out["p_outside"] = np.nan
-    out["explained_by"] = ""
     cand = out.index[(out["q_value"] < alpha) & (out["rho"] < out["rho_rest"])]
+    seg_of = [str(v) for v in out["segment"]]
+    val_of = [str(v) for v in out["value"]]
+    p_all = out["p_value"].to_numpy(dtype=float)
+    p_out = np.full(len(out), np.nan)
+    explained = [""] * len(out)
     accepted: list[int] = []
-    for i in sorted(cand, key=lambda j: (out.at[j, "p_value"], j)):
-        col, val = out.at[i, "segment"], out.at[i, "value"]
+    for i in sorted((int(j) for j in cand), key=lambda j: (p_all[j], j)):
         for j in accepted:
-            acol, aval = out.at[j, "segment"], out.at[j, "value"]
-            if acol == col:
+            if seg_of[j] == seg_of[i]:
                 continue
-            p = _outside(pairs or {}, col, val, acol, aval, min_n)
-            out.at[i, "p_outside"] = (
-                p if np.isnan(out.at[i, "p_outside"]) else max(p, out.at[i, "p_outside"])
-            )
+            p = _outside(pairs or {}, seg_of[i], val_of[i], seg_of[j], val_of[j], min_n)
+            p_out[i] = p if np.isnan(p_out[i]) else max(p, p_out[i])
             if not p < alpha:  # NaN (too few rows outside) also means: not confirmed
-                out.at[i, "explained_by"] = f"{acol}={aval}"
+                explained[i] = f"{seg_of[j]}={val_of[j]}"
                 break
-        if not out.at[i, "explained_by"]:
+        if not explained[i]:
             accepted.append(i)
+    out["p_outside"] = p_out
+    out["explained_by"] = explained
     out["hot_spot"] = False
     out.loc[accepted, "hot_spot"] = True
     return out
