@@ -24,8 +24,13 @@ def plot_shadow_decisions(profile: Any, ax: Any = None) -> Any:
             x + (i - 0.5) * 0.38, rate, width=0.36, yerr=err, capsize=3, color=colour, label=model
         )
     labels = [
-        f"{r.view.replace('_', ' ')}\nchampion t={r.threshold_champion:.4g} · challenger "
-        f"t={r.threshold_challenger:.4g}\nboth {r.both:,} · champ only {r.champion_only:,}\n"
+        (
+            f"own thresholds\nchampion {r.threshold_champion:.4g} · challenger "
+            f"{r.threshold_challenger:.4g}\n"
+            if r.view == "own_thresholds"
+            else "what-if: challenger at the\nchampion's flag count\n"
+        )
+        + f"both {r.both:,} · champ only {r.champion_only:,}\n"
         f"chall only {r.challenger_only:,} · Jaccard {r.jaccard:.2f}"
         for r in df.itertuples()
     ]

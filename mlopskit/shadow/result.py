@@ -218,8 +218,8 @@ class ShadowProfile:
             f"{d.kappa.kappa:.3f} "
             f"(SE {d.kappa.se:.3f}); Jaccard {d.jaccard:.3f}; McNemar p "
             f"{d.mcnemar.p_value:.3g}",
-            f"what-if, challenger at the champion's flag count (capacity-matched, "
-            f"{self.capacity_threshold:.4g}): Jaccard {cap.jaccard:.3f}",
+            f"what-if, challenger at the champion's flag count (capacity-matched): Jaccard "
+            f"{cap.jaccard:.3f}",
             f"ranks on {self.sample_n:,} sampled pairs: Spearman {self.spearman.estimate:.3f} "
             f"[{self.spearman.ci_low:.3f}, {self.spearman.ci_high:.3f}], Kendall τ_b "
             f"{self.kendall.estimate:.3f}; top-{self.top_k.k} overlap {self.top_k.share:.2f} "
@@ -245,6 +245,9 @@ class ShadowProfile:
             _display.table_html(self.to_frame("offline_live"), caption="2. Offline vs live"),
             _display.table_html(
                 self.to_frame("decisions")
+                # one challenger threshold per report: the what-if view is defined by the
+                # champion's flag count, its grid threshold stays in to_frame("capacity")
+                .assign(threshold_challenger=[self.challenger_threshold, np.nan])
                 .set_index("view")
                 .T.astype(float)
                 .rename_axis("statistic")
