@@ -24,6 +24,7 @@ from mlopskit.frames.canary import (
     CanaryDaily,
     CanaryMetricSpec,
     canary_daily_sums,
+    canary_scan,
     canary_validate,
 )
 from mlopskit.frames.contracts import (
@@ -36,7 +37,9 @@ from mlopskit.frames.contracts import (
     SHADOW_LOG,
     Column,
     Contract,
+    ValidationPlan,
     validate,
+    validation_plan,
 )
 from mlopskit.frames.drift import (
     DEFAULT_QUANTILE_SAMPLE,
@@ -99,6 +102,7 @@ from mlopskit.frames.shadow import (
     score_histogram,
     shadow_aggregates,
     shadow_bounds,
+    shadow_scan,
 )
 
 __all__ = [
@@ -127,8 +131,10 @@ __all__ = [
     "NumericReference",
     "ReferenceCounts",
     "ShadowAggregates",
+    "ValidationPlan",
     "bin_counts",
     "canary_daily_sums",
+    "canary_scan",
     "canary_validate",
     "category_counts",
     "check_binnable",
@@ -162,9 +168,11 @@ __all__ = [
     "service_stats",
     "shadow_aggregates",
     "shadow_bounds",
+    "shadow_scan",
     "time_filter",
     "time_range",
     "ts_range",
     "validate",
+    "validation_plan",
     "write_columns",
 ]
