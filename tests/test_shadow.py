@@ -30,6 +30,7 @@ from mlopskit.verdict import Reason, ShadowVerdict
 Backend = Callable[[pd.DataFrame], Any]
 START = pd.Timestamp("2026-03-02")
 THR = 0.1
+THR_CL = 0.12  # the challenger's own threshold in tests that give one
 
 
 def _expit(z: np.ndarray) -> np.ndarray:
@@ -138,9 +139,11 @@ def test_coverage_counts_lost_calls_instead_of_dropping_them(to_backend: Backend
     champ_flag_lost = int(((df.score_champion >= THR) & df.score_challenger.isna()).sum())
     assert cov["champion_flagged_challenger_missing"] == champ_flag_lost
     assert any("no challenger score and no error flag" in w for w in prof.warnings)
-    # the missing-rate check counts every lost row
+    # the missing-rate check counts the scores lost without an error flag; the errored
+    # calls are the error-rate check's (one cause, one check)
     check = prof.to_frame("checks").set_index("check").loc["missing_rate"]
-    assert check.value == pytest.approx((n_err + 120) / len(df))
+    assert check.value == pytest.approx(120 / len(df))
+    assert f"the {n_err:,} errored calls are counted by the error rate only" in check.message
 
 
 # ---------------------------------------------------------------------------------------
@@ -303,30 +306,94 @@ def test_offline_live_shift_is_fix_and_missing_offline_is_stated() -> None:
 def test_segments_match_bruteforce_bh_and_rank(to_backend: Backend) -> None:
     df = _log()
     df["region"] = np.where(np.arange(len(df)) == 7, "tiny", "main")  # a one-row value
-    prof = shadow_profile(to_backend(df), threshold=THR, segments=["channel", "region"])
+    prof = shadow_profile(
+        to_backend(df), threshold=THR, challenger_threshold=THR_CL, segments=["channel", "region"]
+    )
     seg = prof.to_frame("segments")
     p = _pairs(df)
-    dis = (p.score_champion >= THR) != (p.score_challenger >= THR)
-    p_values = []
-    for _, r in seg[~seg.suppressed].iterrows():
-        in_seg = (p[r.segment] == r.value).to_numpy()
-        k, m = int(dis[in_seg].sum()), int(in_seg.sum())
-        assert r.pairs == m and r.disagreement_rate == pytest.approx(k / m)
-        assert r.lift == pytest.approx((k / m) / dis.mean())
-        # reference: Fisher's exact test of the segment against the rest
-        rest_k, rest_m = int(dis.sum()) - k, len(p) - m
-        ref = stats.fisher_exact([[k, m - k], [rest_k, rest_m - rest_k]]).pvalue
-        assert r.p_value == pytest.approx(ref, rel=1e-9)
-        p_values.append(r.p_value)
-    # reference: statsmodels multipletests(method="fdr_bh") across segment values
+    fc, fh = (p.score_champion >= THR).to_numpy(), (p.score_challenger >= THR_CL).to_numpy()
+    cells = {
+        v: np.array([(fc & fh)[m].sum(), (fc & ~fh)[m].sum(), (~fc & fh)[m].sum(),
+                     (~fc & ~fh)[m].sum()], dtype=float)
+        for v, m in ((v, (p.channel == v).to_numpy()) for v in ("app", "pos", "web"))
+    }  # fmt: skip
+    shown = seg[~seg.suppressed].set_index("value")
+    for v, c in cells.items():
+        r = shown.loc[v]
+        assert r.pairs == c.sum() and r.disagreement_rate == pytest.approx((c[1] + c[2]) / c.sum())
+        # reference: the likelihood-ratio test recomputed with scipy's multivariate normal
+        rest = np.array([cells[w] for w in cells if w != v])
+        ref = _reference_excess_cached(tuple(c), tuple(map(tuple, rest)))
+        assert r.latent_corr == pytest.approx(ref["rho"], abs=1e-4)
+        assert r.latent_corr_rest == pytest.approx(ref["rho_rest"], abs=1e-4)
+        assert r.p_value == pytest.approx(ref["p_value"], rel=1e-2, abs=1e-10)
+        assert r.expected_disagreement_rate == pytest.approx(ref["expected"] / c.sum(), rel=1e-3)
+        assert r.lift == pytest.approx((c[1] + c[2]) / ref["expected"], rel=1e-3)
+    # reference: statsmodels multipletests(method="fdr_bh") across the tested values
+    tested = seg[seg.p_value.notna()]
     np.testing.assert_allclose(
-        seg[~seg.suppressed].q_value, multipletests(p_values, method="fdr_bh")[1], rtol=1e-12
+        tested.q_value, multipletests(tested.p_value, method="fdr_bh")[1], rtol=1e-12
     )
+    # the planted hot spot (the challenger's noise is 3.6x larger in app), and only it
+    assert set(seg.value[seg.hot_spot.astype(bool)]) == {"app"}
     top = seg[seg["rank"] == 1].iloc[0]
     assert (top.segment, top.value) == ("channel", "app")
+    # "main" holds every row but one: the rest of `region` is not informative, no test
+    assert np.isnan(seg.set_index("value").loc["main", "p_value"])
     tiny = seg[seg.value == "tiny"].iloc[0]
     assert tiny.suppressed and np.isnan(tiny.disagreement_rate) and np.isnan(tiny["rank"])
     assert any("region" in w and "'tiny' (n=1)" in w and "suppressed" in w for w in prof.warnings)
+
+
+@functools.lru_cache(maxsize=16)
+def _reference_excess_cached(seg: tuple, rest: tuple) -> dict[str, float]:
+    # the same tables for every backend: the slow reference runs once per value
+    return _reference_excess_test(np.array(seg), np.array(rest))
+
+
+def _reference_excess_test(seg: np.ndarray, rest: np.ndarray) -> dict[str, float]:
+    """The one-sided LR test of a common latent correlation, written independently: scipy's
+    multivariate_normal.cdf (Genz) for the orthant probabilities and one joint L-BFGS-B
+    maximization over ρ and every stratum's thresholds (h, k)."""
+    from scipy import optimize
+
+    def p11(h: float, k: float, r: float) -> float:
+        mvn = stats.multivariate_normal([0, 0], [[1, r], [r, 1]], abseps=1e-12, releps=1e-12)
+        return float(mvn.cdf([-h, -k]))
+
+    def loglik(tables: np.ndarray, x: np.ndarray) -> float:
+        r, out = float(np.tanh(x[0])), 0.0
+        for (a, b, c, d), h, k in zip(tables, x[1::2], x[2::2], strict=True):
+            q1, q2 = stats.norm.sf(h), stats.norm.sf(k)
+            q11 = p11(h, k, r)
+            probs = (q11, q1 - q11, q2 - q11, 1 - q1 - q2 + q11)
+            out += sum(n * np.log(max(q, 1e-300)) for n, q in zip((a, b, c, d), probs, strict=True))
+        return out
+
+    def fit(tables: np.ndarray) -> tuple[float, float]:
+        n = tables.sum(axis=1)
+        x0 = [np.arctanh(0.9)]
+        for (a, b, c, _), m in zip(tables, n, strict=True):
+            x0 += [stats.norm.isf((a + b) / m), stats.norm.isf((a + c) / m)]
+        res = optimize.minimize(
+            lambda x: -loglik(tables, x), np.array(x0), method="L-BFGS-B",
+            options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 500},
+        )  # fmt: skip
+        return float(np.tanh(res.x[0])), -float(res.fun)
+
+    r_s, l_s = fit(seg[None, :])
+    r_r, l_r = fit(rest)
+    _, l_0 = fit(np.vstack([seg, rest]))
+    z = np.sign(r_r - r_s) * np.sqrt(max(2 * (l_s + l_r - l_0), 0.0))
+    a, b, c, _ = seg
+    n = seg.sum()
+    q11 = p11(stats.norm.isf((a + b) / n), stats.norm.isf((a + c) / n), r_r)
+    return {
+        "rho": r_s,
+        "rho_rest": r_r,
+        "p_value": float(stats.norm.sf(z)),
+        "expected": n * ((a + b) / n + (a + c) / n - 2 * q11),
+    }
 
 
 def test_single_valued_segment_warns(to_backend: Backend) -> None:
@@ -358,10 +425,14 @@ def test_operations_quantiles_within_one_grid_bin(to_backend: Backend) -> None:
     ops = shadow_profile(to_backend(df), threshold=THR).to_frame("operations").set_index("model")
     step = 10 ** ((LATENCY_GRID[1] - LATENCY_GRID[0]) / LATENCY_GRID[2])
     for model in ("champion", "challenger"):
-        lat = df[f"latency_ms_{model}"].to_numpy()
+        # calls without an error flag (an errored call's latency is its 250 ms timeout)
+        ok = ~df[f"error_{model}"].to_numpy()
+        lat = df[f"latency_ms_{model}"].to_numpy()[ok]
+        assert ops.loc[model, "latency_n"] == ok.sum()
         for q in (50, 95, 99):
             exact = np.quantile(lat, q / 100, method="inverted_cdf")
             assert 1 <= ops.loc[model, f"p{q}_ms"] / exact <= step + 1e-12
+            assert ops.loc[model, f"p{q}_ms"] <= lat.max()
         n_err = int(df[f"error_{model}"].sum())
         lo, hi = proportion_confint(n_err, len(df), method="wilson")
         assert ops.loc[model, "error_rate"] == n_err / len(df)
@@ -378,15 +449,15 @@ def test_operations_quantiles_within_one_grid_bin(to_backend: Backend) -> None:
 def test_labels_matured_only_match_bruteforce(to_backend: Backend) -> None:
     df = _log()
     as_of = START + pd.Timedelta(days=70)  # maturity 60 days: rows before day 10 count
-    prof = shadow_profile(to_backend(df), threshold=THR, as_of=as_of)
+    prof = shadow_profile(to_backend(df), threshold=THR, challenger_threshold=THR_CL, as_of=as_of)
     lab = prof.to_frame("labels").set_index("model")
     p = _pairs(df)
     p = p[p.ts <= as_of - pd.Timedelta(days=60)]
     y = p.label.to_numpy() == 1
-    grid = ScoreGrid()
-    j = grid.edge_index(prof.capacity_threshold)
+    # each model at its own threshold (exact, not a grid edge)
     fc = (p.score_champion >= THR).to_numpy()
-    fh = grid.index(p.score_challenger.to_numpy()) >= j
+    fh = (p.score_challenger >= THR_CL).to_numpy()
+    assert list(lab["threshold"].iloc[:2]) == [THR, THR_CL]
     assert lab.loc["champion", "n_matured"] == len(p) < len(_pairs(df))
     for model, f in (("champion", fc), ("challenger", fh)):
         assert lab.loc[model, "precision"] == pytest.approx((f & y).sum() / f.sum())
@@ -395,10 +466,21 @@ def test_labels_matured_only_match_bruteforce(to_backend: Backend) -> None:
     ref = mcnemar(np.array([[0, b], [c, 0]]), exact=True).pvalue
     assert lab.loc["challenger − champion", "p_value"] == pytest.approx(ref)
     assert lab.loc["challenger − champion", "recall"] == pytest.approx((c - b) / y.sum())
-    # without matured labels the part is empty and says so
-    young = shadow_profile(to_backend(df), threshold=THR)
+    recall = prof.to_frame("checks").set_index("check").loc["recall"]
+    assert recall.value == pytest.approx((c - b) / y.sum()) and recall.kind == "performance"
+    # without matured labels the part is empty, the recall check is not assessed, and the
+    # verdict text says what it could not check
+    young = shadow_profile(to_backend(df), threshold=THR, challenger_threshold=THR_CL)
     assert young.to_frame("labels").empty
     assert any("no matured labels" in w for w in young.warnings)
+    check = young.to_frame("checks").set_index("check").loc["recall"]
+    assert check.status == "skipped" and check.message.startswith("recall: not assessed")
+    assert (
+        young.summary()
+        .splitlines()[0]
+        .endswith("(not assessed: offline_live_psi, offline_live_ks, recall)")
+    )
+    assert any("was reached without" in w and "recall" in w for w in young.warnings)
 
 
 # ---------------------------------------------------------------------------------------
@@ -418,6 +500,8 @@ def test_verdict_rules_on_synthetic_logs() -> None:
     assert errors.verdict is ShadowVerdict.FIX
     bad = {r.code: r for r in errors.reasons if r.passed is False}
     assert bad["error_rate"].critical and bad["error_rate"].threshold == 0.005
+    # the timeouts also lack a score and sit at the latency cap: still one failure
+    assert {c for c, r in bad.items() if r.critical} == {"error_rate"}
     # slower challenger tail
     slow = _log()
     slow["latency_ms_challenger"] *= 2.0
@@ -453,7 +537,7 @@ def worlds() -> dict[str, demo.DemoWorld]:
     # holdout do not depend on it (same seed streams)
     return {
         name: demo.generate(name, canary_daily_volume=2000)
-        for name in ("better", "latency", "errors")
+        for name in ("default", "worse", "latency", "errors")
     }
 
 
@@ -461,20 +545,35 @@ def _demo_profile(world: demo.DemoWorld, log: Any = None) -> ShadowProfile:
     return shadow_profile(
         world.shadow_log if log is None else log,
         threshold=world.threshold,
+        challenger_threshold=world.truth.challenger_threshold,
         offline=world.offline,
         segments=demo.SEGMENTS,
     )
 
 
-def test_demo_better_is_ready_and_its_segment_ranks_first(
+def test_demo_default_is_ready_and_app_is_the_only_hot_spot(
     worlds: dict[str, demo.DemoWorld], to_backend: Backend
 ) -> None:
-    w = worlds["better"]
+    w = worlds["default"]
     prof = _demo_profile(w, to_backend(w.shadow_log))
     assert str(prof.verdict) == w.truth.expected["shadow"] == "READY_FOR_CANARY"
-    top = prof.segments[prof.segments["rank"] == 1].iloc[0]
-    assert (top.segment, top.value) == w.truth.disagreement_segment
+    seg = prof.segments
+    hot = seg[seg["hot_spot"].astype(bool)]
+    assert [(r.segment, r.value) for r in hot.itertuples()] == [w.truth.disagreement_segment]
+    top = seg[seg["rank"] == 1].iloc[0]
+    assert (top.segment, top.value) == ("channel", "app")
     assert top.q_value < 0.05 and top.lift > 1
+    # the segments that merely flag more (web, digital goods, NG …) are not hot spots, and
+    # a merchant category whose excess comes from its app rows is explained by the app
+    assert not seg.set_index("value").loc["web", "hot_spot"]
+    explained = seg[seg["explained_by"] != ""]
+    assert set(explained["explained_by"]) <= {"channel=app"}
+    assert (explained["p_outside"] >= 0.05).all()
+    # one challenger threshold everywhere: the decisions, the labels and the checks
+    thr = w.truth.challenger_threshold
+    assert prof.challenger_threshold == thr and prof.challenger_threshold_source == "given"
+    assert prof.to_frame("decisions").threshold_challenger.iloc[0] == thr
+    assert prof.to_frame("labels").set_index("model").loc["challenger", "threshold"] == thr
     # labels are matured in the demo (as_of is 76+ days after the shadow window)
     lab = prof.to_frame("labels").set_index("model")
     assert lab.loc["champion", "n_matured"] == prof.decisions.n
@@ -489,8 +588,50 @@ def test_demo_operational_problems_are_fix(worlds: dict[str, demo.DemoWorld], na
     assert ("p99_latency_ratio" if name == "latency" else "error_rate") in failed
 
 
+def test_demo_worse_is_fix_for_recall_at_its_own_threshold(
+    worlds: dict[str, demo.DemoWorld],
+) -> None:
+    w = worlds["worse"]
+    prof = _demo_profile(w)
+    assert prof.verdict is ShadowVerdict.FIX
+    failed = [c for c in prof.checks if c.status == "fail" and c.critical]
+    assert [c.code for c in failed] == ["recall"]
+    msg = failed[0].message
+    thr = w.truth.challenger_threshold
+    assert f"at its own threshold {thr:.4g}" in msg and "a loss beyond 5 pp is shown" in msg
+    assert failed[0].value < -0.1  # about −19 pp
+    # at its own threshold the challenger flags like the champion: parity passes
+    checks = prof.to_frame("checks").set_index("check")
+    assert checks.loc["flag_rate_ratio", "status"] == "pass"
+    assert "each at its own threshold" in checks.loc["flag_rate_ratio", "message"]
+    # the first failing critical reason the report shows is the recall one
+    first = next(r for r in prof.reasons if r.passed is False and r.critical)
+    assert first.code == "recall"
+
+
+def test_demo_errors_are_one_failure_not_three(worlds: dict[str, demo.DemoWorld]) -> None:
+    # timeouts: no score, latency at the 250 ms cap, error flag set — one cause
+    prof = _demo_profile(worlds["errors"])
+    failed = [c.code for c in prof.checks if c.status == "fail" and c.critical]
+    assert failed == ["error_rate"]
+    ops = prof.to_frame("operations").set_index("model")
+    assert ops.loc["challenger", "p99_ms"] < 250
+
+
+def test_latency_quantile_never_above_the_largest_latency() -> None:
+    # 2% of calls hit a 250 ms cap without an error flag: p99 is the cap itself, not the
+    # upper edge of the grid bin holding it (251.2 ms)
+    df = _log()
+    rng = np.random.default_rng(3)
+    capped = rng.random(len(df)) < 0.02
+    df["latency_ms_challenger"] = np.where(capped, 250.0, df["latency_ms_challenger"])
+    ops = shadow_profile(df, threshold=THR).to_frame("operations").set_index("model")
+    assert ops.loc["challenger", "p99_ms"] == 250.0
+    assert (ops[["p50_ms", "p95_ms", "p99_ms"]].to_numpy() <= 250.0).all()
+
+
 def test_demo_two_day_shadow_continues(worlds: dict[str, demo.DemoWorld]) -> None:
-    w = worlds["better"]
+    w = worlds["default"]
     log = w.shadow_log
     two_days = log[log.ts < log.ts.min().normalize() + pd.Timedelta(days=2)]
     prof = _demo_profile(w, two_days)
@@ -503,7 +644,7 @@ def test_demo_two_day_shadow_continues(worlds: dict[str, demo.DemoWorld]) -> Non
 def test_demo_from_parquet_and_duckdb_equal_pandas(
     worlds: dict[str, demo.DemoWorld], tmp_path: Path
 ) -> None:
-    w = worlds["better"]
+    w = worlds["default"]
     path = tmp_path / "shadow_log.parquet"
     w.shadow_log.to_parquet(path)
     ref = _demo_profile(w)
@@ -612,7 +753,7 @@ def test_summary_html_escaping_and_plots() -> None:
     assert "READY_FOR_CANARY" in html
     text = prof.summary()
     assert text.startswith("Shadow verdict: READY_FOR_CANARY")
-    assert "disagreement concentrates in channel=<script>x</script>" in text
+    assert "disagreement hot spot channel=<script>x</script>" in text
     for kind in ("decisions", "scores", "segments", "latency"):
         ax = prof.plot(kind)
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()

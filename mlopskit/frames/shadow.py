@@ -35,9 +35,15 @@ class ShadowAggregates:
     hist_challenger : challenger score counts on the grid, shape ``(3, 3, n_bins)``, indexed
         by the champion's decision at the threshold (0 no flag, 1 flag, 2 champion score
         missing) and the matured label (0, 1, 2 = not matured or no label).
-    latency_champion, latency_challenger : latency counts on the latency grid.
+    latency_champion, latency_challenger : latency counts on the latency grid, calls without
+        an error flag only (an errored call's latency is its timeout; the error rate counts it).
     segments : segment column → one row per value with ``n, pairs, both, champion_only,
         challenger_only, neither, missing_challenger, error_challenger``.
+    segment_pairs : ``(column 1, column 2)`` → the 2×2 cells per pair of values of two
+        segment columns (``value_1, value_2, both, champion_only, challenger_only,
+        neither``), for testing a hot spot outside another one.
+    latency_bin_max_champion, latency_bin_max_challenger : the largest latency in each bin
+        of the latency grid (NaN where empty), so a quantile is never read above the data.
     flips : the disagreements with the largest |Δscore| per segment value.
     sample_champion, sample_challenger : a seeded uniform sample of scored pairs.
     sample_method : how the sample was drawn.
@@ -57,6 +63,9 @@ class ShadowAggregates:
     sample_champion: np.ndarray
     sample_challenger: np.ndarray
     sample_method: str
+    segment_pairs: dict[tuple[str, str], pd.DataFrame] | None = None
+    latency_bin_max_champion: np.ndarray | None = None
+    latency_bin_max_challenger: np.ndarray | None = None
     bounds: dict[str, Any] = field(default_factory=dict)
     row_counts: RowCounts | None = None
 
@@ -163,6 +172,7 @@ def shadow_aggregates(
     lf: nw.LazyFrame,
     *,
     threshold: float,
+    challenger_threshold: float | None = None,
     score_bins: tuple[int, float, float],
     latency_bins: tuple[float, float, int],
     segments: Sequence[str] = (),
@@ -176,7 +186,9 @@ def shadow_aggregates(
 
     Parameters
     ----------
-    threshold : decision threshold; a request is flagged when ``score ≥ threshold``.
+    threshold : the champion's decision threshold; a request is flagged when
+        ``score ≥ threshold``.
+    challenger_threshold : the challenger's own threshold (``None``: ``threshold``).
     score_bins : ``(n_bins, span, clip)`` of the logit score grid (``stats.agreement.ScoreGrid``).
     latency_bins : ``(log10 low, log10 high, n_bins)`` of the latency grid.
     segments : segment columns.
@@ -192,6 +204,7 @@ def shadow_aggregates(
     return _aggregate(
         lf,
         threshold=threshold,
+        challenger_threshold=challenger_threshold,
         score_bins=score_bins,
         latency_bins=latency_bins,
         segments=segments,
@@ -207,6 +220,7 @@ def _aggregate(
     lf: nw.LazyFrame,
     *,
     threshold: float,
+    challenger_threshold: float | None = None,
     score_bins: tuple[int, float, float],
     latency_bins: tuple[float, float, int],
     segments: Sequence[str],
@@ -238,7 +252,11 @@ def _aggregate(
         .alias("__fc"),
         nw.when(h.is_null())
         .then(nw.lit(2))
-        .otherwise((h >= threshold).cast(nw.Int64))
+        .otherwise(
+            (h >= (threshold if challenger_threshold is None else challenger_threshold)).cast(
+                nw.Int64
+            )
+        )
         .alias("__fh"),
     )
     if has_label:
@@ -275,6 +293,11 @@ def _aggregate(
         _count(nw.col("latency_ms_champion").is_null()).alias("latency_missing_champion"),
         _count(nw.col("latency_ms_challenger").is_null()).alias("latency_missing_challenger"),
         _count(nw.col("__l") != 2).alias("matured_labelled"),
+        *[
+            _count(cells[k] & (nw.col("__l") == y)).alias(f"{k}_label{y}")
+            for k in ("both", "champion_only", "challenger_only", "neither")
+            for y in (0, 1)
+        ],
         *extra_totals,
     )
     hist_c_q = (
@@ -290,11 +313,14 @@ def _aggregate(
         .agg(nw.len().alias("count"))
     )
     lat_qs = [
-        base.filter(~nw.col(col).is_null())
-        .with_columns(_log_bin(col, lat_lo, lat_hi, lat_n).alias("__b"))
+        base.filter(~nw.col(col).is_null() & (nw.col(err) == 0))
+        .with_columns(
+            _log_bin(col, lat_lo, lat_hi, lat_n).alias("__b"),
+            nw.col(col).cast(nw.Float64).alias("__v"),
+        )
         .group_by("__b")
-        .agg(nw.len().alias("count"))
-        for col in ("latency_ms_champion", "latency_ms_challenger")
+        .agg(nw.len().alias("count"), nw.col("__v").max().alias("max"))
+        for col, err in (("latency_ms_champion", "__ec"), ("latency_ms_challenger", "__eh"))
     ]
     # simple aggregations only (sums of 0/1 columns) so pandas groups efficiently
     cell_cols = {**cells, "missing_challenger": fh == 2}
@@ -308,6 +334,16 @@ def _aggregate(
             nw.col("__eh").sum().alias("error_challenger"),
         )
         for seg in segments
+    ]
+    seg_pairs = [(s1, s2) for i, s1 in enumerate(segments) for s2 in segments[i + 1 :]]
+    pair_qs = [
+        seg_base.group_by(s1, s2).agg(
+            *[
+                nw.col(f"__{k}").sum().alias(k)
+                for k in ("both", "champion_only", "challenger_only", "neither")
+            ]
+        )
+        for s1, s2 in seg_pairs
     ]
     disagree = base.filter(((fc == 1) & (fh == 0)) | ((fc == 0) & (fh == 1))).with_columns(
         (h - c).alias("delta"), (h - c).abs().alias("__abs")
@@ -335,7 +371,7 @@ def _aggregate(
             )
         )
     sample_q, sample_method, sample_arrays = _row_sample(base, sample_size, seed, n_rows)
-    queries: list[Any] = [totals_q, hist_c_q, hist_h_q, *lat_qs, *seg_qs, *flip_qs]
+    queries: list[Any] = [totals_q, hist_c_q, hist_h_q, *lat_qs, *seg_qs, *flip_qs, *pair_qs]
     # the unique-id count is a hash set of every id: its own query, so it does not keep the
     # totals query from streaming (at 10⁷ rows peak RSS 1.18 GB inside it, 0.7 GB beside it)
     unique_q = None
@@ -384,6 +420,16 @@ def _aggregate(
         seg_frames[seg] = df.sort_values("value", kind="stable").reset_index(drop=True)
     k += len(segments)
     flips = pd.concat(res[k : k + len(flip_qs)], ignore_index=True)
+    pair_frames = {}
+    for (s1, s2), df in zip(
+        seg_pairs, res[k + len(flip_qs) : k + len(flip_qs) + len(pair_qs)], strict=True
+    ):
+        df = df.rename(columns={s1: "value_1", s2: "value_2"})
+        for v in ("value_1", "value_2"):
+            df[v] = df[v].astype(object).where(df[v].notna(), "__missing__").astype(str)
+        cnt = [c for c in df.columns if not c.startswith("value_")]
+        df[cnt] = df[cnt].astype(np.int64)
+        pair_frames[(s1, s2)] = df.reset_index(drop=True)
     flips = flips.sort_values(
         ["segment", "value", "__abs"], ascending=[True, True, False], kind="stable"
     )
@@ -409,7 +455,17 @@ def _aggregate(
         sample_champion=assert_arrays[0],
         sample_challenger=assert_arrays[1],
         sample_method=sample_method,
+        segment_pairs=pair_frames,
+        latency_bin_max_champion=_bin_max(res[3], lat_n),
+        latency_bin_max_challenger=_bin_max(res[4], lat_n),
     ), extra
+
+
+def _bin_max(df: pd.DataFrame, n_bins: int) -> np.ndarray:
+    out = np.full(n_bins, np.nan)
+    if len(df):
+        out[df["__b"].to_numpy(dtype=np.int64)] = df["max"].to_numpy(dtype=float)
+    return out
 
 
 def _bound_aggs(has_label_ts: bool) -> list[Any]:
@@ -430,6 +486,7 @@ def shadow_scan(
     data: FrameLike,
     *,
     threshold: float,
+    challenger_threshold: float | None = None,
     score_bins: tuple[int, float, float],
     latency_bins: tuple[float, float, int],
     maturity_days: float,
@@ -480,6 +537,7 @@ def shadow_scan(
     agg, extra = _aggregate(
         lf,
         threshold=threshold,
+        challenger_threshold=challenger_threshold,
         score_bins=score_bins,
         latency_bins=latency_bins,
         segments=segments,

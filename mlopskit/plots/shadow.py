@@ -8,8 +8,8 @@ from mlopskit.plots._common import _axes, _legend
 
 
 def plot_shadow_decisions(profile: Any, ax: Any = None) -> Any:
-    """Flag rates of both models (Wilson CIs) at the threshold and capacity-matched, with
-    the 2×2 counts written under each pair of bars."""
+    """Flag rates of both models (Wilson CIs), each at its own threshold and with the
+    challenger capacity-matched (what-if), with the 2×2 counts under each pair of bars."""
     import numpy as np
 
     ax = _axes(ax)
@@ -24,7 +24,13 @@ def plot_shadow_decisions(profile: Any, ax: Any = None) -> Any:
             x + (i - 0.5) * 0.38, rate, width=0.36, yerr=err, capsize=3, color=colour, label=model
         )
     labels = [
-        f"{r.view} (t={r.threshold:.4g})\nboth {r.both:,} · champ only {r.champion_only:,}\n"
+        (
+            f"own thresholds\nchampion {r.threshold_champion:.4g} · challenger "
+            f"{r.threshold_challenger:.4g}\n"
+            if r.view == "own_thresholds"
+            else "what-if: challenger at the\nchampion's flag count\n"
+        )
+        + f"both {r.both:,} · champ only {r.champion_only:,}\n"
         f"chall only {r.challenger_only:,} · Jaccard {r.jaccard:.2f}"
         for r in df.itertuples()
     ]
@@ -50,11 +56,20 @@ def plot_shadow_scores(profile: Any, ax: Any = None) -> Any:
     for name, h, colour, style in curves:
         if h.sum():
             ax.plot(edges, np.cumsum(h) / h.sum(), style, color=colour, label=name)
-    ax.axvline(profile.threshold, color="#cf222e", lw=1, label=f"threshold {profile.threshold:g}")
+    ax.axvline(
+        profile.threshold, color="#57606a", lw=1, ls=":",
+        label=f"champion threshold {profile.threshold:g}",
+    )  # fmt: skip
+    if profile.challenger_threshold != profile.threshold:
+        ax.axvline(
+            profile.challenger_threshold, color="#0969da", lw=1, ls=":",
+            label=f"challenger threshold {profile.challenger_threshold:g}",
+        )  # fmt: skip
     ax.set_xscale("logit")
     lo = profile.grid.quantile(profile.hist_champion, 0.0005)
     hi = profile.grid.quantile(profile.hist_champion, 0.9999)
-    ax.set_xlim(max(lo, 1e-7), min(max(hi, 2 * profile.threshold), 0.999))
+    top = max(profile.threshold, profile.challenger_threshold)
+    ax.set_xlim(max(lo, 1e-7), min(max(hi, 2 * top), 0.999))
     ax.set_title("Score distributions: live vs offline")
     ax.set_xlabel("score (logit scale)")
     ax.set_ylabel("cumulative share")
@@ -63,20 +78,24 @@ def plot_shadow_scores(profile: Any, ax: Any = None) -> Any:
 
 
 def plot_shadow_segments(profile: Any, ax: Any = None, top: int = 15) -> Any:
-    """Disagreement rate by segment value (ranked), with the overall rate as a line."""
+    """Disagreement rate by segment value (ranked) against what the value's own flag rates
+    predict (black tick); red: a disagreement hot spot."""
+    import numpy as np
+
     df = profile.to_frame("segments")
     df = df[~df["suppressed"].astype(bool)].head(top)
     ax = _axes(ax, figsize=(7.0, max(2.5, 0.3 * len(df) + 1)))
     names = [f"{s}={v}" for s, v in zip(df["segment"], df["value"], strict=True)]
-    colours = ["#cf222e" if q < profile.alpha and lift > 1 else "#8c959f"
-               for q, lift in zip(df["q_value"], df["lift"], strict=True)]  # fmt: skip
-    ax.barh(names[::-1], df["disagreement_rate"].to_numpy()[::-1], color=colours[::-1])
-    d = profile.decisions
-    ax.axvline(
-        (d.champion_only + d.challenger_only) / d.n, color="#1f2328", ls="--", label="overall"
-    )
-    ax.set_title("Where the models disagree (red: BH-significant excess)")
-    ax.set_xlabel("disagreement rate at the threshold")
+    colours = ["#cf222e" if h else "#8c959f" for h in df["hot_spot"].astype(bool)]
+    y = np.arange(len(df))[::-1]
+    ax.barh(y, df["disagreement_rate"].to_numpy(), color=colours, label="observed")
+    ax.scatter(
+        df["expected_disagreement_rate"].to_numpy(), y, marker="|", s=120, color="#1f2328",
+        zorder=3, label="expected from its flag rates",
+    )  # fmt: skip
+    ax.set_yticks(y, names)
+    ax.set_title("Where the models disagree (red: hot spot, BH across values)")
+    ax.set_xlabel("disagreement rate, each model at its own threshold")
     ax.set_ylabel("segment value")
     _legend(ax)
     return ax

@@ -20,9 +20,14 @@ class ShadowPolicy:
     alpha : level of every interval and test (Wilson CIs, κ CI, BH across segments, PSI and
         KS critical values). 0.05, the convention.
     flag_rate_ratio_min, flag_rate_ratio_max : tolerance for the challenger's flag rate over
-        the champion's at the shared threshold (critical). Fails only when the whole 95% CI
-        of the paired ratio lies outside. 0.8–1.25 (the bioequivalence band): a larger
-        change moves the review team's workload by more than a quarter.
+        the champion's, each at its own threshold (critical). Passes only when the whole 95%
+        CI of the paired ratio lies inside, fails when it lies wholly outside (a straddling
+        CI: CONTINUE_SHADOW). 0.8–1.25 (the bioequivalence band): a larger change moves the
+        review team's workload by more than a quarter.
+    recall_drop_max : recall loss (challenger − champion, each at its own threshold, on
+        matured labels; absolute) that sends the verdict to FIX when the whole 95% paired CI
+        lies beyond it (critical). 0.05 (5 pp): shadow screens for a clear loss; the canary
+        tests non-inferiority with its own margins.
     jaccard_min : minimum overlap of the two flagged sets at the threshold (not critical: a
         better model is expected to flag different requests; below it a human should read
         the flip sample). 0.5.
@@ -31,12 +36,14 @@ class ShadowPolicy:
         (STATISTICS.md §1).
     ks_d_max : challenger live-vs-offline KS statistic D above which the score distribution
         moved (critical). 0.05, the effect size STATISTICS.md §6 names.
-    p99_latency_ratio_max : maximum challenger/champion p99 latency ratio (critical). 1.5:
+    p99_latency_ratio_max : maximum challenger/champion p99 latency ratio, calls without an
+        error flag (critical; timeouts count in the error rate). 1.5:
         half again the champion's tail latency eats the request budget.
     max_error_rate : budget for the challenger's error/timeout rate (critical; fails when
         the Wilson lower bound exceeds it). 0.005 (0.5%).
-    max_missing_rate : budget for challenger scores missing for any reason (errors, lost
-        calls, join gaps) (critical). 0.01.
+    max_missing_rate : budget for challenger scores missing without an error flag (lost
+        calls, join gaps) (critical). Errored calls are counted by ``max_error_rate`` only:
+        one cause, one failed check. 0.01.
     min_duration_days : calendar days of shadow below which the verdict is
         CONTINUE_SHADOW. 7: one full weekly cycle.
     recommended_duration_days : below this a warning is added. 14: two weekly cycles.
@@ -54,6 +61,7 @@ class ShadowPolicy:
     flag_rate_ratio_min: float = 0.8
     flag_rate_ratio_max: float = 1.25
     jaccard_min: float = 0.5
+    recall_drop_max: float = 0.05
     psi_max: float = 0.1
     ks_d_max: float = 0.05
     p99_latency_ratio_max: float = 1.5
@@ -71,6 +79,7 @@ class ShadowPolicy:
         for name in (
             "alpha",
             "jaccard_min",
+            "recall_drop_max",
             "psi_max",
             "ks_d_max",
             "max_error_rate",

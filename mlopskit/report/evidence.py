@@ -171,6 +171,8 @@ class RolloutEvidence:
                 "days": int(self.shadow.duration_days),
                 "flag_rate_champion": float(d.flag_rate_champion),
                 "flag_rate_challenger": float(d.flag_rate_challenger),
+                "threshold_champion": float(self.shadow.threshold),
+                "threshold_challenger": float(self.shadow.challenger_threshold),
                 "jaccard": float(d.jaccard),
             }
         if self.canary is not None:
@@ -223,9 +225,10 @@ def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> 
     if shadow and inputs.role == "challenger" and inputs.path("shadow_log") is not None:
         sh = shadow_mod.shadow_profile(
             inputs.path("shadow_log"),
-            threshold=float(
-                inputs.threshold
-            ),  # the champion's; shadow_profile sets each model's own
+            threshold=float(inputs.threshold),
+            challenger_threshold=(
+                None if inputs.challenger_threshold is None else float(inputs.challenger_threshold)
+            ),
             offline=inputs.path("offline"),
             segments=inputs.segments,
             policy=policy,

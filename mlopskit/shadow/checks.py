@@ -32,6 +32,7 @@ def _checks(
     duration: int,
     offline_live: pd.DataFrame,
     ops: pd.DataFrame,
+    labels: pd.DataFrame,
     warnings: list[str],
 ) -> list[ShadowCheck]:
     a = pol.alpha
@@ -59,16 +60,22 @@ def _checks(
         ok(flagged >= pol.min_flagged),
         f"the champion flagged {flagged:,} scored pairs; at least {pol.min_flagged:,} required.",
     ))  # fmt: skip
-    for code, key, budget, what in (
-        ("error_rate", "error_challenger", pol.max_error_rate, "error/timeout rate"),
-        ("missing_rate", None, pol.max_missing_rate, "missing-score rate"),
-    ):
-        count = t[key] if key else n - t["scored_challenger"]
+    # one cause, one check: an errored call (a timeout) has no score and a latency at the
+    # cap; the error rate counts it, so the missing-score rate counts only the scores lost
+    # without an error flag (lost calls, join gaps) and latency quantiles use the calls
+    # without error.
+    errors, lost = t["error_challenger"], t["missing_challenger_no_error"]
+    for code, count, budget, what, note in (
+        ("error_rate", errors, pol.max_error_rate, "error/timeout rate", ""),
+        ("missing_rate", lost, pol.max_missing_rate, "rate of scores missing without an error "
+         "flag (lost calls, join gaps)",
+         f"; the {errors:,} errored calls are counted by the error rate only"),
+    ):  # fmt: skip
         rate, status, lo = _rate_status(count, n, budget, a)
         out.append(ShadowCheck(
             code, "operational", rate, None, budget, status,
             f"challenger {what} {rate:.3%} ({count:,}/{n:,}, Wilson lower {lo:.3%}); budget "
-            f"{budget:.2%}.",
+            f"{budget:.2%}{note if errors else ''}.",
         ))  # fmt: skip
     ratio = float(ops["p99_ratio"].to_numpy(dtype=float)[1])
     p99 = ops["p99_ms"].to_numpy(dtype=float)
@@ -77,7 +84,8 @@ def _checks(
     out.append(ShadowCheck(
         "p99_latency_ratio", "operational", ratio, None, pol.p99_latency_ratio_max, status,
         f"challenger p99 latency {p99[1]:.1f} ms is {ratio:.2f}× the champion's "
-        f"{p99[0]:.1f} ms; at most {pol.p99_latency_ratio_max:g}×"
+        f"{p99[0]:.1f} ms (calls without an error flag; timeouts count in the error rate); "
+        f"at most {pol.p99_latency_ratio_max:g}×"
         + (f" (only {lat_n:,} latencies; ≥ 1,000 needed)." if lat_n < 1000 else "."),
     ))  # fmt: skip
     # flag-rate ratio of paired proportions, log-scale Wald CI (stats.paired_rate_ratio)
@@ -93,7 +101,7 @@ def _checks(
         status = "fail" if ci_hi < lo_r or ci_lo > hi_r else "insufficient"
     out.append(ShadowCheck(
         "flag_rate_ratio", "parity", ratio, lo_r, hi_r, status,
-        f"challenger/champion flag rate at the threshold {ratio:.3f} "
+        f"challenger/champion flag rate, each at its own threshold, {ratio:.3f} "
         f"({1 - a:.0%} CI {ci_lo:.3f}–{ci_hi:.3f}); tolerance {lo_r:g}–{hi_r:g}.",
     ))  # fmt: skip
     out.append(ShadowCheck(
@@ -126,10 +134,50 @@ def _checks(
                 f"challenger live vs offline {name} {val:.4f} (sampling-noise critical value "
                 f"{crit:.4f}); at most {lim:g}.",
             ))  # fmt: skip
+    out.append(_recall_check(pol, labels))
     for c in out:
         if c.kind == "advisory" and c.status == "fail":
             warnings.append(c.message)
     return out
+
+
+def _recall_check(pol: ShadowPolicy, labels: pd.DataFrame) -> ShadowCheck:
+    """Recall of each model at its own threshold on matured labels (paired): FIX when the
+    whole CI of challenger − champion lies below −``recall_drop_max``. Shadow screens for a
+    clear loss; proving non-inferiority is the canary's job, so a CI that straddles the
+    tolerance passes with that said."""
+    tol = pol.recall_drop_max
+    diff = labels[labels["model"] == "challenger − champion"]
+    if len(diff) == 0:
+        return ShadowCheck(
+            "recall", "performance", np.nan, -tol, None, "skipped",
+            "recall: not assessed — no matured positive labels in the shadow window, so the "
+            "challenger's recall at its own threshold could not be compared.",
+        )  # fmt: skip
+    d = diff.iloc[0]
+    own = labels.set_index("model")
+    rec = dict(zip(own.index, own["recall"].to_numpy(dtype=float), strict=True))
+    thr = dict(zip(own.index, own["threshold"].to_numpy(dtype=float), strict=True))
+    value, lo, hi = float(d["recall"]), float(d["recall_ci_low"]), float(d["recall_ci_high"])
+    status = "fail" if hi < -tol else "pass"
+    tail = (
+        f"a loss beyond {tol * 100:g} pp is shown"
+        if status == "fail"
+        else (
+            f"no loss beyond {tol * 100:g} pp"
+            if lo >= -tol
+            else f"a loss beyond {tol * 100:g} pp is not shown (the canary tests it)"
+        )
+    )
+    return ShadowCheck(
+        "recall", "performance", value, -tol, None, status,
+        f"challenger recall {rec['challenger']:.1%} at its own threshold "
+        f"{thr['challenger']:.4g} vs the champion's "
+        f"{rec['champion']:.1%} at {thr['champion']:.4g}: "
+        f"{value * 100:+.1f} pp ({1 - pol.alpha:.0%} CI {lo * 100:+.1f} to {hi * 100:+.1f} pp, "
+        f"{int(d['positives']):,} matured positives, McNemar p {float(d['p_value']):.2g}); "
+        f"{tail}.",
+    )  # fmt: skip
 
 
 def _verdict(checks: Sequence[ShadowCheck]) -> ShadowVerdict:

@@ -48,6 +48,7 @@ def shadow_profile(
     shadow_log: frames.FrameLike,
     *,
     threshold: float,
+    challenger_threshold: float | None = None,
     offline: frames.FrameLike | None = None,
     segments: Sequence[str] = (),
     review_k: int | None = None,
@@ -67,8 +68,13 @@ def shadow_profile(
         a parquet/CSV path; one row per request. Missing scores (null/NaN) are lost shadow
         calls: counted in the coverage table and the missing-rate check, kept out of the
         paired statistics.
-    threshold : shared decision threshold in (0, 1); a request is flagged when
+    threshold : the champion's decision threshold in (0, 1); a request is flagged when
         ``score ≥ threshold``.
+    challenger_threshold : the challenger's own decision threshold (the one it ships with:
+        its model card, registry entry or model config). Every check, table and figure
+        judges each model at its own threshold (STATISTICS.md §7.7). ``None``: the models
+        share ``threshold`` (a warning says so); the capacity-matched view (the challenger
+        threshold with the champion's flag count) is always shown beside it as a what-if.
     offline : offline holdout scores (``score_challenger``, optionally ``score_champion``,
         renamed with ``columns`` like the log) for the offline-vs-live PSI and KS. Without
         it the parity checks are skipped (with a warning).
@@ -92,6 +98,7 @@ def shadow_profile(
         by both models.
     """
     thr = _check_threshold(threshold)
+    thr_cl = thr if challenger_threshold is None else _check_threshold(challenger_threshold)
     segs = _segments_arg(segments)
     pol = as_policy(policy).section("shadow", ShadowPolicy)
     grid = grid or ScoreGrid()
@@ -103,6 +110,7 @@ def shadow_profile(
     agg = frames.shadow_scan(
         shadow_log,
         threshold=thr,
+        challenger_threshold=thr_cl,
         score_bins=(grid.n_bins, grid.span, grid.clip),
         latency_bins=LATENCY_GRID,
         maturity_days=pol.label_maturity_days,
@@ -137,6 +145,12 @@ def shadow_profile(
         )
     warnings: list[str] = []
     a = pol.alpha
+    if challenger_threshold is None:
+        warnings.append(
+            f"no `challenger_threshold` given: the challenger is judged at the champion's "
+            f"threshold {thr:g} (a shared threshold); give the challenger's own threshold if "
+            "it ships with one."
+        )
 
     # 1. coverage
     coverage = tables.coverage_table(t, warnings)
@@ -145,7 +159,7 @@ def shadow_profile(
         t["both"], t["champion_only"], t["challenger_only"], t["neither"], alpha=a
     )
     # 4. capacity-matched
-    cap_thr, cap, cap_idx = tables.capacity_matched(agg.hist_challenger, dec, grid, a)
+    cap_thr, cap, _ = tables.capacity_matched(agg.hist_challenger, dec, grid, a)
     if cap.flag_rate_challenger != dec.flag_rate_champion:
         gap = cap.both + cap.challenger_only - (dec.both + dec.champion_only)
         if abs(gap) > max(1, 0.01 * (dec.both + dec.champion_only)):
@@ -177,24 +191,32 @@ def shadow_profile(
     # 2. offline vs live
     offline_live, hist_off = tables.offline_live_table(offline, columns, agg, grid, a, warnings)
     # 6. segments
-    seg_table = tables.segments_table(agg.segments, dec, min_n, a, warnings)
+    seg_table = tables.segments_table(agg.segments, agg.segment_pairs, min_n, a, warnings)
     # 7. operations
     operations = tables.operations_table(t, agg, a)
     # 9. labels
-    labels = tables.labels_table(agg.hist_challenger, cap_idx, cap_thr, thr, a, warnings)
+    labels = tables.labels_table(t, thr, thr_cl, a, warnings)
     if len(labels) == 0:
         warnings.append(
             f"no matured labels (rows older than {pol.label_maturity_days} days before "
             f"as_of {as_of_ts}); precision/recall not computed."
         )
     duration = int((ts_max.normalize() - ts_min.normalize()).days) + 1
-    checks = _checks(pol, t, dec, duration, offline_live, operations, warnings)
+    checks = _checks(pol, t, dec, duration, offline_live, operations, labels, warnings)
     verdict = _verdict(checks)
+    skipped = [c.code for c in checks if c.status == "skipped"]
+    if skipped:
+        warnings.append(
+            f"shadow verdict {verdict} was reached without {', '.join(skipped)}: "
+            "not assessed (see their reasons)."
+        )
     return ShadowProfile(
         verdict=verdict,
         reasons=tuple(c.reason() for c in checks),
         checks=tuple(checks),
         threshold=thr,
+        challenger_threshold=thr_cl,
+        challenger_threshold_source="shared" if challenger_threshold is None else "given",
         capacity_threshold=cap_thr,
         decisions=dec,
         capacity=cap,

@@ -41,7 +41,8 @@ class ShadowCheck:
     Attributes
     ----------
     code : stable name (``error_rate``, ``p99_latency_ratio``, ``offline_live_psi`` …).
-    kind : ``operational`` / ``parity`` (critical: a failure means FIX), ``evidence``
+    kind : ``operational`` / ``parity`` / ``performance`` (critical: a failure means FIX),
+        ``evidence``
         (a failure means CONTINUE_SHADOW) or ``advisory`` (a failure only warns).
     value : the measured value.
     lower, upper : the tolerance (``value ≥ lower`` and/or ``value ≤ upper``).
@@ -60,7 +61,7 @@ class ShadowCheck:
 
     @property
     def critical(self) -> bool:
-        return self.kind in ("operational", "parity")
+        return self.kind in ("operational", "parity", "performance")
 
     @property
     def direction(self) -> str:
@@ -83,11 +84,15 @@ class ShadowProfile:
     ----------
     verdict, reasons, checks : the decision, one ``Reason`` per check, and the checks with
         direction, tolerance and status.
-    threshold : the shared decision threshold (flag when ``score ≥ threshold``).
-    capacity_threshold : the challenger threshold (a grid edge) whose flag count is closest
-        to the champion's at ``threshold``.
-    decisions, capacity : the 2×2 agreement at ``threshold`` and at the capacity-matched
-        challenger threshold (complete pairs only; lost calls are in ``coverage``).
+    threshold : the champion's decision threshold (flag when ``score ≥ threshold``).
+    challenger_threshold : the challenger's own threshold, used by every check, table and
+        figure; ``challenger_threshold_source`` is ``given`` or ``shared`` (none given: the
+        champion's).
+    capacity_threshold : what-if: the challenger threshold (a grid edge) whose flag count is
+        closest to the champion's (shown as the capacity-matched view only).
+    decisions, capacity : the 2×2 agreement with each model at its own threshold, and with
+        the challenger at the capacity-matched threshold (complete pairs only; lost calls are
+        in ``coverage``).
     spearman, kendall, top_k : rank agreement on ``sample_n`` pairs (``sample_method``).
     coverage, offline_live, segments, operations, flips, labels : tidy tables (``labels`` is
         empty when there are no matured labels).
@@ -103,6 +108,8 @@ class ShadowProfile:
     reasons: tuple[Reason, ...]
     checks: tuple[ShadowCheck, ...]
     threshold: float
+    challenger_threshold: float
+    challenger_threshold_source: str
     capacity_threshold: float
     decisions: DecisionAgreement
     capacity: DecisionAgreement
@@ -159,9 +166,11 @@ class ShadowProfile:
                 ]
             )
         if part in ("decisions", "capacity"):
-            rows = [("threshold", self.threshold, self.decisions)]
+            rows = [("own_thresholds", self.challenger_threshold, self.decisions)]
             rows.append(("capacity_matched", self.capacity_threshold, self.capacity))
-            df = pd.DataFrame([tables.agreement_row(v, t, a, self.alpha) for v, t, a in rows])
+            df = pd.DataFrame(
+                [tables.agreement_row(v, self.threshold, t, a, self.alpha) for v, t, a in rows]
+            )
             return df if part == "decisions" else df.iloc[[1]].reset_index(drop=True)
         if part == "ranks":
             stats_rows: list[dict[str, Any]] = []
@@ -202,16 +211,20 @@ class ShadowProfile:
 
     def summary(self) -> str:
         d, cap = self.decisions, self.capacity
+        skipped = [c.code for c in self.checks if c.status == "skipped"]
         lines = [
-            f"Shadow verdict: {self.verdict}",
+            f"Shadow verdict: {self.verdict}"
+            + (f" (not assessed: {', '.join(skipped)})" if skipped else ""),
             f"window: {self.ts_min} → {self.ts_max} ({self.duration_days} days), "
             f"{self.n_requests:,} requests, {d.n:,} scored by both",
             *([f"rows: {self.row_counts.summary()}"] if self.row_counts is not None else []),
-            f"at threshold {self.threshold:g}: flag rate champion {d.flag_rate_champion:.4%} "
-            f"challenger {d.flag_rate_challenger:.4%}; κ {d.kappa.kappa:.3f} "
+            f"thresholds: champion {self.threshold:g}, challenger {self.challenger_threshold:g}"
+            f" ({self.challenger_threshold_source}): flag rate champion "
+            f"{d.flag_rate_champion:.4%} challenger {d.flag_rate_challenger:.4%}; κ "
+            f"{d.kappa.kappa:.3f} "
             f"(SE {d.kappa.se:.3f}); Jaccard {d.jaccard:.3f}; McNemar p "
             f"{d.mcnemar.p_value:.3g}",
-            f"capacity-matched challenger threshold {self.capacity_threshold:.4g}: Jaccard "
+            f"what-if, challenger at the champion's flag count (capacity-matched): Jaccard "
             f"{cap.jaccard:.3f}",
             f"ranks on {self.sample_n:,} sampled pairs: Spearman {self.spearman.estimate:.3f} "
             f"[{self.spearman.ci_low:.3f}, {self.spearman.ci_high:.3f}], Kendall τ_b "
@@ -221,12 +234,11 @@ class ShadowProfile:
         ]
         mark = {"pass": "✔", "fail": "✘", "insufficient": "?", "skipped": "·"}
         lines += [f"  {mark[c.status]} {c.message}" for c in self.checks]
-        top = self.segments[self.segments["rank"] == 1]
-        if len(top):
-            r = top.iloc[0]
+        for r in self.segments[self.segments["hot_spot"].astype(bool)].itertuples():
             lines.append(
-                f"disagreement concentrates in {r['segment']}={r['value']} "
-                f"(lift {r['lift']:.2f}, q {r['q_value']:.3g})"
+                f"disagreement hot spot {r.segment}={r.value}: {r.disagreement_rate:.2%} vs "
+                f"{r.expected_disagreement_rate:.2%} expected from its own flag rates "
+                f"(lift {r.lift:.2f}, q {r.q_value:.3g})"
             )
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -239,17 +251,24 @@ class ShadowProfile:
             _display.table_html(self.to_frame("offline_live"), caption="2. Offline vs live"),
             _display.table_html(
                 self.to_frame("decisions")
+                # one challenger threshold per report: the what-if view is defined by the
+                # champion's flag count, its grid threshold stays in to_frame("capacity")
+                .assign(threshold_challenger=[self.challenger_threshold, np.nan])
                 .set_index("view")
                 .T.astype(float)
                 .rename_axis("statistic")
                 .reset_index(),
-                caption="3–4. Decisions at the threshold and capacity-matched",
+                caption="3–4. Decisions, each model at its own threshold, and the "
+                "capacity-matched what-if",
             ),
             _display.table_html(self.to_frame("ranks"), caption="5. Ranks"),
             _display.table_html(self.to_frame("segments"), caption="6. Segments"),
             _display.table_html(self.to_frame("operations"), caption="7. Operations"),
             _display.table_html(self.to_frame("flips"), caption="8. Flip sample"),
-            _display.table_html(self.to_frame("labels"), caption="9. Matured labels"),
+            _display.table_html(
+                self.to_frame("labels"),
+                caption="9. Matured labels, each model at its own threshold",
+            ),
         ]
         return "<div class='mk-shadow'>" + "".join(parts) + "</div>"
 

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from mlopskit import frames
+from mlopskit.shadow import hotspots
 from mlopskit.stats.agreement import (
     DecisionAgreement,
     KSResult,
@@ -24,7 +25,6 @@ from mlopskit.stats.agreement import (
     mcnemar_exact,
     quantile_bins,
 )
-from mlopskit.stats.multiple import benjamini_hochberg
 from mlopskit.stats.proportions import wilson_ci
 from mlopskit.stats.psi import critical_value, psi_from_counts, psi_p_value
 
@@ -33,13 +33,16 @@ LATENCY_GRID = (-2.0, 6.0, 1600)
 ``10^(8/1600) ≈ 1.0116``, so latency quantiles are exact to 1.2%."""
 
 
-def agreement_row(view: str, threshold: float, a: DecisionAgreement, alpha: float) -> dict:
+def agreement_row(
+    view: str, threshold: float, challenger_threshold: float, a: DecisionAgreement, alpha: float
+) -> dict:
     lo, hi = wilson_ci(
         [a.both + a.champion_only, a.both + a.challenger_only], [a.n, a.n], alpha=alpha
     )
     return {
         "view": view,
-        "threshold": threshold,
+        "threshold_champion": threshold,
+        "threshold_challenger": challenger_threshold,
         "n": a.n,
         "both": a.both,
         "champion_only": a.champion_only,
@@ -157,51 +160,46 @@ def offline_live_table(
         ref = frames.score_histogram(olf, col, n_bins=grid.n_bins, span=grid.span, clip=grid.clip)
         if model == "challenger":
             hist_off = ref
-        cur = live[model]
-        n_ref, n_cur = int(ref.sum()), int(cur.sum())
-        if n_ref == 0:
+        if int(ref.sum()) == 0:
             raise ValueError(f"offline scores: column `{col}` has no non-missing value.")
-        b = int(max(2, min(10, min(n_ref, n_cur) // 5)))
-        starts = quantile_bins(ref, b)
-        psi = crit = p = float("nan")  # one bin (a point mass) or no live rows: nothing to test
-        if starts.size >= 2 and n_cur > 0:
-            psi = float(psi_from_counts(np.add.reduceat(ref, starts), np.add.reduceat(cur, starts)))
-            crit = float(critical_value(n_ref, n_cur, starts.size, alpha=alpha))
-            p = float(psi_p_value(psi, n_ref, n_cur, starts.size))
-        ks: KSResult = ks_from_counts(cur, ref, alpha=alpha)
-        rows.append(
-            [
-                model,
-                n_ref,
-                n_cur,
-                psi,
-                crit,
-                p,
-                starts.size,
-                ks.d,
-                ks.d_upper,
-                ks.critical,
-                ks.p_value,
-            ]
-        )
+        rows.append(parity_row(model, ref, live[model], alpha))
     return pd.DataFrame(rows, columns=cols), hist_off
+
+
+def parity_row(model: str, ref: np.ndarray, cur: np.ndarray, alpha: float) -> list[Any]:
+    """Offline (``ref``) vs live (``cur``) grid histograms: PSI on ≤ 10 reference-quantile
+    bins with its sampling-noise critical value, and KS, as one row of ``offline_live``."""
+    n_ref, n_cur = int(ref.sum()), int(cur.sum())
+    b = int(max(2, min(10, min(n_ref, n_cur) // 5)))
+    starts = quantile_bins(ref, b)
+    psi = crit = p = float("nan")  # one bin (a point mass) or no live rows: nothing to test
+    if starts.size >= 2 and n_cur > 0:
+        psi = float(psi_from_counts(np.add.reduceat(ref, starts), np.add.reduceat(cur, starts)))
+        crit = float(critical_value(n_ref, n_cur, starts.size, alpha=alpha))
+        p = float(psi_p_value(psi, n_ref, n_cur, starts.size))
+    ks: KSResult = ks_from_counts(cur, ref, alpha=alpha)
+    return [model, n_ref, n_cur, psi, crit, p, starts.size, ks.d, ks.d_upper, ks.critical,
+            ks.p_value]  # fmt: skip
 
 
 def segments_table(
     seg: dict[str, pd.DataFrame],
-    dec: DecisionAgreement,
+    pairs: dict[tuple[str, str], pd.DataFrame] | None,
     min_n: int,
     alpha: float,
     warnings: list[str],
 ) -> pd.DataFrame:
+    """Disagreement per segment value against what its own flag rates predict
+    (:mod:`mlopskit.shadow.hotspots`): ``expected_disagreement_rate`` under the latent
+    correlation of the column's other values, ``lift`` = observed / expected, the one-sided
+    likelihood-ratio test, BH across all values, ``hot_spot`` and ``explained_by``."""
     cols = [
         "segment", "value", "n", "pairs", "flag_rate_champion", "flag_rate_challenger",
-        "disagreement_rate", "lift", "excess_disagreements", "p_value", "q_value",
-        "suppressed", "rank",
+        "disagreement_rate", "expected_disagreement_rate", "lift", "excess_disagreements",
+        "latent_corr", "latent_corr_rest", "p_value", "q_value", "p_outside", "hot_spot",
+        "explained_by", "suppressed", "rank",
     ]  # fmt: skip
     frames_ = []
-    total_dis = dec.champion_only + dec.challenger_only
-    overall = total_dis / dec.n
     for name, df in seg.items():
         if len(df) == 1:
             warnings.append(
@@ -220,39 +218,36 @@ def segments_table(
         out = pd.DataFrame(
             {"segment": name, "value": df["value"], "n": df["n"], "pairs": df["pairs"]}
         )
-        pairs = df["pairs"].to_numpy(dtype=float)
+        pairs_n = df["pairs"].to_numpy(dtype=float)
         dis = (df["champion_only"] + df["challenger_only"]).to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out["flag_rate_champion"] = (df["both"] + df["champion_only"]).to_numpy() / pairs
-            out["flag_rate_challenger"] = (df["both"] + df["challenger_only"]).to_numpy() / pairs
-            out["disagreement_rate"] = dis / pairs
-            out["lift"] = out["disagreement_rate"] / overall if overall > 0 else np.nan
-        out["excess_disagreements"] = dis - pairs * overall
-        p = np.full(len(df), np.nan)
-        for i in range(len(df)):
-            rest_d, rest_n = total_dis - dis[i], dec.n - pairs[i]
-            if pairs[i] >= min_n and rest_n > 0:
-                table = [[dis[i], pairs[i] - dis[i]], [rest_d, rest_n - rest_d]]
-                p[i] = stats.fisher_exact(np.asarray(table, dtype=np.int64)).pvalue
-        out["p_value"] = p
-        out["suppressed"] = pairs < min_n
+            out["flag_rate_champion"] = (df["both"] + df["champion_only"]).to_numpy() / pairs_n
+            out["flag_rate_challenger"] = (df["both"] + df["challenger_only"]).to_numpy() / pairs_n
+            out["disagreement_rate"] = dis / pairs_n
+        out["_dis"] = dis
+        out["suppressed"] = pairs_n < min_n
         frames_.append(out)
     if not frames_:
         return pd.DataFrame(columns=cols)
     res = pd.concat(frames_, ignore_index=True)
+    hs = hotspots.hot_spots(seg, pairs, min_n, alpha)
+    res["latent_corr"] = hs["rho"].to_numpy()
+    res["latent_corr_rest"] = hs["rho_rest"].to_numpy()
+    exp = hs["expected_discordant"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res["expected_disagreement_rate"] = exp / res["pairs"].to_numpy(dtype=float)
+        res["lift"] = res["_dis"].to_numpy() / exp
+    res["excess_disagreements"] = res["_dis"].to_numpy() - exp
+    for c in ("p_value", "q_value", "p_outside", "hot_spot", "explained_by"):
+        res[c] = hs[c].to_numpy()
     rate_cols = [
-        "flag_rate_champion",
-        "flag_rate_challenger",
-        "disagreement_rate",
-        "lift",
-        "excess_disagreements",
-    ]
+        "flag_rate_champion", "flag_rate_challenger", "disagreement_rate",
+        "expected_disagreement_rate", "lift", "excess_disagreements",
+    ]  # fmt: skip
     res.loc[res["suppressed"], rate_cols] = np.nan
-    res["q_value"] = benjamini_hochberg(res["p_value"].to_numpy(dtype=float))
-    # ranking: BH-significant excess disagreement first, then by lift
-    concentrated = (res["q_value"] < alpha) & (res["lift"] > 1)
-    order = res.assign(_c=concentrated).sort_values(
-        ["_c", "lift"], ascending=[False, False], kind="stable"
+    # ranking: hot spots first (strongest test first), then by lift
+    order = res.assign(_h=res["hot_spot"], _p=res["p_value"].fillna(1.0)).sort_values(
+        ["_h", "lift"], ascending=[False, False], kind="stable", na_position="last"
     )
     order = order[~order["suppressed"]]
     res["rank"] = np.nan
@@ -262,12 +257,29 @@ def segments_table(
     ).reset_index(drop=True)[cols]
 
 
+def _latency_quantile(counts: np.ndarray, edges: np.ndarray, bin_max: Any, q: float) -> float:
+    """The grid quantile (upper edge of its bin), never above the largest latency in that bin:
+    latencies logged at a cap (a 250 ms timeout) read as the cap, not the bin's edge."""
+    val = histogram_quantile(counts, edges, q)
+    if bin_max is None or not np.isfinite(val):
+        return val
+    j = int(np.searchsorted(np.cumsum(counts) / counts.sum(), q, side="left"))
+    top = float(np.asarray(bin_max)[min(j, counts.size - 1)])
+    return min(val, top) if np.isfinite(top) else val
+
+
 def operations_table(t: dict[str, int], agg: frames.ShadowAggregates, alpha: float) -> pd.DataFrame:
+    """Latency quantiles of the calls without an error flag (an errored call's latency is its
+    timeout: the error rate counts it, so one cause is not counted twice) and the error and
+    missing-score rates with Wilson CIs."""
     lo, hi, nb = LATENCY_GRID
     edges = 10.0 ** np.linspace(lo, hi, nb + 1)
     n = t["n"]
     rows = []
-    for model, lat in (("champion", agg.latency_champion), ("challenger", agg.latency_challenger)):
+    for model, lat, top in (
+        ("champion", agg.latency_champion, agg.latency_bin_max_champion),
+        ("challenger", agg.latency_challenger, agg.latency_bin_max_challenger),
+    ):
         errors = t[f"error_{model}"]
         missing = n - t[f"scored_{model}"]
         (e_lo, m_lo), (e_hi, m_hi) = wilson_ci([errors, missing], [n, n], alpha=alpha)
@@ -276,9 +288,9 @@ def operations_table(t: dict[str, int], agg: frames.ShadowAggregates, alpha: flo
                 "model": model,
                 "n": n,
                 "latency_n": int(lat.sum()),
-                "p50_ms": histogram_quantile(lat, edges, 0.50),
-                "p95_ms": histogram_quantile(lat, edges, 0.95),
-                "p99_ms": histogram_quantile(lat, edges, 0.99),
+                "p50_ms": _latency_quantile(lat, edges, top, 0.50),
+                "p95_ms": _latency_quantile(lat, edges, top, 0.95),
+                "p99_ms": _latency_quantile(lat, edges, top, 0.99),
                 "error_rate": errors / n,
                 "error_rate_ci_low": e_lo,
                 "error_rate_ci_high": e_hi,
@@ -295,37 +307,39 @@ def operations_table(t: dict[str, int], agg: frames.ShadowAggregates, alpha: flo
 
 
 def labels_table(
-    hist: np.ndarray, j: int, cap_thr: float, thr: float, alpha: float, warnings: list[str]
+    t: dict[str, int], thr: float, thr_cl: float, alpha: float, warnings: list[str]
 ) -> pd.DataFrame:
-    """Precision/recall on matured labels: champion at ``thr``, challenger at the
-    capacity-matched threshold (grid edge ``j``), with the paired comparison of recall."""
+    """Precision/recall on matured labels, each model at its own threshold (``thr`` the
+    champion's, ``thr_cl`` the challenger's), with the paired comparison of recall."""
     cols = [
         "model", "threshold", "n_matured", "positives", "flagged", "true_positives",
         "precision", "precision_ci_low", "precision_ci_high", "recall", "recall_ci_low",
         "recall_ci_high", "p_value", "test",
     ]  # fmt: skip
-    h = hist[:2, :2, :]  # complete pairs with a matured label
-    n_m = int(h.sum())
-    pos = int(h[:, 1].sum())
+    g = {(k, y): int(t.get(f"{k}_label{y}", 0)) for k in hotspots.CELLS for y in (0, 1)}
+    n_m = sum(g.values())
+    pos = sum(g[k, 1] for k in hotspots.CELLS)
     if n_m == 0:
         return pd.DataFrame(columns=cols)
     if pos == 0:
         warnings.append(f"no positive label among {n_m:,} matured pairs; recall undefined.")
         return pd.DataFrame(columns=cols)
-    flagged = [int(h[1].sum()), int(h[:, :, j:].sum())]
-    tp = [int(h[1, 1].sum()), int(h[:, 1, j:].sum())]
+    flagged = [
+        sum(g["both", y] + g["champion_only", y] for y in (0, 1)),
+        sum(g["both", y] + g["challenger_only", y] for y in (0, 1)),
+    ]
+    tp = [g["both", 1] + g["champion_only", 1], g["both", 1] + g["challenger_only", 1]]
     p_lo, p_hi = wilson_ci(tp, flagged, alpha=alpha)  # nobs 0 gives NaN
     r_lo, r_hi = wilson_ci(tp, [pos, pos], alpha=alpha)
     rows = []
-    for i, (model, t_) in enumerate((("champion", thr), ("challenger", cap_thr))):
+    for i, (model, t_) in enumerate((("champion", thr), ("challenger", thr_cl))):
         rows.append(
             [model, t_, n_m, pos, flagged[i], tp[i],
              tp[i] / flagged[i] if flagged[i] else np.nan, p_lo[i], p_hi[i], tp[i] / pos,
              r_lo[i], r_hi[i], np.nan, ""]
         )  # fmt: skip
     # paired: positives caught by one model only (b: champion only, c: challenger only)
-    b = int(h[1, 1, :j].sum())
-    c = int(h[0, 1, j:].sum())
+    b, c = g["champion_only", 1], g["challenger_only", 1]
     mc = mcnemar_exact(b, c)
     diff = (c - b) / pos
     se = np.sqrt(max(b + c - (c - b) ** 2 / pos, 0.0)) / pos
