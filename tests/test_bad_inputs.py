@@ -732,7 +732,6 @@ KNOWN_GAPS = {
     "canary_history-all_nan_latency_ms": "an all-missing guardrail is skipped without a warning",
     "shadow_profile-one_row": "asks for review_k instead of saying the log is too small",
     "psi-one_value": "PSI of a single current value has no warning",
-    "canary_test-columns_unknown_key": "an unknown key in `columns` is ignored",
     "model_quality_gate-empty_test_set": "an empty test set is not refused",
     "model_quality_gate-label_as_text": "labels stored as text are accepted",
     "feature_parity_gate-duplicate_keys": "duplicated keys are not reported",

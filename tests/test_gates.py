@@ -385,6 +385,27 @@ def test_smoke_test_passes_on_the_staging_challenger(
     assert ax.get_xlabel() == "latency (ms)"
 
 
+def test_smoke_test_columns(demo_registry: tuple[Registry, Path], world: demo.DemoWorld) -> None:
+    """``columns=`` maps the key and the model's features to the user's request columns
+    (issue 16); the model receives its own feature names, so the result is the same."""
+    reg, _ = demo_registry
+    feature = reg.get("fraud_v2.3").run.features[0]
+    renamed = _offline(world).rename(columns={"row_id": "req", feature: "my_feature"})
+    a = staging_smoke_test("fraud_v2.3", _offline(world), loader=_loader, key="row_id",
+                           registry=reg, n=150)  # fmt: skip
+    b = staging_smoke_test("fraud_v2.3", renamed, loader=_loader, key="row_id", registry=reg,
+                           n=150, columns={"row_id": "req", feature: "my_feature"})  # fmt: skip
+    assert (b.passed, b.n, b.n_errors, b.max_abs_diff) == (
+        a.passed,
+        a.n,
+        a.n_errors,
+        a.max_abs_diff,
+    )
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['nope'\].*accepted keys"):
+        staging_smoke_test("fraud_v2.3", renamed, loader=_loader, key="row_id", registry=reg,
+                           columns={"nope": "req"})  # fmt: skip
+
+
 def test_smoke_test_failures(demo_registry: tuple[Registry, Path], world: demo.DemoWorld) -> None:
     reg, _ = demo_registry
     requests = _offline(world)
