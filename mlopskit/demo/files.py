@@ -6,8 +6,10 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import yaml
 
 from mlopskit.demo.model import LogisticModel
 from mlopskit.demo.scenarios import GroundTruth, Scenario
@@ -24,6 +26,56 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+#: the demo world's segment columns (disagreement and drift tables).
+SEGMENTS = ("channel", "merchant_category", "country")
+#: owners of the monitoring layers (as in policies/default.yml).
+OWNERS = {
+    "input": "fraud data science",
+    "output": "fraud data science",
+    "outcome": "fraud data science (model owner)",
+    "service": "ml-platform on-call",
+}
+
+
+def model_config(world: DemoWorld, model: LogisticModel) -> dict[str, Any]:
+    """The demo world's model config for ``model`` (champion or challenger): the same
+    schema as any team's model (``mlopskit init``), logs next to the ``models/`` directory.
+    """
+    from mlopskit.modelconfig.schema import LOG_COLUMNS
+
+    logs: dict[str, Any] = {}
+    for name in TABLES:
+        present = set(getattr(world, name).columns)
+        cols = {c: c for c in LOG_COLUMNS[name] if c in present}
+        if name == "events":
+            cols["id"] = "request_id"
+        logs[name] = {"source": {"path": f"../{name}.parquet"}, "columns": cols}
+    return {
+        "model": model.display_name,
+        "logs": logs,
+        "labels": {"positive": 1, "final": False},
+        "windows": {"reference": {"first_days": 28}, "current": {"last_days": 7}},
+        "features": [
+            {"name": f, "importance": float(v)} for f, v in model.feature_importance.items()
+        ],
+        "segments": list(SEGMENTS),
+        "threshold": float(world.threshold),
+        "champion": world.champion.display_name,
+        "challenger": world.challenger.display_name,
+        "challenger_threshold": float(world.truth.challenger_threshold),
+        "as_of": world.as_of.isoformat(),
+        "training": {"positives": int(model.training["positives"])},
+        "owners": dict(OWNERS),
+        "domain": {
+            "positive": "fraud",
+            "positives": "fraud cases",
+            "event": "transaction",
+            "team": "fraud data science",
+            "description": f"demo world, scenario {world.scenario.name!r}",
+        },
+    }
+
+
 def write(world: DemoWorld, out_dir: str | Path) -> dict[str, Path]:
     """Write the world as parquet + JSON into ``out_dir``; returns name → path.
 
@@ -37,9 +89,15 @@ def write(world: DemoWorld, out_dir: str | Path) -> dict[str, Path]:
         getattr(world, name).to_parquet(p, index=False, compression="zstd")
         paths[name] = p
     for model in (world.champion, world.challenger):
-        p = out / "models" / f"{model.display_name}.json"
+        p = out / "models" / f"{model.display_name}.json"  # the model artifact (registry)
         p.write_text(model.to_json())
         paths[model.display_name] = p
+        c = out / "models" / f"{model.display_name}.yml"  # how reports read the world
+        c.write_text(
+            "# The demo world's model config (mlopskit demo); same schema as `mlopskit init`.\n"
+            + yaml.safe_dump(model_config(world, model), sort_keys=False)
+        )
+        paths[f"{model.display_name} config"] = c
     truth = out / "truth.json"
     truth.write_text(json.dumps(world.truth.to_dict(), sort_keys=True, indent=1))
     paths["truth"] = truth

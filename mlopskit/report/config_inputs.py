@@ -133,3 +133,49 @@ def config_report(model: str, kind: str | None, say: Any) -> tuple[str, dict[str
         kind = known.report if known is not None else "rollout" if rollout_logs else "monitoring"
     say(f"{model}: model config {cfg_path} → {kind} report")
     return kind, {"MODEL": model, "DATA_DIR": None, "CONFIG": str(cfg_path)}
+
+
+def _missed_name(cfg: ModelConfig) -> str:
+    import re
+
+    slug = re.sub(r"[^a-z0-9]+", "_", cfg.domain.positive.lower()).strip("_") or "positive"
+    return "fraud_missed_rate" if slug == "fraud" else f"missed_{slug}_rate"
+
+
+def config_metrics(cfg: ModelConfig, policy: Any = None) -> tuple[Any, ...]:
+    """The canary metrics of a config model: the default metrics (margins from the policy)
+    with the primary named in the model's words (``missed_<positive>_rate``; a fraud model
+    keeps ``fraud_missed_rate``), keeping those whose columns the canary log maps (no loss metric
+    without ``loss``/``amount``)."""
+    import dataclasses
+
+    from mlopskit.canary import default_metrics
+
+    canary = cfg.logs.get("canary_log")
+    mapped = set(canary.columns) if canary is not None else set()
+    out = []
+    for m in default_metrics(policy):
+        if not set(m.columns) <= mapped:
+            continue
+        if m.name == "fraud_missed_rate":
+            m = dataclasses.replace(m, name=_missed_name(cfg))
+        out.append(m)
+    return tuple(out)
+
+
+def config_words(cfg: ModelConfig) -> dict[str, Any]:
+    """Card words of :func:`config_metrics` in the config's ``domain`` words."""
+    from mlopskit.report.card import DEFAULT_WORDS, MetricWords
+
+    d = cfg.domain
+    if _missed_name(cfg) == "fraud_missed_rate":  # the default metrics are a fraud model's
+        return dict(DEFAULT_WORDS)
+    return {
+        _missed_name(cfg): MetricWords(f"missed {d.positives}", "rate", per=d.events),
+        "false_positive_rate": MetricWords(
+            f"{d.events} flagged without a {d.positive}", "rate", per=d.events
+        ),
+        "error_rate": DEFAULT_WORDS["error_rate"],
+        "latency_ms": DEFAULT_WORDS["latency_ms"],
+        "loss_per_dollar": MetricWords("loss per $ of volume", "relative"),
+    }

@@ -160,6 +160,9 @@ class RolloutEvidence:
     canary_history: Any
     input_drift: Any
     current: tuple[pd.Timestamp, pd.Timestamp]
+    words: Any = None
+    """Card words per canary metric (a model config's ``domain`` words; ``None``: the
+    defaults of :data:`mlopskit.report.card.DEFAULT_WORDS`)."""
 
     def key_numbers(self) -> dict[str, Any]:
         kn: dict[str, Any] = {}
@@ -217,8 +220,23 @@ def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> 
             as_of=inputs.as_of,
         )
     if inputs.role == "challenger" and inputs.path("canary_log") is not None:
-        cn = canary.canary_test(inputs.path("canary_log"), as_of=inputs.as_of, policy=policy)
+        cn = canary.canary_test(
+            inputs.path("canary_log"),
+            metrics=_canary_metrics(inputs, policy),
+            as_of=inputs.as_of,
+            policy=policy,
+        )
     return sh, cn
+
+
+def _canary_metrics(inputs: Any, policy: Any) -> Any:
+    """A config model's canary metrics in its words (``None``: the default metrics)."""
+    cfg = getattr(inputs, "config", None)
+    if cfg is None:
+        return None
+    from mlopskit.report.config_inputs import config_metrics
+
+    return config_metrics(cfg, policy)
 
 
 def rollout(
@@ -234,12 +252,22 @@ def rollout(
     sh, cn = decision_phases(inputs, policy=policy)
     hist = None
     if cn is not None:
-        hist = canary.canary_history(inputs.path("canary_log"), as_of=inputs.as_of, policy=policy)
+        hist = canary.canary_history(
+            inputs.path("canary_log"),
+            metrics=_canary_metrics(inputs, policy),
+            as_of=inputs.as_of,
+            policy=policy,
+        )
     current = (inputs.as_of - pd.Timedelta(days=current_days), inputs.as_of)
     if getattr(inputs, "config", None) is not None:
         current = _windows(inputs, REFERENCE_DAYS, current_days)["current"]
     psi = _input_drift(inputs, inputs.model, current, policy)[1]
-    return RolloutEvidence(sh, cn, hist, psi, current)
+    words = None
+    if getattr(inputs, "config", None) is not None:
+        from mlopskit.report.config_inputs import config_words
+
+        words = config_words(inputs.config)
+    return RolloutEvidence(sh, cn, hist, psi, current, words)
 
 
 @dataclass(frozen=True)
