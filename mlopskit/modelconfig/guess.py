@@ -361,8 +361,8 @@ def render_config(model: str, guesses: Sequence[Guess], *, base: Path | None = N
 def _event_word(path: str) -> str:
     """``applications.csv`` → ``application`` (the events file's name, singular)."""
     stem = re.sub(r"[^a-z]+", " ", Path(path).stem.lower()).strip()
-    stem = re.sub(r"\b(events?|logs?|scored|scores?|data|production|prod)\b", " ", stem).split()
-    word = stem[-1] if stem else "event"
+    words = re.sub(r"\b(events?|logs?|scored|scores?|data|production|prod)\b", " ", stem).split()
+    word = words[-1] if words else "event"
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
