@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,6 @@ from mlopskit.demo.scenarios import GroundTruth, Scenario
 from mlopskit.demo.world import DemoWorld
 
 TABLES = ("events", "reference", "offline", "shadow_log", "canary_log", "service_log")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 #: the demo world's segment columns (disagreement and drift tables).
@@ -77,7 +68,9 @@ def model_config(world: DemoWorld, model: LogisticModel) -> dict[str, Any]:
 
 
 def write(world: DemoWorld, out_dir: str | Path) -> dict[str, Path]:
-    """Write the world as parquet + JSON into ``out_dir``; returns name → path.
+    """Write the world into ``out_dir``: the logs as parquet, each model's artifact
+    (``models/<model>.json``) and model config (``models/<model>.yml``, how reports and the
+    registry read the world), the ground truth and scenario (JSON); returns name → path.
 
     Byte-identical for the same world (no timestamps or random ids in the files).
     """
@@ -104,37 +97,24 @@ def write(world: DemoWorld, out_dir: str | Path) -> dict[str, Path]:
     scen = out / "scenario.json"
     scen.write_text(json.dumps(dataclasses.asdict(world.scenario), sort_keys=True, indent=1))
     paths["scenario"] = scen
-    manifest = {
-        "as_of": world.as_of.isoformat(),
-        "threshold": world.threshold,
-        "challenger_threshold": world.truth.challenger_threshold,
-        "champion": world.champion.display_name,
-        "challenger": world.challenger.display_name,
-        "files": {
-            k: {"path": str(v.relative_to(out)), "sha256": _sha256(v)}
-            for k, v in sorted(paths.items())
-        },
-    }
-    mp = out / "manifest.json"
-    mp.write_text(json.dumps(manifest, sort_keys=True, indent=1))
-    paths["manifest"] = mp
     return paths
 
 
 def load(out_dir: str | Path) -> DemoWorld:
     """Read a world written by :func:`write` (frames as pandas)."""
     out = Path(out_dir)
-    if not (out / "manifest.json").exists():
-        raise ValueError(f"`{out}` is not a demo world directory (no manifest.json).")
-    manifest = json.loads((out / "manifest.json").read_text())
+    configs = sorted((out / "models").glob("*.yml"))
+    if not configs or not (out / "scenario.json").exists():
+        raise ValueError(f"`{out}` is not a demo world directory (no models/*.yml, scenario.json).")
+    cfg = yaml.safe_load(configs[0].read_text())
     s = Scenario(**json.loads((out / "scenario.json").read_text()))
     frames = {name: pd.read_parquet(out / f"{name}.parquet") for name in TABLES}
-    champ = LogisticModel.from_json((out / "models" / f"{manifest['champion']}.json").read_text())
-    chall = LogisticModel.from_json((out / "models" / f"{manifest['challenger']}.json").read_text())
+    champ = LogisticModel.from_json((out / "models" / f"{cfg['champion']}.json").read_text())
+    chall = LogisticModel.from_json((out / "models" / f"{cfg['challenger']}.json").read_text())
     return DemoWorld(
         scenario=s,
         truth=GroundTruth.from_dict(json.loads((out / "truth.json").read_text())),
-        as_of=pd.Timestamp(manifest["as_of"]),
+        as_of=pd.Timestamp(cfg["as_of"]),
         reference=frames["reference"],
         offline=frames["offline"],
         events=frames["events"],
