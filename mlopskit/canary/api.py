@@ -94,9 +94,14 @@ def _prepare(
         needed = sorted(
             {c for m in mets for c in m.columns} | ({covariate} if covariate else set())
         )
-        lf = frames.canary_validate(canary_log, columns=columns, needed=needed)
-        agg = frames.canary_daily_sums(
-            lf, [m.spec() for m in mets], as_of=as_of, maturity_days=mat, covariate=covariate
+        lf, agg = frames.canary_scan(
+            canary_log,
+            [m.spec() for m in mets],
+            columns=columns,
+            needed=needed,
+            as_of=as_of,
+            maturity_days=mat,
+            covariate=covariate,
         )
         looks = _looks_from_daily(agg, mets)
         info["first_exposure"] = agg.first_ts

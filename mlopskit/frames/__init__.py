@@ -24,6 +24,7 @@ from mlopskit.frames.canary import (
     CanaryDaily,
     CanaryMetricSpec,
     canary_daily_sums,
+    canary_scan,
     canary_validate,
 )
 from mlopskit.frames.contracts import (
@@ -36,7 +37,9 @@ from mlopskit.frames.contracts import (
     SHADOW_LOG,
     Column,
     Contract,
+    ValidationPlan,
     validate,
+    validation_plan,
 )
 from mlopskit.frames.drift import (
     DEFAULT_QUANTILE_SAMPLE,
@@ -106,6 +109,7 @@ from mlopskit.frames.shadow import (
     score_histogram,
     shadow_aggregates,
     shadow_bounds,
+    shadow_scan,
 )
 
 __all__ = [
@@ -134,8 +138,10 @@ __all__ = [
     "NumericReference",
     "ReferenceCounts",
     "ShadowAggregates",
+    "ValidationPlan",
     "bin_counts",
     "canary_daily_sums",
+    "canary_scan",
     "canary_validate",
     "category_counts",
     "check_binnable",
@@ -174,9 +180,11 @@ __all__ = [
     "service_stats",
     "shadow_aggregates",
     "shadow_bounds",
+    "shadow_scan",
     "time_filter",
     "time_range",
     "ts_range",
     "validate",
+    "validation_plan",
     "write_columns",
 ]
