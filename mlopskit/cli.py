@@ -37,7 +37,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     from mlopskit import config, demo
 
     out = config.demo_dir() if args.out is None else Path(args.out).resolve()
-    if (out / "manifest.json").exists() and not args.force:
+    if any((out / "models").glob("*.yml")) and not args.force:
         print(f"demo world already at {out} (use --force to regenerate)")
         return 0
     overrides = {} if args.seed is None else {"seed": args.seed}
@@ -79,8 +79,8 @@ def _add_report(sub: Any) -> None:
     p.add_argument(
         "--data",
         default=None,
-        help="data directory laid out like data/demo/ (default: the demo world, generated "
-        "when missing)",
+        help="directory holding models/<MODEL>.yml (default: the model config the registry "
+        "records, else a models/ directory, else the demo world, generated when missing)",
     )
     p.add_argument(
         "--kind",
@@ -185,7 +185,12 @@ def _add_monitor(sub: Any) -> None:
     p.add_argument("model", metavar="MODEL", help="model name, e.g. fraud_v2.2")
     p.add_argument("--as-of", default=None, help="analysis cut-off date (default: end of data)")
     p.add_argument("--policy", default=None, help="policy YAML (default: policies/default.yml)")
-    p.add_argument("--data", default=None, help="data directory laid out like data/demo/")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="directory holding models/<MODEL>.yml (default: the model config the registry "
+        "records, else the one in a models/ directory)",
+    )
     p.add_argument(
         "--out",
         default=None,
@@ -202,7 +207,7 @@ def _run_monitor(args: argparse.Namespace) -> int:
 
     try:
         validate_name(args.model)
-        inputs = open_inputs(args.data, args.model, as_of=args.as_of)
+        inputs = open_inputs(args.data, args.model, as_of=args.as_of, role="champion")
         ev = evidence.monitoring(inputs, policy=args.policy)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -76,6 +76,46 @@ def loans(n_days: int = 70, per_day: int = 300, drift_day: int = 49, seed: int =
     )
 
 
+def loans_canary(
+    start_day: int = 14, n_days: int = 42, per_day: int = 400, seed: int = 6
+) -> pd.DataFrame:
+    """A canary of the challenger on later applications: 5% of applications scored (and
+    decided) by ``pd_score_v2``, the rest by ``pd_score``; ``declined`` when the deciding
+    score is above 0.25. Same world as :func:`loans` (no drift), own seed."""
+    rng = np.random.default_rng(seed)
+    n = n_days * per_day
+    day = start_day + np.repeat(np.arange(n_days), per_day)
+    ts = START + pd.to_timedelta(day, unit="D") + pd.to_timedelta(rng.integers(0, 86_400, n), "s")
+    income = np.exp(rng.normal(10.7, 0.5, n))
+    loan_amount = np.exp(rng.normal(9.6, 0.6, n))
+    debt_ratio = rng.beta(2, 5, n)
+    z = -3.2 + 0.9 * (np.log(loan_amount) - np.log(income) + 1.1) + 2.0 * debt_ratio
+    defaulted = (rng.random(n) < _expit(z)).astype(np.float64)
+    canary = rng.random(n) < 0.05
+    score = np.where(canary, _expit(z + rng.normal(0, 0.45, n)), _expit(z + rng.normal(0, 0.6, n)))
+    return pd.DataFrame(
+        {
+            "application_id": [f"C{i:06d}" for i in range(n)],
+            "applied_at": pd.Series(ts).dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "arm": np.where(canary, "canary", "control"),
+            "pd_score": score,
+            "declined": (score > 0.25).astype(np.int64),
+            "scoring_ms": rng.lognormal(np.log(36), 0.3, n).round(1),
+            "scoring_failed": (rng.random(n) < 0.001).astype(np.int64),
+            "defaulted": defaulted,
+        }
+    )
+
+
+def write_loans_canary(out_dir: str | Path, **kw: int) -> Path:
+    """Write ``canary_applications.csv`` into ``out_dir`` and return its path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "canary_applications.csv"
+    loans_canary(**kw).to_csv(path, index=False)
+    return path
+
+
 def write_loans(out_dir: str | Path, **kw: int) -> Path:
     """Write ``applications.csv`` into ``out_dir`` and return its path."""
     out = Path(out_dir)

@@ -725,9 +725,7 @@ def test_matrix_covers_every_public_function() -> None:
 
 #: cases still answered wrongly (issue 14 not fully resolved; /work/notes/issue14.md lists
 #: them). Strict xfail: a fix makes the test XPASS and fail until it is removed from here.
-KNOWN_GAPS = {
-    "canary_test-columns_unknown_key": "an unknown key in `columns` is ignored",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])

@@ -186,7 +186,7 @@ def test_cli_demo_writes_and_is_idempotent(
     out, reg = tmp_path / "w", tmp_path / "registry.sqlite"
     args = ["demo", "--scenario", "equal", "--out", str(out), "--registry", str(reg)]
     assert cli_main(args) == 0
-    assert (out / "manifest.json").exists()
+    assert (out / "models" / "fraud_v2.3.yml").exists() and not (out / "manifest.json").exists()
     stages = {
         m.display: str(m.stage)
         for m in (Registry(reg).resolve(x) for x in ("fraud_v2.2", "fraud_v2.3"))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from _registry_helpers import add_version, ci_pass
 
 from mlopskit.policy import load_policy
@@ -73,19 +74,31 @@ def _world(root: Path, *, worse: bool) -> Path:
     d = root / "data"
     (d / "models").mkdir(parents=True)
     _canary(worse).to_parquet(d / "canary_log.parquet", index=False)
-    for m in ("fraud_v1", "fraud_v2"):
-        (d / "models" / f"{m}.json").write_text(json.dumps({"model": m}))
-    (d / "manifest.json").write_text(
-        json.dumps(
-            {
-                "as_of": AS_OF.isoformat(),
-                "champion": "fraud_v1",
-                "challenger": "fraud_v2",
-                "threshold": 0.5,
-                "challenger_threshold": 0.5,
-            }
+    canary_cols = {c: c for c in _canary(worse).columns}
+    events_cols = {c: c for c in ("ts", "score", "label", "label_ts")}
+    for m in ("fraud_v1", "fraud_v2"):  # model configs: the canary log is also the events
+        (d / "models" / f"{m}.yml").write_text(
+            yaml.safe_dump(
+                {
+                    "model": m,
+                    "logs": {
+                        "events": {
+                            "source": {"path": "../canary_log.parquet"},
+                            "columns": events_cols,
+                        },
+                        "canary_log": {
+                            "source": {"path": "../canary_log.parquet"},
+                            "columns": canary_cols,
+                        },
+                    },
+                    "as_of": AS_OF.isoformat(),
+                    "champion": "fraud_v1",
+                    "challenger": "fraud_v2",
+                    "threshold": 0.5,
+                    "challenger_threshold": 0.5,
+                }
+            )
         )
-    )
     return d
 
 
@@ -99,7 +112,7 @@ def setup(tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, Any]:
         reg.set_data_locations(
             "fraud",
             v,
-            {"canary_log": d / "canary_log.parquet", "manifest": d / "manifest.json"},
+            {"canary_log": d / "canary_log.parquet", "config": d / "models" / f"fraud_v{v}.yml"},
             actor="ana",
             reason="canary log written",
         )

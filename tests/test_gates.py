@@ -385,6 +385,27 @@ def test_smoke_test_passes_on_the_staging_challenger(
     assert ax.get_xlabel() == "latency (ms)"
 
 
+def test_smoke_test_columns(demo_registry: tuple[Registry, Path], world: demo.DemoWorld) -> None:
+    """``columns=`` maps the key and the model's features to the user's request columns
+    (issue 16); the model receives its own feature names, so the result is the same."""
+    reg, _ = demo_registry
+    feature = reg.get("fraud_v2.3").run.features[0]
+    renamed = _offline(world).rename(columns={"row_id": "req", feature: "my_feature"})
+    a = staging_smoke_test("fraud_v2.3", _offline(world), loader=_loader, key="row_id",
+                           registry=reg, n=150)  # fmt: skip
+    b = staging_smoke_test("fraud_v2.3", renamed, loader=_loader, key="row_id", registry=reg,
+                           n=150, columns={"row_id": "req", feature: "my_feature"})  # fmt: skip
+    assert (b.passed, b.n, b.n_errors, b.max_abs_diff) == (
+        a.passed,
+        a.n,
+        a.n_errors,
+        a.max_abs_diff,
+    )
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['nope'\].*accepted keys"):
+        staging_smoke_test("fraud_v2.3", renamed, loader=_loader, key="row_id", registry=reg,
+                           columns={"nope": "req"})  # fmt: skip
+
+
 def test_smoke_test_failures(demo_registry: tuple[Registry, Path], world: demo.DemoWorld) -> None:
     reg, _ = demo_registry
     requests = _offline(world)
@@ -443,21 +464,23 @@ def test_register_demo_stages_runs_and_data_locations(
     champ, chall = reg.get("fraud_v2.2"), reg.get("fraud_v2.3")
     assert (champ.stage, chall.stage) == (Stage.PRODUCTION, Stage.STAGING)
     assert reg.resolve("fraud") == champ and reg.production("fraud") == champ
-    manifest = json.loads((out / "manifest.json").read_text())
+    from mlopskit.registry.records import sha256_file
+
     for mv, model, auc_truth in (
         (champ, world.champion, world.truth.auc_champion),
         (chall, world.challenger, world.truth.auc_challenger),
     ):
         run = mv.run
-        assert run.data_hash == manifest["files"]["reference"]["sha256"]
+        assert run.data_hash == sha256_file(out / "reference.parquet")
         assert run.n_rows == len(world.reference) == model.training["rows"]
         assert run.features == model.features
         assert run.hyperparameters["terms"] == tuple(model.terms)
         assert run.metrics["auc"] == pytest.approx(auc_truth, abs=1e-6)
         assert dict(run.feature_importances) == model.feature_importance
-        assert run.artifacts["model"].sha256 == manifest["files"][mv.display]["sha256"]
+        assert run.artifacts["model"].sha256 == sha256_file(out / "models" / f"{mv.display}.json")
         assert reg.verify_artifacts(mv.display).keys() == {"model", "eval_predictions"}
-        for role in ("events", "reference", "offline", "shadow_log", "canary_log", "manifest"):
+        assert mv.data_locations["config"] == str(out / "models" / f"{mv.display}.yml")
+        for role in ("events", "reference", "offline", "shadow_log", "canary_log", "config"):
             path = Path(mv.data_locations[role])
             assert path.is_absolute() and path.is_file()
         assert [g["passed"] for g in reg.gate_results(mv.display)] == [True]
@@ -537,3 +560,35 @@ def test_unregistered_version_in_smoke_and_report_gates(tmp_path: Path) -> None:
                            registry=reg)  # fmt: skip
     res = report_gate(tmp_path / "missing.html", "fraud_v1")
     assert not res.passed and {r.code for r in res.reasons} == {"report_exists", "decision_exists"}
+
+
+def test_reports_find_the_model_config_through_the_registry(
+    demo_registry: tuple[Registry, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A registered version records its model config; reports and `mlopskit monitor`
+    resolve the model through the registry before any models/ directory (issue 16)."""
+    from mlopskit import cli
+    from mlopskit.report.config_inputs import config_report
+    from mlopskit.report.inputs import config_path_for, open_inputs
+
+    reg, out = demo_registry
+    decoy = tmp_path / "models"  # a models/ directory with another config of the same name
+    decoy.mkdir()
+    text = (out / "models" / "fraud_v2.2.yml").read_text()
+    (decoy / "fraud_v2.2.yml").write_text(text.replace("../", str(out) + "/").replace(
+        "threshold: 0.", "threshold: 0.0"))  # fmt: skip
+    monkeypatch.setenv("MLOPSKIT_MODELS", str(decoy))
+    monkeypatch.setenv("MLOPSKIT_REGISTRY", str(reg.path))
+    assert config_path_for("fraud_v2.2") == out / "models" / "fraud_v2.2.yml"
+    inputs = open_inputs(None, "fraud_v2.3")
+    assert inputs.config.path == out / "models" / "fraud_v2.3.yml" and inputs.role == "challenger"
+    assert inputs.data_dir == out and inputs.registry["source"] == "registry"
+    kind, params = config_report("fraud_v2.2", None, lambda _m: None)
+    assert (kind, params["CONFIG"]) == ("monitoring", str(out / "models" / "fraud_v2.2.yml"))
+    code = cli.main(["monitor", "fraud_v2.2", "--out", str(tmp_path / "m.json")])
+    assert code in (0, 1, 2, 3), capsys.readouterr().err
+    monkeypatch.setenv("MLOPSKIT_REGISTRY", str(tmp_path / "none.sqlite"))  # no registry:
+    assert config_path_for("fraud_v2.2") == decoy / "fraud_v2.2.yml"  # the models/ dir

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from _loans import write_loans
+from _loans import write_loans, write_loans_canary
 
 from mlopskit import cli
 from mlopskit.report import open_inputs, report_model
@@ -20,15 +20,20 @@ from mlopskit.report import open_inputs, report_model
 @pytest.fixture(scope="module")
 def loans_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("own")
-    data = write_loans(root / "data")
-    assert cli.main(["init", "loans", "--data", str(data), "--out", str(root / "models")]) == 0
+    data = [str(write_loans(root / "data")), str(write_loans_canary(root / "data"))]
+    assert cli.main(["init", "loans", "--data", *data, "--out", str(root / "models")]) == 0
     return root / "models" / "loans.yml"
 
 
 def test_inputs_come_through_the_config(loans_config: Path) -> None:
     inputs = open_inputs(None, "loans", model_config=loans_config, role="champion")
     assert inputs.config is not None and inputs.config.model == "loans"
-    assert {f["name"] for f in inputs.files} >= {"events", "shadow_log", "model config"}
+    assert {f["name"] for f in inputs.files} >= {
+        "events",
+        "shadow_log",
+        "canary_log",
+        "model config",
+    }
     assert str(inputs.as_of) == "2026-03-16 00:00:00"  # midnight after the last application
 
 
@@ -52,3 +57,7 @@ def test_own_model_reports_render(
         assert layers["input_drift"] == "ALERT", layers
     else:
         assert decision["key_numbers"]["shadow"]["requests"] > 0
+        # the card's headline speaks the config's domain words (issue 16, Build 5)
+        headline = decision["headline"]
+        assert "missed defaults" in headline and "applications" in headline, headline
+        assert "missed_default_rate" in decision["key_numbers"]["canary"]["effects"]

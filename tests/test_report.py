@@ -18,6 +18,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import mlopskit.report.notebook as nbm
@@ -555,7 +556,7 @@ def test_demo_report_stage_picks_the_report(
     demo_reports: dict[str, Any], model: str, kind: str
 ) -> None:
     assert demo_reports["codes"][model] == 0
-    assert (demo_reports["data"] / "manifest.json").is_file()  # generated on demand
+    assert (demo_reports["data"] / "models" / f"{model}.yml").is_file()  # generated on demand
     text, dec = _read(demo_reports["root"], model, kind)
     assert dec["model"] == model and dec["report"] == f"{kind}.html" and dec["status"] == "ok"
     banner = re.search(r'<section class="mk-verdict[^"]*"[^>]*data-verdict="([A-Z_]+)"', text)
@@ -567,13 +568,14 @@ def test_demo_report_stage_picks_the_report(
     assert len(text.encode()) < 5_000_000
     prov = dec["provenance"]
     names = [i["name"] for i in prov["inputs"]]
-    assert names[:2] == ["events", "reference"] and f"model {model}" in names
+    assert names[:2] == ["events", "reference"] and "model config" in names
     events = next(i for i in prov["inputs"] if i["name"] == "events")
     assert events["rows"] == 480_000
-    manifest = json.loads((demo_reports["data"] / "manifest.json").read_text())
-    assert events["sha256"] == manifest["files"]["events"]["sha256"]
+    cfg = yaml.safe_load((demo_reports["data"] / "models" / f"{model}.yml").read_text())
+    assert events["path"] == "events.parquet"  # relative to the data directory
+    assert events["sha256"] == report.file_sha256(demo_reports["data"] / "events.parquet")
     assert prov["policy"]["sha256"] == report.file_sha256(prov["policy"]["path"])
-    assert prov["as_of"] == manifest["as_of"]
+    assert prov["as_of"] == cfg["as_of"]
     assert prov["render_time"] == "2026-09-21T14:13:20+00:00"  # SOURCE_DATE_EPOCH
     stage = "Staging" if kind == "rollout" else "Production"
     reg = prov["registry"]
@@ -792,19 +794,20 @@ def test_example_notebook_runs_top_to_bottom(
     assert parse(text).imgs  # the walkthrough shows its figures
 
 
-def test_hostile_model_name_in_a_manifest_is_rejected(
+def test_hostile_model_name_in_a_config_is_rejected(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "manifest.json").write_text(
-        json.dumps({"as_of": "2026-09-29", "champion": HOSTILE, "challenger": "fraud_v2.3"})
-    )
+    (tmp_path / "models").mkdir()
+    cfg = {
+        "model": "fraud_v2.3",
+        "logs": {"events": {"source": {"path": "../events.parquet"}, "columns": {"ts": "ts"}}},
+        "champion": HOSTILE,
+    }
+    (tmp_path / "models" / "fraud_v2.3.yml").write_text(yaml.safe_dump(cfg))
     assert cli_main(["report", "fraud_v2.3", "--data", str(tmp_path)]) == 2
-    assert "champion` must be a name" in capsys.readouterr().err
-    (tmp_path / "manifest.json").write_text(json.dumps({"as_of": "2026-09-29"}))
-    assert cli_main(["report", "fraud_v2.3", "--data", str(tmp_path)]) == 2
-    assert "key `champion` is missing" in capsys.readouterr().err
+    assert "`champion`" in capsys.readouterr().err
     assert cli_main(["report", "fraud_v2.3", "--data", str(tmp_path / "nope")]) == 2
-    assert "has no manifest.json" in capsys.readouterr().err
+    assert "has no model config" in capsys.readouterr().err
 
 
 def test_hostile_category_in_the_data_shows_as_text(
@@ -827,7 +830,8 @@ def test_hostile_category_in_the_data_shows_as_text(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text  # shown, escaped
     assert parse(text).scripts == []
     dec = json.loads((out / "decision.json").read_text())
-    assert any("sha256 differs from manifest.json" in w for w in dec["warnings"])
+    events = next(i for i in dec["provenance"]["inputs"] if i["name"] == "events")
+    assert events["sha256"] == report.file_sha256(data / "events.parquet")  # the copy's
 
 
 def test_banner_reasons_for_a_pass_lead_with_critical_checks() -> None:

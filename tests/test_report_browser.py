@@ -77,7 +77,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     data = root / "demo"
     demo.write(demo.generate("default"), data)
     out = {}
-    with pytest.MonkeyPatch.context() as mp:  # no registry: stages from the manifest
+    with pytest.MonkeyPatch.context() as mp:  # no registry: stages from the model configs
         mp.setenv("MLOPSKIT_REGISTRY", str(root / "no-registry.sqlite"))
         for model in ("fraud_v2.3", "fraud_v2.2"):
             res = report.report_model(model, data_dir=data, out=root / model)

@@ -157,7 +157,7 @@ def _table_rows(html: str, caption_start: str) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module", autouse=True)
 def _no_registry(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    with pytest.MonkeyPatch.context() as mp:  # stages from the manifest, never data/
+    with pytest.MonkeyPatch.context() as mp:  # stages from the model configs, never data/
         mp.setenv("MLOPSKIT_REGISTRY", str(tmp_path_factory.mktemp("reg") / "none.sqlite"))
         yield
 

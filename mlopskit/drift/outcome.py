@@ -12,6 +12,7 @@ the three-outcome test "AUC dropped by more than the tolerance" against the refe
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -374,6 +375,7 @@ def outcome_drift(
     top_k: float | None = None,
     threshold: float | None = None,
     label_age_days: float | None = None,
+    columns: Mapping[str, str] | None = None,
     policy: Policy | str | Path | None = None,
 ) -> OutcomeDrift:
     """Outcome metrics per window on labels matured to one common age.
@@ -389,6 +391,8 @@ def outcome_drift(
     top_k : share flagged (policy ``drift.top_k``, 0.01): the window's own top-k quantile,
         with bootstrap intervals. ``threshold`` instead fixes the score cutoff (Wilson).
     label_age_days : common label age (policy ``drift.label_age_days``, 30).
+    columns : mapping canonical name (``score``, ``label``, ``label_ts``, ``ts``) → your
+        column name (instead of, or agreeing with, the per-column keywords).
 
     Frames: one lazy group-by for the per-window event counts, then only the matured rows'
     ``score`` and matured ``label`` (plus window and reference flags) are collected, since
@@ -403,7 +407,9 @@ def outcome_drift(
     age = pd.Timedelta(days=pol.label_age_days if label_age_days is None else float(label_age_days))
     if age <= pd.Timedelta(0):
         raise ValueError(f"`label_age_days` must be > 0; got {label_age_days!r}.")
-    mapping = {"score": score, "label": label, "label_ts": label_ts, "ts": ts}
+    mapping = frames.resolve_columns(
+        columns, frame="scored events", score=score, label=label, label_ts=label_ts, ts=ts
+    )
     lf = frames.validate(scored, frames.SCORED_EVENTS, columns=mapping, frame="scored events")
     sch = frames.schema(lf)
     for canon in ("label", "label_ts"):

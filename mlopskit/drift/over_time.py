@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -305,6 +305,7 @@ def psi_over_time(
     window: str | int | None = None,
     features: Sequence[str] | None = None,
     known_reference: bool = False,
+    columns: Mapping[str, str] | None = None,
     anchor: Any = None,
     as_of: Any = None,
     reference_period: tuple[Any, Any] | None = None,
@@ -335,10 +336,17 @@ def psi_over_time(
         Default: True with the profile's own period, or when the reference windows hold
         exactly the profile's row count; else False.
 
-    BH is applied across features within each window.
+    BH is applied across features within each window. ``columns`` maps feature names and
+    ``ts`` to your column names (both frames; see :func:`psi_table`).
     """
     pol = drift_policy(policy)
     spec_w = frames.window_spec(window if window is not None else pol.window)
+    keys = frames.feature_keys(features, columns) | {"ts"}
+    cmap = frames.check_columns(columns, keys, frame="current")
+    ts = str(frames.keyword_column(ts, "ts", cmap, frame="current"))
+    if not isinstance(reference, ReferenceProfile):  # a reference without `ts` is fine
+        reference = frames.rename_columns(reference, cmap, keys, frame="reference", optional=["ts"])
+    current = frames.rename_columns(current, cmap, keys, frame="current")
     prof = _as_profile(reference, features, None, None, policy)
     fps = _select(prof, features)
     lf = frames.lazy(current, frame="current")

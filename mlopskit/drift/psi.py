@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -369,6 +369,7 @@ def psi_table(
     categorical: Sequence[str] | None = None,
     bins: int | None = None,
     known_reference: bool = False,
+    columns: Mapping[str, str] | None = None,
     policy: Policy | str | Path | None = None,
 ) -> PSITable:
     """PSI of each feature between a reference (frame or stored profile) and ``current``.
@@ -381,6 +382,8 @@ def psi_table(
     features : subset of the profile's features (default: all).
     known_reference : treat the reference as the population (``c_α`` uses ``1/M``); use it
         only when the reference sample is far larger than any current window.
+    columns : mapping feature name → your column name, applied to both frames (a stored
+        profile's names are already canonical); keys must be among ``features`` if given.
     policy : policy (``drift`` section: τ, α, smoothing, minimum expected per bin).
 
     Raises
@@ -390,8 +393,12 @@ def psi_table(
         with a non-numeric dtype (e.g. numbers as strings).
     """
     pol = drift_policy(policy)
+    keys = frames.feature_keys(features, columns)
+    if not isinstance(reference, ReferenceProfile):
+        reference = frames.rename_columns(reference, columns, keys, frame="reference")
     prof = _as_profile(reference, features, categorical, bins, policy)
     fps = _select(prof, features)
+    current = frames.rename_columns(current, columns, keys, frame="current")
     lf = frames.lazy(current, frame="current")
     specs = [fp.spec for fp in fps]
     frames.check_binnable(lf, specs, frame="current", finite=False)

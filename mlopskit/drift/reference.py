@@ -377,6 +377,7 @@ def profile(
     max_categories: int | None = None,
     quantile_sample: int | None = None,
     seed: int = 0,
+    columns: Mapping[str, str] | None = None,
     policy: Policy | str | Path | None = None,
 ) -> ReferenceProfile:
     """Freeze the reference sample's bins, categories and counts.
@@ -404,6 +405,9 @@ def profile(
         records it (``edges_from``). Sampling needs polars (a path or a polars frame);
         other engines compute exact edges.
     seed : seed of the sample (the hash of the row index).
+    columns : mapping canonical name (a feature, ``score``, ``ts``) → your column name; the
+        profile records the canonical names. Keys must be among ``features`` (if given),
+        ``score`` and ``ts``.
 
     Aggregation: one pass (polars: per numeric column one expression sorts the valid
     values, gathers the order statistics and counts the values at or below each; one
@@ -415,6 +419,11 @@ def profile(
     if b < 2:
         raise ValueError(f"`bins` must be ≥ 2; got {bins!r}.")
     kmax = pol.max_categories if max_categories is None else int(max_categories)
+    keys = frames.feature_keys(features, columns) | {"score", "ts"}
+    cmap = frames.check_columns(columns, keys, frame="reference")
+    score = frames.keyword_column(score, "score", cmap, frame="reference")
+    ts = frames.keyword_column(ts, "ts", cmap, frame="reference")
+    reference = frames.rename_columns(reference, cmap, keys, frame="reference")
     lf = frames.lazy(reference, frame="reference")
     sch = frames.schema(lf)
     exclude = [c for c in (score, ts) if c is not None]

@@ -200,6 +200,7 @@ def output_drift(
     window: str | None = None,
     bins: int | None = None,
     as_of: Any = None,
+    columns: Mapping[str, str] | None = None,
     policy: Policy | str | Path | None = None,
 ) -> OutputDrift:
     """Score PSI per window against a reference period, flagged when outside its band.
@@ -215,6 +216,8 @@ def output_drift(
     as_of : end of the data; a window ending after it is partial. Without it, the last
         window is taken as partial when it holds fewer than half the median rows of the
         reference windows.
+    columns : mapping canonical name (``score``, ``ts``) → your column name (instead of, or
+        agreeing with, ``score=`` / ``ts=``).
 
     The onset is a CUSUM change point on the windows' PSI (policy ``onset_alpha`` over
     ``onset_horizon`` windows, ``onset_k``, interval at ``onset_level``); partial windows are
@@ -230,7 +233,8 @@ def output_drift(
     spec_w = frames.window_spec(window or pol.window)
     every = spec_w.every
     contract = frames.SCORED_EVENTS.without("label", "label_ts")
-    lf = frames.validate(scores, contract, columns={"score": score, "ts": ts}, frame="scores")
+    mapping = frames.resolve_columns(columns, frame="scores", score=score, ts=ts)
+    lf = frames.validate(scores, contract, columns=mapping, frame="scores")
     start, end = (pd.Timestamp(reference_period[0]), pd.Timestamp(reference_period[1]))
     if not start < end:
         raise ValueError(

@@ -9,6 +9,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from mlopskit.frames.inputs import ARMS, FrameLike, Kind, collect, collect_native, lazy, schema
+from mlopskit.frames.mapping import check_columns
 
 
 def _kind_ok(dtype: Any, kind: Kind) -> bool:
@@ -241,8 +242,9 @@ def validation_plan(
 ) -> ValidationPlan:
     """The schema checks of :func:`validate` (no data read) and its value checks, lazily."""
     name = frame or contract.frame
+    accepted = [c.name for c in contract.columns] + list(contract.extra)
+    mapping = check_columns(columns, accepted, frame=name)
     lf = lazy(data, frame=name)
-    mapping = dict(columns or {})
     sch = schema(lf)
     rename: dict[str, str] = {}
     present: list[Column] = []
@@ -337,7 +339,8 @@ def validate(
     data : any supported frame or a path.
     contract : one of ``SHADOW_LOG``, ``CANARY_LOG``, ``SCORED_EVENTS``, ``FEATURES`` (or a
         derived contract).
-    columns : mapping canonical name → the user's column name, for logs that use other names.
+    columns : mapping canonical name → the user's column name, for logs that use other names
+        (a key that is not a column of the contract nor an ``extra`` is an error).
     frame : name used in error messages (defaults to the contract's).
 
     Raises

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,7 @@ def drift_vs_label_lag(
     auc_drop: Any = None,
     horizon_days: int | None = None,
     cohort: str | None = None,
+    columns: Mapping[str, str] | None = None,
     policy: Policy | LabelsPolicy | str | None = None,
 ) -> RetrainAssessment:
     """Retrain now, wait for labels, or ship a recalibration stopgap?
@@ -100,7 +102,7 @@ def drift_vs_label_lag(
         ``verdict`` (ALERT/PAGE fire).
     auc_drop : bool, ``(drop, se)``, or an object with a boolean ``confirmed``, a
         ``confirmed_drops`` sequence or ``auc_drop_test == "confirmed"``.
-    horizon_days, cohort, policy : as in :func:`label_maturity`; thresholds from the
+    horizon_days, cohort, columns, policy : as in :func:`label_maturity`; thresholds from the
         policy section ``labels``.
 
     Returns
@@ -129,6 +131,7 @@ def drift_vs_label_lag(
         horizon_days=horizon_days,
         cohort=cohort,
         policy=policy,
+        columns=columns,
     )
     pol = prep.policy
     warns: list[str] = []

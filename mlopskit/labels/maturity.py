@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -322,6 +323,7 @@ def label_maturity(
     score: str | None = None,
     horizon_days: int | None = None,
     cohort: str | None = None,
+    columns: Mapping[str, str] | None = None,
     policy: Policy | LabelsPolicy | str | None = None,
 ) -> LabelMaturity:
     """How mature are the labels? Chain ladder on the cohort × age triangle.
@@ -337,6 +339,8 @@ def label_maturity(
         enables the arrival-bias check.
     horizon_days : labels later than this are outside the triangle (policy default 90).
     cohort : ``"1D"`` or ``"7D"`` cohorts (policy default ``"1D"``); ages are in days.
+    columns : mapping canonical name (``ts``, ``label_ts``, ``label``, ``score``) → your
+        column name (instead of, or agreeing with, the per-column keywords).
     policy : a :class:`~mlopskit.policy.Policy`, a path, a ``LabelsPolicy`` or None.
 
     Returns
@@ -361,6 +365,7 @@ def label_maturity(
         horizon_days=horizon_days,
         cohort=cohort,
         policy=policy,
+        columns=columns,
     )
     edges = _score_edges(prep)
     counts = frames.label_triangle_counts(

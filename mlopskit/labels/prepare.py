@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,7 @@ def _prepare(
     horizon_days: int | None,
     cohort: str | None,
     policy: Any,
+    columns: Mapping[str, str] | None = None,
 ) -> _Prepared:
     pol = _policy(policy)
     horizon = pol.horizon_days if horizon_days is None else horizon_days
@@ -61,13 +63,11 @@ def _prepare(
     if coh not in _COHORTS:
         raise ValueError(f"`cohort` must be '1D' or '7D'; got {coh!r}.")
     as_of_ts = timestamp(as_of, "as_of")
-    mapping = {"ts": ts, "label_ts": label_ts}
-    drop = []
-    for canon, user in (("label", label), ("score", score)):
-        if user is None:
-            drop.append(canon)
-        else:
-            mapping[canon] = user
+    mapping = frames.resolve_columns(
+        columns, frame="events", ts=ts, label_ts=label_ts, label=label, score=score
+    )
+    ts = mapping["ts"]
+    drop = [canon for canon in ("label", "score") if canon not in mapping]
     contract = frames.LABELED_EVENTS.without(*drop) if drop else frames.LABELED_EVENTS
     lf = frames.validate(events, contract, columns=mapping, frame="events")
     rng = frames.label_time_range(lf, as_of=as_of_ts)
@@ -93,8 +93,8 @@ def _prepare(
         cohort=coh,
         cohort_days=_COHORTS[coh],
         horizon_days=int(horizon),
-        has_label=label is not None,
-        has_score=score is not None,
+        has_label="label" in mapping,
+        has_score="score" in mapping,
         policy=pol,
         warnings=tuple(warns),
         n_read=int(rng["n"]),

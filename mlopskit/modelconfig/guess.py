@@ -40,6 +40,7 @@ _LABEL_WORDS = (
     "label", "target", "outcome", "default", "fraud", "churn", "bad", "class", "is_", "_flag",
     "converted", "y",
 )  # fmt: skip
+_FLAG_WORDS = ("flag", "declin", "reject", "block", "alert", "review", "deny", "denied")
 _SCORE_WORDS = ("score", "prob", "proba", "pd", "pred", "risk", "p_")
 
 
@@ -157,6 +158,18 @@ def guess_log(path: str, role: str, cols: dict[str, dict[str, Any]]) -> Guess:
             take("label", pick[0], f"two-valued ({info['dtype']}: {info['values']})")
     if "label" in g.columns:
         g.final = "label_ts" not in g.columns
+    if role == "canary_log":  # the decision, outcome and guardrail columns of the metrics
+        numeric = ("int", "float")
+        for canonical, words, ok in (
+            ("flagged", _FLAG_WORDS, _binary),
+            ("error", ("error", "fail"), _binary),
+            ("latency_ms", ("latency", "_ms", "ms_"), lambda i: i["dtype"] in numeric),
+            ("loss", ("loss",), lambda i: i["dtype"] in numeric),
+            ("amount", ("amount", "volume", "value"), lambda i: i["dtype"] in numeric),
+        ):
+            cands = [c for c, i in left.items() if _has(c, words) and ok(i)]
+            if canonical not in g.columns and len(cands) == 1:
+                take(canonical, cands[0], f"named like {words[0]}; CHECK")
     for canonical in [c for c in wanted if c.startswith("score")]:
         if canonical in g.columns:
             continue
@@ -338,11 +351,19 @@ def render_config(model: str, guesses: Sequence[Guess], *, base: Path | None = N
         "  model: data science",
         "domain:  # words the report uses",
         f"  positive: {_y(_word(ev.columns.get('label', 'positive')))}  # one positive label is a ...",
-        "  event: event",
+        f"  event: {_y(_event_word(ev.source.path or ''))}  # one row of the events log is a ...",
         "  team: data science",
         "",
     ]
     return "\n".join(lines)
+
+
+def _event_word(path: str) -> str:
+    """``applications.csv`` → ``application`` (the events file's name, singular)."""
+    stem = re.sub(r"[^a-z]+", " ", Path(path).stem.lower()).strip()
+    words = re.sub(r"\b(events?|logs?|scored|scores?|data|production|prod)\b", " ", stem).split()
+    word = words[-1] if words else "event"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def _word(label_column: str) -> str:

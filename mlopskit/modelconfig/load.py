@@ -1,5 +1,7 @@
 """Finding a model's config by name: ``$MLOPSKIT_MODELS``, then ``<repo>/models/``, then
-``<data_dir>/models/``; a path to a ``.yml`` file is read as is."""
+``<data_dir>/models/``, then the demo world's ``<data_dir>/demo/models/``; a path to a
+``.yml`` file is read as is. (The registry, which records a version's config, is asked
+first by the report: :func:`mlopskit.report.inputs.config_path_for`.)"""
 
 from __future__ import annotations
 
@@ -20,7 +22,11 @@ def config_dirs() -> tuple[Path, ...]:
     env = os.environ.get("MLOPSKIT_MODELS")
     if env:
         dirs.extend(Path(p).expanduser().resolve() for p in env.split(os.pathsep) if p)
-    dirs += [config.REPO_ROOT / "models", config.data_dir() / "models"]
+    dirs += [
+        config.REPO_ROOT / "models",
+        config.data_dir() / "models",
+        config.demo_dir() / "models",
+    ]
     return tuple(dirs)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,7 @@ def service_health(
     as_of: Any = None,
     window: str | None = None,
     baseline_days: int = 7,
+    columns: Mapping[str, str] | None = None,
     policy: Policy | str | Path | None = None,
 ) -> ServiceHealth:
     """Latency quantiles, error rate and throughput of the latest window of a request log.
@@ -106,18 +108,15 @@ def service_health(
     ``as_of`` defaults to the latest ``ts``; the window is policy ``monitoring.service_window``
     (``"1h"``); the throughput baseline is the same clock window on each of the
     ``baseline_days`` previous days. Pass ``latency=None`` / ``error=None`` when the log lacks
-    them. Two lazy aggregations.
+    them. ``columns`` maps ``ts``, ``latency_ms``, ``error`` to your column names. Two lazy
+    aggregations.
     """
     pol = as_policy(policy).section("monitoring", MonitoringPolicy)
     _, length = frames.parse_window(window or pol.service_window)
-    mapping = {
-        "ts": ts,
-        **({"latency_ms": latency} if latency else {}),
-        **({"error": error} if error else {}),
-    }
-    contract = frames.SERVICE_LOG.without(
-        *[c for c, v in (("latency_ms", latency), ("error", error)) if not v]
+    mapping = frames.resolve_columns(
+        columns, frame="service log", ts=ts, latency_ms=latency or None, error=error or None
     )
+    contract = frames.SERVICE_LOG.without(*[c for c in ("latency_ms", "error") if c not in mapping])
     lf = frames.validate(log, contract, columns=mapping, frame="service log")
     sch = frames.schema(lf)
     warn: list[str] = []

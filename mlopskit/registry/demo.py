@@ -79,7 +79,8 @@ def register_demo(
     and Brier, feature importances, artifacts: the model JSON and its holdout predictions,
     written here as ``models/<model>.eval_predictions.parquet`` with ``row_id`` = row
     position in ``offline.parquet``), the version is registered with the world's data
-    locations, the CI quality gate runs on the offline holdout and is recorded, then:
+    locations and its model config (data location ``config``: ``models/<model>.yml``, which
+    reports resolve the model through), the CI quality gate runs on the offline holdout and is recorded, then:
 
     * champion: ``None → Staging`` (gate) ``→ Production`` forced, reason "imported": it was
       serving before the registry existed, so no rollout report exists for it;
@@ -103,9 +104,9 @@ def register_demo(
     from mlopskit.stats.auc import delong_auc
 
     out = Path(data_dir).expanduser().resolve()
-    if not (out / "manifest.json").is_file():
+    if not any((out / "models").glob("*.yml")):
         raise ValueError(
-            f"`data_dir` {out} holds no demo world (no manifest.json); run demo.write first."
+            f"`data_dir` {out} holds no demo world (no models/*.yml); run demo.write first."
         )
     reg = Registry(default_registry_path() if registry_path is None else Path(registry_path))
     champ, chall = world.champion, world.challenger
@@ -114,8 +115,13 @@ def register_demo(
     for p in files.values():
         if not p.is_file():
             raise ValueError(f"demo world {out}: model file {p} is missing.")
-    locations = {role: str(out / f"{role}.parquet") for role in DEMO_DATA_ROLES}
-    locations.update({k: str(out / f"{k}.json") for k in ("truth", "scenario", "manifest")})
+    base = {role: str(out / f"{role}.parquet") for role in DEMO_DATA_ROLES}
+    base.update({k: str(out / f"{k}.json") for k in ("truth", "scenario")})
+    # each version records its model config: reports find the model through it
+    locations = {m: {**base, "config": str(out / "models" / f"{m}.yml")} for m in models}
+    for loc in locations.values():
+        if not Path(loc["config"]).is_file():
+            raise ValueError(f"demo world {out}: model config {loc['config']} is missing.")
     if replace and reg.path.is_file() and _old_demo_file(reg.path, actor):
         reg.path.unlink()  # a demo registry of an older schema: rebuilt, never migrated
     listed = reg.list_models().versions if reg.path.exists() else ()
@@ -123,7 +129,7 @@ def register_demo(
     if existing:
         same = len(existing) == 2 and all(
             mv.run.artifacts["model"].sha256 == sha256_file(files[m])
-            and dict(mv.data_locations) == locations
+            and dict(mv.data_locations) == locations[m]
             for m, mv in existing.items()
         )
         if same:
@@ -168,7 +174,7 @@ def register_demo(
             artifacts={"model": files[m], "eval_predictions": preds},
             code_commit=commit,
             feature_importances=model.feature_importance,
-            data_locations={"reference": locations["reference"], "offline": locations["offline"]},
+            data_locations={"reference": base["reference"], "offline": base["offline"]},
             model_name=model.name,
             notes=f"demo world, scenario {world.scenario.name!r}, seed {world.scenario.seed}",
         )
@@ -177,7 +183,7 @@ def register_demo(
             run.run_id,
             version=model.version,
             description=f"demo {'champion' if model is champ else 'challenger'}",
-            data_locations=locations,
+            data_locations=locations[m],
             actor=actor,
         )
     scenario = world.scenario.name

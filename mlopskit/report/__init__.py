@@ -8,7 +8,7 @@ The public API a report notebook and the CLI use is re-exported here
   and the kernel-side helpers (:func:`record`, :func:`figure`, :func:`section`, ...);
 * ``notebook`` — the private machinery of :func:`render` (kernelspec, execution,
   normalisation, offline HTML export);
-* ``inputs`` — which data and which report for a model (manifest, registry stage, hashes);
+* ``inputs`` — which data and which report for a model (model config, registry stage, hashes);
 * ``evidence`` — which analysis runs on which log, with which windows;
 * ``decision`` — the rules combining the analyses' verdicts, and the verdict banner;
 * ``overview`` — volumes, labels at a glance, score distributions.
@@ -27,7 +27,6 @@ from mlopskit.report.inputs import (
     file_sha256,
     known_models,
     open_inputs,
-    read_manifest,
     registered,
     resolve_model,
     validate_name,
@@ -85,7 +84,6 @@ __all__ = [
     "open_inputs",
     "provenance",
     "provenance_html",
-    "read_manifest",
     "record",
     "registered",
     "remote_resources",

@@ -377,7 +377,7 @@ class Money:
             return f"Money at stake: not shown — {self.reason}"
         span = f"between {fmt.money(self.low, sign=True)} and {fmt.money(self.high, sign=True)}"
         head = (
-            f"Money at stake at full traffic: {fmt.money(self.per_month, sign=True)} fraud loss "
+            f"Money at stake at full traffic: {fmt.money(self.per_month, sign=True)} loss "
             f"per month ({span}; on {fmt.money(self.volume_per_month)} of monthly volume)"
         )
         if self.low < 0 < self.high:

@@ -54,26 +54,38 @@ def open_config_inputs(
     """:class:`~mlopskit.report.ReportInputs` for ``cfg``'s model.
 
     ``role`` is ``"challenger"`` (rollout evidence: shadow and canary logs) or
-    ``"champion"`` (monitoring); ``None`` picks challenger when the config names one and has
-    a shadow or canary log.
+    ``"champion"`` (monitoring); ``None``: the config's stage (its ``champion`` or
+    ``challenger`` naming the model), else challenger when it has a shadow or canary log.
+    Files are listed relative to the deepest directory holding them all (``data_dir``).
     """
+    import os
+
     import pandas as pd
 
     from mlopskit import frames
     from mlopskit.frames.sources import log_frame
-    from mlopskit.report.inputs import ReportInputs, file_sha256
+    from mlopskit.report.inputs import ReportInputs, config_stage, file_sha256, registered
 
     logs = {name: log_frame(cfg, name, spark=spark) for name in cfg.logs}
     cutoff = default_as_of(cfg, logs["events"]) if as_of is None else pd.Timestamp(as_of)
+    listed = {name: _files_of(cfg, name) for name in cfg.logs}
+    on_disk = [p.resolve() for ps in listed.values() for p in ps]
+    if cfg.path is not None:
+        on_disk.append(cfg.path.resolve())
+    root = Path(os.path.commonpath([str(p.parent) for p in on_disk])) if on_disk else Path.cwd()
+
+    def rel(p: Path) -> str:
+        return Path(os.path.relpath(p.resolve(), root)).as_posix()
+
     files: list[dict[str, Any]] = []
     for name in cfg.logs:
-        paths = _files_of(cfg, name)
+        paths = listed[name]
         rows = frames.n_rows(logs[name])
         if not paths:
             desc = cfg.logs[name].source.describe()
             files.append({"name": name, "path": desc, "rows": rows, "sha256": None})
         for p in paths:
-            one = {"name": name, "path": str(p), "rows": rows if len(paths) == 1 else None}
+            one = {"name": name, "path": rel(p), "rows": rows if len(paths) == 1 else None}
             files.append({**one, "sha256": file_sha256(p)})
         if len(paths) > 1:
             files.append(
@@ -83,21 +95,41 @@ def open_config_inputs(
         files.append(
             {
                 "name": "model config",
-                "path": str(cfg.path),
+                "path": rel(cfg.path),
                 "rows": None,
                 "sha256": file_sha256(cfg.path),
             }
         )
-    has_rollout_logs = "shadow_log" in logs or "canary_log" in logs
     if role is None:
-        role = "challenger" if has_rollout_logs else "champion"
+        stage = config_stage(cfg)
+        has_rollout_logs = "shadow_log" in logs or "canary_log" in logs
+        role = {"Production": "champion", "Staging": "challenger"}.get(
+            stage, "challenger" if has_rollout_logs else "champion"
+        )
     if role not in ("champion", "challenger"):
         raise ValueError(f"`role` must be 'champion' or 'challenger'; got {role!r}.")
+    warnings = []
+    end = default_as_of(cfg, logs["events"]) if as_of is not None else cutoff
+    if cutoff > end:
+        warnings.append(
+            f"as_of {cutoff.isoformat()} is after the end of the data ({end.isoformat()})."
+        )
     probe = logs.get("shadow_log") or logs["events"]
     cols = set(frames.schema(probe))
     segments = tuple(c for c in cfg.segments if c in cols)
+    ref = registered(cfg.model)
+    registry = (
+        dict(ref.registry)
+        if ref is not None
+        else {
+            "source": "model config",
+            "path": None if cfg.path is None else rel(cfg.path),
+            "model": cfg.model,
+            "stage": config_stage(cfg),
+        }
+    )
     return ReportInputs(
-        data_dir=cfg.path.parent if cfg.path is not None else Path.cwd(),
+        data_dir=root,
         model=cfg.model,
         role=role,
         champion=cfg.champion or cfg.model,
@@ -105,31 +137,84 @@ def open_config_inputs(
         as_of=cutoff,
         threshold=cfg.threshold,
         challenger_threshold=cfg.challenger_threshold,
-        paths=logs,  # type: ignore[arg-type]  # lazy frames: every analysis takes them
+        paths=logs,
         files=tuple(files),
-        registry={"source": "model config", "path": str(cfg.path), "model": cfg.model},
+        registry=registry,
         segments=segments,
-        warnings=(),
+        warnings=tuple(warnings),
         config=cfg,
     )
 
 
 def config_report(model: str, kind: str | None, say: Any) -> tuple[str, dict[str, Any]] | None:
-    """``(report kind, notebook parameters)`` for a model that has a model config (``None``
-    when it has none). ``kind`` defaults to the registry stage's report, else ``rollout``
-    when the config has a shadow or canary log, else ``monitoring``."""
-    from mlopskit.modelconfig import find_model_config, load_model_config
-    from mlopskit.report.inputs import registered
+    """``(report kind, notebook parameters)`` for a model whose config is found through the
+    registry or a ``models/`` directory (``None`` when it has none). ``kind`` defaults to the
+    registry stage's report, else the config's stage (:func:`~mlopskit.report.inputs.config_stage`),
+    else ``rollout`` when the config has a shadow or canary log, else ``monitoring``."""
+    from mlopskit.modelconfig import load_model_config
+    from mlopskit.report.inputs import REPORT_FOR_STAGE, config_path_for, config_stage, registered
 
     if kind is not None and kind not in ("monitoring", "rollout"):
         raise ValueError(f"`kind` must be 'monitoring' or 'rollout'; got {kind!r}.")
-    cfg_path = find_model_config(model)
+    cfg_path = config_path_for(model)
     if cfg_path is None:
         return None
     cfg = load_model_config(cfg_path)
     known = registered(model)
     if kind is None:
+        stage = config_stage(cfg)
         rollout_logs = {"shadow_log", "canary_log"} & set(cfg.logs)
-        kind = known.report if known is not None else "rollout" if rollout_logs else "monitoring"
+        if known is not None:
+            kind = known.report
+        elif stage != "None":
+            kind = REPORT_FOR_STAGE[stage]
+        else:
+            kind = "rollout" if rollout_logs else "monitoring"
     say(f"{model}: model config {cfg_path} → {kind} report")
     return kind, {"MODEL": model, "DATA_DIR": None, "CONFIG": str(cfg_path)}
+
+
+def _missed_name(cfg: ModelConfig) -> str:
+    import re
+
+    slug = re.sub(r"[^a-z0-9]+", "_", cfg.domain.positive.lower()).strip("_") or "positive"
+    return "fraud_missed_rate" if slug == "fraud" else f"missed_{slug}_rate"
+
+
+def config_metrics(cfg: ModelConfig, policy: Any = None) -> tuple[Any, ...]:
+    """The canary metrics of a config model: the default metrics (margins from the policy)
+    with the primary named in the model's words (``missed_<positive>_rate``; a fraud model
+    keeps ``fraud_missed_rate``), keeping those whose columns the canary log maps (no loss metric
+    without ``loss``/``amount``)."""
+    import dataclasses
+
+    from mlopskit.canary import default_metrics
+
+    canary = cfg.logs.get("canary_log")
+    mapped = set(canary.columns) if canary is not None else set()
+    out = []
+    for m in default_metrics(policy):
+        if not set(m.columns) <= mapped:
+            continue
+        if m.name == "fraud_missed_rate":
+            m = dataclasses.replace(m, name=_missed_name(cfg))
+        out.append(m)
+    return tuple(out)
+
+
+def config_words(cfg: ModelConfig) -> dict[str, Any]:
+    """Card words of :func:`config_metrics` in the config's ``domain`` words."""
+    from mlopskit.report.card import DEFAULT_WORDS, MetricWords
+
+    d = cfg.domain
+    if _missed_name(cfg) == "fraud_missed_rate":  # the default metrics are a fraud model's
+        return dict(DEFAULT_WORDS)
+    return {
+        _missed_name(cfg): MetricWords(f"missed {d.positives}", "rate", per=d.events),
+        "false_positive_rate": MetricWords(
+            f"{d.events} flagged without a {d.positive}", "rate", per=d.events
+        ),
+        "error_rate": DEFAULT_WORDS["error_rate"],
+        "latency_ms": DEFAULT_WORDS["latency_ms"],
+        "loss_per_dollar": MetricWords("loss per $ of volume", "relative"),
+    }

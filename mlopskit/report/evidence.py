@@ -23,13 +23,12 @@ the data has a ``service_log``; otherwise the layer is *not evaluated*),
 input drift, output (score) drift, outcome drift on matured labels — combined by
 :func:`mlopskit.monitoring.monitor`, then label maturity and the retraining assessment
 (:func:`mlopskit.labels.drift_vs_label_lag`, fed with the drift results, the model's
-feature importances and training positives from its model file, and the end of the training
+feature importances and training positives from its model config, and the end of the training
 window as the last training date).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,33 +43,26 @@ CURRENT_DAYS = 7
 
 
 def _model_file(inputs: Any, model: str) -> dict[str, Any]:
-    cfg = getattr(inputs, "config", None)
-    if cfg is not None:  # a model config says it all; no models/<name>.json
-        return {
-            "feature_importance": cfg.importance() or {},
-            "training": {"positives": cfg.training_positives},
-        }
-    p = inputs.data_dir / "models" / f"{model}.json"
-    return dict(json.loads(p.read_text())) if p.is_file() else {}
+    """The model's feature importances and training positives, from its config."""
+    cfg = inputs.config
+    return {
+        "feature_importance": cfg.importance() or {},
+        "training": {"positives": cfg.training_positives},
+    }
 
 
 def _features(inputs: Any, model: str) -> list[str]:
-    """The model's input features, present in events: a config's ``features`` (every column
-    that is not a contract column nor listed in ``not_features`` when it lists none), else
-    the keys of the model file's feature importances."""
+    """The model's input features, present in events: the config's ``features``, or (none
+    listed) every column that is not a contract column nor listed in ``not_features``."""
     ev = inputs.path("events")
     cols = list(frames.schema(frames.lazy(ev))) if ev is not None else []
-    cfg = getattr(inputs, "config", None)
-    if cfg is not None:
-        names = list(cfg.feature_names())
-        if not names:
-            mapped = {c for log in cfg.logs.values() for c in log.columns.values()}
-            contract = {"id", "ts", "score", "label", "label_ts", "prediction"}
-            skip = mapped | contract | set(cfg.not_features)
-            names = [c for c in cols if c not in skip]
-        return [f for f in names if f in cols]
-    spec = _model_file(inputs, model)
-    names = list(spec.get("feature_importance", {}))
+    cfg = inputs.config
+    names = list(cfg.feature_names())
+    if not names:
+        mapped = {c for log in cfg.logs.values() for c in log.columns.values()}
+        contract = {"id", "ts", "score", "label", "label_ts", "prediction"}
+        skip = mapped | contract | set(cfg.not_features)
+        names = [c for c in cols if c not in skip]
     return [f for f in names if f in cols]
 
 
@@ -160,6 +152,9 @@ class RolloutEvidence:
     canary_history: Any
     input_drift: Any
     current: tuple[pd.Timestamp, pd.Timestamp]
+    words: Any = None
+    """Card words per canary metric (a model config's ``domain`` words; ``None``: the
+    defaults of :data:`mlopskit.report.card.DEFAULT_WORDS`)."""
 
     def key_numbers(self) -> dict[str, Any]:
         kn: dict[str, Any] = {}
@@ -235,8 +230,23 @@ def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> 
             as_of=inputs.as_of,
         )
     if inputs.role == "challenger" and inputs.path("canary_log") is not None:
-        cn = canary.canary_test(inputs.path("canary_log"), as_of=inputs.as_of, policy=policy)
+        cn = canary.canary_test(
+            inputs.path("canary_log"),
+            metrics=_canary_metrics(inputs, policy),
+            as_of=inputs.as_of,
+            policy=policy,
+        )
     return sh, cn
+
+
+def _canary_metrics(inputs: Any, policy: Any) -> Any:
+    """A config model's canary metrics in its words (``None``: the default metrics)."""
+    cfg = getattr(inputs, "config", None)
+    if cfg is None:
+        return None
+    from mlopskit.report.config_inputs import config_metrics
+
+    return config_metrics(cfg, policy)
 
 
 def rollout(
@@ -257,14 +267,22 @@ def rollout(
         p.step("canary history")
         if cn is not None:
             hist = canary.canary_history(
-                inputs.path("canary_log"), as_of=inputs.as_of, policy=policy
+                inputs.path("canary_log"),
+                metrics=_canary_metrics(inputs, policy),
+                as_of=inputs.as_of,
+                policy=policy,
             )
         current = (inputs.as_of - pd.Timedelta(days=current_days), inputs.as_of)
         if getattr(inputs, "config", None) is not None:
             current = _windows(inputs, REFERENCE_DAYS, current_days)["current"]
         p.step("input drift")
         psi = _input_drift(inputs, inputs.model, current, policy)[1]
-    return RolloutEvidence(sh, cn, hist, psi, current)
+    words = None
+    if getattr(inputs, "config", None) is not None:
+        from mlopskit.report.config_inputs import config_words
+
+        words = config_words(inputs.config)
+    return RolloutEvidence(sh, cn, hist, psi, current, words)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,19 @@
-"""Which data and which report for a model: the data directory's inputs (hashed and
-counted for the provenance block), the model's registry stage and data location.
+"""Which data and which report for a model: its model config (found through the
+registry, else a ``models/`` directory), the inputs it names (hashed and counted for the
+provenance block), the model's registry stage.
 
-A data directory is laid out like ``data/demo/``: ``manifest.json`` (``as_of``,
-``champion``, ``challenger``, thresholds, optional ``segments``, file hashes),
-``<log>.parquet`` for the logs in :data:`LOGS`, and ``models/<model>.json``. Stages come from
-the registry (``$MLOPSKIT_REGISTRY`` or ``data/registry.sqlite``) when it knows the model,
-else from the manifest (champion ``Production``, challenger ``Staging``).
+Every model, the demo world's included, is read through its model config
+(:mod:`mlopskit.modelconfig`): ``mlopskit demo`` writes ``data/demo/models/<model>.yml``
+beside the parquet logs. A registered version records its config as the data location
+``config``; stages come from the registry (``$MLOPSKIT_REGISTRY`` or
+``data/registry.sqlite``) when it knows the model, else from the config (the model named
+``champion`` is ``Production``, ``challenger`` ``Staging``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,12 +43,10 @@ def validate_name(value: str, what: str = "MODEL") -> str:
 
 
 # --------------------------------------------------------------------------------------
-# Report inputs: a data directory laid out like data/demo/ (manifest.json + parquet logs)
+# Report inputs: the logs a model config names
 # --------------------------------------------------------------------------------------
 #: the logs a report may read, in the order they are listed in the provenance block.
 LOGS = ("events", "reference", "offline", "shadow_log", "canary_log", "service_log")
-#: segment columns used when the manifest names none (the demo world's).
-DEFAULT_SEGMENTS = ("channel", "merchant_category", "country")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +55,20 @@ class ReportInputs:
 
     Attributes
     ----------
-    data_dir : the directory (``manifest.json``, ``<log>.parquet``, ``models/<model>.json``).
+    data_dir : the directory the input files are listed relative to (the deepest directory
+        holding them all; the demo world's ``data/demo``).
     model : the model the report is about; ``role`` is ``"champion"`` or ``"challenger"``.
-    champion, challenger : model names from the manifest.
-    as_of : the analysis cut-off (``AS_OF`` parameter, else the manifest's end of data).
+    champion, challenger : model names from the config.
+    as_of : the analysis cut-off (``AS_OF`` parameter, else the config's ``as_of``, else
+        midnight after the last event).
     threshold, challenger_threshold : the models' decision thresholds.
-    paths : log name → parquet path, for the logs present.
+    paths : log name → lazy frame with the config's column mapping applied.
     files : one dict per file read: ``name, path`` (relative to ``data_dir``), ``sha256``,
         ``rows`` (None for non-tabular files).
-    registry : where the model's stage came from and what it is (for the provenance).
-    segments : segment columns for disagreement/drift tables (the manifest's ``segments``,
-        else ``DEFAULT_SEGMENTS``), kept when the shadow log (or events) has them.
-    warnings : e.g. a file whose hash differs from the manifest.
+    registry : where the model's config came from (for the provenance).
+    segments : the config's segment columns present in the shadow log (or events).
+    warnings : data problems found while opening the inputs.
+    config : the model's :class:`~mlopskit.modelconfig.ModelConfig`.
     """
 
     data_dir: Path
@@ -78,17 +79,15 @@ class ReportInputs:
     as_of: Any
     threshold: float | None
     challenger_threshold: float | None
-    paths: Mapping[str, Path]
+    paths: Mapping[str, Any]
     files: tuple[Mapping[str, Any], ...]
     registry: Mapping[str, Any] = field(default_factory=dict)
     segments: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     config: Any = None
-    """The model's :class:`~mlopskit.modelconfig.ModelConfig` when the inputs come from one
-    (``paths`` then hold lazy frames with the config's column mapping applied)."""
 
-    def path(self, log: str) -> Path | None:
-        """Path of a log (``None`` when the directory has none)."""
+    def path(self, log: str) -> Any:
+        """The log's lazy frame (``None`` when the config has none)."""
         return self.paths.get(log)
 
     @property
@@ -106,22 +105,23 @@ class ReportInputs:
         return table_html(self.to_frame(), caption="Inputs") + warnings_html(self.warnings)
 
 
-def read_manifest(data_dir: str | Path) -> dict[str, Any]:
-    d = Path(data_dir)
-    mp = d / "manifest.json"
-    if not mp.is_file():
-        raise ValueError(
-            f"data directory `{d}` has no manifest.json; expected a directory laid out like "
-            "data/demo/ (manifest.json with as_of, champion, challenger, thresholds; "
-            "<log>.parquet files; models/<model>.json)."
-        )
-    manifest = json.loads(mp.read_text())
-    for key in ("as_of", "champion", "challenger"):
-        if key not in manifest:
-            raise ValueError(f"`{mp}`: key `{key}` is missing.")
-    for key in ("champion", "challenger"):
-        validate_name(manifest[key], f"{mp}: {key}")
-    return dict(manifest)
+def config_path_for(model: str, data_dir: str | Path | None = None) -> Path | None:
+    """The config of ``model``: ``<data_dir>/models/<model>.yml`` when ``data_dir`` is given;
+    else the config the registry records for it (data location ``config``), else the one
+    :func:`mlopskit.modelconfig.find_model_config` finds; ``None`` when there is none."""
+    from mlopskit.modelconfig import find_model_config
+
+    validate_name(model)
+    if data_dir is not None:
+        d = Path(data_dir).resolve()
+        for suffix in (".yml", ".yaml"):
+            if (d / "models" / f"{model}{suffix}").is_file():
+                return d / "models" / f"{model}{suffix}"
+        return None
+    ref = registered(model)
+    if ref is not None and ref.config is not None and ref.config.is_file():
+        return ref.config
+    return find_model_config(model)
 
 
 def open_inputs(
@@ -132,76 +132,35 @@ def open_inputs(
     model_config: str | Path | None = None,
     role: str | None = None,
 ) -> ReportInputs:
-    """Locate, hash and count the inputs of ``model``'s report in ``data_dir`` (``None``:
-    the demo world's directory, ``data/demo``).
+    """Locate, hash and count the inputs of ``model``'s report through its model config.
 
-    With a model config (``model_config``: its path; or, without ``data_dir``, the config found
-    for ``model`` by :func:`mlopskit.modelconfig.find_model_config`) the logs are the
-    config's sources read with its column mapping; ``role`` then picks the rollout
-    (``"challenger"``) or monitoring (``"champion"``) evidence.
+    The config is ``model_config`` (a path) when given, else ``<data_dir>/models/<model>.yml``,
+    else the one the registry records, else the one found in the ``models/`` directories
+    (:func:`config_path_for`). The logs are the config's sources read with its column mapping;
+    ``role`` picks the rollout (``"challenger"``) or monitoring (``"champion"``) evidence
+    (default: the config's ``champion``/``challenger`` naming the model, else challenger when
+    it has a shadow or canary log).
 
-    Nothing is loaded: row counts come from the parquet metadata via a lazy scan.
+    Nothing is loaded: row counts come from lazy scans.
     """
-    import pandas as pd
+    from mlopskit.modelconfig import load_model_config
+    from mlopskit.report.config_inputs import open_config_inputs
 
-    from mlopskit import config, frames
-    from mlopskit.modelconfig import find_model_config, load_model_config
-
-    cfg_path = Path(model_config) if model_config is not None else None
-    if cfg_path is None and data_dir is None:
-        cfg_path = find_model_config(model)
-    if cfg_path is not None:
-        from mlopskit.report.config_inputs import open_config_inputs
-
-        return open_config_inputs(load_model_config(cfg_path), as_of=as_of, role=role)  # type: ignore[no-any-return]
-    d = Path(config.demo_dir() if data_dir is None else data_dir).resolve()
-    manifest = read_manifest(d)
-    ref = resolve_model(model, d)
-    roles = {manifest["champion"]: "champion", manifest["challenger"]: "challenger"}
-    if model not in roles:
-        raise ValueError(f"`MODEL` {model!r} has no data in `{d}`; it holds {sorted(roles)}.")
-    end = pd.Timestamp(manifest["as_of"])
-    cutoff = end if as_of is None else pd.Timestamp(as_of)
-    warnings = []
-    if cutoff > end:
-        warnings.append(
-            f"as_of {cutoff.isoformat()} is after the end of the data ({end.isoformat()})."
+    cfg_path = Path(model_config) if model_config is not None else config_path_for(model, data_dir)
+    if cfg_path is None:
+        where = (
+            f"`{Path(data_dir).resolve()}/models/{model}.yml`"
+            if data_dir is not None
+            else "the registry or a models/ directory"
         )
-    listed = {v["path"]: v.get("sha256") for v in manifest.get("files", {}).values()}
-    paths: dict[str, Path] = {}
-    files: list[dict[str, Any]] = []
-    for log in LOGS:
-        p = d / f"{log}.parquet"
-        if not p.is_file():
-            continue
-        paths[log] = p
-        files.append({"name": log, "path": p.name, "rows": frames.n_rows(frames.lazy(p))})
-    model_file = d / "models" / f"{model}.json"
-    if model_file.is_file():
-        files.append({"name": f"model {model}", "path": f"models/{model}.json", "rows": None})
-    for f in files:
-        f["sha256"] = file_sha256(d / str(f["path"]))
-        expected = listed.get(f["path"])
-        if expected is not None and expected != f["sha256"]:
-            warnings.append(f"{f['path']}: sha256 differs from manifest.json (file changed).")
-    probe = paths.get("shadow_log") or paths.get("events")
-    cols = set(frames.schema(frames.lazy(probe))) if probe is not None else set()
-    segments = tuple(c for c in manifest.get("segments", DEFAULT_SEGMENTS) if c in cols)
-    return ReportInputs(
-        data_dir=d,
-        model=model,
-        role=roles[model],
-        champion=manifest["champion"],
-        challenger=manifest["challenger"],
-        as_of=cutoff,
-        threshold=manifest.get("threshold"),
-        challenger_threshold=manifest.get("challenger_threshold"),
-        paths=paths,
-        files=tuple(files),
-        registry=dict(ref.registry),
-        segments=segments,
-        warnings=tuple(warnings),
-    )
+        raise ValueError(
+            f"`MODEL` {model!r} has no model config in {where}. Write one with "
+            f"`mlopskit init {model} --data PATH` (the demo world's: `mlopskit demo`)."
+        )
+    cfg = load_model_config(cfg_path)
+    if cfg.model != model:
+        raise ValueError(f"`{cfg_path}` is the config of {cfg.model!r}, not of `MODEL` {model!r}.")
+    return open_config_inputs(cfg, as_of=as_of, role=role)  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------------------
@@ -221,8 +180,8 @@ class ModelRef:
     """Where a model's report comes from: its stage, the report kind and its data.
 
     ``registry`` holds what the provenance block records about the registry entry (path,
-    stage, run id, model artifact sha256, number of logged transitions), or the manifest
-    fallback (``{"source": "manifest.json"}``).
+    stage, run id, model artifact sha256, number of logged transitions), or the config
+    fallback (``{"source": "model config"}``). ``config`` is the model's config file.
     """
 
     name: str
@@ -231,6 +190,7 @@ class ModelRef:
     data_dir: Path | None
     source: str
     registry: Mapping[str, Any] = field(default_factory=dict)
+    config: Path | None = None
 
 
 def _open_registry() -> Any:
@@ -245,7 +205,7 @@ def _registry_refs(reg: Any) -> dict[str, ModelRef]:
     refs = {}
     for mv in reg.list_models().versions:
         loc = dict(mv.data_locations)
-        anchor = loc.get("manifest") or loc.get("events")
+        anchor = loc.get("events")
         stage = str(mv.stage)
         art = mv.run.artifacts.get("model")
         refs[mv.display] = ModelRef(
@@ -263,36 +223,49 @@ def _registry_refs(reg: Any) -> dict[str, ModelRef]:
                 "model_artifact_sha256": None if art is None else art.sha256,
                 "transitions": len(reg.history(mv.name).transitions),
             },
+            config=None if loc.get("config") is None else Path(loc["config"]),
         )
     return refs
+
+
+def config_stage(cfg: Any) -> str:
+    """A config's stage when no registry knows the model: ``Production`` for the config's
+    ``champion``, ``Staging`` for its ``challenger``, else ``None`` (a rollout report)."""
+    if cfg.champion == cfg.model:
+        return "Production"
+    if cfg.challenger == cfg.model:
+        return "Staging"
+    return "None"
 
 
 def known_models(data_dir: str | Path | None = None) -> dict[str, ModelRef]:
     """Models a report can be rendered for, with their stage.
 
     Stages come from the registry (``$MLOPSKIT_REGISTRY`` or ``data/registry.sqlite``) when
-    it exists; models of ``data_dir`` that the registry does not know fall back to the
-    data directory's manifest (champion ``Production``, challenger ``Staging``).
+    it exists; the configs in ``<data_dir>/models/`` that the registry does not know fall
+    back to the config's stage (:func:`config_stage`).
     """
+    from mlopskit.modelconfig import load_model_config
+
     reg = _open_registry()
     refs = _registry_refs(reg) if reg is not None else {}
     if data_dir is not None:
         d = Path(data_dir).resolve()
-        manifest = read_manifest(d)
-        for name, stage in (
-            (manifest["champion"], "Production"),
-            (manifest["challenger"], "Staging"),
-        ):
+        for p in sorted((d / "models").glob("*.y*ml")):
+            cfg = load_model_config(p)
+            name = cfg.model
             if name in refs:
-                refs[name] = dataclasses.replace(refs[name], data_dir=d)
+                refs[name] = dataclasses.replace(refs[name], data_dir=d, config=p)
             else:
+                stage = config_stage(cfg)
                 refs[name] = ModelRef(
                     name,
                     stage,
                     REPORT_FOR_STAGE[stage],
                     d,
-                    "manifest.json",
-                    {"source": "manifest.json", "model": name, "stage": stage},
+                    "model config",
+                    {"source": "model config", "model": name, "stage": stage},
+                    config=p,
                 )
     return refs
 

@@ -66,7 +66,6 @@ from mlopskit.report.inputs import ReportInputs as ReportInputs
 from mlopskit.report.inputs import file_sha256 as file_sha256
 from mlopskit.report.inputs import known_models as known_models
 from mlopskit.report.inputs import open_inputs as open_inputs
-from mlopskit.report.inputs import read_manifest as read_manifest
 from mlopskit.report.inputs import registered as registered
 from mlopskit.report.inputs import resolve_model as resolve_model
 from mlopskit.report.inputs import validate_name as validate_name
@@ -458,8 +457,15 @@ def _simulate_demo(d: Path, say: Callable[[str], None]) -> None:
     )
 
 
+def _has_config(d: Path, model: str | None = None) -> bool:
+    models = d / "models"
+    if model is None:
+        return any(models.glob("*.yml"))
+    return (models / f"{model}.yml").is_file() or (models / f"{model}.yaml").is_file()
+
+
 def ensure_data(model: str, data_dir: str | Path | None, say: Callable[[str], None]) -> Path:
-    """The data directory of ``model``'s report.
+    """The data directory of ``model``'s report (its ``models/<model>.yml`` is the config).
 
     ``data_dir`` when given; else the registry's data location of the model; else the
     demo world (simulated and registered when missing — also when the registry points at a
@@ -469,14 +475,19 @@ def ensure_data(model: str, data_dir: str | Path | None, say: Callable[[str], No
 
     if data_dir is not None:
         d = Path(data_dir).resolve()
-        read_manifest(d)
+        if not _has_config(d):
+            raise ValueError(
+                f"data directory `{d}` has no model config (models/<model>.yml); write one "
+                "with `mlopskit init MODEL --data PATH` or simulate one with `mlopskit demo`."
+            )
         return d
     ref = registered(model)
     demo_dir = config.demo_dir()
     if ref is not None and ref.data_dir is not None and ref.data_dir != demo_dir:
-        read_manifest(ref.data_dir)
+        if not _has_config(ref.data_dir, model):
+            raise ValueError(f"{model}: the registered data `{ref.data_dir}` has no model config.")
         return ref.data_dir
-    if not (demo_dir / "manifest.json").is_file():
+    if not _has_config(demo_dir):
         _simulate_demo(demo_dir, say)
     return demo_dir
 
@@ -495,9 +506,11 @@ def report_model(
 ) -> RenderResult:
     """Render the report ``model``'s stage calls for into ``<out>/<report>.html``.
 
-    ``out`` defaults to ``reports/<model>/``; ``data_dir`` to the demo world (generated
-    when missing); ``notebooks`` to this checkout's ``notebooks/``. A model with a model
-    config is read through it (:func:`~mlopskit.report.config_inputs.config_report`).
+    The model's config is found through the registry, then the ``models/`` directories
+    (:func:`~mlopskit.report.config_inputs.config_report`); ``data_dir`` names a directory
+    holding ``models/<model>.yml`` instead. Without either, the demo world is simulated
+    and registered. ``out`` defaults to ``reports/<model>/``; ``notebooks`` to this
+    checkout's ``notebooks/``.
     """
     import pandas as pd
 
@@ -521,9 +534,11 @@ def report_model(
     else:
         d = ensure_data(model, data_dir, say)
         ref = resolve_model(model, d)
+        if ref.config is None:
+            raise ValueError(f"{model}: no model config in `{d}/models/` nor in the registry.")
         report_kind = kind or ref.report
         say(f"{model}: stage {ref.stage} → {report_kind} report")
-        params = {"MODEL": model, "DATA_DIR": str(d)}
+        params = {"MODEL": model, "DATA_DIR": None, "CONFIG": str(ref.config)}
     template = Path(notebooks or notebooks_dir()) / f"{report_kind}.ipynb"
     params |= {"AS_OF": as_of, "POLICY": None if policy_path is None else str(policy_path)}
     out_dir = Path(out) if out is not None else config.reports_dir() / model

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,6 +160,7 @@ def feature_parity_gate(
     atol: float | None = None,
     rtol: float | None = None,
     max_examples: int = 5,
+    columns: Mapping[str, str] | None = None,
     policy: Policy | str | Path | None = None,
 ) -> ParityGateResult:
     """Features recomputed from raw events must equal the features used in training.
@@ -167,6 +168,7 @@ def feature_parity_gate(
     Rows are matched on ``key``; numeric features within ``atol + rtol·|training|`` (both
     missing counts as equal), other features exactly (compared as strings). Fails on any
     mismatch, any row present on one side only, or a feature missing/with another dtype.
+    ``columns`` maps a key or feature name to the column holding it in both frames.
     """
     pol = as_policy(policy).section("registry", RegistryPolicy)
     parse_model(model)
@@ -176,6 +178,9 @@ def feature_parity_gate(
     feats = tuple(features)
     if not feats:
         raise ValueError("`features` must name at least one feature column.")
+    accepted = {*keys, *feats}
+    recomputed = frames.rename_columns(recomputed, columns, accepted, frame="recomputed")
+    training = frames.rename_columns(training, columns, accepted, frame="training")
     atol = pol.parity_atol if atol is None else float(atol)
     rtol = pol.parity_rtol if rtol is None else float(rtol)
     if atol < 0 or rtol < 0:

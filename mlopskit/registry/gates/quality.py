@@ -155,6 +155,7 @@ def model_quality_gate(
     production_model: str | None = None,
     margins: Mapping[str, float] | None = None,
     threshold_rule: Literal["not_below", "above"] = "not_below",
+    columns: Mapping[str, str] | None = None,
     policy: Policy | str | Path | None = None,
 ) -> QualityGateResult:
     """Score the frozen test set and compare metrics with thresholds and with Production.
@@ -166,6 +167,7 @@ def model_quality_gate(
     scorer : the candidate: an object with ``.score(test_set) → scores`` (it receives
         ``test_set`` as given) or the name of a column holding its scores.
     label : 0/1 label column.
+    columns : mapping ``label`` (or a scorer/production column name) → your column name.
     thresholds : metric → threshold, e.g. ``{"auc": 0.85, "brier": 0.01}`` (AUC is
         higher-is-better, Brier lower-is-better).
     production : the Production model on the same rows (scorer or column name); enables the
@@ -206,6 +208,11 @@ def model_quality_gate(
             raise ValueError(
                 f"`margins`: expected known metric → margin ≥ 0; got {name!r}: {value!r}."
             )
+    named = {c: c for c in (scorer, production) if isinstance(c, str)}
+    cmap = frames.resolve_columns(columns, frame="test set", **named, label=label)
+    label = cmap["label"]
+    scorer = cmap.get(scorer, scorer) if isinstance(scorer, str) else scorer
+    production = cmap.get(production, production) if isinstance(production, str) else production
     col_names = [label] + [c for c in (scorer, production) if isinstance(c, str)]
     cols = frames.gate_columns(test_set, list(dict.fromkeys(col_names)), frame="test set")
     raw = cols[label]

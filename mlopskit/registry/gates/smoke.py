@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,7 @@ def staging_smoke_test(
     max_error_rate: float | None = None,
     latency_p99_ms: float | None = None,
     parity_atol: float | None = None,
+    columns: Mapping[str, str] | None = None,
     policy: Policy | str | Path | None = None,
 ) -> SmokeTestResult:
     """Load the Staging artifact, score a fixed sample of recorded requests, check it.
@@ -141,6 +142,8 @@ def staging_smoke_test(
     n, max_error_rate, latency_p99_ms, parity_atol : default to the policy's
         ``smoke_sample_size``, ``smoke_max_error_rate``, ``smoke_latency_p99_ms``,
         ``smoke_parity_atol``.
+    columns : mapping ``key`` or one of the run's features → your column in ``requests``
+        (the model then receives its own feature names).
     """
     pol = as_policy(policy).section("registry", RegistryPolicy)
     reg = registry if registry is not None else open_registry()
@@ -151,6 +154,8 @@ def staging_smoke_test(
     budget = pol.smoke_latency_p99_ms if latency_p99_ms is None else float(latency_p99_ms)
     atol = pol.smoke_parity_atol if parity_atol is None else float(parity_atol)
     mv = reg.get(model)
+    accepted = {key, *mv.run.features}
+    requests = frames.rename_columns(requests, columns, accepted, frame="requests")
     base: dict[str, Any] = dict(
         model=model,
         stage=str(mv.stage),
