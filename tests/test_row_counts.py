@@ -246,3 +246,21 @@ def test_the_report_provenance_lists_rows_read_used_and_dropped() -> None:
     assert "Rows read, used and dropped" in html
     late = int((df["ts"] > AS_OF).sum())
     assert f"after as_of {late:,}" in html and f"<td>{len(df):,}</td>" in html
+
+
+def test_service_health_reconciles_requests() -> None:
+    rng, n = np.random.default_rng(157), 5000
+    ts = AS_OF - pd.Timedelta(days=3) + pd.to_timedelta(rng.uniform(0, 4, n), unit="D")
+    log = pd.DataFrame(
+        {"ts": ts, "latency_ms": rng.lognormal(3, 0.4, n), "error": rng.random(n) < 0.01}
+    )
+    res = mk.monitoring.service_health(log, as_of=AS_OF, window="6h")
+    rc = _reconciles(res.row_counts)
+    start = AS_OF - pd.Timedelta(hours=6)
+    in_window = int(((log.ts >= start) & (log.ts < AS_OF)).sum())  # independent pandas count
+    assert (rc.read, rc.used, rc.unit) == (n, in_window, "requests") and res.n == in_window
+    assert rc.dropped_for("at or after as_of") == int((log.ts >= AS_OF).sum()) > 0
+    assert rc.dropped_for("before the window (throughput baseline only)") == int(
+        (log.ts < start).sum()
+    )
+    assert "rows: read 5,000 requests" in res.summary()

@@ -106,6 +106,7 @@ from mlopskit.frames.service import (
     range_counts,
     service_stats,
     time_range,
+    window_counts,
 )
 from mlopskit.frames.shadow import (
     ShadowAggregates,
@@ -191,6 +192,7 @@ __all__ = [
     "validate",
     "validation_plan",
     "window_complete",
+    "window_counts",
     "window_spec",
     "write_columns",
 ]

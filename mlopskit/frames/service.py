@@ -47,3 +47,17 @@ def service_stats(
         ]
     row = collect(lf.select(aggs)).iloc[0].to_dict()
     return {str(k): float(v) if v is not None else float("nan") for k, v in row.items()}
+
+
+def window_counts(lf: nw.LazyFrame, ts: str, start: Any, end: Any) -> dict[str, int]:
+    """Rows of the log, and those before ``start`` and at or after ``end`` (one lazy select)."""
+    dtype = schema(lf)[ts]
+    a, b = _ts_literal(start, dtype), _ts_literal(end, dtype)
+    row = collect(
+        lf.select(
+            nw.len().alias("read"),
+            (nw.col(ts) < a).fill_null(False).cast(nw.Int64).sum().alias("before"),
+            (nw.col(ts) >= b).fill_null(False).cast(nw.Int64).sum().alias("after"),
+        )
+    ).iloc[0]
+    return {k: int(row[k]) for k in ("read", "before", "after")}

@@ -138,7 +138,7 @@ def _input_layer(r: PSITable | PSIOverTime, p: MonitoringPolicy) -> tuple[str, l
         reasons.append(
             Reason(
                 f"psi:{row.feature}",
-                f"{row.feature}: PSI {row.psi:.3f} ({row.status}; top bins {row.top_bins(2)})",
+                f"{row.feature}: PSI {row.psi:.4f} ({row.status}; top bins {row.top_bins(2)})",
                 False,
                 row.psi,
                 tau,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from mlopskit import _display, frames
 from mlopskit.policy import MonitoringPolicy, Policy, as_policy
+from mlopskit.rows import RowCounts
 
 
 # --------------------------------------------------------------------------------------
@@ -31,6 +32,8 @@ class ServiceHealth:
         the same clock window on each of the ``baseline_days`` previous days that the log covers
         (averaged, so the daily traffic cycle cancels); ``throughput_ratio`` is their ratio.
     warnings : data problems (no latency or error column, empty baseline).
+    row_counts : requests read, used (the latest window) and left out: before the window
+        (they count only towards the throughput baseline) and at or after ``as_of``.
     """
 
     window_start: pd.Timestamp
@@ -45,6 +48,7 @@ class ServiceHealth:
     baseline_throughput_per_hour: float
     throughput_ratio: float
     warnings: tuple[str, ...] = ()
+    row_counts: RowCounts | None = None
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -69,11 +73,14 @@ class ServiceHealth:
     __eq__ = _display.nan_safe_eq
 
     def summary(self) -> str:
-        return (
+        line = (
             f"Service health {self.window_start} – {self.window_end}: {self.n:,} requests, "
             f"error rate {self.error_rate:.4%}, p99 latency {self.latency_p99:.1f} ms, "
             f"throughput {self.throughput_ratio:.2f}× baseline"
         )
+        if self.row_counts is not None:
+            line += f"\nrows: {self.row_counts.summary()}"
+        return line
 
     def plot(self, ax: Any = None, *, policy: Policy | str | Path | None = None) -> Any:
         """Latency quantiles with the policy's WATCH / PAGE lines."""
@@ -153,6 +160,16 @@ def service_health(
             "throughput ratio is NaN."
         )
     errors = cur.get("errors", math.nan)
+    wc = frames.window_counts(lf, "ts", start, end)
+    rows = RowCounts.of(
+        wc["read"],
+        {
+            "before the window (throughput baseline only)": wc["before"],
+            "at or after as_of": wc["after"],
+            "`ts` missing": wc["read"] - wc["before"] - wc["after"] - n,
+        },
+        unit="requests",
+    )
     return ServiceHealth(
         window_start=start,
         window_end=end,
@@ -166,4 +183,5 @@ def service_health(
         baseline_throughput_per_hour=base_rate,
         throughput_ratio=rate / base_rate if base_rate > 0 else math.nan,
         warnings=tuple(warn),
+        row_counts=rows,
     )
