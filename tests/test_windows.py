@@ -87,7 +87,12 @@ def _reference() -> mk.drift.ReferenceProfile:
 def test_calendar_months_match_pandas_month_start_groups(tz: str | None) -> None:
     df = _events(tz=tz)
     prof = _reference()
-    r = mk.psi_over_time(prof, pl.from_pandas(df), window="1mo")
+    # polars from UTC instants + the zone (pl.from_pandas on a tz-aware column goes through
+    # pandas' deprecated Series.values, an error under filterwarnings=error)
+    cur = pl.from_pandas(df.assign(ts=df["ts"].dt.tz_convert(None) if tz else df["ts"]))
+    if tz:
+        cur = cur.with_columns(pl.col("ts").dt.replace_time_zone("UTC").dt.convert_time_zone(tz))
+    r = mk.psi_over_time(prof, cur, window="1mo")
     # reference: pandas month-start groups (pd.Grouper(key="ts", freq="MS"))
     groups = {k: g for k, g in df.groupby(pd.Grouper(key="ts", freq="MS")) if len(g)}
     assert list(r.windows) == list(groups)

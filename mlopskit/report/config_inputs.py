@@ -100,6 +100,19 @@ def open_config_inputs(
                 "sha256": file_sha256(cfg.path),
             }
         )
+        # the model artifact beside its config (the demo's models/<model>.json, what the
+        # registry registers): its sha256 is the provenance's model_sha256, which the
+        # promotion gate compares with the registered artifact
+        artifact = cfg.path.parent / f"{cfg.model}.json"
+        if artifact.is_file():
+            files.append(
+                {
+                    "name": f"model {cfg.model}",
+                    "path": rel(artifact),
+                    "rows": None,
+                    "sha256": file_sha256(artifact),
+                }
+            )
     if role is None:
         stage = config_stage(cfg)
         has_rollout_logs = "shadow_log" in logs or "canary_log" in logs
