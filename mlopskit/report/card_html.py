@@ -8,6 +8,7 @@ ids (``verdict``, ``mk-headline``, ``mk-policy``, ``mk-chips``, ``mk-money``,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -106,45 +107,16 @@ def card_html(
     """The first screen (see the module docstring); ids ``verdict``, ``mk-chips``,
     ``mk-timeline``, ``mk-policy`` and ``mk-why`` for tests and readers."""
     colour = VERDICT_COLOURS.get(card.verdict, "#57606a")
-    pol = card.policy
-    if pol.default:
-        pol_html = (
-            f'<div class="mk-ran" id="mk-policy">Policy: default '
-            f"({escape(_short(pol.sha256))}).</div>"
-        )
-    else:
-        diff = ", ".join(pol.differs[:8]) + (" …" if len(pol.differs) > 8 else "")
-        pol_html = (
-            f'<div class="mk-policy-banner" id="mk-policy" data-default="false">'
-            f"<strong>Not the default policy:</strong> {escape(pol.path)} "
-            f"({escape(_short(pol.sha256))}); differs from policies/default.yml in "
-            f"{escape(diff or 'its bytes')}.</div>"
-        )
+    pol_html = policy_html(card.policy)
     chips_html = "".join(_chip_html(c) for c in card.chips)
     why = card.reasons[:n_reasons]
-    why_html = "".join(
-        f"<li>{'✔' if r.passed else '✘' if r.passed is False else '·'} {escape(r.message)}</li>"
-        for r, _ in why
-    )
-    steps = "".join(f"<li>{escape(s)}</li>" for s in next_steps)
-    warn = "".join(f"<li>{escape(x)}</li>" for x in warnings)
-    more_w = (
-        f'<details class="mk-details"><summary>{fmt.count(len(warnings))} warning(s)</summary>'
-        f"<ul>{warn}</ul></details>"
-        if warnings
-        else ""
-    )
     ran = f'<div class="mk-ran">{escape(card.window.sentence())}</div>' if card.window else ""
     mon = (
         f'<div class="mk-money" id="mk-money">{escape(card.money.sentence())}</div>'
         if card.money
         else ""
     )
-    expires = (
-        f" · decision expires {_day(card.expires)} (as-of {_day(card.as_of)} + {EXPIRY_DAYS} days)"
-        if card.expires is not None
-        else ""
-    )
+    expires = expires_text(card.expires, card.as_of)
     return (
         f"<style>{CARD_CSS}</style>"
         f'<section class="mk-verdict mk-card" id="verdict" data-verdict="{escape(card.verdict)}" '
@@ -156,12 +128,58 @@ def card_html(
         f"{pol_html}"
         f'<div class="mk-chips" id="mk-chips">{chips_html}</div>{ran}{mon}'
         f"{_timeline_html(card.timeline)}"
-        f'<div class="mk-cols"><div><strong>Why (what decided, first)</strong>'
-        f'<ol class="mk-why" id="mk-why">{why_html}</ol></div>'
-        f'<div class="mk-next"><strong>What to do next</strong><ul>{steps}</ul>{more_w}</div></div>'
+        f"{why_next_html([r for r, _ in why], next_steps, warnings)}"
         f"</section>"
     )
 
 
 def _short(sha: str | None) -> str:
     return "sha256 " + sha[:12] if sha else "built-in defaults"
+
+
+def policy_html(pol: Any) -> str:
+    """The policy line (``id="mk-policy"``): the default's hash, or a banner naming what
+    differs from ``policies/default.yml`` (shared by the rollout and monitoring cards)."""
+    if pol.default:
+        return (
+            f'<div class="mk-ran" id="mk-policy">Policy: default '
+            f"({escape(_short(pol.sha256))}).</div>"
+        )
+    diff = ", ".join(pol.differs[:8]) + (" …" if len(pol.differs) > 8 else "")
+    return (
+        f'<div class="mk-policy-banner" id="mk-policy" data-default="false">'
+        f"<strong>Not the default policy:</strong> {escape(pol.path)} "
+        f"({escape(_short(pol.sha256))}); differs from policies/default.yml in "
+        f"{escape(diff or 'its bytes')}.</div>"
+    )
+
+
+def expires_text(expires: Any, as_of: Any) -> str:
+    """`` · decision expires D (as-of A + N days)``, or nothing without an expiry."""
+    if expires is None:
+        return ""
+    return f" · decision expires {_day(expires)} (as-of {_day(as_of)} + {EXPIRY_DAYS} days)"
+
+
+def why_next_html(
+    reasons: Sequence[Any], next_steps: Sequence[str], warnings: Sequence[str]
+) -> str:
+    """The two columns under the chips: ranked reasons (``id="mk-why"``) and next steps with
+    the warnings folded behind one line."""
+    why_html = "".join(
+        f"<li>{'✔' if r.passed else '✘' if r.passed is False else '·'} {escape(r.message)}</li>"
+        for r in reasons
+    )
+    steps = "".join(f"<li>{escape(s)}</li>" for s in next_steps)
+    warn = "".join(f"<li>{escape(x)}</li>" for x in warnings)
+    more_w = (
+        f'<details class="mk-details"><summary>{fmt.count(len(warnings))} warning(s)</summary>'
+        f"<ul>{warn}</ul></details>"
+        if warnings
+        else ""
+    )
+    return (
+        f'<div class="mk-cols"><div><strong>Why (what decided, first)</strong>'
+        f'<ol class="mk-why" id="mk-why">{why_html}</ol></div>'
+        f'<div class="mk-next"><strong>What to do next</strong><ul>{steps}</ul>{more_w}</div></div>'
+    )

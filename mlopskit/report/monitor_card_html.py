@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mlopskit import _format as fmt
 from mlopskit._display import escape
-from mlopskit.report.card import EXPIRY_DAYS, _day
-from mlopskit.report.card_html import CARD_CSS, _short, _timeline_html
+from mlopskit.report.card_html import (
+    CARD_CSS,
+    _timeline_html,
+    expires_text,
+    policy_html,
+    why_next_html,
+)
 from mlopskit.report.monitor_card import LayerChip, MonitorCard
 from mlopskit.verdict import VERDICT_COLOURS
 
@@ -45,20 +49,7 @@ def monitor_card_html(
 ) -> str:
     """The monitoring report's first screen (see the module docstring)."""
     colour = VERDICT_COLOURS.get(card.verdict, "#57606a")
-    pol = card.policy
-    if pol.default:
-        pol_html = (
-            f'<div class="mk-ran" id="mk-policy">Policy: default '
-            f"({escape(_short(pol.sha256))}).</div>"
-        )
-    else:
-        diff = ", ".join(pol.differs[:8]) + (" …" if len(pol.differs) > 8 else "")
-        pol_html = (
-            f'<div class="mk-policy-banner" id="mk-policy" data-default="false">'
-            f"<strong>Not the default policy:</strong> {escape(pol.path)} "
-            f"({escape(_short(pol.sha256))}); differs from policies/default.yml in "
-            f"{escape(diff or 'its bytes')}.</div>"
-        )
+    pol_html = policy_html(card.policy)
     retrain = (
         f' · retraining: <span class="mk-retrain">{escape(card.retraining)}</span>'
         if card.retraining
@@ -74,23 +65,7 @@ def monitor_card_html(
         if card.estimate
         else ""
     )
-    why_html = "".join(
-        f"<li>{'✔' if r.passed else '✘' if r.passed is False else '·'} {escape(r.message)}</li>"
-        for r in card.reasons[:n_reasons]
-    )
-    steps = "".join(f"<li>{escape(s)}</li>" for s in next_steps)
-    warn = "".join(f"<li>{escape(x)}</li>" for x in warnings)
-    more_w = (
-        f'<details class="mk-details"><summary>{fmt.count(len(warnings))} warning(s)</summary>'
-        f"<ul>{warn}</ul></details>"
-        if warnings
-        else ""
-    )
-    expires = (
-        f" · decision expires {_day(card.expires)} (as-of {_day(card.as_of)} + {EXPIRY_DAYS} days)"
-        if card.expires is not None
-        else ""
-    )
+    expires = expires_text(card.expires, card.as_of)
     chips = "".join(_chip_html(c) for c in card.chips)
     return (
         f"<style>{CARD_CSS}</style>"
@@ -105,8 +80,6 @@ def monitor_card_html(
         f"{pol_html}"
         f'<div class="mk-chips" id="mk-chips">{chips}</div>{onset}{estimate}'
         f"{_timeline_html(card.timeline)}"
-        f'<div class="mk-cols"><div><strong>Why (what decided, first)</strong>'
-        f'<ol class="mk-why" id="mk-why">{why_html}</ol></div>'
-        f'<div class="mk-next"><strong>What to do next</strong><ul>{steps}</ul>{more_w}</div></div>'
+        f"{why_next_html(card.reasons[:n_reasons], next_steps, warnings)}"
         f"</section>"
     )
