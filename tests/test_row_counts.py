@@ -5,11 +5,14 @@ timestamps, immature labels)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import mlopskit as mk
+from mlopskit.drift.estimated import estimated_performance
 from mlopskit.rows import RowCounts
 
 AS_OF = pd.Timestamp("2026-03-01")
@@ -264,3 +267,208 @@ def test_service_health_reconciles_requests() -> None:
         (log.ts < start).sum()
     )
     assert "rows: read 5,000 requests" in res.summary()
+
+
+# ---- reference profile --------------------------------------------------------------
+def _reference_frame() -> pd.DataFrame:
+    rng, n = np.random.default_rng(158), 4000
+    df = pd.DataFrame(
+        {
+            "ts": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.uniform(0, 40, n), unit="D"),
+            "amount": rng.lognormal(3, 1, n),
+            "hour": rng.integers(0, 24, n).astype(float),
+            "country": rng.choice(["US", "GB", "FR"], n).astype(object),
+        }
+    )
+    df.loc[rng.choice(n, 70, replace=False), "amount"] = np.nan  # planted: missing values
+    df.loc[rng.choice(n, 15, replace=False), "hour"] = np.nan
+    df.loc[rng.choice(n, 33, replace=False), "country"] = None
+    df.loc[rng.choice(n, 21, replace=False), "ts"] = pd.NaT  # planted: no ts
+    return df
+
+
+def test_profile_states_rows_even_when_none_are_dropped() -> None:
+    df = _reference_frame().drop(columns="ts")
+    prof = mk.profile(df)
+    rc = _reconciles(prof.row_counts)
+    assert (rc.read, rc.used, rc.dropped) == (len(df), len(df), ())  # said, not implied
+    assert "rows: read 4,000 rows; used 4,000; dropped 0" in prof.summary()
+    assert "rows: read 4,000 rows" in repr(prof) and "rows: read 4,000" in prof._repr_html_()
+    by = dict(rc.by)
+    for col in ("amount", "hour", "country"):  # independent pandas count of null/NaN
+        sub = by[f"`{col}` values"]
+        assert sub.dropped_for("null/NaN (counted in the __missing__ bin)") == int(
+            df[col].isna().sum()
+        )
+        assert sub.used == int(df[col].notna().sum()) == len(df) - prof.feature(col).n_missing
+    # the counts survive the JSON round trip (derived from the stored bin counts)
+    again = mk.drift.ReferenceProfile.from_json(prof.to_json())
+    assert again.row_counts == rc
+
+
+def test_profile_counts_nan_and_null_of_a_polars_frame_and_refuses_inf() -> None:
+    import polars as pl
+
+    x = pl.Series("x", [1.0, float("nan"), None, 4.0, 5.0, float("nan"), 7.0, 8.0, 9.0, 10.0])
+    prof = mk.profile(pl.DataFrame({"x": x}), bins=2)
+    sub = dict(prof.row_counts.by)["`x` values"]
+    assert (sub.read, sub.used, sub.n_dropped) == (10, 7, 3)  # 2 NaN + 1 null
+    with pytest.raises(ValueError, match=r"±inf"):
+        mk.profile(pd.DataFrame({"x": [1.0, np.inf, 3.0, 4.0]}), bins=2)
+
+
+def test_profile_window_counts_rows_outside_it_against_pandas() -> None:
+    df = _reference_frame()
+    start, end = pd.Timestamp("2026-01-08"), pd.Timestamp("2026-01-29")
+    prof = mk.profile(df, features=["amount", "hour", "country"], window=(start, end))
+    rc = _reconciles(prof.row_counts)
+    inside = (df["ts"] >= start) & (df["ts"] < end)
+    assert rc.read == len(df) and rc.used == prof.n == int(inside.sum())
+    assert rc.dropped_for(f"before the window ({start})") == int((df["ts"] < start).sum())
+    assert rc.dropped_for(f"at or after the window end ({end})") == int((df["ts"] >= end).sum())
+    assert rc.dropped_for("`ts` missing") == int(df["ts"].isna().sum()) == 21
+    sub = dict(rc.by)["`amount` values"]
+    assert sub.read == int(inside.sum()) and sub.used == int((inside & df["amount"].notna()).sum())
+    # the window profile equals profiling the pandas-filtered rows (same bins, same counts)
+    alone = mk.profile(df[inside], features=["amount", "hour", "country"], ts="ts")
+    assert alone.features == prof.features and alone.n == prof.n
+    assert mk.drift.ReferenceProfile.from_json(prof.to_json()).row_counts == rc
+    with pytest.raises(ValueError, match=r"`window` needs a datetime `ts`"):
+        mk.profile(df.drop(columns="ts"), window=(start, end))
+
+
+# ---- estimated performance (CBPE) ---------------------------------------------------
+def test_estimated_performance_reconciles_events_per_window() -> None:
+    df = _scored()
+    start = AS_OF - pd.Timedelta(days=56)
+    est = estimated_performance(
+        df[["ts", "score"]], as_of=AS_OF, start=start, threshold=0.2, window="14D", n_sim=200
+    )
+    rc = _reconciles(est.row_counts)
+    before, after = df["ts"] < start, df["ts"] >= AS_OF
+    assert before.sum() > 0 and after.sum() > 0
+    assert rc.read == len(df)
+    assert rc.dropped_for(f"before start ({start})") == int(before.sum())
+    assert rc.dropped_for("at or after as_of") == int(after.sum())
+    used = df[~before & ~after]
+    per = ((used["ts"] - start) // pd.Timedelta(days=14)).value_counts()  # independent count
+    assert [sub.used for _, sub in rc.by] == [int(per[k]) for k in sorted(per.index)]
+    assert list(est.to_frame()["n_events"]) == [sub.used for _, sub in rc.by]
+    assert f"rows: read {len(df):,} events" in est.summary()
+
+
+# ---- registry gates ---------------------------------------------------------------
+def _gate_set(n: int = 2000) -> pd.DataFrame:
+    rng = np.random.default_rng(159)
+    x = rng.normal(0, 1, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(2 * x - 2)))).astype(int)
+    return pd.DataFrame({"request_id": np.arange(n), "x": x, "label": y})
+
+
+class _FlakyScorer:
+    """Raises on ids divisible by 7, returns 1.5 on those divisible by 11 (not by 7)."""
+
+    def score(self, frame: pd.DataFrame) -> np.ndarray:
+        rid = int(frame["request_id"].iloc[0])
+        if rid % 7 == 0:
+            raise RuntimeError("boom")
+        if rid % 11 == 0:
+            return np.array([1.5])
+        return 1 / (1 + np.exp(-(2 * frame["x"].to_numpy(dtype=float) - 2)))
+
+
+def test_quality_gate_states_its_test_rows() -> None:
+    df = _gate_set()
+    df["s"] = 1 / (1 + np.exp(-(2 * df["x"] - 2)))
+    res = mk.model_quality_gate("fraud_v9", df, scorer="s", thresholds={"auc": 0.6})
+    rc = _reconciles(res.row_counts)
+    assert (rc.read, rc.used, rc.dropped, rc.unit) == (len(df), len(df), (), "test rows")
+    assert "rows: read 2,000 test rows; used 2,000; dropped 0" in res.summary()
+    assert res.to_record()["details"]["row_counts"] == rc.to_dict()
+    assert "rows: read 2,000 test rows" in res._repr_html_()
+
+
+def test_parity_gate_counts_unmatched_keys_per_side_against_pandas() -> None:
+    t = _gate_set()
+    r = t.copy()
+    r = r[r["request_id"] % 9 != 0]  # planted: training rows with no recomputed row
+    extra = pd.DataFrame({"request_id": np.arange(10**6, 10**6 + 37), "x": 0.0, "label": 0})
+    r = pd.concat([r, extra, r.iloc[:4]], ignore_index=True)  # unmatched + duplicate keys
+    res = mk.feature_parity_gate("fraud_v9", r, t, key="request_id", features=["x"])
+    rc = _reconciles(res.row_counts)
+    by = dict(rc.by)
+    t_keys, r_keys = set(t["request_id"]), set(r["request_id"])
+    n_t_only = int((~t["request_id"].isin(r_keys)).sum())  # independent pandas count
+    n_r_only = int((~r["request_id"].isin(t_keys)).sum())
+    assert (n_t_only, n_r_only) == (len(t) - len(t[t["request_id"] % 9 != 0]), 37)
+    assert by["training"].read == len(t) and by["recomputed"].read == len(r)
+    assert by["training"].dropped_for("key not in the recomputed features") == n_t_only
+    assert by["recomputed"].dropped_for("key not in the training features") == n_r_only
+    assert by["recomputed"].used == int(r["request_id"].isin(t_keys).sum())
+    assert rc.read == len(t) + len(r) and not res.passed
+    assert "rows: read" in res.summary() and "key not in the recomputed features" in res.summary()
+    assert res.to_record()["details"]["row_counts"] == rc.to_dict()
+
+
+def test_smoke_test_counts_requests_sent_scored_failed_and_logs_them(tmp_path: Any) -> None:
+    full = _gate_set(400)
+    reg = mk.open_registry(tmp_path / "reg.sqlite")
+    model = tmp_path / "model.json"
+    model.write_text("{}")
+    preds = tmp_path / "preds.parquet"
+    keep = full[full["request_id"] % 13 != 0]  # planted: no offline prediction
+    pd.DataFrame(
+        {"request_id": keep["request_id"], "score": 1 / (1 + np.exp(-(2 * keep["x"] - 2)))}
+    ).to_parquet(preds)
+    run = reg.record_run(data_hash="d", n_rows=len(full), feature_set_version="1", features=["x"],
+                         hyperparameters={}, metrics={}, artifacts={"model": model, "eval_predictions": preds})  # fmt: skip
+    reg.register("fraud", run.run_id, version="9", actor="t")
+    reg.promote("fraud_v9", to="Staging", reason="test setup", actor="t", force=True)
+    res = mk.staging_smoke_test(
+        "fraud_v9",
+        full.sample(frac=1.0, random_state=1),  # the sample is the 60 smallest ids, any order
+        loader=lambda _b: _FlakyScorer(),
+        key="request_id",
+        registry=reg,
+        n=60,
+        latency_p99_ms=1e6,  # latency is not under test
+    )
+    rc = _reconciles(res.row_counts)
+    ids = pd.Series(np.arange(60))  # independent count over the sample
+    raised, bad = ids % 7 == 0, (ids % 11 == 0) & (ids % 7 != 0)
+    scored = ~raised & ~bad
+    assert (rc.read, rc.used) == (60, int(scored.sum()))
+    assert rc.dropped_for("failed: raised an error") == int(raised.sum())
+    assert rc.dropped_for("failed: not one probability in [0, 1]") == int(bad.sum())
+    off = dict(rc.by)["offline parity"]
+    assert off.read == int(scored.sum())
+    assert off.dropped_for("no recorded offline prediction") == int(
+        (scored & (ids % 13 == 0)).sum()
+    )
+    assert res.n_errors == rc.n_dropped and not res.passed
+    # the gate's log record carries them
+    reg.record_gate(res)
+    logged = reg.gate_results("fraud_v9")[-1]
+    assert logged["details"]["row_counts"] == rc.to_dict()
+    assert "rows: read 60 requests sent" in logged["summary"]
+
+
+def test_monitoring_provenance_lists_profile_and_estimate_rows() -> None:
+    from mlopskit.report import evidence, rendering
+
+    df = _scored()
+    prof = mk.profile(_reference_frame(), features=["amount"], window=REF_WINDOW)
+    est = estimated_performance(
+        df[["ts", "score"]], as_of=AS_OF, start=REF[1], threshold=0.2, window="14D", n_sim=100
+    )
+    counts = evidence.row_counts(input_drift_reference=prof, estimated_performance=est)
+    assert counts["input_drift_reference"] == prof.row_counts.to_dict()
+    assert counts["estimated_performance"] == est.row_counts.to_dict()  # type: ignore[union-attr]
+    html = rendering.provenance_html(
+        rendering.provenance({}, {"decision": {"key_numbers": {"row_counts": counts}}})
+    )
+    assert "<td>estimated_performance</td>" in html and "<td>input_drift_reference</td>" in html
+    assert f"<td>{len(df):,}</td>" in html and "at or after as_of" in html
+
+
+REF_WINDOW = (pd.Timestamp("2026-01-08"), pd.Timestamp("2026-01-29"))

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mlopskit import _display, frames
+from mlopskit.rows import RowCounts
 from mlopskit.stats.calibration import expit
 from mlopskit.stats.cbpe import EstimatedMetric, estimate_performance
 
@@ -41,6 +42,8 @@ class EstimatedPerformance:
     diverged : the realized AUC lies outside the estimate's interval.
     threshold, window, level : the choices behind it.
     assumption : what the estimate assumes, in words.
+    row_counts : scored events read, used (in ``[start, as_of)``) and left out (before
+        ``start``, at or after ``as_of``), per window in ``by``; from the estimate's group-by.
     """
 
     windows: tuple[pd.Timestamp, ...]
@@ -51,6 +54,7 @@ class EstimatedPerformance:
     window: str
     level: float
     assumption: str = ASSUMPTION
+    row_counts: RowCounts | None = None
 
     __repr__ = _display.short_repr
     __eq__ = _display.nan_safe_eq
@@ -68,6 +72,9 @@ class EstimatedPerformance:
             row["auc_realized"] = real
             row["diverged"] = div
             rows.append(row)
+        if self.row_counts is not None and len(self.row_counts.by) == len(rows):
+            for row, (_, rc) in zip(rows, self.row_counts.by, strict=True):
+                row["n_events"] = rc.used
         return pd.DataFrame(rows)
 
     def summary(self) -> str:
@@ -82,6 +89,8 @@ class EstimatedPerformance:
                 f" Realized AUC diverges from the estimate in {n_div} matured window(s), first "
                 f"{first.date()}: the model's relation to the outcome has changed."
             )
+        if self.row_counts is not None:
+            head += f"\nrows: {self.row_counts.summary()}"
         return head
 
     def _repr_html_(self) -> str:
@@ -119,7 +128,7 @@ def estimated_performance(
     lf = frames.validate(scored, contract, columns={"score": score, "ts": ts}, frame="scores")
     as_of_t, start_t = pd.Timestamp(as_of), pd.Timestamp(start)
     _, length = frames.parse_window(window)
-    cells = frames.label_calibration_counts(lf, as_of=as_of_t, start=start_t, has_label=False)
+    cells, read = frames.label_calibration_rows(lf, as_of=as_of_t, start=start_t, has_label=False)
     day = (as_of_t - start_t) / pd.Timedelta(days=1) - cells["age_day"].to_numpy() - 1
     per = length / pd.Timedelta(days=1)
     widx = np.floor(np.maximum(day, 0) / per).astype(int)
@@ -133,7 +142,7 @@ def estimated_performance(
             for w in outcome.windows
             if w.n_matured and w.n_matured == w.n_events
         }
-    wins, ests, reals, divs = [], [], [], []
+    wins, ests, reals, divs, by_win = [], [], [], [], {}
     for k in np.unique(widx):
         sel = cells[widx == k]
         p = expit(sel["logit_sum"].to_numpy() / sel["n"].to_numpy())
@@ -147,6 +156,7 @@ def estimated_performance(
             seed=seed + int(k),
         )
         w0 = start_t + int(k) * length
+        by_win[str(w0)] = RowCounts.of(int(sel["n"].sum()), unit="events")
         real = float(realized.get(w0, math.nan))
         wins.append(w0)
         ests.append(est)
@@ -160,4 +170,10 @@ def estimated_performance(
         threshold=float(threshold),
         window=window,
         level=level,
+        row_counts=RowCounts.of(
+            read["read"],
+            {f"before start ({start_t})": read["before"], "at or after as_of": read["after"]},
+            by=by_win,
+            unit="events",
+        ),
     )

@@ -20,6 +20,7 @@ import pandas as pd
 
 from mlopskit import _display, frames
 from mlopskit.policy import DriftPolicy, Policy, as_policy
+from mlopskit.rows import RowCounts
 
 PROFILE_VERSION = 1
 
@@ -133,6 +134,8 @@ class ReferenceProfile:
     warnings : data problems found while profiling (constant or all-missing features).
     edges_from : how the numeric edges were found: ``"exact"`` (order statistics of every
         valid value) or the sample they came from (counts are always exact).
+    dropped : ``(reason, rows)`` read but left out before profiling (outside the declared
+        ``window``, or no ``ts`` to place them); see :attr:`row_counts`.
     """
 
     features: tuple[FeatureProfile, ...]
@@ -144,10 +147,26 @@ class ReferenceProfile:
     version: int = PROFILE_VERSION
     warnings: tuple[str, ...] = ()
     edges_from: str = "exact"
+    dropped: tuple[tuple[str, int], ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.feature for f in self.features)
+
+    @property
+    def row_counts(self) -> RowCounts:
+        """Rows read, used (profiled: ``n``) and dropped by reason, with per feature in
+        ``by`` the rows holding a value and the null/NaN ones, which are counted in the
+        ``__missing__`` bin (never dropped from the PSI; ±inf is refused, never binned)."""
+        per = {
+            f"`{f.feature}` values": RowCounts.of(
+                self.n, {"null/NaN (counted in the __missing__ bin)": f.n_missing}
+            )
+            for f in (*self.features, *([self.score] if self.score else []))
+        }
+        return RowCounts.of(
+            self.n + sum(k for _, k in self.dropped), self.dropped, by=per, unit="rows"
+        )
 
     def feature(self, name: str) -> FeatureProfile:
         for f in self.features:
@@ -168,6 +187,7 @@ class ReferenceProfile:
             "score": self.score.to_dict() if self.score else None,
             "warnings": list(self.warnings),
             "edges_from": self.edges_from,
+            **({"dropped": [list(d) for d in self.dropped]} if self.dropped else {}),
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -197,6 +217,7 @@ class ReferenceProfile:
             period=(str(d["period"][0]), str(d["period"][1])) if d.get("period") else None,
             warnings=tuple(str(w) for w in d.get("warnings", ())),
             edges_from=str(d.get("edges_from", "exact")),
+            dropped=tuple((str(r), int(k)) for r, k in d.get("dropped", ())),
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -217,6 +238,7 @@ class ReferenceProfile:
             f"{self.bins} bins"
             + (f", period {self.period[0]} – {self.period[1]}" if self.period else ""),
         ]
+        lines.append(f"rows: {self.row_counts.summary()}")
         if self.edges_from != "exact":
             lines.append(f"numeric edges from a {self.edges_from}")
         lines += [f"warning: {w}" for w in self.warnings]
@@ -232,6 +254,7 @@ class ReferenceProfile:
         )
         return (
             f"<div><strong>{_display.escape(self.summary().splitlines()[0])}</strong>"
+            f"<div>rows: {_display.escape(self.row_counts.summary())}</div>"
             f"{_display.table_html(df)}{_display.warnings_html(self.warnings)}</div>"
         )
 
@@ -377,6 +400,7 @@ def profile(
     max_categories: int | None = None,
     quantile_sample: int | None = None,
     seed: int = 0,
+    window: tuple[Any, Any] | None = None,
     columns: Mapping[str, str] | None = None,
     policy: Policy | str | Path | None = None,
 ) -> ReferenceProfile:
@@ -405,6 +429,9 @@ def profile(
         records it (``edges_from``). Sampling needs polars (a path or a polars frame);
         other engines compute exact edges.
     seed : seed of the sample (the hash of the row index).
+    window : ``(start, end)``: profile only the rows with ``start ≤ ts < end`` (``ts``
+        defaults to ``"ts"``); the rows before, at or after the end and without ``ts`` are
+        counted in :attr:`ReferenceProfile.row_counts` as dropped (one extra select on ``ts``).
     columns : mapping canonical name (a feature, ``score``, ``ts``) → your column name; the
         profile records the canonical names. Keys must be among ``features`` (if given),
         ``score`` and ``ts``.
@@ -426,6 +453,10 @@ def profile(
     reference = frames.rename_columns(reference, cmap, keys, frame="reference")
     lf = frames.lazy(reference, frame="reference")
     sch = frames.schema(lf)
+    dropped: dict[str, int] = {}
+    if window is not None:
+        ts = ts or "ts"
+        lf, dropped = _window_rows(lf, sch, ts, window)
     exclude = [c for c in (score, ts) if c is not None]
     skipped: list[str] = []
     if features is None:  # ids, timestamps, labels and scores are not features by default
@@ -499,4 +530,29 @@ def profile(
             )
         ),
         edges_from=edges_from,
+        dropped=tuple((r, k) for r, k in dropped.items() if k),
     )
+
+
+def _window_rows(
+    lf: Any, sch: Mapping[str, Any], ts: str, window: tuple[Any, Any]
+) -> tuple[Any, dict[str, int]]:
+    """The rows with ``start ≤ ts < end`` and the counts of the others, by reason."""
+    if ts not in sch or sch[ts] != frames.nw.Datetime:
+        found = sch[ts] if ts in sch else "no such column"
+        raise ValueError(
+            f"reference: `window` needs a datetime `ts` column to place rows; `{ts}`: {found}. "
+            "Name it with `ts=`."
+        )
+    if len(window) != 2 or any(w is None for w in window):
+        raise ValueError(f"`window` must be (start, end); got {window!r}.")
+    start, end = pd.Timestamp(window[0]), pd.Timestamp(window[1])
+    if not start < end:
+        raise ValueError(f"`window` must have start < end; got {start} – {end}.")
+    (inside,), c = frames.range_counts(lf, ts, [(start, end)], window=(start, end))
+    dropped = {
+        f"before the window ({start})": c["before"],
+        f"at or after the window end ({end})": c["after"],
+        "`ts` missing": c["read"] - inside - c["before"] - c["after"],
+    }
+    return frames.time_filter(lf, ts, start, end), dropped

@@ -84,6 +84,7 @@ from mlopskit.frames.inputs import (
 )
 from mlopskit.frames.labels import (
     label_calibration_counts,
+    label_calibration_rows,
     label_positive_score_quantiles,
     label_time_range,
     label_triangle_counts,
@@ -106,7 +107,6 @@ from mlopskit.frames.service import (
     range_counts,
     service_stats,
     time_range,
-    window_counts,
 )
 from mlopskit.frames.shadow import (
     ShadowAggregates,
@@ -164,6 +164,7 @@ __all__ = [
     "keyword_column",
     "label_arrivals",
     "label_calibration_counts",
+    "label_calibration_rows",
     "label_positive_score_quantiles",
     "label_time_range",
     "label_triangle_counts",
@@ -192,7 +193,6 @@ __all__ = [
     "validate",
     "validation_plan",
     "window_complete",
-    "window_counts",
     "window_spec",
     "write_columns",
 ]

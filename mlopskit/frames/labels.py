@@ -225,27 +225,78 @@ def label_calibration_counts(
     ``age_day`` = floor(as_of − ts) in days. Aggregates: ``n`` rows, ``n_pos`` positives
     labelled by ``as_of`` and ``logit_sum`` (Σ logit score, so each cell's mean logit is exact).
     """
+    return _calibration_cells(lf, as_of, start, has_label, bin_width, eps, frame, False)[0]
+
+
+def label_calibration_rows(
+    lf: nw.LazyFrame,
+    *,
+    as_of: Any,
+    start: Any,
+    has_label: bool,
+    bin_width: float = 0.02,
+    eps: float = 1e-6,
+    frame: str = "events",
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """:func:`label_calibration_counts`' cells and the rows read, before ``start`` and at or
+    after ``as_of`` (row reconciliation), from the same group-by: rows outside the window
+    are grouped under their own key instead of being filtered out first."""
+    return _calibration_cells(lf, as_of, start, has_label, bin_width, eps, frame, True)
+
+
+def _calibration_cells(
+    lf: nw.LazyFrame,
+    as_of: Any,
+    start: Any,
+    has_label: bool,
+    bin_width: float,
+    eps: float,
+    frame: str,
+    count_rows: bool,
+) -> tuple[pd.DataFrame, dict[str, int]]:
     sch = schema(lf)
     lit = _label_ts_literal(as_of, sch["ts"], name="as_of", frame=frame)
     st = _label_ts_literal(start, sch["ts"], name="start", frame=frame)
     p = nw.col("score").cast(nw.Float64).clip(eps, 1 - eps)
     lg = (p / (1 - p)).log()
-    out = collect(
-        lf.filter((nw.col("ts") >= st) & (nw.col("ts") < lit))
-        .with_columns(
-            (lg / bin_width).floor().cast(nw.Int64).alias("logit_bin"),
-            _days_between(lit, nw.col("ts"), lf).floor().cast(nw.Int64).alias("age_day"),
-            _positive(lf, has_label, lit).cast(nw.Int64).alias("_pos"),
-            lg.alias("_lg"),
+    exprs = {
+        "logit_bin": (lg / bin_width).floor().cast(nw.Int64),
+        "age_day": _days_between(lit, nw.col("ts"), lf).floor().cast(nw.Int64),
+        # scores without labels (CBPE): no positives known, not a missing-column error
+        "_pos": (_positive(lf, has_label, lit) if "label_ts" in sch else nw.lit(False)).cast(
+            nw.Int64
+        ),
+        "_lg": lg,
+    }
+    inside = (nw.col("ts") >= st) & (nw.col("ts") < lit)
+    keys = ["logit_bin", "age_day"]
+    if count_rows:  # outside rows: one group each side (-1 before start, 1 at/after as_of)
+        where = (nw.col("ts") >= lit).cast(nw.Int64) - (nw.col("ts") < st).cast(nw.Int64)
+        q = lf.with_columns(
+            where.alias("_where"),
+            *(nw.when(inside).then(e).otherwise(0).alias(k) for k, e in exprs.items()),
         )
-        .group_by("logit_bin", "age_day")
-        .agg(
+        keys.insert(0, "_where")
+    else:
+        q = lf.filter(inside).with_columns(*(e.alias(k) for k, e in exprs.items()))
+    out = collect(
+        q.group_by(*keys).agg(
             nw.len().alias("n"),
             nw.col("_pos").sum().alias("n_pos"),
             nw.col("_lg").sum().alias("logit_sum"),
         )
     )
+    rows: dict[str, int] = {}
+    if count_rows:
+        where_col = out["_where"].astype(np.int64)
+        n = out["n"].astype(np.int64)
+        rows = {
+            "read": int(n.sum()),
+            "before": int(n[where_col == -1].sum()),
+            "after": int(n[where_col == 1].sum()),
+        }
+        out = out[where_col == 0].drop(columns="_where")
     for c in ("logit_bin", "age_day", "n", "n_pos"):
         out[c] = out[c].astype(np.int64)
     out["logit_sum"] = out["logit_sum"].astype(float)
-    return out.sort_values(["age_day", "logit_bin"], ignore_index=True)
+    return out.sort_values(["age_day", "logit_bin"], ignore_index=True), rows

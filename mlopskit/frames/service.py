@@ -17,19 +17,29 @@ def time_range(lf: nw.LazyFrame, ts: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     return pd.Timestamp(row["a"]), pd.Timestamp(row["b"])
 
 
-def range_counts(lf: nw.LazyFrame, ts: str, ranges: Sequence[tuple[Any, Any]]) -> list[int]:
-    """Rows with ``start ≤ ts < end`` for each range, in one lazy select."""
+def range_counts(
+    lf: nw.LazyFrame, ts: str, ranges: Sequence[tuple[Any, Any]], *, window: tuple[Any, Any]
+) -> tuple[list[int], dict[str, int]]:
+    """Rows with ``start ≤ ts < end`` for each range, and the log's rows read, before
+    ``window[0]`` and at or after ``window[1]`` (its row reconciliation), in one lazy select."""
     dtype = schema(lf)[ts]
+    a, b = _ts_literal(window[0], dtype), _ts_literal(window[1], dtype)
     aggs = [
-        ((nw.col(ts) >= _ts_literal(a, dtype)) & (nw.col(ts) < _ts_literal(b, dtype)))
+        ((nw.col(ts) >= _ts_literal(lo, dtype)) & (nw.col(ts) < _ts_literal(hi, dtype)))
         .fill_null(False)
         .cast(nw.Int64)
         .sum()
         .alias(f"r{i}")
-        for i, (a, b) in enumerate(ranges)
+        for i, (lo, hi) in enumerate(ranges)
+    ]
+    aggs += [
+        nw.len().alias("read"),
+        (nw.col(ts) < a).fill_null(False).cast(nw.Int64).sum().alias("before"),
+        (nw.col(ts) >= b).fill_null(False).cast(nw.Int64).sum().alias("after"),
     ]
     row = collect(lf.select(aggs)).iloc[0]
-    return [int(row[f"r{i}"]) for i in range(len(ranges))]
+    counts = {k: int(row[k]) for k in ("read", "before", "after")}
+    return [int(row[f"r{i}"]) for i in range(len(ranges))], counts
 
 
 def service_stats(
@@ -47,17 +57,3 @@ def service_stats(
         ]
     row = collect(lf.select(aggs)).iloc[0].to_dict()
     return {str(k): float(v) if v is not None else float("nan") for k, v in row.items()}
-
-
-def window_counts(lf: nw.LazyFrame, ts: str, start: Any, end: Any) -> dict[str, int]:
-    """Rows of the log, and those before ``start`` and at or after ``end`` (one lazy select)."""
-    dtype = schema(lf)[ts]
-    a, b = _ts_literal(start, dtype), _ts_literal(end, dtype)
-    row = collect(
-        lf.select(
-            nw.len().alias("read"),
-            (nw.col(ts) < a).fill_null(False).cast(nw.Int64).sum().alias("before"),
-            (nw.col(ts) >= b).fill_null(False).cast(nw.Int64).sum().alias("after"),
-        )
-    ).iloc[0]
-    return {k: int(row[k]) for k in ("read", "before", "after")}

@@ -115,8 +115,9 @@ def service_health(
     ``as_of`` defaults to the latest ``ts``; the window is policy ``monitoring.service_window``
     (``"1h"``); the throughput baseline is the same clock window on each of the
     ``baseline_days`` previous days. Pass ``latency=None`` / ``error=None`` when the log lacks
-    them. ``columns`` maps ``ts``, ``latency_ms``, ``error`` to your column names. Two lazy
-    aggregations.
+    them. ``columns`` maps ``ts``, ``latency_ms``, ``error`` to your column names. Three lazy
+    aggregations: the time range, the window's statistics, and the baseline ranges with the
+    row counts (read, before the window, after ``as_of``) in one select.
     """
     pol = as_policy(policy).section("monitoring", MonitoringPolicy)
     _, length = frames.parse_window(window or pol.service_window)
@@ -142,7 +143,7 @@ def service_health(
     day = pd.Timedelta(days=1)
     ranges = [(start - k * day, end - k * day) for k in range(1, baseline_days + 1)]
     ranges = [r for r in ranges if r[0] >= first]  # days before the log began are unknown
-    base_n = frames.range_counts(lf, "ts", ranges) if ranges else []
+    base_n, wc = frames.range_counts(lf, "ts", ranges, window=(start, end))
     n = int(cur["n"])
     if n == 0:
         raise ValueError(f"service log: no requests in the latest window {start} – {end}.")
@@ -160,7 +161,6 @@ def service_health(
             "throughput ratio is NaN."
         )
     errors = cur.get("errors", math.nan)
-    wc = frames.window_counts(lf, "ts", start, end)
     rows = RowCounts.of(
         wc["read"],
         {

@@ -108,29 +108,32 @@ def _policy_for(inputs: Any, policy: Any) -> Any:
     return dataclasses.replace(pol, raw={**pol.raw, "monitoring": mon})
 
 
-def _reference(inputs: Any) -> Any:
-    """The training/baseline frame of input drift: the ``reference`` log, else (with a
-    model config) the events of the config's reference window."""
+def _reference(inputs: Any) -> tuple[Any, Any]:
+    """The training/baseline frame of input drift and the window :func:`drift.profile` keeps
+    of it: the ``reference`` log (whole), else (with a model config) the events in the
+    config's reference window (the profile counts the rows outside it as dropped)."""
     if inputs.path("reference") is not None:
-        return inputs.path("reference")
+        return inputs.path("reference"), None
     if getattr(inputs, "config", None) is None or inputs.path("events") is None:
-        return None
+        return None, None
     w = _windows(inputs, REFERENCE_DAYS, CURRENT_DAYS)
-    return frames.time_filter(frames.lazy(inputs.path("events")), "ts", *w["reference_period"])
+    return inputs.path("events"), tuple(w["reference_period"])
 
 
 def _input_drift(inputs: Any, model: str, current: tuple[Any, Any], policy: Any) -> Any:
     from mlopskit import drift
 
     features = _features(inputs, model)
-    reference = _reference(inputs)
+    reference, window = _reference(inputs)
     if reference is None or inputs.path("events") is None or not features:
         return None, None
     cfg = getattr(inputs, "config", None)
     categorical = None
     if cfg is not None:
         categorical = [c for c in cfg.categorical() if c in features] or None
-    prof = drift.profile(reference, features=features, categorical=categorical, policy=policy)
+    prof = drift.profile(
+        reference, features=features, categorical=categorical, window=window, policy=policy
+    )
     cur = frames.time_filter(frames.lazy(inputs.path("events")), "ts", *current)
     return prof, drift.psi_table(prof, cur, policy=policy)
 
@@ -153,6 +156,7 @@ class RolloutEvidence:
     input_drift: Any
     current: tuple[pd.Timestamp, pd.Timestamp]
     words: Any = None
+    reference_profile: Any = None
     """Card words per canary metric (a model config's ``domain`` words; ``None``: the
     defaults of :data:`mlopskit.report.card.DEFAULT_WORDS`)."""
 
@@ -191,7 +195,10 @@ class RolloutEvidence:
         if self.input_drift is not None:
             kn["input_drift_flagged"] = list(self.input_drift.flagged)
         kn["row_counts"] = row_counts(
-            shadow=self.shadow, canary=self.canary, input_drift=self.input_drift
+            shadow=self.shadow,
+            canary=self.canary,
+            input_drift_reference=self.reference_profile,
+            input_drift=self.input_drift,
         )
         return kn
 
@@ -276,13 +283,13 @@ def rollout(
         if getattr(inputs, "config", None) is not None:
             current = _windows(inputs, REFERENCE_DAYS, current_days)["current"]
         p.step("input drift")
-        psi = _input_drift(inputs, inputs.model, current, policy)[1]
+        prof, psi = _input_drift(inputs, inputs.model, current, policy)
     words = None
     if getattr(inputs, "config", None) is not None:
         from mlopskit.report.config_inputs import config_words
 
         words = config_words(inputs.config)
-    return RolloutEvidence(sh, cn, hist, psi, current, words)
+    return RolloutEvidence(sh, cn, hist, psi, current, words, reference_profile=prof)
 
 
 @dataclass(frozen=True)
@@ -318,6 +325,7 @@ class MonitoringEvidence:
     estimated: Any = None
     estimate_check: Any = None
     unit: str = "transactions"
+    reference_profile: Any = None
 
     def key_numbers(self) -> dict[str, Any]:
         kn: dict[str, Any] = {
@@ -338,11 +346,13 @@ class MonitoringEvidence:
             kn["confirmed_auc_drops"] = [str(t) for t in self.outcome_drift.confirmed_drops]
         kn["row_counts"] = row_counts(
             service=self.service,
+            input_drift_reference=self.reference_profile,
             input_drift=self.input_drift,
             input_drift_over_time=self.input_drift_over_time,
             output_drift=self.output_drift,
             outcome_drift=self.outcome_drift,
             label_maturity=self.maturity,
+            estimated_performance=self.estimated,
         )
         return kn
 
@@ -466,4 +476,5 @@ def monitoring(
             estimated=estimated,
             estimate_check=check,
             unit=cfg.domain.events if cfg is not None else "transactions",
+            reference_profile=prof,
         )

@@ -85,6 +85,9 @@ class _Gate:
             f"{_display.escape(r.message)}</li>"
             for r in self.reasons
         )
+        rows = getattr(self, "row_counts", None)
+        if rows is not None:
+            items += f"<li>· rows: {_display.escape(rows.summary())}</li>"
         return (
             f'<div class="mk-verdict" style="border-left:6px solid {colour};padding:6px 12px;">'
             f"<strong>{_display.escape(title)} — {_display.escape(self.model)}: "

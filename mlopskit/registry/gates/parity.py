@@ -18,6 +18,7 @@ from mlopskit.registry.gates.base import (
     _head,
 )
 from mlopskit.registry.records import parse_model
+from mlopskit.rows import RowCounts
 from mlopskit.verdict import Reason
 
 
@@ -48,6 +49,9 @@ class ParityGateResult(_Gate):
         on one side only (a recompute that drops rows fails the gate).
     schema_problems : features missing from the recomputed frame or with another dtype.
     key, atol, rtol : how rows were matched and the tolerance ``|r − t| ≤ atol + rtol·|t|``.
+    row_counts : rows read on both sides, used (their key is on the other side) and left
+        out as unmatched, per side in ``by`` (``"training"``, ``"recomputed"``); a row whose
+        key has no partner is also a failed ``parity_rows`` check.
     """
 
     model: str
@@ -65,6 +69,7 @@ class ParityGateResult(_Gate):
     rtol: float
     warnings: tuple[str, ...] = ()
     gate: str = FEATURE_PARITY
+    row_counts: RowCounts | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per feature: feature, kind, n_compared, n_mismatch, share_mismatch, max_abs_diff."""
@@ -106,6 +111,8 @@ class ParityGateResult(_Gate):
             f"matched rows (tolerance |recomputed − training| ≤ {self.atol:g} + "
             f"{self.rtol:g}·|training|)"
         ]
+        if self.row_counts is not None:
+            lines.append(f"  rows: {self.row_counts.summary()}")
         key = ",".join(self.key)
         for f in bad:
             share = f.n_mismatch / f.n_compared if f.n_compared else float("nan")
@@ -135,6 +142,7 @@ class ParityGateResult(_Gate):
             "schema_problems": list(self.schema_problems),
             "atol": self.atol,
             "rtol": self.rtol,
+            "row_counts": None if self.row_counts is None else self.row_counts.to_dict(),
         }
 
     def _repr_html_(self) -> str:
@@ -290,7 +298,18 @@ def feature_parity_gate(
         atol=atol,
         rtol=rtol,
         warnings=warnings,
+        row_counts=_parity_rows(st["n_training"], n_mr, st["n_recomputed"], n_mt),
     )
+
+
+def _parity_rows(n_training: int, n_mr: int, n_recomputed: int, n_mt: int) -> RowCounts:
+    """Rows per side: used = its key is on the other side (anti-join counts, same pass)."""
+    no_rec, no_train = "key not in the recomputed features", "key not in the training features"
+    sides = {
+        "training": RowCounts.of(n_training, {no_rec: n_mr}),
+        "recomputed": RowCounts.of(n_recomputed, {no_train: n_mt}),
+    }
+    return RowCounts.of(n_training + n_recomputed, {no_rec: n_mr, no_train: n_mt}, by=sides)
 
 
 def _py(value: Any) -> Any:

@@ -20,6 +20,7 @@ from mlopskit.registry.gates.base import (
     _head,
 )
 from mlopskit.registry.records import parse_model
+from mlopskit.rows import RowCounts
 from mlopskit.stats.auc import delong_auc, delong_paired
 from mlopskit.verdict import Reason
 
@@ -72,6 +73,8 @@ class QualityGateResult(_Gate):
         when the lower bound clears the threshold: the quality is demonstrated).
     alpha : one-sided level; n, n_pos : test-set rows and positives.
     production : display form of the Production model compared with, if any.
+    row_counts : test-set rows read and used (a missing label or a non-finite score is an
+        error, never a drop, so every row read is used).
     """
 
     model: str
@@ -86,6 +89,7 @@ class QualityGateResult(_Gate):
     production: str | None = None
     warnings: tuple[str, ...] = ()
     gate: str = MODEL_QUALITY
+    row_counts: RowCounts | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per metric (estimate, se, ci_low, ci_high, threshold, diff, …)."""
@@ -103,6 +107,8 @@ class QualityGateResult(_Gate):
             + f" (n={self.n:,}, positives={self.n_pos:,}, one-sided α={self.alpha:g}, "
             f"threshold rule {self.threshold_rule!r})"
         ]
+        if self.row_counts is not None:
+            lines.append(f"  rows: {self.row_counts.summary()}")
         lines += [f"  {'✔' if r.passed else '✘'} {r.message}" for r in self.reasons]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -117,6 +123,7 @@ class QualityGateResult(_Gate):
             "n": self.n,
             "n_pos": self.n_pos,
             "production": self.production,
+            "row_counts": None if self.row_counts is None else self.row_counts.to_dict(),
         }
 
     def _repr_html_(self) -> str:
@@ -366,4 +373,5 @@ def model_quality_gate(
         min_positives=pol.min_positives,
         production=production_model,
         warnings=tuple(warnings),
+        row_counts=RowCounts.of(n, unit="test rows"),
     )

@@ -21,6 +21,7 @@ from mlopskit.registry.gates.base import (
 )
 from mlopskit.registry.records import ArtifactError
 from mlopskit.registry.store import Registry, open_registry
+from mlopskit.rows import RowCounts
 from mlopskit.verdict import Reason
 
 
@@ -41,6 +42,9 @@ class SmokeTestResult(_Gate):
     max_abs_diff : largest |online − recorded offline score| over the sample (None if no
         offline prediction could be compared).
     budgets : the thresholds applied (error rate, p99 latency ms, parity atol).
+    row_counts : requests sent (read), scored (used) and failed by reason (raised, or not
+        one probability in [0, 1]); ``by["offline parity"]``: scored requests compared with
+        their offline prediction and those without one.
     """
 
     model: str
@@ -59,6 +63,7 @@ class SmokeTestResult(_Gate):
     parity_atol: float
     warnings: tuple[str, ...] = ()
     gate: str = STAGING_SMOKE
+    row_counts: RowCounts | None = None
 
     def latency_quantiles(self) -> dict[str, float]:
         if not self.latency_ms:
@@ -87,6 +92,8 @@ class SmokeTestResult(_Gate):
 
     def summary(self) -> str:
         lines = [_head(self.passed, self.gate, self.model) + f" (stage {self.stage}, n={self.n})"]
+        if self.row_counts is not None:
+            lines.append(f"  rows: {self.row_counts.summary()}")
         lines += [f"  {'✔' if r.passed else '✘'} {r.message}" for r in self.reasons]
         lines += [f"  error: {e}" for e in self.errors]
         return "\n".join(lines)
@@ -98,6 +105,7 @@ class SmokeTestResult(_Gate):
             "n_errors": self.n_errors,
             "max_abs_diff": self.max_abs_diff,
             "artifact_sha256": self.artifact_sha256,
+            "row_counts": None if self.row_counts is None else self.row_counts.to_dict(),
         }
 
     def _repr_html_(self) -> str:
@@ -181,6 +189,7 @@ def staging_smoke_test(
             latency_ms=(),
             max_abs_diff=None,
             n_missing_offline=0,
+            row_counts=RowCounts.of(0, unit="requests sent"),
             **base,
         )
     try:
@@ -197,6 +206,7 @@ def staging_smoke_test(
             latency_ms=(),
             max_abs_diff=None,
             n_missing_offline=0,
+            row_counts=RowCounts.of(0, unit="requests sent"),
             **base,
         )
     sha = hashlib.sha256(blob).hexdigest()
@@ -213,6 +223,7 @@ def staging_smoke_test(
     latencies: list[float] = []
     errors: list[str] = []
     diffs: list[float] = []
+    n_raised = n_bad_score = 0
     for i, k in enumerate(keys):
         row = sample.iloc[[i]]
         t0 = time.perf_counter()
@@ -221,10 +232,12 @@ def staging_smoke_test(
         except Exception as exc:  # a failing request is the finding; kept with its type
             latencies.append((time.perf_counter() - t0) * 1e3)
             errors.append(f"{key}={k!r}: {type(exc).__name__}: {exc}")
+            n_raised += 1
             continue
         latencies.append((time.perf_counter() - t0) * 1e3)
         if out.size != 1 or not np.isfinite(out[0]) or not 0 <= out[0] <= 1:
             errors.append(f"{key}={k!r}: score {out.tolist()} is not one probability in [0, 1]")
+            n_bad_score += 1
             continue
         if k in offline:
             diffs.append(abs(float(out[0]) - offline[k]))
@@ -233,6 +246,17 @@ def staging_smoke_test(
     err_rate = len(errors) / n_done if n_done else 1.0
     missing = sum(1 for k in keys if k not in offline)
     max_diff = max(diffs) if diffs else None
+    n_scored = n_done - n_raised - n_bad_score
+    rows = RowCounts.of(
+        n_done,
+        {"failed: raised an error": n_raised, "failed: not one probability in [0, 1]": n_bad_score},
+        by={
+            "offline parity": RowCounts.of(
+                n_scored, {"no recorded offline prediction": n_scored - len(diffs)}, unit="scored"
+            )
+        },
+        unit="requests sent",
+    )
     reasons = [
         Reason(
             "sample",
@@ -293,5 +317,6 @@ def staging_smoke_test(
         latency_ms=tuple(latencies),
         max_abs_diff=max_diff,
         n_missing_offline=missing,
+        row_counts=rows,
         **base,
     )
