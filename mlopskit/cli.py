@@ -34,9 +34,12 @@ def _add_demo(sub: Any) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from mlopskit import config, demo
+    from mlopskit import config
 
     out = config.demo_dir() if args.out is None else Path(args.out).resolve()
+    config.output_dir(out, purpose="the demo world's files are written into it")
+    from mlopskit import demo
+
     if any((out / "models").glob("*.yml")) and not args.force:
         print(f"demo world already at {out} (use --force to regenerate)")
         return 0

@@ -27,3 +27,21 @@ def demo_dir() -> Path:
 def reports_dir() -> Path:
     """Rendered reports: ``$MLOPSKIT_REPORTS`` or ``<repo>/reports``."""
     return _env_path("MLOPSKIT_REPORTS", REPO_ROOT / "reports")
+
+
+def output_dir(
+    path: str | Path,
+    flag: str = "--out",
+    purpose: str = "the report writes its HTML and decision.json into it",
+) -> Path:
+    """``path`` as a directory to write into (created later), or a clear error when it, or a
+    parent of it, is an existing file: nothing is written, nothing overwritten."""
+    p = Path(path)
+    for part in (p, *p.parents):
+        if part.exists() and not part.is_dir():
+            what = "is an existing file" if part == p else f"is under `{part}`, an existing file"
+            raise ValueError(
+                f"`{flag}` must be a directory ({purpose}); `{p}` {what}. Give a directory "
+                "path, new or existing."
+            )
+    return p

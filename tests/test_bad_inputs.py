@@ -398,6 +398,15 @@ def _cur_times(k: float) -> pd.DataFrame:
     return _set(features("current"), "amount", features("current")["amount"] * k)
 
 
+WIN = ("2026-01-03", "2026-01-08")
+add("profile", "window_without_ts", RAISE, lambda: mk.profile(features("reference").drop(columns="ts"), features=FEATS, window=WIN), r"window.*ts")  # fmt: skip
+add("profile", "window_ts_as_text", RAISE, lambda: mk.profile(_set(features("reference"), "ts", features("reference")["ts"].astype(str)), features=FEATS, window=WIN), r"window.*datetime")  # fmt: skip
+add("profile", "window_reversed", RAISE, lambda: mk.profile(features("reference"), features=FEATS, window=WIN[::-1]), r"start < end")  # fmt: skip
+add("profile", "window_not_a_pair", RAISE, lambda: mk.profile(features("reference"), features=FEATS, window="2026-01-03"), r"\(start, end\)")  # fmt: skip
+add("profile", "window_not_dates", RAISE, lambda: mk.profile(features("reference"), features=FEATS, window=("yesterday", "today")), r"two dates")  # fmt: skip
+add("profile", "window_without_rows", RAISE, lambda: mk.profile(features("reference"), features=FEATS, window=("2027-01-01", "2027-02-01")), r"no rows.*window")  # fmt: skip
+add("profile", "window_counts_rows_outside", ACCEPT, lambda: mk.profile(features("reference"), features=FEATS, window=WIN),
+    check=lambda r: None if (r.row_counts.read, r.row_counts.used) == (2000, int(((features("reference")["ts"] >= WIN[0]) & (features("reference")["ts"] < WIN[1])).sum())) == (2000, r.n) else f"row counts {r.row_counts}")  # fmt: skip
 add("psi_table", "reference_numbers_as_text_amount_x10", RAISE_OR_WARN,
     lambda: mk.psi_table(_set(features("reference"), "amount", features("reference")["amount"].astype(str)), _cur_times(10), features=FEATS),
     r"amount")  # fmt: skip

@@ -10,6 +10,7 @@ import os
 import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _registry_helpers import add_version, ci_pass
@@ -201,8 +202,13 @@ def test_verify_without_the_key_fails_clearly(
 # --------------------------------------------------------------------------------------
 # Read-only stays read-only
 # --------------------------------------------------------------------------------------
-def _snapshot(d: Path) -> dict[str, bytes]:
-    return {str(p): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+def _snapshot(d: Path) -> dict[str, Any]:
+    """Every file's bytes, mtime and inode, and every directory's mtime (a file created and
+    removed again, e.g. a SQLite journal, changes its directory's mtime)."""
+    return {
+        str(p): (p.read_bytes() if p.is_file() else None, p.stat().st_mtime_ns, p.stat().st_ino)
+        for p in [d, *sorted(d.rglob("*"))]
+    }
 
 
 @pytest.mark.parametrize("what", ["text", "missing", "missing_dir", "other_sqlite", "directory"])

@@ -546,10 +546,18 @@ def _window_rows(
         )
     if len(window) != 2 or any(w is None for w in window):
         raise ValueError(f"`window` must be (start, end); got {window!r}.")
-    start, end = pd.Timestamp(window[0]), pd.Timestamp(window[1])
+    try:
+        start, end = pd.Timestamp(window[0]), pd.Timestamp(window[1])
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"`window` must be two dates (start, end); got {window!r}.") from exc
     if not start < end:
         raise ValueError(f"`window` must have start < end; got {start} – {end}.")
     (inside,), c = frames.range_counts(lf, ts, [(start, end)], window=(start, end))
+    if inside == 0:
+        raise ValueError(
+            f"reference: no rows with {start} ≤ `{ts}` < {end} (`window`); of {c['read']:,} "
+            f"rows read, {c['before']:,} are before it and {c['after']:,} at or after its end."
+        )
     dropped = {
         f"before the window ({start})": c["before"],
         f"at or after the window end ({end})": c["after"],

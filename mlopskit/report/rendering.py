@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import mlopskit.report.notebook as _notebook
+from mlopskit import config
 from mlopskit._display import escape
 from mlopskit.report.cells import Collapsed as Collapsed
 from mlopskit.report.cells import Figure as Figure
@@ -342,7 +343,7 @@ def render(
     model_name = validate_name(str(model if model is not None else params.get("MODEL", stem)))
     params = dict(params)
     json.dumps(jsonable(params))  # parameters must be plain data
-    out = Path(out_dir)
+    out = config.output_dir(out_dir, "out_dir")
     out.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda _msg: None)
 
@@ -518,6 +519,8 @@ def report_model(
 
     say = progress or (lambda _msg: None)
     validate_name(model)
+    if out is not None:  # before any work: a file there is refused, never overwritten
+        config.output_dir(out)
     if as_of is not None:
         try:
             as_of = pd.Timestamp(as_of).isoformat()
