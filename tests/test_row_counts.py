@@ -411,7 +411,7 @@ def test_parity_gate_counts_unmatched_keys_per_side_against_pandas() -> None:
 
 
 def test_smoke_test_counts_requests_sent_scored_failed_and_logs_them(tmp_path: Any) -> None:
-    full = _gate_set(400)
+    full = _gate_set(2000)
     reg = mk.open_registry(tmp_path / "reg.sqlite")
     model = tmp_path / "model.json"
     model.write_text("{}")
@@ -423,7 +423,17 @@ def test_smoke_test_counts_requests_sent_scored_failed_and_logs_them(tmp_path: A
     run = reg.record_run(data_hash="d", n_rows=len(full), feature_set_version="1", features=["x"],
                          hyperparameters={}, metrics={}, artifacts={"model": model, "eval_predictions": preds})  # fmt: skip
     reg.register("fraud", run.run_id, version="9", actor="t")
-    reg.promote("fraud_v9", to="Staging", reason="test setup", actor="t", force=True)
+    # CI gates recorded, then → Staging: the transition's log row quotes their row counts
+    scored = full.assign(s=1 / (1 + np.exp(-(2 * full["x"] - 2))))
+    quality = mk.model_quality_gate("fraud_v9", scored, scorer="s", thresholds={"auc": 0.6})
+    parity = mk.feature_parity_gate("fraud_v9", full, full, key="request_id", features=["x"])
+    assert quality.passed and parity.passed
+    reg.record_gate(quality)
+    reg.record_gate(parity)
+    moved = reg.promote("fraud_v9", to="Staging", reason="CI green", actor="t")
+    logged_checks = {c["gate"]: c["summary"] for c in moved.transitions[-1].evidence["checks"]}
+    assert "rows: read 2,000 test rows; used 2,000; dropped 0" in logged_checks["model_quality"]
+    assert "rows: read 4,000 rows; used 4,000; dropped 0" in logged_checks["feature_parity"]
     res = mk.staging_smoke_test(
         "fraud_v9",
         full.sample(frac=1.0, random_state=1),  # the sample is the 60 smallest ids, any order
