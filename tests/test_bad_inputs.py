@@ -407,6 +407,25 @@ add("profile", "window_not_dates", RAISE, lambda: mk.profile(features("reference
 add("profile", "window_without_rows", RAISE, lambda: mk.profile(features("reference"), features=FEATS, window=("2027-01-01", "2027-02-01")), r"no rows.*window")  # fmt: skip
 add("profile", "window_counts_rows_outside", ACCEPT, lambda: mk.profile(features("reference"), features=FEATS, window=WIN),
     check=lambda r: None if (r.row_counts.read, r.row_counts.used) == (2000, int(((features("reference")["ts"] >= WIN[0]) & (features("reference")["ts"] < WIN[1])).sum())) == (2000, r.n) else f"row counts {r.row_counts}")  # fmt: skip
+
+
+def _stored_profile(tmp: Path, content: str | None, name: str = "profile.json") -> Any:
+    """``ReferenceProfile.from_json`` on a file holding ``content`` (None: a missing path)."""
+    path = tmp / name
+    if content is not None:
+        path.write_text(content)
+    return mk.ReferenceProfile.from_json(path)
+
+
+_GOOD_PROFILE = lambda: mk.profile(features("reference"), features=FEATS).to_json()  # noqa: E731
+CASES.append(Case("ReferenceProfile.from_json", "text_file", lambda tmp: _stored_profile(tmp, "meeting notes\n", "notes.txt"), RAISE, r"notes\.txt.*not JSON"))  # fmt: skip
+CASES.append(Case("ReferenceProfile.from_json", "missing_path", lambda tmp: _stored_profile(tmp, None), RAISE, r"profile\.json.*not a file"))  # fmt: skip
+CASES.append(Case("ReferenceProfile.from_json", "directory", lambda tmp: mk.ReferenceProfile.from_json(tmp), RAISE, r"not a file"))  # fmt: skip
+CASES.append(Case("ReferenceProfile.from_json", "wrong_version", lambda tmp: _stored_profile(tmp, _GOOD_PROFILE().replace('"version": 1', '"version": 7')), RAISE, r"version.*7"))  # fmt: skip
+CASES.append(Case("ReferenceProfile.from_json", "missing_key", lambda tmp: _stored_profile(tmp, json.dumps({k: v for k, v in json.loads(_GOOD_PROFILE()).items() if k != "bins"})), RAISE, r"malformed.*bins"))  # fmt: skip
+CASES.append(Case("ReferenceProfile.from_json", "counts_as_text", lambda tmp: _stored_profile(tmp, _GOOD_PROFILE().replace('"counts": [', '"counts": ["many", ')), RAISE, r"malformed"))  # fmt: skip
+CASES.append(Case("ReferenceProfile.from_json", "round_trip", lambda tmp: _stored_profile(tmp, _GOOD_PROFILE()), ACCEPT,
+    check=lambda r: None if r == mk.profile(features("reference"), features=FEATS) else "round trip changed the profile"))  # fmt: skip
 add("psi_table", "reference_numbers_as_text_amount_x10", RAISE_OR_WARN,
     lambda: mk.psi_table(_set(features("reference"), "amount", features("reference")["amount"].astype(str)), _cur_times(10), features=FEATS),
     r"amount")  # fmt: skip

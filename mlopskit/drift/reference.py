@@ -199,26 +199,48 @@ class ReferenceProfile:
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> ReferenceProfile:
-        """Read a profile written by :meth:`to_json` (JSON text or a file path)."""
-        text = str(text_or_path)
+        """Read a profile written by :meth:`to_json` (JSON text or a file path); anything
+        else (a missing path, a directory, another file, a malformed profile) is a
+        ``ValueError`` naming the source and what is wrong."""
+        text, source = str(text_or_path), "JSON text"
         if not text.lstrip().startswith("{"):
-            text = Path(text_or_path).read_text(encoding="utf-8")
-        d = json.loads(text)
-        if d.get("version") != PROFILE_VERSION:
+            path = Path(text_or_path)
+            source = f"`{path}`"
+            if not path.is_file():
+                raise ValueError(
+                    f"reference profile: {source} is not a file (missing, or a directory); give "
+                    "the path or the text ReferenceProfile.to_json wrote."
+                )
+            text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
             raise ValueError(
-                f"reference profile: `version` must be {PROFILE_VERSION}; got {d.get('version')!r}."
+                f"reference profile {source}: not JSON ({exc}); give the path or the text "
+                "ReferenceProfile.to_json wrote."
+            ) from exc
+        if not isinstance(d, dict) or d.get("version") != PROFILE_VERSION:
+            got = d.get("version") if isinstance(d, dict) else type(d).__name__
+            raise ValueError(
+                f"reference profile {source}: `version` must be {PROFILE_VERSION}; got {got!r}."
             )
-        return cls(
-            features=tuple(FeatureProfile.from_dict(f) for f in d["features"]),
-            n=int(d["n"]),
-            bins=int(d["bins"]),
-            max_categories=int(d["max_categories"]),
-            score=FeatureProfile.from_dict(d["score"]) if d.get("score") else None,
-            period=(str(d["period"][0]), str(d["period"][1])) if d.get("period") else None,
-            warnings=tuple(str(w) for w in d.get("warnings", ())),
-            edges_from=str(d.get("edges_from", "exact")),
-            dropped=tuple((str(r), int(k)) for r, k in d.get("dropped", ())),
-        )
+        try:
+            return cls(
+                features=tuple(FeatureProfile.from_dict(f) for f in d["features"]),
+                n=int(d["n"]),
+                bins=int(d["bins"]),
+                max_categories=int(d["max_categories"]),
+                score=FeatureProfile.from_dict(d["score"]) if d.get("score") else None,
+                period=(str(d["period"][0]), str(d["period"][1])) if d.get("period") else None,
+                warnings=tuple(str(w) for w in d.get("warnings", ())),
+                edges_from=str(d.get("edges_from", "exact")),
+                dropped=tuple((str(r), int(k)) for r, k in d.get("dropped", ())),
+            )
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ValueError(
+                f"reference profile {source}: malformed ({type(exc).__name__}: {exc}); write it "
+                "with ReferenceProfile.to_json."
+            ) from exc
 
     def to_frame(self) -> pd.DataFrame:
         """One row per feature and bin: ``feature, kind, bin, count, share``."""
