@@ -710,6 +710,36 @@ def _smoke(tmp: Path, requests: pd.DataFrame, **kw: Any) -> Any:
     )
 
 
+# ---- monitoring.service_health (not in mlopskit.__all__; public in mlopskit.monitoring) --
+def service_log() -> pd.DataFrame:
+    rng, n = _rng(9), 3000
+    ts = AS_OF - pd.Timedelta(days=3) + pd.to_timedelta(rng.uniform(0, 3, n), unit="D")
+    return pd.DataFrame(
+        {
+            "ts": ts,
+            "latency_ms": rng.lognormal(3, 0.4, n),
+            "error": (rng.random(n) < 0.01).astype(int),
+        }
+    )
+
+
+SH = functools.partial(mk.monitoring.service_health, as_of=AS_OF)
+_SH_N = lambda: SH(service_log()).n  # noqa: E731
+add("monitoring.service_health", "valid", ACCEPT, lambda: SH(service_log()),
+    check=lambda r: None if r.row_counts.used == r.n == int(((service_log().ts >= AS_OF - pd.Timedelta(hours=1)) & (service_log().ts < AS_OF)).sum()) else f"n {r.n}")  # fmt: skip
+add("monitoring.service_health", "empty", RAISE, lambda: SH(service_log().iloc[:0]), EMPTY)  # fmt: skip
+add("monitoring.service_health", "all_nan_latency", RAISE_OR_WARN, lambda: SH(_set(service_log(), "latency_ms", np.nan)), r"latency")  # fmt: skip
+add("monitoring.service_health", "inf_latency", RAISE, lambda: SH(_set(service_log(), "latency_ms", np.inf)), r"latency_ms.*finite")  # fmt: skip
+add("monitoring.service_health", "ts_as_text", RAISE, lambda: SH(_set(service_log(), "ts", service_log()["ts"].astype(str))), r"\bts\b.*datetime")  # fmt: skip
+add("monitoring.service_health", "tz_aware_ts_naive_as_of", ACCEPT, lambda: SH(_set(service_log(), "ts", service_log()["ts"].dt.tz_localize("UTC"))),
+    check=lambda r: None if r.n == _SH_N() else f"n {r.n} ≠ {_SH_N()} of the naive log")  # fmt: skip
+add("monitoring.service_health", "as_of_not_a_date", RAISE, lambda: mk.monitoring.service_health(service_log(), as_of="yesterday"), r"as_of.*date")  # fmt: skip
+add("monitoring.service_health", "baseline_days_negative", RAISE, lambda: SH(service_log(), baseline_days=-3), r"baseline_days")  # fmt: skip
+add("monitoring.service_health", "as_of_after_the_log", RAISE, lambda: mk.monitoring.service_health(service_log(), as_of="2030-01-01"), r"no requests")  # fmt: skip
+add("monitoring.service_health", "unsorted", ACCEPT, lambda: SH(service_log().sample(frac=1.0, random_state=0)),
+    check=lambda r: None if r.n == _SH_N() else "row order changed the result")  # fmt: skip
+
+
 CASES.append(Case("staging_smoke_test", "valid_passes", lambda tmp: _smoke(tmp, quality_set()), ACCEPT,
                   check=lambda r: None if r.passed else r.summary()))  # fmt: skip
 CASES.append(Case("staging_smoke_test", "one_of_n_requests", lambda tmp: _smoke(tmp, quality_set().iloc[:1], n=50), RAISE_OR_WARN, r"1 of 50|fewer|only"))  # fmt: skip

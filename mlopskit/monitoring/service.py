@@ -121,6 +121,21 @@ def service_health(
     """
     pol = as_policy(policy).section("monitoring", MonitoringPolicy)
     _, length = frames.parse_window(window or pol.service_window)
+    if (
+        isinstance(baseline_days, bool)
+        or not isinstance(baseline_days, int | np.integer)
+        or baseline_days < 1
+    ):
+        raise ValueError(
+            f"`baseline_days` (previous days of the throughput baseline) must be an integer "
+            f"≥ 1; got {baseline_days!r}."
+        )
+    as_of_t = None
+    if as_of is not None:
+        try:
+            as_of_t = pd.Timestamp(as_of)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"`as_of` must be a date like 2026-09-01; got {as_of!r}.") from exc
     mapping = frames.resolve_columns(
         columns, frame="service log", ts=ts, latency_ms=latency or None, error=error or None
     )
@@ -135,7 +150,11 @@ def service_health(
     if err is None:
         warn.append("service log has no error column; error rate is NaN.")
     first, last = frames.time_range(lf, "ts")
-    end = last.floor("us") + pd.Timedelta(microseconds=1) if as_of is None else pd.Timestamp(as_of)
+    end = last.floor("us") + pd.Timedelta(microseconds=1) if as_of_t is None else as_of_t
+    if first.tzinfo is not None and end.tzinfo is None:  # as_of in the log's time zone
+        end = end.tz_localize(first.tzinfo)
+    elif first.tzinfo is None and end.tzinfo is not None:  # a naive log is read as UTC
+        end = end.tz_convert("UTC").tz_localize(None)
     start = end - length
     cur = frames.service_stats(
         frames.time_filter(lf, "ts", start, end), latency=lat, error=err, probs=(0.5, 0.95, 0.99)
@@ -159,6 +178,11 @@ def service_health(
         warn.append(
             f"service log: no requests in the same window on the {len(ranges)} previous days; "
             "throughput ratio is NaN."
+        )
+    if lat is not None and math.isnan(cur.get("q2", math.nan)):
+        warn.append(
+            f"service log: `latency_ms` has no value in the latest window ({n:,} requests, all "
+            "latencies missing); latency quantiles are NaN: the latency check cannot be made."
         )
     errors = cur.get("errors", math.nan)
     rows = RowCounts.of(
