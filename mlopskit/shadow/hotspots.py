@@ -162,10 +162,13 @@ def _exact_upper(
 ) -> float:
     """``P(Σ X_s ≥ o)`` for independent hypergeometric ``X_s`` (population ``nt``, ``dt``
     successes, ``n1`` draws), by convolving their probability mass functions."""
+    size = (hi - lo + 1).astype(np.int64)
+    which = np.repeat(np.arange(size.size), size)
+    x = lo[which] + np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
+    pmf = stats.hypergeom.pmf(x, nt[which], dt[which], n1[which])  # one vectorized call
     dist = np.ones(1)
-    for m, n, draws, a, b in zip(nt, dt, n1, lo, hi, strict=True):
-        x = np.arange(int(a), int(b) + 1)
-        dist = np.convolve(dist, stats.hypergeom.pmf(x, int(m), int(n), int(draws)))
+    for part in np.split(pmf, np.cumsum(size)[:-1]):
+        dist = np.convolve(dist, part)
     start = int(lo.sum())
     i = round(o) - start
     if i <= 0:
