@@ -35,15 +35,15 @@ def _one_stratum(seg: tuple[int, int, int], rest: tuple[int, int, int]) -> tuple
     ("seg", "rest"),
     [((40, 9, 7), (400, 30, 35)), ((5, 3, 0), (50, 2, 8)), ((200, 1, 30), (90, 4, 5))],
 )
-def test_one_stratum_is_fishers_exact_test_per_direction(seg: tuple, rest: tuple) -> None:
+def test_one_stratum_is_fishers_exact_test(seg: tuple, rest: tuple) -> None:
     s, t, st = _one_stratum(seg, rest)
     res = hotspots.stratified_test(s, t, st)
-    for k, name in ((1, "p_champion_only"), (2, "p_challenger_only")):
-        table = [[seg[k], sum(seg) - seg[k]], [rest[k], sum(rest) - rest[k]]]
-        # reference: scipy.stats.fisher_exact(table, alternative="greater")
-        ref = stats.fisher_exact(table, alternative="greater").pvalue
-        assert res[name] == pytest.approx(ref, rel=1e-9), (name, table)
-    assert res["p_value"] == max(res["p_champion_only"], res["p_challenger_only"])
+    table = [[seg[1] + seg[2], seg[0]], [rest[1] + rest[2], rest[0]]]
+    # reference: scipy.stats.fisher_exact(table, alternative="greater")
+    ref = stats.fisher_exact(table, alternative="greater").pvalue
+    assert res["p_value"] == pytest.approx(ref, rel=1e-9), table
+    assert res["observed"] == seg[1] + seg[2]
+    assert res["expected_discordant"] == pytest.approx(sum(seg) * table[1][0] / sum(rest))
 
 
 def _strata_world(rng: np.random.Generator, n_strata: int = 12) -> tuple[np.ndarray, ...]:
@@ -92,7 +92,7 @@ def test_many_strata_match_a_monte_carlo_of_the_null_and_the_cmh_statistic() -> 
         rows.astype(int), dis.astype(int), draws.astype(int), size=(200_000, 12), random_state=4
     ).sum(axis=1)
     mc = float(np.mean(sims >= o))
-    assert res["p_champion_only"] == pytest.approx(mc, abs=4 * np.sqrt(mc * (1 - mc) / 200_000))
+    assert res["p_value"] == pytest.approx(mc, abs=4 * np.sqrt(mc * (1 - mc) / 200_000))
     # the normal branch: its z² is statsmodels' CMH statistic with continuity correction
     old = hotspots._EXACT_MAX
     try:
@@ -102,7 +102,7 @@ def test_many_strata_match_a_monte_carlo_of_the_null_and_the_cmh_statistic() -> 
         hotspots._EXACT_MAX = old
     # reference: StratifiedTable(tables).test_null_odds(correction=True).statistic
     chi2 = StratifiedTable(tables).test_null_odds(correction=True).statistic
-    assert stats.norm.isf(approx["p_champion_only"]) ** 2 == pytest.approx(chi2, rel=1e-9)
+    assert stats.norm.isf(approx["p_value"]) ** 2 == pytest.approx(chi2, rel=1e-9)
 
 
 def test_strata_follow_the_mean_normal_score_position() -> None:
@@ -115,14 +115,15 @@ def test_strata_follow_the_mean_normal_score_position() -> None:
     assert st[HALF + 5, HALF + 5] > st[HALF, HALF] > st[HALF - 5, HALF - 5]
 
 
-def test_a_segment_shifted_on_one_model_is_not_a_hot_spot() -> None:
-    # one model scoring the segment higher: more challenger-only, fewer champion-only flags
-    rng = np.random.default_rng(7)
+def _two_segment_world(shift: float, spread: float, noise: float, seed: int = 7) -> pd.Series:
+    """200,000 requests; 20% in segment ``s`` whose risk is shifted by ``shift`` and scaled
+    by ``spread`` and whose challenger noise SD is ``noise`` (elsewhere 0.35)."""
+    rng = np.random.default_rng(seed)
     n = 200_000
     seg = rng.random(n) < 0.2
-    risk = rng.standard_normal(n)
+    risk = rng.standard_normal(n) * np.where(seg, spread, 1.0) + shift * seg
     x = risk + 0.35 * rng.standard_normal(n)
-    y = risk + 0.35 * rng.standard_normal(n) + 0.4 * seg
+    y = risk + np.where(seg, noise, 0.35) * rng.standard_normal(n)
     g = hotspots.GRID[0]
     tx, ty = np.quantile(x, 0.97), np.quantile(y, 0.97)
 
@@ -130,11 +131,18 @@ def test_a_segment_shifted_on_one_model_is_not_a_hot_spot() -> None:
         b = np.clip(np.floor((v - t) / g), -HALF, HALF - 1).astype(int)
         return np.where(v >= t, np.clip(b, 0, None), np.clip(b, None, -1)) + HALF
 
-    gc, gh = grid(x, tx), grid(y, ty)
-    grids = pd.DataFrame({"value": np.where(seg, "s", "r"), "gc": gc, "gh": gh})
+    grids = pd.DataFrame({"value": np.where(seg, "s", "r"), "gc": grid(x, tx), "gh": grid(y, ty)})
     grids = grids.groupby(["value", "gc", "gh"]).size().rename("count").reset_index()
-    cells = pd.DataFrame({"value": ["r", "s"], "pairs": [int((~seg).sum()), int(seg.sum())]})
+    cells = pd.DataFrame({"value": ["r", "s"]})
     out = hotspots.hot_spots({"col": cells}, {"col": grids}, None, min_n=100, alpha=0.05)
-    row = out.set_index("value").loc["s"]
-    assert row.p_challenger_only < 1e-6  # the shift is plain in one direction …
-    assert row.p_champion_only > 0.5 and not row.hot_spot  # … and not a hot spot
+    return out.set_index("value").loc["s"]
+
+
+def test_a_riskier_narrower_segment_is_not_a_hot_spot_a_decorrelated_one_is() -> None:
+    # higher risk (flags ~3x more) and half the spread (range restriction): same models
+    calm = _two_segment_world(shift=0.6, spread=0.5, noise=0.35)
+    assert calm.p_value > 0.01 and not calm.hot_spot
+    # the challenger's noise 0.6 instead of 0.35 in the segment
+    hot = _two_segment_world(shift=0.6, spread=0.5, noise=0.6)
+    assert hot.p_value < 1e-6 and hot.hot_spot
+    assert hot.observed > hot.expected_discordant
