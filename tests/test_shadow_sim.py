@@ -1,19 +1,21 @@
 """Error rates of the shadow decision rules, by seeded simulation with generators of our own
 (not the demo world), on sufficient statistics:
 
-1. disagreement hot spots (``shadow.hotspots``): worlds whose segments differ in risk (flag
-   rates from ~0.4% to ~6%) but not in how alike the models rank → the rate of worlds with
-   any false hot spot (BH across all values of two segment columns) must stay ≤ α; a planted
-   hot spot (the challenger's noise larger in one value) must be found in ≥ 80%;
+1. disagreement hot spots (``shadow.hotspots``): worlds whose segments differ in risk
+   (flag rates from ~0.1% to ~7%), and in ``mixed`` also in risk spread, with models of
+   unequal noise and scale and one segment the challenger scores higher, but not in how
+   the models' errors depend on risk → the rate of worlds with any false hot spot (BH
+   across all values of two segment columns) must stay ≤ α + 3 MCSE, for normal, Student
+   t₅ and logistic risk and noise; a planted hot spot (the challenger's noise larger in
+   one value) must be found in ≥ 80%;
 2. the verdict READY_FOR_CANARY / FIX / CONTINUE_SHADOW (``shadow.checks``), applied to the
    numbers the aggregation hands it: an equivalent challenger (same quality, other noise,
    own threshold from its offline quantile) → false FIX rate; a challenger whose recall at
    its own threshold is lower by exactly the tolerance (5 pp) → FIX ≤ α/2; by 12 pp → FIX
    rate (power).
 
-Each world: 56,000 shadow requests over 14 days (the demo's volume), two segment columns
-that are independent of each other; risk is a latent normal (or, for robustness, Student t₅
-risk with logistic model noise). Rates are printed by ``python tests/test_shadow_sim.py``.
+Each world: 56,000 shadow requests (the demo's volume), two segment columns that are
+independent of each other. Rates are printed by ``python tests/test_shadow_sim.py``.
 """
 
 from __future__ import annotations
