@@ -321,14 +321,15 @@ def test_segments_match_bruteforce_bh_and_rank(to_backend: Backend) -> None:
     for v, c in cells.items():
         r = shown.loc[v]
         assert r.pairs == c.sum() and r.disagreement_rate == pytest.approx((c[1] + c[2]) / c.sum())
-        # reference: the likelihood-ratio test recomputed with scipy's multivariate normal
-        rest = np.array([cells[w] for w in cells if w != v])
-        ref = _reference_excess_cached(tuple(c), tuple(map(tuple, rest)))
-        assert r.latent_corr == pytest.approx(ref["rho"], abs=1e-4)
-        assert r.latent_corr_rest == pytest.approx(ref["rho_rest"], abs=1e-4)
-        assert r.p_value == pytest.approx(ref["p_value"], rel=1e-2, abs=1e-10)
-        assert r.expected_disagreement_rate == pytest.approx(ref["expected"] / c.sum(), rel=1e-3)
-        assert r.lift == pytest.approx((c[1] + c[2]) / ref["expected"], rel=1e-3)
+    # reference: the agreement grid recounted from the rows, the strata and the test
+    ref = _reference_segment_tests(p, "channel")
+    for v, c in cells.items():
+        r = shown.loc[v]
+        assert r.pairs == c.sum() and r.disagreement_rate == pytest.approx((c[1] + c[2]) / c.sum())
+        assert r.p_value == pytest.approx(ref[v]["p_value"], rel=1e-6, abs=1e-300)
+        exp = ref[v]["expected"]
+        assert r.expected_disagreement_rate == pytest.approx(exp / c.sum(), rel=1e-9)
+        assert r.lift == pytest.approx((c[1] + c[2]) / exp, rel=1e-9)
     # reference: statsmodels multipletests(method="fdr_bh") across the tested values
     tested = seg[seg.p_value.notna()]
     np.testing.assert_allclose(
@@ -345,55 +346,37 @@ def test_segments_match_bruteforce_bh_and_rank(to_backend: Backend) -> None:
     assert any("region" in w and "'tiny' (n=1)" in w and "suppressed" in w for w in prof.warnings)
 
 
-@functools.lru_cache(maxsize=16)
-def _reference_excess_cached(seg: tuple, rest: tuple) -> dict[str, float]:
-    # the same tables for every backend: the slow reference runs once per value
-    return _reference_excess_test(np.array(seg), np.array(rest))
+def _reference_segment_tests(p: pd.DataFrame, col: str) -> dict[str, dict[str, float]]:
+    """The hot-spot test written from the rows: each model's logit relative to its own
+    threshold in bins of 0.1 (30 a side, the outer bins open); population normal scores
+    at mid-ranks; strata of 0.2 in the mean normal score; the one-sided stratified exact
+    test of disagreement (hypergeometric counts convolved, scipy's hypergeom pmf)."""
+    logit = lambda s: np.log(s) - np.log1p(-s)  # noqa: E731
+    gc = np.clip(np.floor((logit(p.score_champion) - logit(THR)) / 0.1), -30, 29) + 30
+    gh = np.clip(np.floor((logit(p.score_challenger) - logit(THR_CL)) / 0.1), -30, 29) + 30
+    gc, gh = gc.to_numpy(dtype=int), gh.to_numpy(dtype=int)
 
+    def nscore(g: np.ndarray) -> np.ndarray:
+        cnt = np.bincount(g, minlength=60) / g.size
+        cdf = np.cumsum(cnt)
+        return stats.norm.ppf(np.clip(cdf - cnt / 2, 1e-12, 1)) - stats.norm.ppf(cdf[29])
 
-def _reference_excess_test(seg: np.ndarray, rest: np.ndarray) -> dict[str, float]:
-    """The one-sided LR test of a common latent correlation, written independently: scipy's
-    multivariate_normal.cdf (Genz) for the orthant probabilities and one joint L-BFGS-B
-    maximization over ρ and every stratum's thresholds (h, k)."""
-    from scipy import optimize
-
-    def p11(h: float, k: float, r: float) -> float:
-        mvn = stats.multivariate_normal([0, 0], [[1, r], [r, 1]], abseps=1e-12, releps=1e-12)
-        return float(mvn.cdf([-h, -k]))
-
-    def loglik(tables: np.ndarray, x: np.ndarray) -> float:
-        r, out = float(np.tanh(x[0])), 0.0
-        for (a, b, c, d), h, k in zip(tables, x[1::2], x[2::2], strict=True):
-            q1, q2 = stats.norm.sf(h), stats.norm.sf(k)
-            q11 = p11(h, k, r)
-            probs = (q11, q1 - q11, q2 - q11, 1 - q1 - q2 + q11)
-            out += sum(n * np.log(max(q, 1e-300)) for n, q in zip((a, b, c, d), probs, strict=True))
-        return out
-
-    def fit(tables: np.ndarray) -> tuple[float, float]:
-        n = tables.sum(axis=1)
-        x0 = [np.arctanh(0.9)]
-        for (a, b, c, _), m in zip(tables, n, strict=True):
-            x0 += [stats.norm.isf((a + b) / m), stats.norm.isf((a + c) / m)]
-        res = optimize.minimize(
-            lambda x: -loglik(tables, x), np.array(x0), method="L-BFGS-B",
-            options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 500},
-        )  # fmt: skip
-        return float(np.tanh(res.x[0])), -float(res.fun)
-
-    r_s, l_s = fit(seg[None, :])
-    r_r, l_r = fit(rest)
-    _, l_0 = fit(np.vstack([seg, rest]))
-    z = np.sign(r_r - r_s) * np.sqrt(max(2 * (l_s + l_r - l_0), 0.0))
-    a, b, c, _ = seg
-    n = seg.sum()
-    q11 = p11(stats.norm.isf((a + b) / n), stats.norm.isf((a + c) / n), r_r)
-    return {
-        "rho": r_s,
-        "rho_rest": r_r,
-        "p_value": float(stats.norm.sf(z)),
-        "expected": n * ((a + b) / n + (a + c) / n - 2 * q11),
-    }
+    m = (nscore(gc)[gc] + nscore(gh)[gh]) / 2
+    stratum = np.floor(m / 0.2).astype(int)
+    dis = (gc >= 30) != (gh >= 30)
+    out = {}
+    for v in sorted(p[col].unique()):
+        inside = (p[col] == v).to_numpy()
+        dist, o, expected = np.ones(1), int((dis & inside).sum()), 0.0
+        for s_ in np.unique(stratum):
+            at = stratum == s_
+            n1, n0 = int((at & inside).sum()), int((at & ~inside).sum())
+            d1, d0 = int((at & inside & dis).sum()), int((at & ~inside & dis).sum())
+            expected += n1 * d0 / n0 if n0 else d1
+            x = np.arange(0, min(n1, d1 + d0) + 1)
+            dist = np.convolve(dist, stats.hypergeom.pmf(x, n1 + n0, d1 + d0, n1))
+        out[v] = {"expected": expected, "p_value": float(dist[o:].sum())}
+    return out
 
 
 def test_single_valued_segment_warns(to_backend: Backend) -> None:

@@ -13,6 +13,7 @@ import polars as pl
 
 from mlopskit.frames.contracts import SHADOW_LOG, ValidationPlan, validation_plan
 from mlopskit.frames.inputs import FrameLike, _collect_many, _count, collect, schema
+from mlopskit.frames.shadow_grid import AGREEMENT_GRID, grid_bin, grid_frame
 from mlopskit.rows import RowCounts
 
 
@@ -39,9 +40,12 @@ class ShadowAggregates:
         an error flag only (an errored call's latency is its timeout; the error rate counts it).
     segments : segment column → one row per value with ``n, pairs, both, champion_only,
         challenger_only, neither, missing_challenger, error_challenger``.
-    segment_pairs : ``(column 1, column 2)`` → the 2×2 cells per pair of values of two
-        segment columns (``value_1, value_2, both, champion_only, challenger_only,
-        neither``), for testing a hot spot outside another one.
+    segment_grids : segment column → counts of scored pairs per value on the agreement grid
+        (``value, gc, gh, count``: bins of each model's logit relative to its own threshold,
+        ``frames.shadow_grid``), for the hot-spot test (``shadow.hotspots``).
+    segment_pairs : ``(column 1, column 2)`` → the same grid per pair of values of two
+        segment columns (``value_1, value_2, gc, gh, count``), for testing a hot spot
+        outside another one.
     latency_bin_max_champion, latency_bin_max_challenger : the largest latency in each bin
         of the latency grid (NaN where empty), so a quantile is never read above the data.
     flips : the disagreements with the largest |Δscore| per segment value.
@@ -64,6 +68,7 @@ class ShadowAggregates:
     sample_challenger: np.ndarray
     sample_method: str
     segment_pairs: dict[tuple[str, str], pd.DataFrame] | None = None
+    segment_grids: dict[str, pd.DataFrame] | None = None
     latency_bin_max_champion: np.ndarray | None = None
     latency_bin_max_challenger: np.ndarray | None = None
     bounds: dict[str, Any] = field(default_factory=dict)
@@ -231,6 +236,7 @@ def _aggregate(
     n_rows: int | None,
     plan: ValidationPlan | None = None,
     extra_totals: Sequence[Any] = (),
+    agreement_grid: tuple[float, int] = AGREEMENT_GRID,
 ) -> tuple[ShadowAggregates, dict[str, Any]]:
     """:func:`shadow_aggregates`; ``extra_totals`` (aggregations named ``__x_*``) ride in the
     totals query and come back as the second value; ``plan``'s checks run on the totals
@@ -336,15 +342,15 @@ def _aggregate(
         for seg in segments
     ]
     seg_pairs = [(s1, s2) for i, s1 in enumerate(segments) for s2 in segments[i + 1 :]]
+    thr_cl = threshold if challenger_threshold is None else challenger_threshold
+    gbase = base.filter((fc != 2) & (fh != 2)).with_columns(
+        grid_bin("__c", "__fc", threshold, clip, agreement_grid).alias("__gc"),
+        grid_bin("__h", "__fh", thr_cl, clip, agreement_grid).alias("__gh"),
+    )
     pair_qs = [
-        seg_base.group_by(s1, s2).agg(
-            *[
-                nw.col(f"__{k}").sum().alias(k)
-                for k in ("both", "champion_only", "challenger_only", "neither")
-            ]
-        )
-        for s1, s2 in seg_pairs
+        gbase.group_by(s1, s2, "__gc", "__gh").agg(nw.len().alias("count")) for s1, s2 in seg_pairs
     ]
+    pair_qs += [gbase.group_by(s, "__gc", "__gh").agg(nw.len().alias("count")) for s in segments]
     disagree = base.filter(((fc == 1) & (fh == 0)) | ((fc == 0) & (fh == 1))).with_columns(
         (h - c).alias("delta"), (h - c).abs().alias("__abs")
     )
@@ -420,16 +426,16 @@ def _aggregate(
         seg_frames[seg] = df.sort_values("value", kind="stable").reset_index(drop=True)
     k += len(segments)
     flips = pd.concat(res[k : k + len(flip_qs)], ignore_index=True)
-    pair_frames = {}
-    for (s1, s2), df in zip(
-        seg_pairs, res[k + len(flip_qs) : k + len(flip_qs) + len(pair_qs)], strict=True
-    ):
-        df = df.rename(columns={s1: "value_1", s2: "value_2"})
-        for v in ("value_1", "value_2"):
-            df[v] = df[v].astype(object).where(df[v].notna(), "__missing__").astype(str)
-        cnt = [c for c in df.columns if not c.startswith("value_")]
-        df[cnt] = df[cnt].astype(np.int64)
-        pair_frames[(s1, s2)] = df.reset_index(drop=True)
+    k += len(flip_qs)
+    pair_frames = {
+        (s1, s2): grid_frame(df, {s1: "value_1", s2: "value_2"})
+        for (s1, s2), df in zip(seg_pairs, res[k : k + len(seg_pairs)], strict=True)
+    }
+    k += len(seg_pairs)
+    grid_frames = {
+        s: grid_frame(df, {s: "value"})
+        for s, df in zip(segments, res[k : k + len(segments)], strict=True)
+    }
     flips = flips.sort_values(
         ["segment", "value", "__abs"], ascending=[True, True, False], kind="stable"
     )
@@ -456,6 +462,7 @@ def _aggregate(
         sample_challenger=assert_arrays[1],
         sample_method=sample_method,
         segment_pairs=pair_frames,
+        segment_grids=grid_frames,
         latency_bin_max_champion=_bin_max(res[3], lat_n),
         latency_bin_max_challenger=_bin_max(res[4], lat_n),
     ), extra

@@ -78,8 +78,8 @@ def plot_shadow_scores(profile: Any, ax: Any = None) -> Any:
 
 
 def plot_shadow_segments(profile: Any, ax: Any = None, top: int = 15) -> Any:
-    """Disagreement rate by segment value (ranked) against what the value's own flag rates
-    predict (black tick); red: a disagreement hot spot."""
+    """Disagreement rate by segment value (ranked) against what the other values give at
+    the same score positions (black tick); red: a disagreement hot spot."""
     import numpy as np
 
     df = profile.to_frame("segments")
@@ -91,7 +91,7 @@ def plot_shadow_segments(profile: Any, ax: Any = None, top: int = 15) -> Any:
     ax.barh(y, df["disagreement_rate"].to_numpy(), color=colours, label="observed")
     ax.scatter(
         df["expected_disagreement_rate"].to_numpy(), y, marker="|", s=120, color="#1f2328",
-        zorder=3, label="expected from its flag rates",
+        zorder=3, label="expected at its score positions",
     )  # fmt: skip
     ax.set_yticks(y, names)
     ax.set_title("Where the models disagree (red: hot spot, BH across values)")

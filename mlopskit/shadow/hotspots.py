@@ -1,23 +1,38 @@
-"""Disagreement hot spots: segments where the two models agree less than their own flag
-rates predict (STATISTICS.md §6, §7.7).
+"""Disagreement hot spots: segment values where the two models disagree more than requests
+at the same score positions do elsewhere (STATISTICS.md §6, §7.7).
 
 Why not the raw disagreement rate, nor the discordant share ``(b+c)/(a+b+c)`` of §7.7 read
 against the overall share? Both move with the segment's flag rates even when the models
 rank its requests exactly as elsewhere: a segment that flags more disagrees more often, and
 a segment that flags little has a larger discordant share among its few flags (on the
-default demo world the share rule marks ``merchant_category=grocery`` and ``=fashion``,
-segments with a low flag rate). The flag rates must be conditioned on.
+default demo world the share rule marks ``merchant_category=grocery`` and ``=fashion``).
+A latent-correlation (Gaussian copula) comparison conditions on the flag rates but not on
+the shape of the dependence: with heavy-tailed risk or logistic scores, a segment that only
+sits higher on the score scale has another tetrachoric correlation (87% of simulated worlds
+without a hot spot showed one). And a segment's own correlation of the two scores is not
+comparable either: restricting to a narrower range of risk lowers it (range restriction).
 
-Model of agreement (a Gaussian copula, the model behind the tetrachoric correlation): each
-request has two latent scores ``(X, Y)``, standard bivariate normal with correlation ``ρ``;
-the champion flags when ``X > h``, the challenger when ``Y > k``. A segment's own flag rates
-fix its ``h, k`` (``h = Φ⁻¹(1 − flag rate)``); ``ρ`` measures how alike the two models rank,
-whatever the flag rates. "No extra disagreement" means the segment's ``ρ`` equals that of
-the other values of the same column. Test: the likelihood ratio of ``ρ_segment = ρ_rest``
-(each value keeps its own thresholds), one-sided by the signed root (hot spot: ``ρ_segment
-< ρ_rest``), so ``p = Φ̄(sign(ρ̂_rest − ρ̂_seg)·√LR)``. Benjamini–Hochberg across every value
-of every segment column controls the false hot-spot rate (with no hot spot at all, BH's FDR
-equals the probability of any false hot spot, so that is ≤ α).
+The null used here needs no distributional model. Each request has a position on both
+score scales *relative to each model's own threshold*. Requests of comparable risk sit at a
+comparable **mean position** ``M = (z_champion + z_challenger) / 2``, where ``z`` is the
+population normal score of a score minus that of the model's threshold (rank-based, so the
+two models' scales need not match). Disagreement at the own thresholds is decided by how far
+apart the two positions are at a given ``M``. "No extra disagreement in a segment" means:
+within every stratum of ``M``, a request of the segment disagrees with the same probability
+as a request of the rest of the population. The test is the stratified exact conditional
+(Fisher / Cochran–Mantel–Haenszel) test of disagreement, segment vs rest, across the ``M``
+strata, one-sided (hot spot: more). When both models are noisy views of the same risk with errors
+that do not depend on the segment, the difference of the two positions is (nearly)
+independent of ``M`` and of the segment's risk distribution, so segments that differ in base
+rate, score distribution or flag rate are not hot spots; conditioning on one model's score
+alone would not do (a segment of higher risk has higher challenger scores at the same
+champion score). Benjamini–Hochberg across every value of every segment column: with no hot
+spot at all, BH's false discovery rate is the probability of any false hot spot (≤ α).
+
+The data: per segment value, the counts of scored pairs on a grid of the two scores'
+logits relative to each model's own threshold (``GRID``: bins of 0.1 logit, 30 on each side,
+the outer bins open), from one group-by in ``frames.shadow``; the grid's halves are the
+models' decisions, so the 2×2 table at the own thresholds is exact.
 
 A hot spot in one column leaks into the values of other columns that share its rows (the
 default world's ``channel=app`` raises the disagreement of every merchant category by the
@@ -30,195 +45,166 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
+from mlopskit.frames.shadow_grid import AGREEMENT_GRID as GRID
 from mlopskit.stats.multiple import benjamini_hochberg
 
-_RHO_BOUNDS = (-0.999, 0.99999)
 CELLS = ("both", "champion_only", "challenger_only", "neither")
+STRATUM_WIDTH = 0.2
+"""Width of a mean-position stratum, in normal-score units: about four steps of the
+grid's lattice in ``M`` (a 0.1-logit cell is ~0.1 normal-score units near the thresholds
+for logit SDs near 1), so a stratum holds several anti-diagonals of cells rather than
+following the lattice. Simulated false hot-spot rates stay at α for widths 0.03–0.2
+(tests/test_shadow_sim.py); the demo's ``merchant_category=grocery`` outside the app is
+p = 0.007 at width 0.05, 0.009 at 0.1, 0.13 at 0.2 and 0.12 at 0.3."""
 
 
-def bvn_upper(h: np.ndarray, k: np.ndarray, rho: float | np.ndarray) -> np.ndarray:
-    """``P(X > h, Y > k)`` for a standard bivariate normal with correlation ``rho``.
-
-    Owen's T form (Owen 1956): ``Φ₂(H, K; ρ) = ½Φ(H) + ½Φ(K) − T(H, a_H) − T(K, a_K) − β``
-    with ``H = −h, K = −k``, ``a_H = (K − ρH)/(H√(1−ρ²))``, ``β = ½`` when ``HK < 0``.
-    Checked against ``scipy.stats.multivariate_normal.cdf`` in tests/test_shadow_hotspots.py.
-    """
-    hh, kk, r = np.broadcast_arrays(
-        -np.asarray(h, dtype=float), -np.asarray(k, dtype=float), np.asarray(rho, dtype=float)
-    )
-    hh = np.where(hh == 0, 1e-12, hh)  # the formula divides by H and K; Φ₂ is continuous
-    kk = np.where(kk == 0, 1e-12, kk)
-    s = np.sqrt(1 - r * r)
-    t1 = special.owens_t(hh, (kk - r * hh) / (hh * s))
-    t2 = special.owens_t(kk, (hh - r * kk) / (kk * s))
-    beta = np.where(hh * kk < 0, 0.5, 0.0)
-    out = 0.5 * special.ndtr(hh) + 0.5 * special.ndtr(kk) - t1 - t2 - beta
-    return np.asarray(np.clip(out, 0.0, 1.0))
-
-
-def _informative(cells: np.ndarray) -> np.ndarray:
-    """Rows (strata) whose 2×2 says something about ρ: both models flag some, not all."""
-    a, b, c, d = cells.T
-    n = a + b + c + d
-    return (a + b > 0) & (a + c > 0) & (c + d > 0) & (b + d > 0) & (n > 0)
-
-
-_Z = np.linspace(np.arctanh(_RHO_BOUNDS[0]), np.arctanh(_RHO_BOUNDS[1]), 801)
-"""The search grid in Fisher's z = atanh(ρ) (step 0.012), refined by a parabola."""
-
-
-def _cell_loglik(
-    cells: tuple[np.ndarray, ...], h: np.ndarray, k: np.ndarray, r: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Multinomial log likelihood of 2×2 tables at thresholds ``h, k`` and correlation ``r``
-    (broadcast), with its gradient in ``(h, k)``."""
-    a, b, c, d = cells
-    p1, p2 = special.ndtr(-h), special.ndtr(-k)
-    p11 = bvn_upper(h, k, r)
-    p11 = np.clip(p11, np.maximum(p1 + p2 - 1, 0) + 1e-300, np.minimum(p1, p2) - 1e-300)
-    p10 = np.clip(p1 - p11, 1e-300, 1)
-    p01 = np.clip(p2 - p11, 1e-300, 1)
-    p00 = np.clip(1 - p1 - p2 + p11, 1e-300, 1)
-    ll = a * np.log(p11) + b * np.log(p10) + c * np.log(p01) + d * np.log(p00)
-    s = np.sqrt(1 - r * r)
-    fh, fk = stats.norm.pdf(h), stats.norm.pdf(k)
-    ah = -fh * special.ndtr(-(k - r * h) / s)  # ∂P11/∂h
-    ak = -fk * special.ndtr(-(h - r * k) / s)
-    gh = a * ah / p11 + b * (-fh - ah) / p10 - c * ah / p01 + d * (fh + ah) / p00
-    gk = a * ak / p11 - b * ak / p10 + c * (-fk - ak) / p01 + d * (fk + ak) / p00
-    return ll, gh, gk
-
-
-def _loglik_grid(cells: np.ndarray) -> np.ndarray:
-    """Profile log likelihood of each stratum's 2×2 (rows ``a, b, c, d``) at every
-    ``ρ = tanh(z)`` of the grid, maximized over the stratum's own thresholds ``(h, k)``
-    (Newton steps from the margins' thresholds): shape ``(strata, grid)``; uninformative
-    strata are rows of zeros (flat in ρ). Profiling the thresholds, rather than fixing
-    them at the margins, keeps the likelihood ratio χ²₁ (fixed thresholds inflate it)."""
-    cells = np.asarray(cells, dtype=float).reshape(-1, 4)
-    out = np.zeros((len(cells), _Z.size))
-    ok = _informative(cells)
-    if not ok.any():
-        return out
-    cl = tuple(x[:, None] for x in cells[ok].T)
-    a, b, c, d = cl
-    n = a + b + c + d
-    r = np.tanh(_Z)[None, :]
-    h = np.broadcast_to(stats.norm.isf((a + b) / n), (len(a), _Z.size)).copy()
-    k = np.broadcast_to(stats.norm.isf((a + c) / n), (len(a), _Z.size)).copy()
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        out[ok] = _profile(cl, h, k, r)
+def dense_grid(df: pd.DataFrame, half: int = GRID[1]) -> np.ndarray:
+    """Counts ``(2·half, 2·half)`` from long rows ``gc, gh, count`` (bin ``half`` is the
+    first at or above the threshold)."""
+    out = np.zeros((2 * half, 2 * half))
+    if len(df):
+        np.add.at(
+            out,
+            (df["gc"].to_numpy(dtype=np.int64), df["gh"].to_numpy(dtype=np.int64)),
+            df["count"].to_numpy(dtype=float),
+        )
     return out
 
 
-def _profile(cl: tuple[np.ndarray, ...], h: np.ndarray, k: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Four safeguarded Newton steps in ``(h, k)`` (numerical Hessian of the analytic
-    gradient); a step that lowers the likelihood is not taken."""
-    ll, gh, gk = _cell_loglik(cl, h, k, r)
-    eps = 1e-5
-    for _ in range(4):
-        _, gh_h, gk_h = _cell_loglik(cl, h + eps, k, r)
-        _, gh_k, gk_k = _cell_loglik(cl, h, k + eps, r)
-        hhh, hkk = (gh_h - gh) / eps, (gk_k - gk) / eps
-        hhk = 0.5 * ((gk_h - gk) / eps + (gh_k - gh) / eps)
-        det = hhh * hkk - hhk * hhk
-        dh = np.clip(-(hkk * gh - hhk * gk) / det, -0.5, 0.5)
-        dk = np.clip(-(hhh * gk - hhk * gh) / det, -0.5, 0.5)
-        good = (hhh < 0) & (det > 0) & np.isfinite(dh) & np.isfinite(dk)
-        h2, k2 = np.where(good, h + dh, h), np.where(good, k + dk, k)
-        ll2, gh2, gk2 = _cell_loglik(cl, h2, k2, r)
-        better = ll2 > ll
-        h, k = np.where(better, h2, h), np.where(better, k2, k)
-        ll, gh, gk = np.where(better, ll2, ll), np.where(better, gh2, gh), np.where(better, gk2, gk)
-    return ll
+def _normal_scores(marginal: np.ndarray) -> np.ndarray:
+    """Population normal score of each bin (at its mid-rank) minus that of the threshold
+    (the edge between the two halves)."""
+    n = marginal.sum()
+    half = marginal.size // 2
+    cdf = np.cumsum(marginal) / n
+    mid = np.clip(cdf - marginal / (2 * n), 1e-12, 1 - 1e-12)
+    edge = np.clip(cdf[half - 1], 1e-12, 1 - 1e-12)
+    return np.asarray(stats.norm.ppf(mid) - stats.norm.ppf(edge))
 
 
-def _argmax(f: np.ndarray) -> tuple[float, float]:
-    """``(ρ̂, max)`` of a log likelihood on the grid, the vertex of the parabola through the
-    best grid point and its neighbours (exact to ~1e-6 in ρ for these smooth curves)."""
-    j = int(np.argmax(f))
-    if 0 < j < f.size - 1:
-        y0, y1, y2 = f[j - 1], f[j], f[j + 1]
-        den = y0 - 2 * y1 + y2
-        if den < 0:
-            t = 0.5 * (y0 - y2) / den
-            step = _Z[1] - _Z[0]
-            return float(np.tanh(_Z[j] + t * step)), float(y1 - 0.25 * (y0 - y2) * t)
-    return float(np.tanh(_Z[j])), float(f[j])
+def strata(total: np.ndarray, width: float | None = None) -> np.ndarray:
+    """Stratum index of every grid cell: ``floor(M / width)`` of the mean normal-score
+    position ``M`` over the population ``total`` (shifted to start at 0)."""
+    width = STRATUM_WIDTH if width is None else width
+    zc, zh = _normal_scores(total.sum(axis=1)), _normal_scores(total.sum(axis=0))
+    m = (zc[:, None] + zh[None, :]) / 2
+    s = np.floor(np.where(np.isfinite(m), m, 0.0) / width).astype(np.int64)
+    return s - s.min()
 
 
-def latent_correlation(cells: np.ndarray) -> tuple[float, float]:
-    """Maximum-likelihood common ``ρ`` of strata (rows ``a, b, c, d``), each with its own
-    thresholds; returns ``(ρ̂, log likelihood)`` (NaN, 0 when no stratum is informative).
-    One stratum: the tetrachoric correlation."""
-    cells = np.asarray(cells, dtype=float).reshape(-1, 4)
-    if not _informative(cells).any():
-        return float("nan"), 0.0
-    return _argmax(_loglik_grid(cells).sum(axis=0))
+def _discordant(size: int) -> np.ndarray:
+    """Mask of the disagreement cells (one model above its threshold, the other below)."""
+    half = size // 2
+    out = np.zeros((size, size), dtype=bool)
+    out[half:, :half] = True
+    out[:half, half:] = True
+    return out
 
 
-def excess_test(
-    segment: np.ndarray, rest: np.ndarray, grid: np.ndarray | None = None
-) -> dict[str, float]:
-    """One-sided test that the segment's latent correlation is below the rest's.
+def stratified_test(segment: np.ndarray, total: np.ndarray, stratum: np.ndarray) -> dict:
+    """One-sided exact conditional test that the segment disagrees more than the rest
+    (``total − segment``) at the same mean positions.
 
-    ``segment``: its cells ``(a, b, c, d)``; ``rest``: one row per other value of the
-    column. Returns ``rho``, ``rho_rest``, ``expected_discordant`` (what the segment's own
-    flag rates predict under ``rho_rest``) and ``p_value`` (NaN when untestable).
-    ``grid``: the log likelihood rows of ``[segment, *rest]`` if already computed.
+    Given each stratum's margins (segment rows, rest rows, disagreements), the segment's
+    disagreements are hypergeometric under the null; their sum ``O`` over strata has the
+    convolution of those distributions and ``p = P(O ≥ o)`` (the stratified Fisher exact
+    test; one stratum: ``scipy.stats.fisher_exact(table, alternative="greater")``). Above
+    ``_EXACT_MAX`` possible counts the normal approximation of the Cochran–Mantel–Haenszel
+    statistic ``(O − E − ½)/√V`` is used (statsmodels'
+    ``StratifiedTable(tables).test_null_odds(correction=True).statistic`` is its square).
+
+    Returns ``observed``, ``expected_discordant`` (the rest's disagreement at the segment's
+    mean positions, ``Σ_s n_seg,s · d_rest,s / n_rest,s``, plus the segment's own in strata
+    the rest does not reach) and ``p_value``.
     """
-    seg = np.asarray(segment, dtype=float).reshape(1, 4)
-    rest = np.asarray(rest, dtype=float).reshape(-1, 4)
-    nan = {"rho": np.nan, "rho_rest": np.nan, "expected_discordant": np.nan, "p_value": np.nan}
-    if not _informative(seg)[0]:
-        return nan
-    ll = _loglik_grid(np.vstack([seg, rest])) if grid is None else grid
-    r_s, l_s = _argmax(ll[0])
-    if not _informative(rest).any():
-        return {**nan, "rho": r_s}
-    r_r, l_r = _argmax(ll[1:].sum(axis=0))
-    _, l_0 = _argmax(ll.sum(axis=0))
-    lr = max(2.0 * (l_s + l_r - l_0), 0.0)
-    z = np.sign(r_r - r_s) * np.sqrt(lr)
-    a, b, c, d = seg[0]
-    n = a + b + c + d
-    p1, p2 = (a + b) / n, (a + c) / n
-    p11 = float(bvn_upper(stats.norm.isf(p1), stats.norm.isf(p2), r_r))
-    return {
-        "rho": r_s,
-        "rho_rest": r_r,
-        "expected_discordant": n * (p1 + p2 - 2 * p11),
-        "p_value": float(stats.norm.sf(z)),
-    }
+    k = int(stratum.max()) + 1
+    s = stratum.ravel()
+    mask = _discordant(segment.shape[0])
+    n1 = np.bincount(s, segment.ravel(), k)
+    nt = np.bincount(s, total.ravel(), k)
+    d1 = np.bincount(s, (segment * mask).ravel(), k)
+    dt = np.bincount(s, (total * mask).ravel(), k)
+    n0 = nt - n1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e = np.where(nt > 0, n1 * dt / nt, 0.0)
+        v = np.where(nt > 1, n1 * n0 * dt * (nt - dt) / (nt * nt * (nt - 1)), 0.0)
+        expected = float(np.where(n0 > 0, n1 * (dt - d1) / n0, d1).sum())
+    o = float(d1.sum())
+    p = float("nan")
+    if v.sum() > 0:
+        live = v > 0  # strata whose segment count is not fixed by the margins
+        lo = np.maximum(0, n1 + dt - nt)[live]
+        hi = np.minimum(n1, dt)[live]
+        if float((hi - lo).sum()) <= _EXACT_MAX:
+            p = _exact_upper(nt[live], dt[live], n1[live], lo, hi, o - float(d1[~live].sum()))
+        else:
+            p = float(stats.norm.sf((o - e.sum() - 0.5) / np.sqrt(v.sum())))
+    return {"observed": o, "expected_discordant": expected, "p_value": p}
+
+
+_EXACT_MAX = 20_000
+_KEYS = ("observed", "expected_discordant", "p_value")
+
+
+def _exact_upper(
+    nt: np.ndarray, dt: np.ndarray, n1: np.ndarray, lo: np.ndarray, hi: np.ndarray, o: float
+) -> float:
+    """``P(Σ X_s ≥ o)`` for independent hypergeometric ``X_s`` (population ``nt``, ``dt``
+    successes, ``n1`` draws), by convolving their probability mass functions."""
+    size = (hi - lo + 1).astype(np.int64)
+    which = np.repeat(np.arange(size.size), size)
+    x = lo[which] + np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
+    pmf = stats.hypergeom.pmf(x, nt[which], dt[which], n1[which])  # one vectorized call
+    dist = np.ones(1)
+    for part in np.split(pmf, np.cumsum(size)[:-1]):
+        dist = np.convolve(dist, part)
+    start = int(lo.sum())
+    i = round(o) - start
+    if i <= 0:
+        return 1.0
+    return float(min(max(dist[i:].sum(), 0.0), 1.0))
+
+
+def _column_tests(grids: np.ndarray, n_pairs: np.ndarray, min_n: int) -> list[dict]:
+    """The test of every value of one column (grids ``(values, 2K, 2K)``) against the rest;
+    NaN for values below ``min_n`` pairs or whose rest has fewer than ``min_n``."""
+    total = grids.sum(axis=0)
+    nan = dict.fromkeys(_KEYS, np.nan)
+    if total.sum() == 0:
+        return [dict(nan) for _ in grids]
+    st = strata(total)
+    n_all = n_pairs.sum()
+    return [
+        stratified_test(g, total, st) if n >= min_n and n_all - n >= min_n else dict(nan)
+        for g, n in zip(grids, n_pairs, strict=True)
+    ]
 
 
 def hot_spots(
     seg: dict[str, pd.DataFrame],
+    grids: dict[str, pd.DataFrame],
     pairs: dict[tuple[str, str], pd.DataFrame] | None,
     min_n: int,
     alpha: float,
 ) -> pd.DataFrame:
-    """One row per segment value: observed and expected disagreement, the test, BH q-value,
-    ``hot_spot`` and ``explained_by`` (see the module docstring)."""
+    """One row per segment value (in ``seg``'s order): observed and expected disagreement,
+    the test, BH q-value, ``hot_spot`` and ``explained_by`` (see the module docstring).
+
+    ``grids``: column → long counts ``value, gc, gh, count`` on the agreement grid;
+    ``pairs``: ``(column 1, column 2)`` → ``value_1, value_2, gc, gh, count``."""
     rows = []
     for name, df in seg.items():
-        cells = df[list(CELLS)].to_numpy(dtype=float)
-        ok = df["pairs"].to_numpy() >= min_n
-        ll = _loglik_grid(cells)
-        for i in range(len(df)):
-            res = {"rho": np.nan, "rho_rest": np.nan, "expected_discordant": np.nan,
-                   "p_value": np.nan}  # fmt: skip
-            if ok[i]:
-                order = [i, *(j for j in range(len(df)) if j != i)]
-                res = excess_test(cells[i], np.delete(cells, i, axis=0), ll[order])
-            rows.append({"segment": name, "value": df["value"].iloc[i], **res})
-    out = pd.DataFrame(
-        rows, columns=["segment", "value", "rho", "rho_rest", "expected_discordant", "p_value"]
-    )
+        g = grids.get(name, pd.DataFrame(columns=["value", "gc", "gh", "count"]))
+        by_value = {str(v): d for v, d in g.groupby("value", sort=False)}
+        arr = np.stack([dense_grid(by_value.get(str(v), g.iloc[:0])) for v in df["value"]])
+        n_pairs = arr.sum(axis=(1, 2))
+        for v, res in zip(df["value"], _column_tests(arr, n_pairs, min_n), strict=True):
+            rows.append({"segment": name, "value": v, **res})
+    out = pd.DataFrame(rows, columns=["segment", "value", *_KEYS])
     out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy(dtype=float))
-    cand = out.index[(out["q_value"] < alpha) & (out["rho"] < out["rho_rest"])]
+    cand = out.index[out["q_value"] < alpha]
     seg_of = [str(v) for v in out["segment"]]
     val_of = [str(v) for v in out["value"]]
     p_all = out["p_value"].to_numpy(dtype=float)
@@ -258,12 +244,12 @@ def _outside(
         df, mine, other = pairs[(acol, col)], "value_2", "value_1"
     else:
         return float("nan")
-    df = df[df[other] != aval]
-    g = df.groupby(mine, sort=True)[list(CELLS)].sum()
-    if val not in g.index:
+    df = df[df[other].astype(str) != aval]
+    values = sorted({str(v) for v in df[mine]})
+    if val not in values:
         return float("nan")
-    cells = g.to_numpy(dtype=float)
-    i = int(np.flatnonzero(g.index == val)[0])
-    if cells[i].sum() < min_n:
-        return float("nan")
-    return excess_test(cells[i], np.delete(cells, i, axis=0))["p_value"]
+    key = df[mine].astype(str)
+    arr = np.stack([dense_grid(df[key == v]) for v in values])
+    n_pairs = arr.sum(axis=(1, 2))
+    i = values.index(val)
+    return float(_column_tests(arr, n_pairs, min_n)[i]["p_value"])

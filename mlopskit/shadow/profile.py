@@ -191,7 +191,9 @@ def shadow_profile(
     # 2. offline vs live
     offline_live, hist_off = tables.offline_live_table(offline, columns, agg, grid, a, warnings)
     # 6. segments
-    seg_table = tables.segments_table(agg.segments, agg.segment_pairs, min_n, a, warnings)
+    seg_table = tables.segments_table(
+        agg.segments, agg.segment_grids, agg.segment_pairs, min_n, a, warnings
+    )
     # 7. operations
     operations = tables.operations_table(t, agg, a)
     # 9. labels

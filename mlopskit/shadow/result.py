@@ -237,7 +237,7 @@ class ShadowProfile:
         for r in self.segments[self.segments["hot_spot"].astype(bool)].itertuples():
             lines.append(
                 f"disagreement hot spot {r.segment}={r.value}: {r.disagreement_rate:.2%} vs "
-                f"{r.expected_disagreement_rate:.2%} expected from its own flag rates "
+                f"{r.expected_disagreement_rate:.2%} expected at its score positions "
                 f"(lift {r.lift:.2f}, q {r.q_value:.3g})"
             )
         lines += [f"warning: {w}" for w in self.warnings]

@@ -184,19 +184,21 @@ def parity_row(model: str, ref: np.ndarray, cur: np.ndarray, alpha: float) -> li
 
 def segments_table(
     seg: dict[str, pd.DataFrame],
+    grids: dict[str, pd.DataFrame] | None,
     pairs: dict[tuple[str, str], pd.DataFrame] | None,
     min_n: int,
     alpha: float,
     warnings: list[str],
 ) -> pd.DataFrame:
-    """Disagreement per segment value against what its own flag rates predict
-    (:mod:`mlopskit.shadow.hotspots`): ``expected_disagreement_rate`` under the latent
-    correlation of the column's other values, ``lift`` = observed / expected, the one-sided
-    likelihood-ratio test, BH across all values, ``hot_spot`` and ``explained_by``."""
+    """Disagreement per segment value against what requests at the same score positions
+    give in the rest of the population (:mod:`mlopskit.shadow.hotspots`):
+    ``expected_disagreement_rate`` (the other values' disagreement at this value's mean
+    score positions), ``lift`` = observed / expected, the one-sided stratified (CMH) test,
+    BH across all values, ``hot_spot`` and ``explained_by``."""
     cols = [
         "segment", "value", "n", "pairs", "flag_rate_champion", "flag_rate_challenger",
         "disagreement_rate", "expected_disagreement_rate", "lift", "excess_disagreements",
-        "latent_corr", "latent_corr_rest", "p_value", "q_value", "p_outside", "hot_spot",
+        "p_value", "q_value", "p_outside", "hot_spot",
         "explained_by", "suppressed", "rank",
     ]  # fmt: skip
     frames_ = []
@@ -230,9 +232,7 @@ def segments_table(
     if not frames_:
         return pd.DataFrame(columns=cols)
     res = pd.concat(frames_, ignore_index=True)
-    hs = hotspots.hot_spots(seg, pairs, min_n, alpha)
-    res["latent_corr"] = hs["rho"].to_numpy()
-    res["latent_corr_rest"] = hs["rho_rest"].to_numpy()
+    hs = hotspots.hot_spots(seg, grids or {}, pairs, min_n, alpha)
     exp = hs["expected_discordant"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         res["expected_disagreement_rate"] = exp / res["pairs"].to_numpy(dtype=float)
