@@ -183,3 +183,55 @@ def test_polars_counting_pass_equals_the_generic_one() -> None:
     valid = xs[~np.isnan(xs)]
     want = np.bincount(np.searchsorted(specs[0].edges, valid, side="left"), minlength=6)
     np.testing.assert_array_equal(c_pl["x"][0], [*want, np.isnan(xs).sum()])
+
+
+def _exact_by_partition(x: np.ndarray, n: int, bins: int) -> frames.NumericReference:
+    """The round-2 exact path (np.partition with the kth ranks, then one ``x ≤ q`` count per
+    order statistic), kept here as the oracle of the sort-based one."""
+    from mlopskit.frames.drift import _edges_and_counts
+    from mlopskit.stats.psi import order_statistic_index
+
+    x = x[~np.isnan(x)]
+    m = int(x.size)
+    if m == 0:
+        return _edges_and_counts(np.array([]), np.array([]), 0, n, np.nan, np.nan)
+    ks = order_statistic_index(m, bins)
+    q = np.partition(x, ks)[ks]
+    le = np.array([np.count_nonzero(x <= v) for v in q], dtype=float)
+    return _edges_and_counts(q, le, m, n, float(x.min()), float(x.max()))
+
+
+def test_sorted_exact_reference_equals_the_partition_path() -> None:
+    """One sort + binary searches give the same edges, counts, min and max as partition +
+    counting passes: NaN (first, last, everywhere), ties across edges, a point mass, ±inf,
+    integers, a constant, one value, all-missing, fewer rows than bins."""
+    from mlopskit.frames.drift import _exact_numpy
+
+    rng = np.random.default_rng(5)
+    n = 10_007
+    heavy = rng.lognormal(2, 1.5, n).round(1)
+    mass = np.where(rng.random(n) < 0.6, 0.0, rng.exponential(3, n))
+    nan = rng.normal(size=n)
+    nan[rng.random(n) < 0.3] = np.nan
+    nan[0] = nan[-1] = np.nan
+    infs = rng.normal(size=n)
+    infs[:3], infs[-2:] = -np.inf, np.inf
+    cases = {
+        "heavy": heavy,
+        "mass": mass,
+        "nan": nan,
+        "infs": infs,
+        "ints": rng.poisson(1.5, n).astype(float),
+        "const": np.full(n, 2.5),
+        "one": np.array([np.nan, 7.0, np.nan]),
+        "empty": np.full(50, np.nan),
+        "few": np.array([3.0, 1.0, 2.0]),
+        "f32": rng.random(n).astype(np.float32).astype(float),
+    }
+    for name, x in cases.items():
+        for bins in (2, 7, 10, 20):
+            got = _exact_numpy(x.copy(), x.size, bins)
+            want = _exact_by_partition(x.copy(), x.size, bins)
+            assert got.edges == want.edges and got.counts == want.counts, (name, bins)
+            assert (got.n_valid, got.n_missing) == (want.n_valid, want.n_missing), name
+            np.testing.assert_array_equal([got.min, got.max], [want.min, want.max], name)

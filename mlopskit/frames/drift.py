@@ -155,9 +155,10 @@ class BinSpec:
 #   arithmetic (the edges of stats.psi.quantile_edges) and the count of values at or below
 #   each, so edges and reference counts come out of the same read; per categorical column
 #   one group-by. polars reads groups of numeric columns (the group size bounds memory;
-#   parquet decodes each column once) and selects with numpy (np.partition: the values of a
-#   full sort, in linear time); other engines run the narwhals path (a count pass, the
-#   quantile pass of numeric_summary, then the counting pass below).
+#   parquet decodes each column once) and numpy sorts each column once (NaN sort last; the
+#   order statistics are gathered by index, the counts at or below each are binary
+#   searches); other engines run the narwhals path (a count pass, the quantile pass of
+#   numeric_summary, then the counting pass below).
 # * reference, sampled (above EXACT_MAX_ROWS, or when asked): edges from the same order
 #   statistics of a seeded uniform row sample (polars: the rows whose hashed row index
 #   falls below size/n of the hash range; memory is the sample), then EXACT counts against
@@ -269,24 +270,30 @@ def _edges_and_counts(
 
 
 def _exact_numpy(x: np.ndarray, n: int, bins: int) -> NumericReference:
-    """Order statistics ``x_(⌊k(m−1)/B⌋)`` of the valid values (``np.partition``: the same
-    values as a full sort) and the counts at or below each."""
-    x = x[~np.isnan(x)]
-    m = int(x.size)
+    """Order statistics ``x_(⌊k(m−1)/B⌋)`` of the valid values and the counts at or below
+    each, from one sorted copy: numpy sorts NaN last, so the valid values are the first
+    ``m`` (found by a binary search for NaN), the order statistics are gathered by index and
+    the counts ``Σ 1{x ≤ q}`` are right-side binary searches. numpy's vectorized sort is
+    faster here than ``np.partition`` with nine kth plus nine counting passes (10⁷ float64:
+    ~0.2 vs ~0.45 cpu s per column) and gives the same values and counts
+    (tests/test_perf_paths.py checks both against the old partition path)."""
+    s = np.sort(x)
+    m = int(np.searchsorted(s, np.nan, side="left"))
     if m == 0:
         return _edges_and_counts(np.array([]), np.array([]), 0, n, math.nan, math.nan)
+    valid = s[:m]
     ks = order_statistic_index(m, bins)
-    q = np.partition(x, ks)[ks]
-    le = np.array([np.count_nonzero(x <= v) for v in q], dtype=float)
-    return _edges_and_counts(q, le, m, n, float(x.min()), float(x.max()))
+    q = valid[ks]
+    le = np.searchsorted(valid, q, side="right").astype(float)
+    return _edges_and_counts(q, le, m, n, float(valid[0]), float(valid[-1]))
 
 
 def _polars_exact_group(
     lf: pl.LazyFrame, names: Sequence[str], bins: int
 ) -> tuple[int, dict[str, NumericReference]]:
-    """polars exact path: the group's columns read once (as float64, null → NaN), then
-    numpy per column."""
-    got = lf.select([_pl_float(f).alias(f) for f in names]).collect(engine="streaming")
+    """polars exact path: the group's columns read once (as float64; ``to_numpy`` turns
+    nulls into NaN, so no ``fill_nan`` pass), then numpy per column."""
+    got = lf.select([pl.col(f).cast(pl.Float64) for f in names]).collect(engine="streaming")
     n = got.height
 
     def one(f: str) -> NumericReference:
