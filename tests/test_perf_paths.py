@@ -16,6 +16,7 @@ import sys
 
 import nbformat
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 from scipy import stats
@@ -188,7 +189,7 @@ def test_polars_counting_pass_equals_the_generic_one() -> None:
 def _exact_by_partition(x: np.ndarray, n: int, bins: int) -> frames.NumericReference:
     """The round-2 exact path (np.partition with the kth ranks, then one ``x ≤ q`` count per
     order statistic), kept here as the oracle of the sort-based one."""
-    from mlopskit.frames.drift import _edges_and_counts
+    from mlopskit.frames.reference import _edges_and_counts
     from mlopskit.stats.psi import order_statistic_index
 
     x = x[~np.isnan(x)]
@@ -205,7 +206,7 @@ def test_sorted_exact_reference_equals_the_partition_path() -> None:
     """One sort + binary searches give the same edges, counts, min and max as partition +
     counting passes: NaN (first, last, everywhere), ties across edges, a point mass, ±inf,
     integers, a constant, one value, all-missing, fewer rows than bins."""
-    from mlopskit.frames.drift import _exact_numpy
+    from mlopskit.frames.reference import _exact_numpy
 
     rng = np.random.default_rng(5)
     n = 10_007
@@ -235,3 +236,19 @@ def test_sorted_exact_reference_equals_the_partition_path() -> None:
             assert got.edges == want.edges and got.counts == want.counts, (name, bins)
             assert (got.n_valid, got.n_missing) == (want.n_valid, want.n_missing), name
             np.testing.assert_array_equal([got.min, got.max], [want.min, want.max], name)
+
+
+def test_pandas_nullable_columns_profile_like_polars() -> None:
+    """pandas nullable dtypes (Float64, Int64, string with pd.NA) take the in-memory numpy
+    path: the same edges and counts as polars, pd.NA counted as missing (not '<NA>')."""
+    df = pd.DataFrame(
+        {
+            "a": pd.array([1.5, None, 2.0, 3.0] * 10, dtype="Float64"),
+            "b": pd.array([1, None, 2, 3] * 10, dtype="Int64"),
+            "c": pd.Series(["x", None, "y", "x"] * 10, dtype="string"),
+        }
+    )
+    got = frames.reference_counts(frames.lazy(df), ["a", "b"], ["c"], 4)
+    want = frames.reference_counts(frames.lazy(pl.from_pandas(df)), ["a", "b"], ["c"], 4)
+    assert got.numeric == want.numeric and got.n == want.n == 40
+    assert got.categorical == want.categorical == {"c": (["x", "y"], [20, 10], 10)}
