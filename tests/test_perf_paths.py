@@ -152,7 +152,8 @@ def test_failed_preload_is_ignored() -> None:
 
 def test_polars_counting_pass_equals_the_generic_one() -> None:
     """polars' native boolean sums give the generic (pandas) path's counts: NaN, nulls,
-    ties on an edge, integers, float32, an all-missing column."""
+    NaN and nulls in one column, ties on an edge, integers, float32, an all-missing
+    column."""
     rng = np.random.default_rng(11)
     n = 3_000
     x = rng.normal(0, 1, n)
@@ -166,13 +167,17 @@ def test_polars_counting_pass_equals_the_generic_one() -> None:
             "tie": np.repeat([0.0, 1.0, 2.0], n // 3),
             "none": np.full(n, np.nan),
         }
-    ).with_columns(pl.when(pl.int_range(pl.len()) % 17 == 0).then(None).otherwise("k").alias("k"))
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) % 17 == 0).then(None).otherwise("k").alias("k"),
+        pl.when(pl.int_range(pl.len()) % 13 == 0).then(None).otherwise("x").alias("xn"),
+    )
     specs = [
         frames.BinSpec("x", "numeric", edges=(-1.0, -0.25, 0.0, 0.5, 1.2)),
         frames.BinSpec("k", "numeric", edges=(0.0, 1.0, 2.0)),
         frames.BinSpec("f32", "numeric", edges=(float(np.float32(0.1)), 0.5, 1.0, 2.5)),
         frames.BinSpec("tie", "numeric", edges=(0.0, 1.0)),
         frames.BinSpec("none", "numeric", edges=(0.0,)),
+        frames.BinSpec("xn", "numeric", edges=(-0.5, 0.0, 0.7)),  # NaN and nulls
     ]
     _, n_pl, c_pl = frames.bin_counts(frames.lazy(cur, frame="c"), specs, finite_check="c")
     _, n_pd, c_pd = frames.bin_counts(frames.lazy(cur.to_pandas(), frame="c"), specs)
