@@ -13,6 +13,9 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import nbformat
 import numpy as np
@@ -257,3 +260,82 @@ def test_pandas_nullable_columns_profile_like_polars() -> None:
     want = frames.reference_counts(frames.lazy(pl.from_pandas(df)), ["a", "b"], ["c"], 4)
     assert got.numeric == want.numeric and got.n == want.n == 40
     assert got.categorical == want.categorical == {"c": (["x", "y"], [20, 10], 10)}
+
+
+def _parquet_with_categories(path: Path) -> pd.DataFrame:
+    """Three row groups with different dictionaries, nulls, one plain-encoded string
+    column, a numeric column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(2)
+    parts = []
+    for g, cats in enumerate((list("abc"), list("bcdef"), ["a", "z", "é", ""])):
+        n = 5_000 + 1_000 * g
+        c = np.array(cats, dtype=object)[rng.integers(0, len(cats), n)]
+        c[rng.random(n) < 0.07] = None
+        parts.append(
+            pd.DataFrame(
+                {
+                    "c": c,
+                    "plain": c[::-1].copy(),
+                    "x": rng.normal(size=n),
+                    "k": rng.integers(0, 3, n),
+                }
+            )
+        )
+    writer = None
+    for p in parts:
+        t = pa.Table.from_pandas(p, preserve_index=False)
+        if writer is None:
+            writer = pq.ParquetWriter(path, t.schema, use_dictionary=["c"])
+        writer.write_table(t)
+    assert writer is not None
+    writer.close()
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_dictionary_page_counts_equal_the_polars_group_by(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parquet path counts its string categories from the dictionary pages (pyarrow
+    indices + bincount); the counts equal polars' group-by on the same data, on both
+    sides (reference profile and current counts), nulls and row groups with different
+    dictionaries included; anything but the plain scan of one file takes polars."""
+    from mlopskit.frames import parquet_counts
+
+    path = tmp_path / "d.parquet"
+    df = _parquet_with_categories(path)
+    calls: list[tuple[str, ...]] = []
+    orig = parquet_counts.dictionary_counts
+
+    def spy(p: Path, cols: Sequence[str]) -> dict[str, tuple[list[Any], list[int]]]:
+        calls.append(tuple(cols))
+        return orig(p, cols)
+
+    monkeypatch.setattr("mlopskit.frames.drift.dictionary_counts", spy)
+    monkeypatch.setattr("mlopskit.frames.reference.dictionary_counts", spy)
+    in_memory = pl.read_parquet(path)
+    got = frames.reference_counts(frames.lazy(path), ["x"], ["c", "plain"], 10)
+    want = frames.reference_counts(frames.lazy(in_memory), ["x"], ["c", "plain"], 10)
+    assert calls == [("c", "plain")]
+    assert got == want
+    vc = df["c"].value_counts()  # pandas oracle, most frequent first
+    assert got.categorical["c"][1] == [int(v) for v in vc.to_numpy()]
+    assert got.categorical["c"][2] == int(df["c"].isna().sum())
+    prof = profile(in_memory, features=["x", "c", "plain", "k"], categorical=["k"])
+    for names, via_dictionary in ((["x", "c", "plain"], True), (["x", "c", "k"], False)):
+        specs = [prof.feature(f).spec for f in names]
+        k = len(calls)
+        _, n1, c1 = frames.bin_counts(frames.lazy(path), specs, finite_check="current")
+        _, n2, c2 = frames.bin_counts(frames.lazy(in_memory), specs, finite_check="current")
+        # k is an integer column counted as a category: polars counts them all
+        assert len(calls) == k + via_dictionary
+        np.testing.assert_array_equal(n1, n2)
+        for s in specs:
+            np.testing.assert_array_equal(c1[s.feature], c2[s.feature], err_msg=s.feature)
+    # a renamed scan is a new frame: polars group-by
+    k = len(calls)
+    renamed = frames.lazy(path).rename({"c": "c2"})
+    frames.reference_counts(renamed, [], ["c2"], 10)
+    assert len(calls) == k

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ from mlopskit.frames.inputs import (
     collect,
     schema,
 )
+from mlopskit.frames.parquet_counts import dictionary_counts, in_background, scanned_file
 from mlopskit.stats.psi import order_statistic_index
 
 # ---- drift (issue 3) -----------------------------------------------------------------
@@ -193,6 +194,17 @@ def _value_counts_frame(
     return [k for k, _ in order], [c for _, c in order], n_missing
 
 
+def dictionary_source(lf: nw.LazyFrame, names: Sequence[str], sch: Mapping[str, Any]) -> Any:
+    """The parquet file whose dictionary pages give the category counts of ``names``
+    (frames/parquet_counts.py): ``lf`` is the registered plain polars scan of one file and
+    every column is a string column; else ``None`` (then a polars group-by counts)."""
+    if not names or not _is_polars(lf):
+        return None
+    if not all(sch[f] == nw.String or sch[f] == nw.Categorical for f in names):
+        return None
+    return scanned_file(lf.to_native())
+
+
 def _pl_float(name: str) -> Any:
     return pl.col(name).cast(pl.Float64).fill_nan(None)
 
@@ -313,13 +325,24 @@ def bin_counts(
         main = lf.select(
             nw.len().alias("__n"), *[e.sum().alias(name) for name, e in ind], *[e for _, e in inf]
         )
-    queries = [main] + [
-        lf.with_columns(_nw_category(s.feature, sch[s.feature]).alias("__v"))
-        .group_by([*keys, "__v"])
-        .agg(nw.len().alias("__cnt"))
-        for _, s in cat
-    ]
-    df, *cat_frames = _collect_many(queries)
+    src = None if keys else dictionary_source(lf, [s.feature for _, s in cat], sch)
+    if src is not None:  # category counts from the dictionary pages, beside the main query
+        names = [s.feature for _, s in cat]
+        pending = in_background(lambda: dictionary_counts(src, names))
+        (df,) = _collect_many([main])
+        got = pending()
+        cat_frames = [
+            pd.DataFrame({"__v": pd.Series(got[f][0], dtype=object), "__cnt": got[f][1]})
+            for f in names
+        ]
+    else:
+        queries = [main] + [
+            lf.with_columns(_nw_category(s.feature, sch[s.feature]).alias("__v"))
+            .group_by([*keys, "__v"])
+            .agg(nw.len().alias("__cnt"))
+            for _, s in cat
+        ]
+        df, *cat_frames = _collect_many(queries)
     if finite_check is not None:
         _raise_on_inf(finite_check, {f: int(df[name].sum()) for f, name in _inf_names(specs, sch)})
     windows: list[pd.Timestamp | None] = [None]

@@ -20,6 +20,7 @@ from mlopskit.frames.drift import (
     _nw_category,
     _pl_float,
     _value_counts_frame,
+    dictionary_source,
 )
 from mlopskit.frames.inputs import (
     _collect_many,
@@ -29,6 +30,7 @@ from mlopskit.frames.inputs import (
     n_rows,
     schema,
 )
+from mlopskit.frames.parquet_counts import dictionary_counts, in_background
 from mlopskit.stats.psi import edges_from_quantiles, order_statistic_index
 
 EXACT_MAX_ROWS = 20_000_000
@@ -331,9 +333,21 @@ def reference_counts(
     n = n_rows(lf)
     size = DEFAULT_QUANTILE_SAMPLE if sample is None else int(sample)
     limit = EXACT_MAX_ROWS if sample is None else size
-    cats = _category_counts_all(lf, categorical, sch)
+    src = dictionary_source(lf, categorical, sch)
+    if src is not None:  # from the dictionary pages, in a thread beside the numeric reads
+        pending = in_background(lambda: dictionary_counts(src, categorical))
+
+        def category_counts() -> dict[str, tuple[list[str], list[int], int]]:
+            got = pending()
+            return {f: _value_counts_frame(*got[f]) for f in categorical}
+    else:
+        cats = _category_counts_all(lf, categorical, sch)
+
+        def category_counts() -> dict[str, tuple[list[str], list[int], int]]:
+            return cats
+
     if not numeric:
-        return ReferenceCounts(n, {}, cats, "exact")
+        return ReferenceCounts(n, {}, category_counts(), "exact")
     # sampling needs a row sample of a lazy frame: polars only (hashed row index); other
     # engines (DuckDB spills to disk, Spark is distributed) computed exact edges above,
     # pandas is in memory already
@@ -348,9 +362,11 @@ def reference_counts(
             edges[f] = tuple(float(e) for e in edges_from_quantiles(q, maximum=mx))
         row = collect(lf.select(nw.len().alias("__n"), *_numeric_exprs_nw(numeric, edges))).iloc[0]
         num = _read_numeric_row(row, numeric, edges, int(row["__n"]))
-        return ReferenceCounts(n, num, cats, "sample", sample_size=size, sample_seed=seed)
+        return ReferenceCounts(
+            n, num, category_counts(), "sample", sample_size=size, sample_seed=seed
+        )
     per = max(1, _POLARS_GROUP_VALUES // max(n, 1))
     exact: dict[str, NumericReference] = {}
     for i in range(0, len(numeric), per):
         exact.update(_exact_group(lf, numeric[i : i + per], bins)[1])
-    return ReferenceCounts(n, exact, cats, "exact")
+    return ReferenceCounts(n, exact, category_counts(), "exact")
