@@ -339,3 +339,49 @@ def test_dictionary_page_counts_equal_the_polars_group_by(
     renamed = frames.lazy(path).rename({"c": "c2"})
     frames.reference_counts(renamed, [], ["c2"], 10)
     assert len(calls) == k
+
+
+def test_duckdb_counts_each_side_in_one_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB: the reference profile and the current counts are one query each, with the
+    polars path's numbers (categories with nulls, numeric NaN, an integer category); an
+    empty current frame still gives its (zero) counts."""
+    import duckdb
+
+    from mlopskit.frames import inputs
+
+    rng = np.random.default_rng(9)
+    n = 4_000
+    df = pd.DataFrame(
+        {
+            "x": np.where(rng.random(n) < 0.1, np.nan, rng.lognormal(0, 1, n)),
+            "m": np.where(rng.random(n) < 0.5, 0.0, rng.exponential(1, n)),
+            "c": pd.Series(np.array(list("abcd"), dtype=object)[rng.integers(0, 4, n)]),
+            "k": rng.integers(0, 3, n),
+        }
+    )
+    df.loc[rng.random(n) < 0.05, "c"] = None
+    calls: list[int] = []
+    orig = inputs.collect_native
+
+    def spy(lf: Any) -> Any:
+        calls.append(1)
+        return orig(lf)
+
+    monkeypatch.setattr(inputs, "collect_native", spy)
+    con = duckdb.connect()
+    feats = ["x", "m", "c", "k"]
+    p_duck = profile(con.from_df(df), features=feats, categorical=["k"])
+    assert len(calls) == 1
+    p_pl = profile(pl.from_pandas(df), features=feats, categorical=["k"])
+    assert p_duck == p_pl
+    cur = df.sample(frac=1.0, random_state=1).assign(x=lambda d: d["x"] * 1.2)
+    specs = [fp.spec for fp in p_pl.features]
+    calls.clear()
+    _, n_d, c_d = frames.bin_counts(frames.lazy(con.from_df(cur)), specs, finite_check="c")
+    assert len(calls) == 1
+    _, n_p, c_p = frames.bin_counts(frames.lazy(pl.from_pandas(cur)), specs, finite_check="c")
+    np.testing.assert_array_equal(n_d, n_p)
+    for s in specs:
+        np.testing.assert_array_equal(c_d[s.feature], c_p[s.feature], err_msg=s.feature)
+    _, n0, c0 = frames.bin_counts(frames.lazy(con.from_df(cur.iloc[:0])), specs)
+    assert n0.tolist() == [0.0] and all(c0[s.feature].sum() == 0 for s in specs)

@@ -256,6 +256,30 @@ def _category_bins(
     return [*vals, float(n - sum(vals) - miss), float(miss)]
 
 
+def _one_query_counts(
+    lf: nw.LazyFrame, main: nw.LazyFrame, names: Sequence[str]
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """DuckDB, Spark, …: the one-row numeric select and every categorical group-by as ONE
+    query — the group-bys stacked long (feature, value as string, count) and cross-joined
+    with the numeric row (a few hundred rows at most). An empty frame has no groups; its
+    numeric row is then read alone."""
+    long = nw.concat(
+        [
+            lf.select(nw.col(f).cast(nw.String).alias("__v"))
+            .group_by("__v")
+            .agg(nw.len().cast(nw.Int64).alias("__cnt"))
+            .select(nw.lit(f, dtype=nw.String).alias("__f"), "__v", "__cnt")
+            for f in names
+        ],
+        how="vertical",
+    )
+    both = collect(long.join(main, how="cross"))
+    if both.empty:
+        return collect(main), [pd.DataFrame({"__v": [], "__cnt": []}) for _ in names]
+    df = both.drop(columns=["__f", "__v", "__cnt"]).iloc[:1].reset_index(drop=True)
+    return df, [both.loc[both["__f"] == f, ["__v", "__cnt"]] for f in names]
+
+
 def bin_counts(
     lf: nw.LazyFrame,
     specs: Sequence[BinSpec],
@@ -335,6 +359,8 @@ def bin_counts(
             pd.DataFrame({"__v": pd.Series(got[f][0], dtype=object), "__cnt": got[f][1]})
             for f in names
         ]
+    elif not keys and cat and not (_is_polars(lf) or lf.implementation.is_pandas_like()):
+        df, cat_frames = _one_query_counts(lf, main, [s.feature for _, s in cat])
     else:
         queries = [main] + [
             lf.with_columns(_nw_category(s.feature, sch[s.feature]).alias("__v"))
