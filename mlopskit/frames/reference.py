@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,26 +116,30 @@ def _exact_numpy(x: np.ndarray, n: int, bins: int) -> NumericReference:
     return _edges_and_counts(q, le, m, n, float(valid[0]), float(valid[-1]))
 
 
-def _exact_group(
-    lf: nw.LazyFrame, names: Sequence[str], bins: int
-) -> tuple[int, dict[str, NumericReference]]:
-    """In-memory exact path (polars, pandas): the group's columns read once as float64
-    (nulls become NaN in ``to_numpy``, so no ``fill_nan`` pass), then numpy per column."""
-    got = collect_native(lf.select([_float(f).alias(f) for f in names]))
-    n = len(got)
-
-    def one(f: str) -> NumericReference:
-        return _exact_numpy(np.asarray(got.get_column(f).to_numpy(), dtype=float), n, bins)
-
-    # numpy's sort and binary searches release the GIL: the columns of a group are
-    # selected on all cores (each column's result is its own; order kept by map)
-    workers = min(len(names), os.cpu_count() or 1, 4)
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            refs = list(pool.map(one, names))
-    else:
-        refs = [one(f) for f in names]
-    return n, dict(zip(names, refs, strict=True))
+def _exact_columns(
+    lf: nw.LazyFrame, numeric: Sequence[str], n: int, bins: int
+) -> dict[str, NumericReference]:
+    """In-memory exact path (polars, pandas): the columns read in groups (rows × columns
+    below :data:`_POLARS_GROUP_VALUES`) as float64 (nulls become NaN in ``to_numpy``, so
+    no ``fill_nan`` pass), then numpy per column in a thread pool. numpy's sort and binary
+    searches release the GIL, and so does polars while it reads: the next group is read
+    while the previous one is sorted (at most two groups held at once)."""
+    per = max(1, _POLARS_GROUP_VALUES // max(n, 1))
+    groups = [list(numeric[i : i + per]) for i in range(0, len(numeric), per)]
+    workers = min(len(numeric), os.cpu_count() or 1, 4)
+    futures: dict[str, Future[NumericReference]] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for g, names in enumerate(groups):
+            if g >= 2:  # memory: group g−2 sorted before group g is read
+                for f in groups[g - 2]:
+                    futures[f].result()
+            got = collect_native(lf.select([_float(f).alias(f) for f in names]))
+            rows = len(got)
+            for f in names:
+                x = np.asarray(got.get_column(f).to_numpy(), dtype=float)
+                futures[f] = pool.submit(_exact_numpy, x, rows, bins)
+            del got
+        return {f: futures[f].result() for f in numeric}
 
 
 def _sample_query(
@@ -365,8 +369,5 @@ def reference_counts(
         return ReferenceCounts(
             n, num, category_counts(), "sample", sample_size=size, sample_seed=seed
         )
-    per = max(1, _POLARS_GROUP_VALUES // max(n, 1))
-    exact: dict[str, NumericReference] = {}
-    for i in range(0, len(numeric), per):
-        exact.update(_exact_group(lf, numeric[i : i + per], bins)[1])
+    exact = _exact_columns(lf, numeric, n, bins)
     return ReferenceCounts(n, exact, category_counts(), "exact")
