@@ -13,9 +13,13 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import nbformat
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 from scipy import stats
@@ -151,7 +155,8 @@ def test_failed_preload_is_ignored() -> None:
 
 def test_polars_counting_pass_equals_the_generic_one() -> None:
     """polars' native boolean sums give the generic (pandas) path's counts: NaN, nulls,
-    ties on an edge, integers, float32, an all-missing column."""
+    NaN and nulls in one column, ties on an edge, integers, float32, an all-missing
+    column."""
     rng = np.random.default_rng(11)
     n = 3_000
     x = rng.normal(0, 1, n)
@@ -165,13 +170,17 @@ def test_polars_counting_pass_equals_the_generic_one() -> None:
             "tie": np.repeat([0.0, 1.0, 2.0], n // 3),
             "none": np.full(n, np.nan),
         }
-    ).with_columns(pl.when(pl.int_range(pl.len()) % 17 == 0).then(None).otherwise("k").alias("k"))
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) % 17 == 0).then(None).otherwise("k").alias("k"),
+        pl.when(pl.int_range(pl.len()) % 13 == 0).then(None).otherwise("x").alias("xn"),
+    )
     specs = [
         frames.BinSpec("x", "numeric", edges=(-1.0, -0.25, 0.0, 0.5, 1.2)),
         frames.BinSpec("k", "numeric", edges=(0.0, 1.0, 2.0)),
         frames.BinSpec("f32", "numeric", edges=(float(np.float32(0.1)), 0.5, 1.0, 2.5)),
         frames.BinSpec("tie", "numeric", edges=(0.0, 1.0)),
         frames.BinSpec("none", "numeric", edges=(0.0,)),
+        frames.BinSpec("xn", "numeric", edges=(-0.5, 0.0, 0.7)),  # NaN and nulls
     ]
     _, n_pl, c_pl = frames.bin_counts(frames.lazy(cur, frame="c"), specs, finite_check="c")
     _, n_pd, c_pd = frames.bin_counts(frames.lazy(cur.to_pandas(), frame="c"), specs)
@@ -183,3 +192,196 @@ def test_polars_counting_pass_equals_the_generic_one() -> None:
     valid = xs[~np.isnan(xs)]
     want = np.bincount(np.searchsorted(specs[0].edges, valid, side="left"), minlength=6)
     np.testing.assert_array_equal(c_pl["x"][0], [*want, np.isnan(xs).sum()])
+
+
+def _exact_by_partition(x: np.ndarray, n: int, bins: int) -> frames.NumericReference:
+    """The round-2 exact path (np.partition with the kth ranks, then one ``x ≤ q`` count per
+    order statistic), kept here as the oracle of the sort-based one."""
+    from mlopskit.frames.reference import _edges_and_counts
+    from mlopskit.stats.psi import order_statistic_index
+
+    x = x[~np.isnan(x)]
+    m = int(x.size)
+    if m == 0:
+        return _edges_and_counts(np.array([]), np.array([]), 0, n, np.nan, np.nan)
+    ks = order_statistic_index(m, bins)
+    q = np.partition(x, ks)[ks]
+    le = np.array([np.count_nonzero(x <= v) for v in q], dtype=float)
+    return _edges_and_counts(q, le, m, n, float(x.min()), float(x.max()))
+
+
+def test_sorted_exact_reference_equals_the_partition_path() -> None:
+    """One sort + binary searches give the same edges, counts, min and max as partition +
+    counting passes: NaN (first, last, everywhere), ties across edges, a point mass, ±inf,
+    integers, a constant, one value, all-missing, fewer rows than bins."""
+    from mlopskit.frames.reference import _exact_numpy
+
+    rng = np.random.default_rng(5)
+    n = 10_007
+    heavy = rng.lognormal(2, 1.5, n).round(1)
+    mass = np.where(rng.random(n) < 0.6, 0.0, rng.exponential(3, n))
+    nan = rng.normal(size=n)
+    nan[rng.random(n) < 0.3] = np.nan
+    nan[0] = nan[-1] = np.nan
+    infs = rng.normal(size=n)
+    infs[:3], infs[-2:] = -np.inf, np.inf
+    cases = {
+        "heavy": heavy,
+        "mass": mass,
+        "nan": nan,
+        "infs": infs,
+        "ints": rng.poisson(1.5, n).astype(float),
+        "const": np.full(n, 2.5),
+        "one": np.array([np.nan, 7.0, np.nan]),
+        "empty": np.full(50, np.nan),
+        "few": np.array([3.0, 1.0, 2.0]),
+        "f32": rng.random(n).astype(np.float32).astype(float),
+    }
+    for name, x in cases.items():
+        for bins in (2, 7, 10, 20):
+            got = _exact_numpy(x.copy(), x.size, bins)
+            want = _exact_by_partition(x.copy(), x.size, bins)
+            assert got.edges == want.edges and got.counts == want.counts, (name, bins)
+            assert (got.n_valid, got.n_missing) == (want.n_valid, want.n_missing), name
+            np.testing.assert_array_equal([got.min, got.max], [want.min, want.max], name)
+
+
+def test_pandas_nullable_columns_profile_like_polars() -> None:
+    """pandas nullable dtypes (Float64, Int64, string with pd.NA) take the in-memory numpy
+    path: the same edges and counts as polars, pd.NA counted as missing (not '<NA>')."""
+    df = pd.DataFrame(
+        {
+            "a": pd.array([1.5, None, 2.0, 3.0] * 10, dtype="Float64"),
+            "b": pd.array([1, None, 2, 3] * 10, dtype="Int64"),
+            "c": pd.Series(["x", None, "y", "x"] * 10, dtype="string"),
+        }
+    )
+    got = frames.reference_counts(frames.lazy(df), ["a", "b"], ["c"], 4)
+    want = frames.reference_counts(frames.lazy(pl.from_pandas(df)), ["a", "b"], ["c"], 4)
+    assert got.numeric == want.numeric and got.n == want.n == 40
+    assert got.categorical == want.categorical == {"c": (["x", "y"], [20, 10], 10)}
+
+
+def _parquet_with_categories(path: Path) -> pd.DataFrame:
+    """Three row groups with different dictionaries, nulls, one plain-encoded string
+    column, a numeric column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(2)
+    parts = []
+    for g, cats in enumerate((list("abc"), list("bcdef"), ["a", "z", "é", ""])):
+        n = 5_000 + 1_000 * g
+        c = np.array(cats, dtype=object)[rng.integers(0, len(cats), n)]
+        c[rng.random(n) < 0.07] = None
+        parts.append(
+            pd.DataFrame(
+                {
+                    "c": c,
+                    "plain": c[::-1].copy(),
+                    "x": rng.normal(size=n),
+                    "k": rng.integers(0, 3, n),
+                }
+            )
+        )
+    writer = None
+    for p in parts:
+        t = pa.Table.from_pandas(p, preserve_index=False)
+        if writer is None:
+            writer = pq.ParquetWriter(path, t.schema, use_dictionary=["c"])
+        writer.write_table(t)
+    assert writer is not None
+    writer.close()
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_dictionary_page_counts_equal_the_polars_group_by(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parquet path counts its string categories from the dictionary pages (pyarrow
+    indices + bincount); the counts equal polars' group-by on the same data, on both
+    sides (reference profile and current counts), nulls and row groups with different
+    dictionaries included; anything but the plain scan of one file takes polars."""
+    from mlopskit.frames import parquet_counts
+
+    path = tmp_path / "d.parquet"
+    df = _parquet_with_categories(path)
+    calls: list[tuple[str, ...]] = []
+    orig = parquet_counts.dictionary_counts
+
+    def spy(p: Path, cols: Sequence[str]) -> dict[str, tuple[list[Any], list[int]]]:
+        calls.append(tuple(cols))
+        return orig(p, cols)
+
+    monkeypatch.setattr("mlopskit.frames.drift.dictionary_counts", spy)
+    monkeypatch.setattr("mlopskit.frames.reference.dictionary_counts", spy)
+    in_memory = pl.read_parquet(path)
+    got = frames.reference_counts(frames.lazy(path), ["x"], ["c", "plain"], 10)
+    want = frames.reference_counts(frames.lazy(in_memory), ["x"], ["c", "plain"], 10)
+    assert calls == [("c", "plain")]
+    assert got == want
+    vc = df["c"].value_counts()  # pandas oracle, most frequent first
+    assert got.categorical["c"][1] == [int(v) for v in vc.to_numpy()]
+    assert got.categorical["c"][2] == int(df["c"].isna().sum())
+    prof = profile(in_memory, features=["x", "c", "plain", "k"], categorical=["k"])
+    for names, via_dictionary in ((["x", "c", "plain"], True), (["x", "c", "k"], False)):
+        specs = [prof.feature(f).spec for f in names]
+        k = len(calls)
+        _, n1, c1 = frames.bin_counts(frames.lazy(path), specs, finite_check="current")
+        _, n2, c2 = frames.bin_counts(frames.lazy(in_memory), specs, finite_check="current")
+        # k is an integer column counted as a category: polars counts them all
+        assert len(calls) == k + via_dictionary
+        np.testing.assert_array_equal(n1, n2)
+        for s in specs:
+            np.testing.assert_array_equal(c1[s.feature], c2[s.feature], err_msg=s.feature)
+    # a renamed scan is a new frame: polars group-by
+    k = len(calls)
+    renamed = frames.lazy(path).rename({"c": "c2"})
+    frames.reference_counts(renamed, [], ["c2"], 10)
+    assert len(calls) == k
+
+
+def test_duckdb_counts_each_side_in_one_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB: the reference profile and the current counts are one query each, with the
+    polars path's numbers (categories with nulls, numeric NaN, an integer category); an
+    empty current frame still gives its (zero) counts."""
+    import duckdb
+
+    from mlopskit.frames import inputs
+
+    rng = np.random.default_rng(9)
+    n = 4_000
+    df = pd.DataFrame(
+        {
+            "x": np.where(rng.random(n) < 0.1, np.nan, rng.lognormal(0, 1, n)),
+            "m": np.where(rng.random(n) < 0.5, 0.0, rng.exponential(1, n)),
+            "c": pd.Series(np.array(list("abcd"), dtype=object)[rng.integers(0, 4, n)]),
+            "k": rng.integers(0, 3, n),
+        }
+    )
+    df.loc[rng.random(n) < 0.05, "c"] = None
+    calls: list[int] = []
+    orig = inputs.collect_native
+
+    def spy(lf: Any) -> Any:
+        calls.append(1)
+        return orig(lf)
+
+    monkeypatch.setattr(inputs, "collect_native", spy)
+    con = duckdb.connect()
+    feats = ["x", "m", "c", "k"]
+    p_duck = profile(con.from_df(df), features=feats, categorical=["k"])
+    assert len(calls) == 1
+    p_pl = profile(pl.from_pandas(df), features=feats, categorical=["k"])
+    assert p_duck == p_pl
+    cur = df.sample(frac=1.0, random_state=1).assign(x=lambda d: d["x"] * 1.2)
+    specs = [fp.spec for fp in p_pl.features]
+    calls.clear()
+    _, n_d, c_d = frames.bin_counts(frames.lazy(con.from_df(cur)), specs, finite_check="c")
+    assert len(calls) == 1
+    _, n_p, c_p = frames.bin_counts(frames.lazy(pl.from_pandas(cur)), specs, finite_check="c")
+    np.testing.assert_array_equal(n_d, n_p)
+    for s in specs:
+        np.testing.assert_array_equal(c_d[s.feature], c_p[s.feature], err_msg=s.feature)
+    _, n0, c0 = frames.bin_counts(frames.lazy(con.from_df(cur.iloc[:0])), specs)
+    assert n0.tolist() == [0.0] and all(c0[s.feature].sum() == 0 for s in specs)

@@ -42,18 +42,13 @@ from mlopskit.frames.contracts import (
     validation_plan,
 )
 from mlopskit.frames.drift import (
-    DEFAULT_QUANTILE_SAMPLE,
-    EXACT_MAX_ROWS,
     MISSING_BIN,
     OTHER_BIN,
     BinSpec,
-    NumericReference,
-    ReferenceCounts,
     bin_counts,
     category_counts,
     check_binnable,
     numeric_summary,
-    reference_counts,
 )
 from mlopskit.frames.gates import (
     feature_parity_stats,
@@ -102,6 +97,13 @@ from mlopskit.frames.overview import (
     label_arrivals,
     score_bin_counts,
     ts_range,
+)
+from mlopskit.frames.reference import (
+    DEFAULT_QUANTILE_SAMPLE,
+    EXACT_MAX_ROWS,
+    NumericReference,
+    ReferenceCounts,
+    reference_counts,
 )
 from mlopskit.frames.service import (
     range_counts,

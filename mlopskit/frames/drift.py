@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,10 +24,10 @@ from mlopskit.frames.inputs import (
     _float,
     _window_expr,
     collect,
-    n_rows,
     schema,
 )
-from mlopskit.stats.psi import edges_from_quantiles, order_statistic_index
+from mlopskit.frames.parquet_counts import dictionary_counts, in_background, scanned_file
+from mlopskit.stats.psi import order_statistic_index
 
 # ---- drift (issue 3) -----------------------------------------------------------------
 # Reductions for mlopskit.drift and mlopskit.monitoring: bin counts per feature (and per time
@@ -147,7 +145,7 @@ class BinSpec:
         return len(self.categories) + 2
 
 
-# ---- one pass per side (issue 15) ----------------------------------------------------
+# ---- one pass per side (issue 15; the reference side is in frames/reference.py) ----------------------------------------------------
 # The reference profile and the current window's counts each read the data once:
 #
 # * reference, exact (default up to EXACT_MAX_ROWS rows): the order statistics
@@ -155,9 +153,10 @@ class BinSpec:
 #   arithmetic (the edges of stats.psi.quantile_edges) and the count of values at or below
 #   each, so edges and reference counts come out of the same read; per categorical column
 #   one group-by. polars reads groups of numeric columns (the group size bounds memory;
-#   parquet decodes each column once) and selects with numpy (np.partition: the values of a
-#   full sort, in linear time); other engines run the narwhals path (a count pass, the
-#   quantile pass of numeric_summary, then the counting pass below).
+#   parquet decodes each column once) and numpy sorts each column once (NaN sort last; the
+#   order statistics are gathered by index, the counts at or below each are binary
+#   searches); pandas the same numpy path; other engines (DuckDB, Spark) one query: a
+#   union of per-column rank selections and group-bys (frames/reference.py).
 # * reference, sampled (above EXACT_MAX_ROWS, or when asked): edges from the same order
 #   statistics of a seeded uniform row sample (polars: the rows whose hashed row index
 #   falls below size/n of the hash range; memory is the sample), then EXACT counts against
@@ -169,16 +168,6 @@ class BinSpec:
 #   dtype (no per-category string comparisons): one select (or group-by over windows) for
 #   the numeric columns and one group-by per categorical column; polars runs them as one
 #   streaming collect_all, each query decoding only its own columns.
-EXACT_MAX_ROWS = 20_000_000
-"""Above this many rows the reference edges come from a sample (exact counts still)."""
-
-DEFAULT_QUANTILE_SAMPLE = 2_000_000
-"""Rows sampled for the edges when the reference is sampled."""
-
-_POLARS_GROUP_VALUES = 50_000_000
-"""polars exact path: columns per select chosen so that rows × columns stays below this."""
-
-
 def _is_polars(lf: nw.LazyFrame) -> bool:
     return bool(lf.implementation.is_polars())
 
@@ -194,7 +183,7 @@ def _value_counts_frame(
     n_missing = 0
     pairs: list[tuple[str, int]] = []
     for k, c in zip(keys, counts, strict=True):
-        if k is None or (isinstance(k, float) and math.isnan(k)):
+        if k is None or k is pd.NA or (isinstance(k, float) and math.isnan(k)):
             n_missing += int(c)
         else:
             pairs.append((str(k), int(c)))
@@ -205,6 +194,17 @@ def _value_counts_frame(
     return [k for k, _ in order], [c for _, c in order], n_missing
 
 
+def dictionary_source(lf: nw.LazyFrame, names: Sequence[str], sch: Mapping[str, Any]) -> Any:
+    """The parquet file whose dictionary pages give the category counts of ``names``
+    (frames/parquet_counts.py): ``lf`` is the registered plain polars scan of one file and
+    every column is a string column; else ``None`` (then a polars group-by counts)."""
+    if not names or not _is_polars(lf):
+        return None
+    if not all(sch[f] == nw.String or sch[f] == nw.Categorical for f in names):
+        return None
+    return scanned_file(lf.to_native())
+
+
 def _pl_float(name: str) -> Any:
     return pl.col(name).cast(pl.Float64).fill_nan(None)
 
@@ -212,223 +212,6 @@ def _pl_float(name: str) -> Any:
 def _nw_category(name: str, dtype: Any) -> Any:
     c = nw.col(name)
     return c if _native_categorical(dtype) else c.cast(nw.String)
-
-
-@dataclass(frozen=True, slots=True)
-class NumericReference:
-    """One numeric column of the reference: edges (ties collapsed, below the maximum), the
-    counts of its bins (value bins then ``__missing__``), min, max and valid count."""
-
-    edges: tuple[float, ...]
-    counts: tuple[int, ...]
-    min: float
-    max: float
-    n_valid: int
-    n_missing: int
-
-
-@dataclass(frozen=True, slots=True)
-class ReferenceCounts:
-    """Everything :func:`mlopskit.drift.reference.profile` needs, from one pass per side.
-
-    ``method`` says how the edges were found: ``"exact"`` (order statistics of all valid
-    values) or ``"sample"`` (order statistics of ``sample_size`` sampled rows)."""
-
-    n: int
-    numeric: dict[str, NumericReference]
-    categorical: dict[str, tuple[list[str], list[int], int]]
-    method: str
-    sample_size: int | None = None
-    sample_seed: int | None = None
-
-
-def _cum_counts_to_bins(le: Sequence[float], n_valid: float, n_missing: float) -> list[float]:
-    """Counts ≤ each edge (increasing) → value-bin counts then the missing count."""
-    out, prev = [], 0.0
-    for v in le:
-        out.append(v - prev)
-        prev = v
-    out.append(n_valid - prev)
-    out.append(n_missing)
-    return out
-
-
-def _edges_and_counts(
-    sorted_q: np.ndarray, le: np.ndarray, m: int, n: int, mn: float, mx: float
-) -> NumericReference:
-    """From the order statistics and their ``≤`` counts (exact path)."""
-    if m == 0:
-        return NumericReference((), (0, n), math.nan, math.nan, 0, n)
-    edges = edges_from_quantiles(sorted_q, maximum=mx)
-    pos = {float(q): int(c) for q, c in zip(sorted_q, le, strict=True)}
-    cum = [pos[float(e)] for e in edges]
-    counts = _cum_counts_to_bins(cum, m, n - m)
-    return NumericReference(
-        tuple(float(e) for e in edges), tuple(int(c) for c in counts), mn, mx, m, n - m
-    )
-
-
-def _exact_numpy(x: np.ndarray, n: int, bins: int) -> NumericReference:
-    """Order statistics ``x_(⌊k(m−1)/B⌋)`` of the valid values (``np.partition``: the same
-    values as a full sort) and the counts at or below each."""
-    x = x[~np.isnan(x)]
-    m = int(x.size)
-    if m == 0:
-        return _edges_and_counts(np.array([]), np.array([]), 0, n, math.nan, math.nan)
-    ks = order_statistic_index(m, bins)
-    q = np.partition(x, ks)[ks]
-    le = np.array([np.count_nonzero(x <= v) for v in q], dtype=float)
-    return _edges_and_counts(q, le, m, n, float(x.min()), float(x.max()))
-
-
-def _polars_exact_group(
-    lf: pl.LazyFrame, names: Sequence[str], bins: int
-) -> tuple[int, dict[str, NumericReference]]:
-    """polars exact path: the group's columns read once (as float64, null → NaN), then
-    numpy per column."""
-    got = lf.select([_pl_float(f).alias(f) for f in names]).collect(engine="streaming")
-    n = got.height
-
-    def one(f: str) -> NumericReference:
-        return _exact_numpy(got.get_column(f).to_numpy().astype(float, copy=False), n, bins)
-
-    # numpy's partition and comparisons release the GIL: the columns of a group are
-    # selected on all cores (each column's result is its own; order kept by map)
-    workers = min(len(names), os.cpu_count() or 1, 4)
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            refs = list(pool.map(one, names))
-    else:
-        refs = [one(f) for f in names]
-    return n, dict(zip(names, refs, strict=True))
-
-
-def _sample_query(
-    lf: pl.LazyFrame, names: Sequence[str], n: int, size: int, seed: int
-) -> pl.LazyFrame:
-    """Rows whose hashed row index falls below ``size/n`` of the 64-bit hash range."""
-    cut = min(int(size / n * 2.0**64), 2**64 - 1)
-    return (
-        lf.select([_pl_float(f).alias(f) for f in names])
-        .with_row_index("__i")
-        .filter(pl.col("__i").hash(seed) < cut)
-        .drop("__i")
-    )
-
-
-def _order_stats_np(x: np.ndarray, bins: int) -> np.ndarray:
-    x = np.sort(x[~np.isnan(x)])
-    if x.size == 0:
-        return np.array([], dtype=float)
-    return x[order_statistic_index(x.size, bins)]
-
-
-def _numeric_exprs_nw(names: Sequence[str], edges: Mapping[str, Sequence[float]]) -> list[Any]:
-    """Generic counting select: per numeric column its valid count and Σ 1{x ≤ e_k}
-    (integer sums: Spark-friendly), min and max."""
-    out: list[Any] = []
-    for j, f in enumerate(names):
-        c = _float(f)
-        v = nw.when(~c.is_nan()).then(c)
-        out += [
-            v.count().alias(f"__m{j}"),
-            v.min().alias(f"__min{j}"),
-            v.max().alias(f"__max{j}"),
-        ]
-        out += [
-            (v <= float(e)).fill_null(False).cast(nw.Int64).sum().alias(f"__le{j}_{k}")
-            for k, e in enumerate(edges[f])
-        ]
-    return out
-
-
-def _read_numeric_row(
-    row: Any, names: Sequence[str], edges: Mapping[str, Sequence[float]], n: int
-) -> dict[str, NumericReference]:
-    out = {}
-    for j, f in enumerate(names):
-        m = int(row[f"__m{j}"] or 0)
-        le = [float(row[f"__le{j}_{k}"] or 0) for k in range(len(edges[f]))]
-        counts = _cum_counts_to_bins(le, m, n - m)
-        out[f] = NumericReference(
-            tuple(float(e) for e in edges[f]),
-            tuple(int(c) for c in counts),
-            float(row[f"__min{j}"]) if m else math.nan,
-            float(row[f"__max{j}"]) if m else math.nan,
-            m,
-            n - m,
-        )
-    return out
-
-
-def _category_counts_all(
-    lf: nw.LazyFrame, names: Sequence[str], sch: Mapping[str, Any]
-) -> dict[str, tuple[list[str], list[int], int]]:
-    """Value counts of every categorical column: one native group-by per column on the
-    column's own dtype (polars: all of them in one streaming ``collect_all``)."""
-    queries = [
-        lf.select(_nw_category(f, sch[f]).alias("__v")).group_by("__v").agg(nw.len().alias("__n"))
-        for f in names
-    ]
-    out = {}
-    for f, df in zip(names, _collect_many(queries), strict=True):
-        out[f] = _value_counts_frame(list(df["__v"].astype(object)), list(df["__n"]))
-    return out
-
-
-def reference_counts(
-    lf: nw.LazyFrame,
-    numeric: Sequence[str],
-    categorical: Sequence[str],
-    bins: int,
-    *,
-    sample: int | None = None,
-    seed: int = 0,
-) -> ReferenceCounts:
-    """Edges and counts of every feature of the reference (see the block comment above).
-
-    ``sample``: ``None`` = exact up to :data:`EXACT_MAX_ROWS` rows, else edges from a
-    sample of :data:`DEFAULT_QUANTILE_SAMPLE` rows; ``0`` = always exact; ``k > 0`` = edges
-    from a sample of ``k`` rows whenever the frame has more rows."""
-    sch = schema(lf)
-    n = n_rows(lf)
-    size = DEFAULT_QUANTILE_SAMPLE if sample is None else int(sample)
-    limit = EXACT_MAX_ROWS if sample is None else size
-    cats = _category_counts_all(lf, categorical, sch)
-    if not numeric:
-        return ReferenceCounts(n, {}, cats, "exact")
-    # sampling needs a row sample of a lazy frame: polars only (hashed row index); other
-    # engines (DuckDB spills to disk, Spark is distributed) compute exact edges
-    if size > 0 and n > limit and _is_polars(lf):
-        got = _sample_query(lf.to_native(), numeric, n, size, seed).collect(engine="streaming")
-        edges = {}
-        for f in numeric:
-            x = got.get_column(f).to_numpy().astype(float)
-            x = x[~np.isnan(x)]
-            mx = float(x.max()) if x.size else math.nan
-            q = _order_stats_np(x, bins)
-            edges[f] = tuple(float(e) for e in edges_from_quantiles(q, maximum=mx))
-        row = collect(lf.select(nw.len().alias("__n"), *_numeric_exprs_nw(numeric, edges))).iloc[0]
-        num = _read_numeric_row(row, numeric, edges, int(row["__n"]))
-        return ReferenceCounts(n, num, cats, "sample", sample_size=size, sample_seed=seed)
-    if _is_polars(lf):
-        native = lf.to_native()
-        per = max(1, _POLARS_GROUP_VALUES // max(n, 1))
-        exact: dict[str, NumericReference] = {}
-        for i in range(0, len(numeric), per):
-            exact.update(_polars_exact_group(native, numeric[i : i + per], bins)[1])
-        return ReferenceCounts(n, exact, cats, "exact")
-    # other engines: the count pass and the quantile pass of numeric_summary, then the
-    # counting pass
-    summ = numeric_summary(lf, numeric, bins)
-    edges = {
-        f: tuple(
-            float(e) for e in edges_from_quantiles(summ[f]["quantiles"], maximum=summ[f]["max"])
-        )
-        for f in numeric
-    }
-    row = collect(lf.select(nw.len().alias("__n"), *_numeric_exprs_nw(numeric, edges))).iloc[0]
-    return ReferenceCounts(n, _read_numeric_row(row, numeric, edges, n), cats, "exact")
 
 
 def _num_indicators_nw(specs: Sequence[tuple[int, BinSpec]]) -> list[tuple[str, Any]]:
@@ -446,14 +229,19 @@ def _num_indicators_nw(specs: Sequence[tuple[int, BinSpec]]) -> list[tuple[str, 
     return out
 
 
-def _num_counts_pl(specs: Sequence[tuple[int, BinSpec]]) -> list[Any]:
+def _num_counts_pl(specs: Sequence[tuple[int, BinSpec]], sch: Mapping[str, Any]) -> list[Any]:
     """polars aggregations of :func:`_num_indicators_nw`'s names: the valid count and
     ``Σ 1{x ≤ e_k}`` per edge (boolean sums; polars counts rows in its index type, like
-    its ``len``)."""
+    its ``len``). No ``fill_nan`` copy of the column: polars orders NaN above every number,
+    so ``NaN ≤ e`` is false for the (finite) edges, and the valid count subtracts the NaN
+    count; Float64 columns are compared as they are, others cast to Float64 first (a
+    float32 column compared with a float64 edge must not round the edge)."""
     out: list[Any] = []
     for j, s in specs:
-        x = _pl_float(s.feature)
-        out.append(x.count().alias(f"__m{j}"))
+        dtype = sch[s.feature]
+        x = pl.col(s.feature) if dtype == nw.Float64 else pl.col(s.feature).cast(pl.Float64)
+        valid = x.count() - x.is_nan().sum() if dtype.is_float() else x.count()
+        out.append(valid.alias(f"__m{j}"))
         out += [(x <= float(e)).sum().alias(f"__le{j}_{k}") for k, e in enumerate(s.edges)]
     return out
 
@@ -466,6 +254,30 @@ def _category_bins(
     got = dict(zip(cats, cnt, strict=True))
     vals = [float(got.get(c, 0)) for c in spec.categories]
     return [*vals, float(n - sum(vals) - miss), float(miss)]
+
+
+def _one_query_counts(
+    lf: nw.LazyFrame, main: nw.LazyFrame, names: Sequence[str]
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """DuckDB, Spark, …: the one-row numeric select and every categorical group-by as ONE
+    query — the group-bys stacked long (feature, value as string, count) and cross-joined
+    with the numeric row (a few hundred rows at most). An empty frame has no groups; its
+    numeric row is then read alone."""
+    long = nw.concat(
+        [
+            lf.select(nw.col(f).cast(nw.String).alias("__v"))
+            .group_by("__v")
+            .agg(nw.len().cast(nw.Int64).alias("__cnt"))
+            .select(nw.lit(f, dtype=nw.String).alias("__f"), "__v", "__cnt")
+            for f in names
+        ],
+        how="vertical",
+    )
+    both = collect(long.join(main, how="cross"))
+    if both.empty:
+        return collect(main), [pd.DataFrame({"__v": [], "__cnt": []}) for _ in names]
+    df = both.drop(columns=["__f", "__v", "__cnt"]).iloc[:1].reset_index(drop=True)
+    return df, [both.loc[both["__f"] == f, ["__v", "__cnt"]] for f in names]
 
 
 def bin_counts(
@@ -515,9 +327,9 @@ def bin_counts(
         # below with ~40% less work at 10⁷ rows (no when/fill_null/cast per comparison)
         main = lf.to_native().select(
             pl.len().alias("__n"),
-            *_num_counts_pl(num),
+            *_num_counts_pl(num, sch),
             *[
-                (~pl.col(f).is_finite() & ~pl.col(f).is_nan()).fill_null(False).sum().alias(name)
+                pl.col(f).is_infinite().sum().alias(name)
                 for f, name in (_inf_names(specs, sch) if finite_check is not None else [])
             ],
         )
@@ -537,13 +349,26 @@ def bin_counts(
         main = lf.select(
             nw.len().alias("__n"), *[e.sum().alias(name) for name, e in ind], *[e for _, e in inf]
         )
-    queries = [main] + [
-        lf.with_columns(_nw_category(s.feature, sch[s.feature]).alias("__v"))
-        .group_by([*keys, "__v"])
-        .agg(nw.len().alias("__cnt"))
-        for _, s in cat
-    ]
-    df, *cat_frames = _collect_many(queries)
+    src = None if keys else dictionary_source(lf, [s.feature for _, s in cat], sch)
+    if src is not None:  # category counts from the dictionary pages, beside the main query
+        names = [s.feature for _, s in cat]
+        pending = in_background(lambda: dictionary_counts(src, names))
+        (df,) = _collect_many([main])
+        got = pending()
+        cat_frames = [
+            pd.DataFrame({"__v": pd.Series(got[f][0], dtype=object), "__cnt": got[f][1]})
+            for f in names
+        ]
+    elif not keys and cat and not (_is_polars(lf) or lf.implementation.is_pandas_like()):
+        df, cat_frames = _one_query_counts(lf, main, [s.feature for _, s in cat])
+    else:
+        queries = [main] + [
+            lf.with_columns(_nw_category(s.feature, sch[s.feature]).alias("__v"))
+            .group_by([*keys, "__v"])
+            .agg(nw.len().alias("__cnt"))
+            for _, s in cat
+        ]
+        df, *cat_frames = _collect_many(queries)
     if finite_check is not None:
         _raise_on_inf(finite_check, {f: int(df[name].sum()) for f, name in _inf_names(specs, sch)})
     windows: list[pd.Timestamp | None] = [None]

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from mlopskit.frames.parquet_counts import register_scan
+
 FrameLike = Any
 
 
@@ -44,7 +46,10 @@ def lazy(data: FrameLike, *, frame: str = "data") -> nw.LazyFrame:
             raise ValueError(f"{frame}: file `{path}` does not exist.")
         if path.is_dir() or path.suffix == ".parquet":
             pattern = str(path / "*.parquet") if path.is_dir() else str(path)
-            return nw.from_native(pl.scan_parquet(pattern))
+            native = pl.scan_parquet(pattern)
+            if not path.is_dir():  # category counts may read its dictionary pages
+                register_scan(native, path)
+            return nw.from_native(native)
         if path.suffix == ".csv":
             return nw.from_native(pl.scan_csv(str(path), try_parse_dates=True))
         raise ValueError(
