@@ -128,4 +128,6 @@ def write_loans(out_dir: str | Path, **kw: int) -> Path:
 if __name__ == "__main__":
     import sys
 
-    print(write_loans(sys.argv[1] if len(sys.argv) > 1 else "data/loans"))
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else "data/loans"
+    print(write_loans(out_dir))
+    print(write_loans_canary(out_dir))

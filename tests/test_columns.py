@@ -9,6 +9,7 @@ twice (keyword and ``columns``) is an error.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -264,3 +265,61 @@ def test_a_keyword_agreeing_with_columns_is_fine() -> None:
 def test_missing_mapped_column_names_it() -> None:
     with pytest.raises(ValueError, match=r"`nope`"):
         mk.psi_table(features("reference"), features("current"), columns={"amount": "nope"})
+
+
+# Without ``features=`` any key is a feature name (the renamed columns become the
+# features), so the frame itself is the check: every mapped column must exist, identity
+# mappings included, and a stored profile's features are the accepted keys.
+NO_FEATURES: dict[str, Callable[[dict[str, str]], Any]] = {
+    "profile": lambda c: mk.profile(features("reference"), columns=c),
+    "psi_table": lambda c: mk.psi_table(features("reference"), features("current"), columns=c),
+    "psi_table(profile)": lambda c: mk.psi_table(
+        mk.profile(features("reference")), features("current"), columns=c
+    ),
+    "psi_over_time": lambda c: mk.psi_over_time(
+        features("reference"), features("current"), window="7D", columns=c
+    ),
+    "psi_over_time(profile)": lambda c: mk.psi_over_time(
+        mk.profile(features("reference")), features("current"), window="7D", columns=c
+    ),
+}
+FOUND = r"Columns found: \['amount', 'country', 'device_risk', 'ts'\]"
+
+
+@pytest.mark.parametrize("name", sorted(NO_FEATURES))
+@pytest.mark.parametrize("mapping", [{"amount": "amout"}, {"amout": "amout"}])
+def test_without_features_a_mapping_to_a_missing_column_is_named(
+    name: str, mapping: dict[str, str]
+) -> None:
+    """A typo in ``columns`` without a feature list: the message names the frame, the
+    column, the key and the columns found (an identity mapping used to pass silently)."""
+    key, col = next(iter(mapping.items()))
+    frame = "current" if "(profile)" in name else "reference"
+    with pytest.raises(ValueError) as exc:
+        NO_FEATURES[name](mapping)
+    msg = str(exc.value)
+    if name.endswith("(profile)") and key not in FEATS:
+        # a stored profile's features are the accepted keys
+        assert msg.startswith("current: `columns` has unknown key(s) ['amout']"), msg
+        assert "['amount', 'country', 'device_risk'" in msg, msg
+        return
+    assert msg.startswith(f"{frame}: column `{col}` (given as `columns[{key!r}]`) is missing"), msg
+    assert re.search(FOUND, msg), msg
+
+
+def test_without_features_renamed_columns_are_the_features() -> None:
+    """The accepted use: a key names the feature, the value the user's column."""
+    ref = features("reference").rename(columns={"amount": "amt"})
+    a = mk.psi_table(features("reference"), features("current"))
+    b = mk.psi_table(
+        ref, features("current").rename(columns={"amount": "amt"}), columns={"amount": "amt"}
+    )
+    _same(a, b)
+    stored = mk.profile(features("reference"))
+    c = mk.psi_over_time(
+        stored,
+        features("current").rename(columns={"amount": "amt"}),
+        window="7D",
+        columns={"amount": "amt"},
+    )
+    _same(c, mk.psi_over_time(stored, features("current"), window="7D"))

@@ -147,3 +147,26 @@ def test_duckdb_relation_accepted() -> None:
     rel = duckdb.from_df(df)
     lf = frames.validate(rel, frames.CANARY_LOG)
     assert frames.n_rows(lf) == 6
+
+
+def test_epoch_seconds_from_calendar_fields_matches_numpy() -> None:
+    """The Spark-only duration path (no total_seconds there) counts days from calendar
+    fields; evaluated here on polars against numpy's epoch seconds, 1600–2400 and the
+    leap-day / century edges."""
+    import narwhals.stable.v2 as nw
+    import polars as pl
+
+    from mlopskit.frames.inputs import _epoch_seconds
+
+    rng = np.random.default_rng(16)
+    lo, hi = (np.datetime64(d, "us").astype(np.int64) for d in ("1600-01-01", "2400-12-31"))
+    edges = ["2000-02-29T23:59:59.999999", "2000-03-01", "1970-01-01", "1969-12-31T23:59:59.5",
+             "2100-02-28", "2100-03-01", "1600-03-01", "0001-01-01", "0001-03-01"]  # fmt: skip
+    ts = np.concatenate(
+        [rng.integers(lo, hi, 20_000).astype("datetime64[us]"), np.array(edges, "datetime64[us]")]
+    )
+    lf = nw.from_native(pl.DataFrame({"t": ts}).lazy())
+    got = lf.select(_epoch_seconds(nw.col("t")).alias("s")).collect().to_native()["s"].to_numpy()
+    want = (ts - np.datetime64("1970-01-01", "us")) / np.timedelta64(1, "s")  # numpy reference
+    # equal to float64 resolution (an ulp at |6e10| s is 7.6e-6 s): every day count and second exact
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)

@@ -252,3 +252,42 @@ def test_version_without_registered_canary_log_is_refused(setup: dict[str, Any])
     _html, body = _render(setup, setup["approved"])
     res = _gate_rederive.rederive(reg, "fraud_v3", body)
     assert any(r.code == "registered_canary_log" and not r.passed for r in res.reasons)
+
+
+# The challenger's config declares its own canary metric (issue 16): a strict margin on the
+# share of frauds caught that 3,000 canary units cannot show, where the policy's default
+# metrics PROMOTE this world (test_truthful_report_under_registered_policy_promotes).
+OWN_CANARY = {
+    "label_window_days": 5,
+    "metrics": [
+        {
+            "name": "fraud_caught_share",
+            "kind": "proportion",
+            "events": "label & flagged",
+            "direction": "higher",
+            "margin": -0.001,
+            "role": "primary",
+        },
+        {"name": "error_rate", "kind": "proportion", "events": "error", "margin": 0.01},
+    ],
+}
+
+
+def test_config_canary_metrics_decide_and_the_gate_rederives_them(setup: dict[str, Any]) -> None:
+    cfg = setup["data"] / "models" / "fraud_v2.yml"
+    raw = yaml.safe_load(cfg.read_text())
+    raw["canary"] = OWN_CANARY
+    cfg.write_text(yaml.safe_dump(raw))
+    _html, body = _render(setup, setup["approved"])
+    assert body["verdict"] != "PROMOTE", body  # the config's strict margin, not the policy's
+    res = _gate_rederive.rederive(setup["reg"], "fraud_v2", body)
+    by_code = {r.code: r for r in res.reasons}
+    assert by_code["rederived_canary"].passed, by_code["rederived_canary"].message
+    assert res.recomputed["canary"] == body["key_numbers"]["canary"]["verdict"]
+    assert not by_code["rederived_promote"].passed  # and so the gate refuses to promote
+    # loosening the config's margin after the report is refused: the config is an input
+    raw["canary"]["metrics"][0]["margin"] = -0.5
+    cfg.write_text(yaml.safe_dump(raw))
+    again = _gate_rederive.rederive(setup["reg"], "fraud_v2", body)
+    failed = [r.message for r in again.reasons if not r.passed]
+    assert any(m.startswith("input model config:") for m in failed), failed

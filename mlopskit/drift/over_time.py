@@ -341,7 +341,10 @@ def psi_over_time(
     """
     pol = drift_policy(policy)
     spec_w = frames.window_spec(window if window is not None else pol.window)
-    keys = frames.feature_keys(features, columns) | {"ts"}
+    profiled = (
+        [f.feature for f in reference.features] if isinstance(reference, ReferenceProfile) else None
+    )
+    keys = frames.feature_keys(features, columns, profiled) | {"ts"}
     cmap = frames.check_columns(columns, keys, frame="current")
     ts = str(frames.keyword_column(ts, "ts", cmap, frame="current"))
     if not isinstance(reference, ReferenceProfile):  # a reference without `ts` is fine

@@ -383,7 +383,8 @@ def psi_table(
     known_reference : treat the reference as the population (``c_α`` uses ``1/M``); use it
         only when the reference sample is far larger than any current window.
     columns : mapping feature name → your column name, applied to both frames (a stored
-        profile's names are already canonical); keys must be among ``features`` if given.
+        profile's names are already canonical); keys must be among ``features`` if given,
+        else among a stored profile's features. A mapped column the frame lacks is an error.
     policy : policy (``drift`` section: τ, α, smoothing, minimum expected per bin).
 
     Raises
@@ -393,7 +394,11 @@ def psi_table(
         with a non-numeric dtype (e.g. numbers as strings).
     """
     pol = drift_policy(policy)
-    keys = frames.feature_keys(features, columns)
+    profiled = (
+        [f.feature for f in reference.features] if isinstance(reference, ReferenceProfile) else None
+    )
+    keys = frames.feature_keys(features, columns, profiled)
+    frames.check_columns(columns, keys, frame="current")
     if not isinstance(reference, ReferenceProfile):
         reference = frames.rename_columns(reference, columns, keys, frame="reference")
     prof = _as_profile(reference, features, categorical, bins, policy)

@@ -84,14 +84,17 @@ def rename_columns(
     optional: Iterable[str] = (),
 ) -> Any:
     """``data`` with the user's columns renamed to their canonical names (lazily; other
-    columns kept). Without ``columns`` the data is returned unchanged (not even wrapped).
-    A mapped column missing from the data is an error, unless its key is in ``optional``."""
+    columns kept). Without ``columns`` (or with identity mappings only) the data is returned
+    unchanged (not even wrapped). A mapped column missing from the data is an error naming
+    the frame, the key and the columns found, unless its key is in ``optional``."""
     mapping = check_columns(columns, accepted, frame=frame)
-    mapping = {k: v for k, v in mapping.items() if k != v}
     if not mapping:
         return data
     lf = lazy(data, frame=frame)
     sch = schema(lf)
+    # every mapped column must exist, identity mappings included: without a feature list
+    # any key is accepted (the renamed columns become the features), so a mapping to a
+    # column the frame lacks is the only sign of a typo and must not pass silently
     mapping = {k: v for k, v in mapping.items() if v in sch or k not in set(optional)}
     for canon, user in mapping.items():
         if user not in sch:
@@ -99,6 +102,9 @@ def rename_columns(
                 f"{frame}: column `{user}` (given as `columns[{canon!r}]`) is missing. "
                 f"Columns found: {sorted(sch)[:20]}."
             )
+    mapping = {k: v for k, v in mapping.items() if k != v}
+    if not mapping:
+        return data
         if canon in sch and canon not in mapping.values():
             raise ValueError(
                 f"{frame}: `columns[{canon!r}]={user!r}` would rename `{user}` to `{canon}`, "
@@ -123,12 +129,20 @@ def keyword_column(
     return canon
 
 
-def feature_keys(features: Iterable[str] | None, columns: Mapping[str, str] | None) -> set[str]:
-    """Accepted ``columns`` keys of a feature function: the listed features, or (no list)
-    every key, since then the renamed columns become the features."""
-    if features is None:
-        return set(columns or {})
-    return set(features)
+def feature_keys(
+    features: Iterable[str] | None,
+    columns: Mapping[str, str] | None,
+    profiled: Iterable[str] | None = None,
+) -> set[str]:
+    """Accepted ``columns`` keys of a feature function: the listed features; without a list,
+    the features of a stored reference profile (``profiled``), else every key, since then
+    the renamed columns become the features (:func:`rename_columns` still refuses a mapping
+    to a column the frame lacks)."""
+    if features is not None:
+        return set(features)
+    if profiled is not None:
+        return set(profiled)
+    return set(columns or {})
 
 
 __all__ = [

@@ -354,8 +354,34 @@ def render_config(model: str, guesses: Sequence[Guess], *, base: Path | None = N
         f"  event: {_y(_event_word(ev.source.path or ''))}  # one row of the events log is a ...",
         "  team: data science",
         "",
+        *_canary_example(_word(ev.columns.get("label", "positive"))),
     ]
     return "\n".join(lines)
+
+
+def _canary_example(positive: str) -> list[str]:
+    """A commented ``canary:`` section (uncommented, it loads when there is a canary log)."""
+    slug = re.sub(r"[^a-z0-9]+", "_", positive.lower()).strip("_") or "positive"
+    return [
+        "# Canary metrics (optional). Without this section the rollout report and the promotion",
+        "# gate use the default metrics (missed positives, false positives, loss per amount,",
+        "# latency, errors) with the policy's margins. Uncomment to declare this model's own:",
+        "# the margins below then replace the policy's. Columns are the canary log's contract",
+        "# names (label, flagged, latency_ms, error, ...) or other columns of the data.",
+        "# canary:",
+        "#   label_window_days: 90   # label-based metrics count units at least this old",
+        "#   metrics:",
+        f"#     - name: missed_{slug}_rate",
+        "#       kind: proportion      # proportion | mean | ratio",
+        '#       events: "label & ~flagged"   # flag columns joined by & (~ negates)',
+        "#       direction: lower      # lower | higher is better",
+        "#       margin: 0.005         # largest tolerated harm, canary - control (CHECK)",
+        "#       role: primary         # primary | guardrail (default) | secondary",
+        f"#       words: missed {positive}s",
+        "#     - {name: latency_ms, kind: mean, column: latency_ms, margin: 5.0, unit: ms}",
+        "#     - {name: error_rate, kind: proportion, events: error, margin: 0.002}",
+        "",
+    ]
 
 
 def _event_word(path: str) -> str:

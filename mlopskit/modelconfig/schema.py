@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlopskit.modelconfig.canary import CanarySection, parse_canary
+
 #: the logs a model may have, with the contract columns each maps (canonical → user's name).
 LOG_COLUMNS: dict[str, tuple[str, ...]] = {
     # scored production events: monitoring (drift, outcome drift, label maturity)
@@ -188,6 +190,9 @@ class ModelConfig:
     last_trained: dt.datetime | None = None
     owners: Mapping[str, str] = field(default_factory=dict)
     domain: Domain = Domain()
+    canary: CanarySection | None = None
+    """the model's own canary metrics (:mod:`mlopskit.modelconfig.canary`); ``None``: the
+    default metrics with the policy's margins."""
 
     def log(self, name: str) -> Log | None:
         return self.logs.get(name)
@@ -389,6 +394,7 @@ TOP_KEYS = (
     "training",
     "owners",
     "domain",
+    "canary",
 )
 
 
@@ -489,4 +495,10 @@ def parse_config(raw: Any, *, path: str | Path | None = None) -> ModelConfig:
         else r.date(tr["last_trained"], "training.last_trained"),
         owners=owners,
         domain=domain,
+        canary=parse_canary(
+            r,
+            top.get("canary"),
+            logs["canary_log"].columns if "canary_log" in logs else None,
+            ConfigError,
+        ),
     )

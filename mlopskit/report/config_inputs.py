@@ -195,7 +195,8 @@ def _missed_name(cfg: ModelConfig) -> str:
 
 
 def config_metrics(cfg: ModelConfig, policy: Any = None) -> tuple[Any, ...]:
-    """The canary metrics of a config model: the default metrics (margins from the policy)
+    """The canary metrics of a config model: its ``canary.metrics`` when it declares them
+    (their margins, not the policy's); else the default metrics (margins from the policy)
     with the primary named in the model's words (``missed_<positive>_rate``; a fraud model
     keeps ``fraud_missed_rate``), keeping those whose columns the canary log maps (no loss metric
     without ``loss``/``amount``)."""
@@ -203,6 +204,8 @@ def config_metrics(cfg: ModelConfig, policy: Any = None) -> tuple[Any, ...]:
 
     from mlopskit.canary import default_metrics
 
+    if cfg.canary is not None:
+        return cfg.canary.build()
     canary = cfg.logs.get("canary_log")
     mapped = set(canary.columns) if canary is not None else set()
     out = []
@@ -215,11 +218,28 @@ def config_metrics(cfg: ModelConfig, policy: Any = None) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def config_maturity_days(cfg: ModelConfig | None) -> float | None:
+    """The label window of a config's canary metrics (``None``: the policy's)."""
+    return None if cfg is None or cfg.canary is None else cfg.canary.label_window_days
+
+
 def config_words(cfg: ModelConfig) -> dict[str, Any]:
-    """Card words of :func:`config_metrics` in the config's ``domain`` words."""
+    """Card words of :func:`config_metrics` in the config's ``domain`` words (a declared
+    metric's ``words``/``unit``; rates per ``domain.events``)."""
     from mlopskit.report.card import DEFAULT_WORDS, MetricWords
 
     d = cfg.domain
+    if cfg.canary is not None:
+        out = {}
+        for c in cfg.canary.metrics:
+            label = c.words or c.name
+            if c.relative:
+                out[c.name] = MetricWords(label, "relative")
+            elif c.kind == "proportion":
+                out[c.name] = MetricWords(label, "rate", per=d.events)
+            else:
+                out[c.name] = MetricWords(label, "quantity", unit=c.unit)
+        return out
     if _missed_name(cfg) == "fraud_missed_rate":  # the default metrics are a fraud model's
         return dict(DEFAULT_WORDS)
     return {

@@ -241,19 +241,28 @@ def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> 
             inputs.path("canary_log"),
             metrics=_canary_metrics(inputs, policy),
             as_of=inputs.as_of,
+            maturity_days=_canary_maturity(inputs),
             policy=policy,
         )
     return sh, cn
 
 
 def _canary_metrics(inputs: Any, policy: Any) -> Any:
-    """A config model's canary metrics in its words (``None``: the default metrics)."""
+    """A config model's canary metrics: its own ``canary`` section, else the defaults in its
+    words (``None`` without a config: the default metrics)."""
     cfg = getattr(inputs, "config", None)
     if cfg is None:
         return None
     from mlopskit.report.config_inputs import config_metrics
 
     return config_metrics(cfg, policy)
+
+
+def _canary_maturity(inputs: Any) -> float | None:
+    """The config's ``canary.label_window_days`` (``None``: the policy's maturity)."""
+    from mlopskit.report.config_inputs import config_maturity_days
+
+    return config_maturity_days(getattr(inputs, "config", None))
 
 
 def rollout(
@@ -277,6 +286,7 @@ def rollout(
                 inputs.path("canary_log"),
                 metrics=_canary_metrics(inputs, policy),
                 as_of=inputs.as_of,
+                maturity_days=_canary_maturity(inputs),
                 policy=policy,
             )
         current = (inputs.as_of - pd.Timedelta(days=current_days), inputs.as_of)
