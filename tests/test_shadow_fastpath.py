@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -136,3 +137,33 @@ def test_polars_fast_path_reads_segments_off_the_pair_tables(
     monkeypatch.setattr(fshadow, "_POLARS_FAST", False)
     _scan(df, segments=("channel", "country"), as_of=pd.Timestamp("2026-06-15"))
     assert sizes == [9, 12]
+
+
+@pytest.mark.parametrize("dtype", [pl.Int64, pl.Int32, pl.UInt64, pl.UInt8])
+def test_sorted_unique_count_equals_polars_n_unique(dtype: Any) -> None:
+    # frames.inputs._n_unique_query (sort-based on polars integer ids, used by the shadow
+    # and canary scans) = polars' hash-based n_unique, nulls counting as one value
+    from mlopskit.frames.inputs import _n_unique_query
+
+    rng = np.random.default_rng(7)
+    info = np.iinfo(np.dtype(str(dtype).lower()))
+    cases = [
+        [],
+        [None],
+        [None, None],
+        [5],
+        [3, 3, 3],
+        [None, 1, None, 1, 2],
+        [int(info.min), int(info.max), int(info.max), None, int(info.min)],
+        rng.integers(0, 50, 1_000).tolist(),  # many duplicates
+        rng.permutation(10_000).tolist() if info.max > 10_000 else list(range(200)),
+    ]
+    for values in cases:
+        df = pl.DataFrame({"id": values}, schema={"id": dtype})
+        lf = nw.from_native(df.lazy())
+        got = _n_unique_query(lf, "id", "u", rows="n").collect().to_native()
+        assert got["u"][0] == df["id"].n_unique(), values
+        assert got["n"][0] == len(values)
+    # a string id keeps polars' n_unique
+    lf = nw.from_native(pl.DataFrame({"id": ["a", "b", "a", None]}).lazy())
+    assert _n_unique_query(lf, "id", "u").collect().to_native()["u"][0] == 3

@@ -12,7 +12,14 @@ import pandas as pd
 import polars as pl
 
 from mlopskit.frames.contracts import SHADOW_LOG, ValidationPlan, validation_plan
-from mlopskit.frames.inputs import FrameLike, _collect_many, _count, collect, schema
+from mlopskit.frames.inputs import (
+    FrameLike,
+    _collect_many,
+    _count,
+    _n_unique_query,
+    collect,
+    schema,
+)
 from mlopskit.frames.inputs import _count as _count_any
 from mlopskit.rows import RowCounts
 
@@ -380,7 +387,7 @@ def _aggregate(
     # totals query from streaming (at 10⁷ rows peak RSS 1.18 GB inside it, 0.7 GB beside it)
     unique_q = None
     if plan is not None and plan.unique is not None:
-        unique_q = lf.select(nw.col(plan.unique).n_unique().alias("__x___n_unique"))
+        unique_q = _n_unique_query(lf, plan.unique, "__x___n_unique")
         queries.append(unique_q)
     if sample_q is not None:
         queries.append(sample_q)
