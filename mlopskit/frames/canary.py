@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 
 from mlopskit.frames.contracts import CANARY_LOG, Contract, ValidationPlan, validation_plan
-from mlopskit.frames.inputs import ARMS, FrameLike, _collect_many, collect, schema
+from mlopskit.frames.inputs import (
+    ARMS,
+    FrameLike,
+    _collect_many,
+    _n_unique_query,
+    collect,
+    schema,
+)
 
 # ---- canary (issue 6) ----------------------------------------------------------------
 #: sufficient-statistic fields per metric and arm (additive over units; see canary.ArmStats)
@@ -135,7 +142,7 @@ def _canary_plan(
 
 
 def _unit_query(lf: nw.LazyFrame) -> nw.LazyFrame:
-    return lf.select(nw.len().alias("n"), nw.col("unit_id").n_unique().alias("n_unique"))
+    return _n_unique_query(lf, "unit_id", "n_unique", rows="n")
 
 
 def _check_units(plan: ValidationPlan, n: int, n_unique: int) -> None:

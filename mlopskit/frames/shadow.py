@@ -12,7 +12,15 @@ import pandas as pd
 import polars as pl
 
 from mlopskit.frames.contracts import SHADOW_LOG, ValidationPlan, validation_plan
-from mlopskit.frames.inputs import FrameLike, _collect_many, _count, collect, schema
+from mlopskit.frames.inputs import (
+    FrameLike,
+    _collect_many,
+    _count,
+    _n_unique_query,
+    collect,
+    schema,
+)
+from mlopskit.frames.inputs import _count as _count_any
 from mlopskit.frames.shadow_grid import AGREEMENT_GRID, grid_bin, grid_frame
 from mlopskit.rows import RowCounts
 
@@ -276,6 +284,11 @@ def _aggregate(
     else:
         base = base.with_columns(nw.lit(2).alias("__l"))
     fc, fh = nw.col("__fc"), nw.col("__fh")
+    # polars: one collect_all, with the flips of every segment from one disagreement
+    # query (see below)
+    fast = _POLARS_FAST and isinstance(lf.to_native(), pl.LazyFrame)
+    # every counted expression below is non-null, so polars sums the booleans directly
+    count = _bool_count if fast else _count_any
     cells = {
         "pairs": (fc != 2) & (fh != 2),
         "both": (fc == 1) & (fh == 1),
@@ -285,22 +298,22 @@ def _aggregate(
     }
     totals_q = base.select(
         nw.len().alias("n"),
-        *[_count(e).alias(k) for k, e in cells.items()],
-        _count(fc != 2).alias("scored_champion"),
-        _count(fh != 2).alias("scored_challenger"),
-        _count((fc == 1) & (fh == 2)).alias("champion_flag_challenger_missing"),
-        _count((fc == 0) & (fh == 2)).alias("champion_noflag_challenger_missing"),
-        _count((fc == 2) & (fh == 2)).alias("both_missing"),
+        *[count(e).alias(k) for k, e in cells.items()],
+        count(fc != 2).alias("scored_champion"),
+        count(fh != 2).alias("scored_challenger"),
+        count((fc == 1) & (fh == 2)).alias("champion_flag_challenger_missing"),
+        count((fc == 0) & (fh == 2)).alias("champion_noflag_challenger_missing"),
+        count((fc == 2) & (fh == 2)).alias("both_missing"),
         nw.col("__ec").sum().alias("error_champion"),
         nw.col("__eh").sum().alias("error_challenger"),
-        _count((fc == 2) & (nw.col("__ec") == 0)).alias("missing_champion_no_error"),
-        _count((fh == 2) & (nw.col("__eh") == 0)).alias("missing_challenger_no_error"),
-        _count((fh != 2) & (nw.col("__eh") == 1)).alias("error_challenger_with_score"),
-        _count(nw.col("latency_ms_champion").is_null()).alias("latency_missing_champion"),
-        _count(nw.col("latency_ms_challenger").is_null()).alias("latency_missing_challenger"),
-        _count(nw.col("__l") != 2).alias("matured_labelled"),
+        count((fc == 2) & (nw.col("__ec") == 0)).alias("missing_champion_no_error"),
+        count((fh == 2) & (nw.col("__eh") == 0)).alias("missing_challenger_no_error"),
+        count((fh != 2) & (nw.col("__eh") == 1)).alias("error_challenger_with_score"),
+        count(nw.col("latency_ms_champion").is_null()).alias("latency_missing_champion"),
+        count(nw.col("latency_ms_challenger").is_null()).alias("latency_missing_challenger"),
+        count(nw.col("__l") != 2).alias("matured_labelled"),
         *[
-            _count(cells[k] & (nw.col("__l") == y)).alias(f"{k}_label{y}")
+            count(cells[k] & (nw.col("__l") == y)).alias(f"{k}_label{y}")
             for k in ("both", "champion_only", "challenger_only", "neither")
             for y in (0, 1)
         ],
@@ -333,6 +346,7 @@ def _aggregate(
     seg_base = base.with_columns(
         *[e.fill_null(False).cast(nw.Int64).alias(f"__{k}") for k, e in cell_cols.items()]
     )
+    seg_pairs = [(s1, s2) for i, s1 in enumerate(segments) for s2 in segments[i + 1 :]]
     seg_qs = [
         seg_base.group_by(seg).agg(
             nw.len().alias("n"),
@@ -341,7 +355,6 @@ def _aggregate(
         )
         for seg in segments
     ]
-    seg_pairs = [(s1, s2) for i, s1 in enumerate(segments) for s2 in segments[i + 1 :]]
     thr_cl = threshold if challenger_threshold is None else challenger_threshold
     gbase = base.filter((fc != 2) & (fh != 2)).with_columns(
         grid_bin("__c", "__fc", threshold, clip, agreement_grid).alias("__gc"),
@@ -356,18 +369,13 @@ def _aggregate(
     )
     keep = ["request_id", "ts", "score_champion", "score_challenger", "delta", "__abs"]
     flip_qs = []
-    for seg in segments:
-        flip_qs.append(
-            disagree.with_columns(
-                nw.col("__abs").rank("ordinal", descending=True).over(seg).alias("__r")
-            )
-            .filter(nw.col("__r") <= flips_per_segment)
-            .select(
-                nw.lit(seg).alias("segment"),
-                nw.col(seg).cast(nw.String).alias("value"),
-                *[nw.col(k) for k in keep],
-            )
-        )
+    flips_all = None
+    if fast and len(segments) >= 2:
+        # one query for the disagreements; each segment's top ranks are taken in memory with
+        # the same expressions, on the rows in the same order
+        flips_all = disagree.select(*dict.fromkeys([*keep, *segments]))
+    for seg in segments if flips_all is None else ():
+        flip_qs.append(_top_flips(disagree, seg, keep, flips_per_segment))
     if not segments:
         flip_qs.append(
             disagree.top_k(flips_per_segment, by="__abs").select(
@@ -377,17 +385,23 @@ def _aggregate(
             )
         )
     sample_q, sample_method, sample_arrays = _row_sample(base, sample_size, seed, n_rows)
+    if flips_all is not None:
+        flip_qs.append(flips_all)
     queries: list[Any] = [totals_q, hist_c_q, hist_h_q, *lat_qs, *seg_qs, *flip_qs, *pair_qs]
     # the unique-id count is a hash set of every id: its own query, so it does not keep the
     # totals query from streaming (at 10⁷ rows peak RSS 1.18 GB inside it, 0.7 GB beside it)
     unique_q = None
     if plan is not None and plan.unique is not None:
-        unique_q = lf.select(nw.col(plan.unique).n_unique().alias("__x___n_unique"))
+        unique_q = _n_unique_query(lf, plan.unique, "__x___n_unique")
         queries.append(unique_q)
     if sample_q is not None:
         queries.append(sample_q)
     try:
-        res = _collect_many(queries)
+        if fast:  # the flips and grid tables stay polars frames (ranked / converted below)
+            k0 = 5 + len(seg_qs)
+            res = _collect_polars(queries, range(k0, k0 + len(flip_qs) + len(pair_qs)))
+        else:
+            res = _collect_many(queries)
     except Exception:
         if plan is not None:
             plan.run()  # raises the contract error that made the engine fail, if any
@@ -415,8 +429,20 @@ def _aggregate(
         )
     lat_c, lat_h = (_hist(d, "__b", lat_n) for d in res[3:5])
     k = 5
+    seg_results = res[k : k + len(seg_qs)]
+    k += len(seg_qs)
+    pair_results = res[k + len(flip_qs) : k + len(flip_qs) + len(pair_qs)]
+    flip_res = res[k : k + len(flip_qs)]
+    if fast:
+        pair_results = [df.to_pandas() for df in pair_results]
+        if flips_all is not None:
+            frame = nw.from_native(flip_res[0].lazy())
+            flip_res = [_top_flips(frame, seg, keep, flips_per_segment) for seg in segments]
+            flip_res = [collect(q) for q in flip_res]
+        else:
+            flip_res = [df.to_pandas() for df in flip_res]
     seg_frames = {}
-    for seg, df in zip(segments, res[k : k + len(segments)], strict=True):
+    for seg, df in zip(segments, seg_results, strict=True):
         df = df.rename(columns={seg: "value"})
         counts = [c for c in df.columns if c != "value"]
         df[counts] = df[counts].astype(np.int64)
@@ -424,17 +450,14 @@ def _aggregate(
             df["value"].astype(object).where(df["value"].notna(), "__missing__").astype(str)
         )
         seg_frames[seg] = df.sort_values("value", kind="stable").reset_index(drop=True)
-    k += len(segments)
-    flips = pd.concat(res[k : k + len(flip_qs)], ignore_index=True)
-    k += len(flip_qs)
+    flips = pd.concat(flip_res, ignore_index=True)
     pair_frames = {
         (s1, s2): grid_frame(df, {s1: "value_1", s2: "value_2"})
-        for (s1, s2), df in zip(seg_pairs, res[k : k + len(seg_pairs)], strict=True)
+        for (s1, s2), df in zip(seg_pairs, pair_results[: len(seg_pairs)], strict=True)
     }
-    k += len(seg_pairs)
     grid_frames = {
         s: grid_frame(df, {s: "value"})
-        for s, df in zip(segments, res[k : k + len(segments)], strict=True)
+        for s, df in zip(segments, pair_results[len(seg_pairs) :], strict=True)
     }
     flips = flips.sort_values(
         ["segment", "value", "__abs"], ascending=[True, True, False], kind="stable"
@@ -466,6 +489,40 @@ def _aggregate(
         latency_bin_max_champion=_bin_max(res[3], lat_n),
         latency_bin_max_challenger=_bin_max(res[4], lat_n),
     ), extra
+
+
+def _top_flips(disagree: nw.LazyFrame, seg: str, keep: Sequence[str], k: int) -> Any:
+    """The ``k`` disagreements with the largest ``__abs`` per value of ``seg``."""
+    return (
+        disagree.with_columns(
+            nw.col("__abs").rank("ordinal", descending=True).over(seg).alias("__r")
+        )
+        .filter(nw.col("__r") <= k)
+        .select(
+            nw.lit(seg).alias("segment"),
+            nw.col(seg).cast(nw.String).alias("value"),
+            *[nw.col(c) for c in keep],
+        )
+    )
+
+
+#: the polars fast path of :func:`_aggregate` (tests switch it off to compare with the
+#: generic path, which every other engine takes)
+_POLARS_FAST = True
+
+
+def _bool_count(expr: Any) -> Any:
+    """Rows where a non-null boolean expression is true (polars sums booleans natively)."""
+    return expr.sum().cast(nw.Int64)
+
+
+def _collect_polars(queries: Sequence[Any], keep: Sequence[int]) -> list[Any]:
+    """:func:`inputs._collect_many` for polars queries, the results at ``keep`` left as
+    polars frames."""
+    natives = [q.to_native() if isinstance(q, nw.LazyFrame) else q for q in queries]
+    opt = pl.QueryOptFlags(comm_subplan_elim=False)
+    out = pl.collect_all(natives, engine="streaming", optimizations=opt)
+    return [df if i in keep else df.to_pandas() for i, df in enumerate(out)]
 
 
 def _bin_max(df: pd.DataFrame, n_bins: int) -> np.ndarray:

@@ -29,10 +29,12 @@ def grid_bin(col: str, flag: str, threshold: float, clip: float, grid: tuple[flo
 
 def grid_frame(df: pd.DataFrame, keys: dict[str, str]) -> pd.DataFrame:
     """A collected grid query as ``<keys' values>, gc, gh, count`` (segment values as
-    strings, null as ``__missing__``)."""
+    strings, null as ``__missing__``), sorted by keys and cells."""
     df = df.rename(columns={**keys, "__gc": "gc", "__gh": "gh"})
     for v in keys.values():
         df[v] = df[v].astype(object).where(df[v].notna(), "__missing__").astype(str)
     for c in ("gc", "gh", "count"):
         df[c] = df[c].to_numpy(dtype=np.int64)
-    return df.reset_index(drop=True)
+    # group order is the engine's: sorted, so every engine and path gives the same frame
+    order = [*keys.values(), "gc", "gh"]
+    return df.sort_values(order, kind="stable").reset_index(drop=True)
