@@ -21,9 +21,11 @@ import narwhals.stable.v2 as nw
 from mlopskit.frames.canary import (
     CANARY_LABEL_COLUMNS,
     CANARY_SUM_FIELDS,
+    CanaryArrivals,
     CanaryDaily,
     CanaryMetricSpec,
     canary_daily_sums,
+    canary_label_arrivals,
     canary_validate,
 )
 from mlopskit.frames.contracts import (
@@ -118,6 +120,7 @@ __all__ = [
     "SHADOW_LOG",
     "WINDOW_COL",
     "BinSpec",
+    "CanaryArrivals",
     "CanaryDaily",
     "CanaryMetricSpec",
     "Column",
@@ -129,6 +132,7 @@ __all__ = [
     "ShadowAggregates",
     "bin_counts",
     "canary_daily_sums",
+    "canary_label_arrivals",
     "canary_validate",
     "category_counts",
     "check_binnable",
