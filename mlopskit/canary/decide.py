@@ -98,6 +98,16 @@ def _decide(
         harm = bool(harm_p[i] < st.alpha1) and row in (4, 5)
         if row == 1 and int(a["gate"]) == 3:
             msg = _biased_window_message(ev, k, m, a, st)
+        elif row == 1 and int(a["gate"]) == 4:
+            w = dict(st.windows).get(m.name, float("nan"))
+            msg = (
+                f"{m.name}: its {w:g}-day label window is shorter than the "
+                f"{st.horizon_days}-day label horizon; whether both arms' labels are as "
+                f"complete at {w:g} days (missed frauds arrive later) can only be checked "
+                f"once the first units are {st.horizon_days} days old. Not decided before; "
+                "declare window_days equal to the horizon to decide as soon as the "
+                "horizon has passed for enough units."
+            )
         elif row == 1 and int(a["gate"]) == 2:
             need = st.skewness_factor * float(a["skewness"]) ** 2
             msg = (

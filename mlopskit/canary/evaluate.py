@@ -329,7 +329,12 @@ def _label_path(
     st: _Settings,
 ) -> None:
     """Per-arm ``F̂(W)`` and the differential-maturity rule at every look where the metric
-    would decide (in place): a biased window makes the look's row 1 with gate 3."""
+    would decide (in place): a biased window makes the look's row 1 with gate 3. A window
+    shorter than the horizon is decided only once the oldest cohort is ``horizon`` days
+    old (gate 4 before): only then can ``F̂(W)`` of each arm be read against the horizon
+    — earlier, labels later than the oldest age are invisible and a slower arm looks
+    mature (simulated: the rule alone still PROMOTEd 85% of canaries worse by the margin).
+    ``bias_tolerance = inf`` switches the check off (the unchecked window, for comparison)."""
     n = len(looks)
     for key in ("maturity_control", "maturity_canary", "maturity_se_control",
                 "maturity_se_canary", "maturity_bias", "bias_share"):  # fmt: skip
@@ -337,10 +342,17 @@ def _label_path(
     a["label_biased"] = np.zeros(n, dtype=bool)
     margin_a = float(np.log1p(m.margin)) if m.relative else m.margin
     last = n - 1
+    check = window < st.horizon_days and np.isfinite(st.bias_tolerance)
+    first_day = pd.Timestamp(np.min(arr.day_starts))
     for k in range(n):
-        if int(a["row"][k]) == 1 and k != last:
-            continue
+        if (int(a["row"][k]) == 1 or window >= st.horizon_days) and k != last:
+            continue  # a horizon-long window has no differential maturity to check
         t = pd.Timestamp(looks[k].as_of)
+        if check and (t - first_day) / pd.Timedelta(days=1) - 1 < st.horizon_days:
+            # the arms' maturity through W, relative to the horizon, is not observable yet
+            if int(a["row"][k]) != 1:
+                a["row"][k], a["gate"][k] = 1, 4
+            continue
         mc = _lab.arm_maturity(arr, "control", t, window, st.horizon_days)
         mt = _lab.arm_maturity(arr, "canary", t, window, st.horizon_days)
         bias, share, biased = _lab.window_bias(

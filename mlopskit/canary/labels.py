@@ -25,7 +25,7 @@ in tests/test_canary_label_windows.py.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,11 @@ class LabelArrivals:
     delay_sums: Mapping[str, np.ndarray]
     sign: float = 1.0
     all_labels: Mapping[str, Any] | None = None
+    starts_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+
+    def __post_init__(self) -> None:
+        ns = np.asarray(pd.DatetimeIndex(self.day_starts).as_unit("ns").asi8, dtype=np.int64)
+        object.__setattr__(self, "starts_ns", ns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +80,19 @@ class ArmMaturity:
     window_mean: float  # P_arm(W): label-dependent part per unit of base, matured cohorts
 
 
+def _ages(arr: LabelArrivals, t: pd.Timestamp) -> np.ndarray:
+    """Complete ages (days) at ``t`` of each cohort: every unit's labels with a delay below
+    this many days have had the time to arrive."""
+    return np.floor((pd.Timestamp(t).as_unit("ns").value - arr.starts_ns) / 86_400e9) - 1.0
+
+
 def _curve(
     arr: LabelArrivals, arm: str, t: pd.Timestamp, horizon: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray] | None:
     """Chain ladder on the arm's triangle as known at ``t``: ``(ages, F̂, SE, K, cohort
     ages)`` with ``ages = 0..K`` (F̂(0) = 0), or None when fewer than 2 ages are observed.
     No look-ahead: a cell whose labels could arrive after ``t`` is unobserved."""
-    starts = pd.DatetimeIndex(arr.day_starts)
-    age = np.floor(np.asarray((t - starts) / _DAY, dtype=float)) - 1.0  # complete ages
+    age = _ages(arr, t)
     delays = np.asarray(arr.delay_sums[arm], dtype=float)
     k_max = int(min(horizon, delays.shape[1], np.max(age, initial=0.0)))
     rows = age >= 1
