@@ -203,7 +203,9 @@ def _rule_replay(
     last = nt.shape[1]
     first_p = np.where(promote.any(1), promote.argmax(1), last)
     first_h = np.where(harm.any(1), harm.argmax(1), last)
-    return np.where(first_p < first_h, "PROMOTE", np.where(first_h < first_p, "ROLLBACK", "CONTINUE"))
+    return np.where(
+        first_p < first_h, "PROMOTE", np.where(first_h < first_p, "ROLLBACK", "CONTINUE")
+    )
 
 
 @pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
@@ -252,8 +254,10 @@ def test_planned_sample_size_reaches_its_power(kappa: float, relative: bool) -> 
         seed=seed + 7, last_day_fraction=frac,
     )  # fmt: skip
     achieved = float(
-        np.mean(_rule_replay(big, plan.days, metric.margin, relative, plan.planned_days or 28)
-                == "PROMOTE")  # fmt: skip
+        np.mean(
+            _rule_replay(big, plan.days, metric.margin, relative, plan.planned_days or 28)
+            == "PROMOTE"
+        )
     )
     mcse = float(np.sqrt(plan.power * (1 - plan.power) / reps))
     msg = (

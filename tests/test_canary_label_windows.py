@@ -67,7 +67,9 @@ def test_window_is_declared_per_metric_and_defaults_to_the_labels_horizon() -> N
     res = canary.canary_test(df, metrics=[m], as_of=as_of, expected_split=(0.8, 0.2), policy=pol)
     assert res.label_windows[0].window_days == 45
     # explicit argument, then the metric's own declaration
-    res = canary.canary_test(df, metrics=[m], as_of=as_of, maturity_days=20, expected_split=(0.8, 0.2))
+    res = canary.canary_test(
+        df, metrics=[m], as_of=as_of, maturity_days=20, expected_split=(0.8, 0.2)
+    )
     assert res.label_windows[0].window_days == 20
     m7 = Proportion("missed", "label & ~flagged", margin=0.01, window_days=7)
     fp = Proportion("fp", "flagged & ~label", margin=0.01, window_days=15)
@@ -148,7 +150,7 @@ def test_window_bias_closed_form() -> None:
     assert b == pytest.approx(0.0075 * (1 - 0.91 / 0.75))
     assert share == pytest.approx(abs(b) / 0.0005) and biased
     # relative metric: ln(m_t / (m_t − b))
-    br, sr, _ = window_bias(1.0, True, np.log1p(0.1), 0.0075, mc, mt, 1.0, 0.025, 0.1)
+    br, _, _ = window_bias(1.0, True, np.log1p(0.1), 0.0075, mc, mt, 1.0, 0.025, 0.1)
     assert np.log1p(br) == pytest.approx(np.log(0.0075 / (0.0075 - b)))
     # equal maturity: no bias; a noisy difference is not significant
     same = window_bias(1.0, False, 0.0005, 0.0075, mc, ArmMaturity(0.90, 0.2, 90, 0.0075),
@@ -181,8 +183,12 @@ def test_sensitivity_row_and_rule_on_a_log() -> None:
     y = ((seen.label == 1) & (seen.label_ts <= as_of) & ~seen.flagged).to_numpy()
     t = (seen.arm == "canary").to_numpy()
     d = y[t].mean() - y[~t].mean()
-    se = np.sqrt(y[t].mean() * (1 - y[t].mean()) / t.sum() + y[~t].mean() * (1 - y[~t].mean()) / (~t).sum())
-    z = stats.norm.isf(0.025)  # two-sided 95%: statsmodels confint_proportions_2indep(method="wald")
+    se = np.sqrt(
+        y[t].mean() * (1 - y[t].mean()) / t.sum() + y[~t].mean() * (1 - y[~t].mean()) / (~t).sum()
+    )
+    z = stats.norm.isf(
+        0.025
+    )  # two-sided 95%: statsmodels confint_proportions_2indep(method="wald")
     np.testing.assert_allclose(
         [lw.all_labels_effect, lw.all_labels_low, lw.all_labels_high], [d, d - z * se, d + z * se],
         rtol=1e-9,
@@ -206,7 +212,9 @@ def test_ended_canary_says_when_it_decides_without_new_traffic() -> None:
     assert res.verdict == "CONTINUE"
     last = df.ts.max()
     assert res.decision_expected == last + pd.Timedelta(days=90)
-    assert res.days_to_decision == pytest.approx((res.decision_expected - as_of) / pd.Timedelta(days=1))
+    assert res.days_to_decision == pytest.approx(
+        (res.decision_expected - as_of) / pd.Timedelta(days=1)
+    )
     reason = next(r for r in res.reasons if r.code == "decision_expected")
     assert res.decision_expected.strftime("%Y-%m-%d") in reason.message
     assert not any(r.code == "days_to_decision" for r in res.reasons)
@@ -220,3 +228,61 @@ def test_ratio_metric_maturity_uses_the_denominator() -> None:
     lw = res.label_windows[0]
     assert lw.maturity_canary < lw.maturity_control  # the canary's losses arrive later
     assert np.isfinite(lw.all_labels_effect)
+
+
+# ---- error rates: arms whose labels arrive at different speeds (slow, seeded) ------------
+def _pt(eff: float, slow_c: float, slow_t: float, p_c: float = 0.02, h: int = 90) -> float:
+    """Canary rate whose eventual (within-horizon) rate is control's + ``eff``."""
+
+    def f(s: float) -> float:
+        return (1 - s) * stats.gamma.cdf(h, 2, scale=4) + s * stats.gamma.cdf(h, 2, scale=20)
+
+    return (eff + p_c * f(slow_c)) / f(slow_t)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("window", "checked"), [(30, False), (30, True), (90, True)],
+    ids=["30d-unchecked (old)", "30d-checked", "90d-default"],
+)  # fmt: skip
+def test_label_window_error_rates_with_slower_canary_labels(window: int, checked: bool) -> None:
+    """Canary worse by exactly the margin (eventually), its positives reported later
+    (60% "slow" vs 30%). The old rule (30-day window, no check) PROMOTEs it in every run
+    (measured 200/200); the check stops the 30-day window (CONTINUE); the default
+    horizon-long window PROMOTEs in ≤ α + 3 MCSE (measured 0.010 of 200) and ROLLBACKs.
+    Then the A/A world whose canary labels arrive *faster*: false ROLLBACK ≤ α."""
+    reps, margin, kappa = 100, 0.004, 0.05
+    pol = CanaryPolicy(label_bias_tolerance=0.1 if checked else float("inf"))
+    metric = Proportion("m", "label", margin=margin, window_days=window)
+    until = 28 + 90 + 2
+
+    def rates(eff: float, slow_c: float, slow_t: float, seed: int) -> tuple[float, float, float]:
+        world = gen.label_delay_looks(
+            reps, days=28, daily=40_000, kappa=kappa, p_control=0.02,
+            p_canary=_pt(eff, slow_c, slow_t), slow_control=slow_c, slow_canary=slow_t,
+            window=window, looks_until=until, horizon=90, seed=seed,
+        )  # fmt: skip
+        assert world.eventual_effect == pytest.approx(eff, abs=1e-12)
+        v = np.array([
+            str(canary.canary_test(lk, metrics=[metric], expected_split=(1 - kappa, kappa),
+                                   policy=pol).verdict)
+            for lk in world.looks
+        ])  # fmt: skip
+        return (
+            float(np.mean(v == "PROMOTE")),
+            float(np.mean(v == "ROLLBACK")),
+            float(np.mean(v == "CONTINUE")),
+        )
+
+    mcse = float(np.sqrt(0.025 * 0.975 / reps))
+    promote, rollback, cont = rates(margin, 0.3, 0.6, 1311)
+    msg = f"W={window} checked={checked}: at margin PROMOTE {promote}, ROLLBACK {rollback}"
+    if not checked:
+        assert promote > 0.5, msg  # the truncated window hides the harm
+    else:
+        assert promote <= 0.025 + 3 * mcse, msg
+    if window == 30 and checked:
+        assert cont == 1.0, msg  # biased window: not decided
+    _, aa_rollback, _ = rates(0.0, 0.6, 0.3, 1312)
+    if checked:
+        assert aa_rollback <= 0.025 + 3 * mcse, f"{msg}; A/A false ROLLBACK {aa_rollback}"

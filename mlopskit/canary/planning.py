@@ -111,22 +111,25 @@ class CanaryPlan:
             return np.asarray(stats.norm.sf(z - gap / se), dtype=float)
         if self.daily_units and self.binomial:
             k = self.canary_share if canary_share is None else canary_share
-            kw = {"relative": self.relative, "alpha": self.alpha, "min_days": self.min_days,
-                  "n_star": (self.planned_days or 28.0) * self.daily_units}  # fmt: skip
+            n_star = (self.planned_days or 28.0) * self.daily_units
             p_t = self.baseline + self.true_effect
             mg = self._margin_on_metric_scale()
             days = n / self.daily_units
             if days.size <= 10:
                 return _seq.proportion_rule_power(
-                    self.baseline, p_t, mg, canary_share=k, days=days,
-                    daily_units=self.daily_units, **kw,
+                    self.baseline, p_t, mg, relative=self.relative, canary_share=k, days=days,
+                    daily_units=self.daily_units, n_star=n_star, alpha=self.alpha,
+                    min_days=self.min_days,
                 )  # fmt: skip
             # a power curve: whole-day canaries from one replay, linear between days
             paths = _seq.ProportionRulePaths(
                 self.baseline, p_t, canary_share=k, daily_units=self.daily_units,
                 horizon=max(float(np.nanmax(days)), 1.0), reps=4_000,
             )  # fmt: skip
-            by_day = paths.power_by_day(mg, **kw)
+            by_day = paths.power_by_day(
+                mg, relative=self.relative, n_star=n_star, alpha=self.alpha,
+                min_days=self.min_days,
+            )  # fmt: skip
             grid = np.arange(by_day.size + 1, dtype=float)
             return np.asarray(np.interp(days, grid, np.r_[0.0, by_day]), dtype=float)
         if self.daily_units:

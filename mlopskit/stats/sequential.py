@@ -354,7 +354,7 @@ class ProportionRulePaths:
         self.daily = float(daily_units)
         self.seed = int(seed)
         days = int(np.ceil(horizon - 1e-9))
-        total = int(round(daily_units))
+        total = round(daily_units)
         nt = np.empty((reps, days), dtype=np.int64)
         xt, xc = np.empty_like(nt), np.empty_like(nt)
         for j in range(days):  # one stream per day: any horizon shares the same first days
@@ -372,7 +372,7 @@ class ProportionRulePaths:
         if m + 1 > self.horizon:
             raise ValueError(f"`days` {days!r} is beyond the drawn horizon {self.horizon}.")
         f = days - m
-        rng = np.random.default_rng([self.seed, 1, int(round(f * 1e6))])
+        rng = np.random.default_rng([self.seed, 1, round(f * 1e6)])
         out: dict[str, FloatArray] = {}
         for arm in ("t", "c"):
             x, n = self.day["x" + arm][:, m], self.day["n" + arm][:, m]
@@ -475,8 +475,19 @@ def proportion_rule_power(
         horizon=float(d.max()), reps=reps, seed=seed,
     )  # fmt: skip
     out = [
-        float(np.mean(paths.promote(v, margin, relative=relative, n_star=n_star, alpha=alpha,
-                                    min_days=min_days, min_events=min_events)))  # fmt: skip
+        float(
+            np.mean(
+                paths.promote(
+                    v,
+                    margin,
+                    relative=relative,
+                    n_star=n_star,
+                    alpha=alpha,
+                    min_days=min_days,
+                    min_events=min_events,
+                )
+            )
+        )
         for v in d
     ]
     return np.asarray(out, dtype=float).reshape(np.shape(days))
