@@ -111,8 +111,18 @@ def _prepare(
         needed = sorted(
             {c for m in mets for c in m.columns} | ({covariate} if covariate else set())
         )
-        lf = frames.canary_validate(canary_log, columns=columns, needed=needed)
-        agg = _daily_by_window(lf, mets, windows, mat, as_of, covariate)
+        groups = _window_groups(mets, windows, mat)
+        w0, first = next(iter(groups.items()))
+        lf, agg = frames.canary_scan(
+            canary_log,
+            [m.spec() for m in first],
+            columns=columns,
+            needed=needed,
+            as_of=as_of,
+            maturity_days=w0,
+            covariate=covariate,
+        )
+        agg = _daily_by_window(lf, agg, groups, as_of, covariate)
         looks = _looks_from_daily(agg, mets)
         arrivals = frames.canary_label_arrivals(
             lf, [m.spec() for m in mets], as_of=as_of, horizon_days=horizon
@@ -144,29 +154,36 @@ def _labels_horizon(policy: Any) -> int:
     return int(as_policy(policy).section("labels", LabelsPolicy).horizon_days)
 
 
-def _daily_by_window(
-    lf: Any,
-    mets: Sequence[Metric],
-    windows: Mapping[str, float],
-    default: float,
-    as_of: Any,
-    covariate: str | None,
-) -> frames.CanaryDaily:
-    """Daily sums with each label metric's own window (one pass per distinct window)."""
+def _window_groups(
+    mets: Sequence[Metric], windows: Mapping[str, float], default: float
+) -> dict[float, list[Metric]]:
+    """Metrics grouped by label window (non-label metrics with the default's group)."""
     groups: dict[float, list[Metric]] = {}
     for m in mets:
         groups.setdefault(windows.get(m.name, default), []).append(m)
-    aggs = [
+    return groups
+
+
+def _daily_by_window(
+    lf: Any,
+    first: frames.CanaryDaily,
+    groups: Mapping[float, Sequence[Metric]],
+    as_of: Any,
+    covariate: str | None,
+) -> frames.CanaryDaily:
+    """Daily sums with each label metric's own window: ``first`` holds the first group's
+    (from the validating scan); one more pass per further distinct window."""
+    aggs = [first] + [
         frames.canary_daily_sums(
             lf, [m.spec() for m in ms], as_of=as_of, maturity_days=w, covariate=covariate
         )
-        for w, ms in groups.items()
+        for w, ms in list(groups.items())[1:]
     ]
     if len(aggs) == 1:
-        return aggs[0]
+        return first
     daily = {k: v for a in aggs for k, v in a.daily.items()}
     final = {k: v for a in aggs for k, v in a.final.items()}
-    return replace(aggs[0], daily=daily, final=final)
+    return replace(first, daily=daily, final=final)
 
 
 def _label_arrivals(arrivals: Mapping[str, frames.CanaryArrivals]) -> dict[str, LabelArrivals]:

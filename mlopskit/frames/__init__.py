@@ -26,6 +26,7 @@ from mlopskit.frames.canary import (
     CanaryMetricSpec,
     canary_daily_sums,
     canary_label_arrivals,
+    canary_scan,
     canary_validate,
 )
 from mlopskit.frames.contracts import (
@@ -38,7 +39,9 @@ from mlopskit.frames.contracts import (
     SHADOW_LOG,
     Column,
     Contract,
+    ValidationPlan,
     validate,
+    validation_plan,
 )
 from mlopskit.frames.drift import (
     DEFAULT_QUANTILE_SAMPLE,
@@ -101,6 +104,7 @@ from mlopskit.frames.shadow import (
     score_histogram,
     shadow_aggregates,
     shadow_bounds,
+    shadow_scan,
 )
 
 __all__ = [
@@ -130,9 +134,11 @@ __all__ = [
     "NumericReference",
     "ReferenceCounts",
     "ShadowAggregates",
+    "ValidationPlan",
     "bin_counts",
     "canary_daily_sums",
     "canary_label_arrivals",
+    "canary_scan",
     "canary_validate",
     "category_counts",
     "check_binnable",
@@ -166,9 +172,11 @@ __all__ = [
     "service_stats",
     "shadow_aggregates",
     "shadow_bounds",
+    "shadow_scan",
     "time_filter",
     "time_range",
     "ts_range",
     "validate",
+    "validation_plan",
     "write_columns",
 ]

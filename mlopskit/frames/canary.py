@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from mlopskit.frames.contracts import CANARY_LOG, Contract, validate
-from mlopskit.frames.inputs import ARMS, FrameLike, collect, schema
+from mlopskit.frames.contracts import CANARY_LOG, Contract, ValidationPlan, validation_plan
+from mlopskit.frames.inputs import ARMS, FrameLike, _collect_many, collect, schema
 
 # ---- canary (issue 6) ----------------------------------------------------------------
 #: sufficient-statistic fields per metric and arm (additive over units; see canary.ArmStats)
@@ -81,6 +81,7 @@ class CanaryDaily:
     daily : ``{metric: {arm: {field: float array}}}`` sums by day — by exposure day, or for
         label-based metrics by the day at whose end the unit has matured.
     final : ``{metric: {arm: {field: float}}}`` sums over the units counted at ``as_of``.
+    late : ``{arm: int}`` units of the log exposed after ``as_of`` (left out, counted).
     """
 
     day_starts: np.ndarray
@@ -92,6 +93,7 @@ class CanaryDaily:
     exposure_days: np.ndarray
     daily: dict[str, dict[str, dict[str, np.ndarray]]]
     final: dict[str, dict[str, dict[str, float]]]
+    late: dict[str, int] = field(default_factory=dict)
 
 
 def _canary_as_of(as_of: Any, dtype: Any) -> pd.Timestamp:
@@ -114,6 +116,55 @@ def _canary_as_of(as_of: Any, dtype: Any) -> pd.Timestamp:
     return ts
 
 
+def _canary_plan(
+    data: FrameLike, columns: Mapping[str, str] | None, needed: Sequence[str], frame: str
+) -> ValidationPlan:
+    known = {c.name for c in CANARY_LOG.columns}
+    extra = tuple(c for c in needed if c not in known)
+    contract = Contract(CANARY_LOG.frame, CANARY_LOG.columns, None, CANARY_LOG.ordered, extra)
+    plan = validation_plan(data, contract, columns=columns, frame=frame)
+    sch = schema(plan.lf)
+    for col in needed:
+        if col not in sch:
+            user = plan.mapping.get(col, col)
+            raise ValueError(
+                f"{frame}: column `{user}` is required by the declared metrics but is "
+                f"missing. Columns found: {sorted(sch)[:20]}."
+            )
+    return plan
+
+
+def _unit_query(lf: nw.LazyFrame) -> nw.LazyFrame:
+    return lf.select(nw.len().alias("n"), nw.col("unit_id").n_unique().alias("n_unique"))
+
+
+def _check_units(plan: ValidationPlan, n: int, n_unique: int) -> None:
+    """A unit in both arms (assignment leak) or repeated within an arm (per-event log)."""
+    if n_unique >= n:
+        return
+    lf, frame = plan.lf, plan.frame
+    per_unit = lf.group_by("unit_id").agg(
+        nw.col("arm").n_unique().alias("n_arms"), nw.len().alias("rows")
+    )
+    both = per_unit.filter(nw.col("n_arms") > 1)
+    n_both = int(collect(both.select(nw.len().alias("k")))["k"].iloc[0])
+    user = plan.mapping.get("unit_id", "unit_id")
+    if n_both:
+        ex = collect(both.select("unit_id").sort("unit_id").head(5))["unit_id"].tolist()
+        raise ValueError(
+            f"{frame}: {n_both:,} units appear in both arms (column `{user}`), e.g. {ex}; "
+            "each unit must be assigned to exactly one arm. An assignment leak "
+            "invalidates the comparison: fix the assignment or drop these units."
+        )
+    rep = collect(per_unit.filter(nw.col("rows") > 1).select("unit_id").sort("unit_id").head(5))
+    raise ValueError(
+        f"{frame}: column `{user}` must be unique (one row per randomization unit); "
+        f"found {n - n_unique:,} repeated rows, e.g. {rep['unit_id'].tolist()}. For a "
+        "per-event log, aggregate events per unit first (sums per unit_id) and declare "
+        "Ratio metrics: rows of one unit are correlated and would understate the SEs."
+    )
+
+
 def canary_validate(
     data: FrameLike,
     *,
@@ -127,45 +178,12 @@ def canary_validate(
     losses and latencies ≥ 0), a ``unit_id`` present in both arms is an assignment leak and
     a ``unit_id`` repeated within one arm means the log is per event: both are errors (the
     analysis unit must be the randomization unit; aggregate events per unit first).
+    (:func:`canary_scan` runs the same checks inside the aggregation query.)
     """
-    known = {c.name for c in CANARY_LOG.columns}
-    extra = tuple(c for c in needed if c not in known)
-    contract = Contract(CANARY_LOG.frame, CANARY_LOG.columns, None, CANARY_LOG.ordered, extra)
-    lf = validate(data, contract, columns=columns, frame=frame)
-    mapping = dict(columns or {})
-    sch = schema(lf)
-    for col in needed:
-        if col not in sch:
-            user = mapping.get(col, col)
-            raise ValueError(
-                f"{frame}: column `{user}` is required by the declared metrics but is "
-                f"missing. Columns found: {sorted(sch)[:20]}."
-            )
-    counts = collect(
-        lf.select(nw.len().alias("n"), nw.col("unit_id").n_unique().alias("n_unique"))
-    ).iloc[0]
-    n, n_unique = int(counts["n"]), int(counts["n_unique"])
-    if n_unique < n:
-        per_unit = lf.group_by("unit_id").agg(
-            nw.col("arm").n_unique().alias("n_arms"), nw.len().alias("rows")
-        )
-        both = per_unit.filter(nw.col("n_arms") > 1)
-        n_both = int(collect(both.select(nw.len().alias("k")))["k"].iloc[0])
-        user = mapping.get("unit_id", "unit_id")
-        if n_both:
-            ex = collect(both.select("unit_id").sort("unit_id").head(5))["unit_id"].tolist()
-            raise ValueError(
-                f"{frame}: {n_both:,} units appear in both arms (column `{user}`), e.g. {ex}; "
-                "each unit must be assigned to exactly one arm. An assignment leak "
-                "invalidates the comparison: fix the assignment or drop these units."
-            )
-        rep = collect(per_unit.filter(nw.col("rows") > 1).select("unit_id").sort("unit_id").head(5))
-        raise ValueError(
-            f"{frame}: column `{user}` must be unique (one row per randomization unit); "
-            f"found {n - n_unique:,} repeated rows, e.g. {rep['unit_id'].tolist()}. For a "
-            "per-event log, aggregate events per unit first (sums per unit_id) and declare "
-            "Ratio metrics: rows of one unit are correlated and would understate the SEs."
-        )
+    plan = _canary_plan(data, columns, needed, frame)
+    lf = plan.run()
+    counts = collect(_unit_query(lf)).iloc[0]
+    _check_units(plan, int(counts["n"]), int(counts["n_unique"]))
     return lf
 
 
@@ -205,19 +223,38 @@ def canary_daily_sums(
     The group keys are arm, exposure day, maturity day and "matured at ``as_of``" — a few
     groups per day — and the result is summed per day in numpy.
     """
+    query, as_of_ts, any_label = _daily_query(
+        lf, specs, as_of=as_of, maturity_days=maturity_days, covariate=covariate
+    )
+    return _daily_result(collect(query), specs, as_of_ts, any_label, frame)
+
+
+def _daily_query(
+    lf: nw.LazyFrame,
+    specs: Sequence[CanaryMetricSpec],
+    *,
+    as_of: Any,
+    maturity_days: float,
+    covariate: str | None,
+    indicators: Mapping[str, Any] | None = None,
+) -> tuple[nw.LazyFrame, pd.Timestamp, bool]:
+    """The per-(arm, late, day, maturity day, matured) group-by; ``indicators`` are summed."""
     sch = schema(lf)
     as_of_ts = _canary_as_of(as_of, sch["ts"])
     lit_as_of = nw.lit(as_of_ts.to_pydatetime())
     mat = pd.Timedelta(days=float(maturity_days)).to_pytimedelta()
     any_label = any(s.label_based for s in specs)
     has_label_ts = "label_ts" in sch
-    lf = lf.filter(nw.col("ts") <= lit_as_of)
     window = None
     if any_label and has_label_ts:
         window = (nw.col("label_ts") <= nw.col("ts") + mat).fill_null(False)
     matured = nw.col("ts") + mat
     mday_trunc = matured.dt.truncate("1d")
-    keys = {"arm": nw.col("arm"), "__day": nw.col("ts").dt.truncate("1d")}
+    keys = {
+        "arm": nw.col("arm"),
+        "__late": nw.col("ts") > lit_as_of,
+        "__day": nw.col("ts").dt.truncate("1d"),
+    }
     if any_label:
         keys["__mday"] = (
             nw.when(mday_trunc == matured)
@@ -265,14 +302,30 @@ def canary_daily_sums(
             cols[p + "covariate_sum"] = zv
             cols[p + "covariate_sum_squares"] = zv * zv
             cols[p + "covariate_sum_products"] = zv * y
-    lf = lf.with_columns(**keys, **cols)
+    extra = dict(indicators or {})
+    lf = lf.with_columns(**keys, **cols, **extra)
     aggs = [
         nw.len().alias("__units"),
         nw.col("ts").min().alias("__first"),
         nw.col("ts").max().alias("__last"),
     ]
-    aggs += [nw.col(k).sum().alias(k) for k in cols]
-    g = collect(lf.group_by(*keys).agg(*aggs))
+    aggs += [nw.col(k).sum().alias(k) for k in [*cols, *extra]]
+    return lf.group_by(*keys).agg(*aggs), as_of_ts, any_label
+
+
+def _daily_result(
+    g: pd.DataFrame,
+    specs: Sequence[CanaryMetricSpec],
+    as_of_ts: pd.Timestamp,
+    any_label: bool,
+    frame: str,
+) -> CanaryDaily:
+    late_rows = g["__late"].to_numpy(bool) if len(g) else np.zeros(0, bool)
+    late = {
+        a: int(g.loc[late_rows & (g["arm"].astype(str) == a).to_numpy(), "__units"].sum())
+        for a in ARMS
+    }
+    g = g.loc[~late_rows].reset_index(drop=True)
     present = sorted(set(g["arm"].astype(str))) if len(g) else []
     missing = [a for a in ARMS if a not in present]
     if missing:
@@ -336,6 +389,7 @@ def canary_daily_sums(
         exposure_days=exposure_days,
         daily=daily,
         final=final,
+        late=late,
     )
 
 
@@ -458,3 +512,46 @@ def canary_label_arrivals(
             }
         out[s.name] = CanaryArrivals(day_starts, as_of_ts, base, delays, signs[s.name], allv)
     return out
+
+
+def canary_scan(
+    data: FrameLike,
+    specs: Sequence[CanaryMetricSpec],
+    *,
+    columns: Mapping[str, str] | None,
+    needed: Sequence[str],
+    as_of: Any,
+    maturity_days: float,
+    covariate: str | None = None,
+    frame: str = "canary log",
+) -> tuple[nw.LazyFrame, CanaryDaily]:
+    """:func:`canary_validate` and :func:`canary_daily_sums` in one read of the log.
+
+    The contract checks are summed inside the per-day group-by (one 0/1 column per check)
+    and the unit-id count runs beside it (polars: one ``collect_all``), so the log is read
+    once; units after ``as_of`` stay in the query as their own groups (counted in
+    ``CanaryDaily.late``, left out of every sum). Errors are the same as
+    :func:`canary_validate`'s. If the engine fails on data that breaks the contract (a cast
+    of a bad value), the checks are rerun on their own to name the problem.
+    """
+    plan = _canary_plan(data, columns, needed, frame)
+    prefix = "__v_"
+    indicators = plan.indicators(prefix)
+    query, as_of_ts, any_label = _daily_query(
+        plan.lf,
+        specs,
+        as_of=as_of,
+        maturity_days=maturity_days,
+        covariate=covariate,
+        indicators=indicators,
+    )
+    try:
+        g, units = _collect_many([query, _unit_query(plan.lf)])
+    except Exception:
+        plan.run()  # raises the contract error that made the engine fail, if any
+        raise
+    counts: dict[str, Any] = {f"{prefix}__n": int(g["__units"].sum()) if len(g) else 0}
+    counts.update({k: int(g[k].sum()) if len(g) else 0 for k in indicators})
+    plan.check(counts, prefix)
+    _check_units(plan, int(units["n"].iloc[0]), int(units["n_unique"].iloc[0]))
+    return plan.lf, _daily_result(g, specs, as_of_ts, any_label, frame)

@@ -153,31 +153,92 @@ def _sample(lf: nw.LazyFrame, predicate: Any, cols: Sequence[str], k: int = 5) -
     return [r[0] if len(cols) == 1 else tuple(r) for r in rows]
 
 
-def validate(
+@dataclass(frozen=True, slots=True)
+class ValidationPlan:
+    """The contract checks of one frame as lazy expressions, to run inside another query.
+
+    ``validate`` runs them as one aggregation; the shadow and canary scans put ``flags``
+    (0/1 per row, summed) and the unique-id count into the same query as their statistics,
+    so the log is read once. ``check(counts)`` raises the same errors as ``validate``.
+
+    Attributes
+    ----------
+    lf : the frame, lazily, with canonical column names.
+    frame : the frame's name in error messages.
+    flags : check key → (column, row-level violation expression, rule).
+    unique : column whose values must be unique, or ``None``.
+    mapping : canonical name → the user's column name.
+    """
+
+    lf: nw.LazyFrame
+    frame: str
+    flags: dict[str, tuple[str, Any, str]]
+    unique: str | None
+    mapping: dict[str, str]
+
+    def aggregations(self, prefix: str = "") -> list[Any]:
+        """``{prefix}__n`` (rows), one violation count per check and the unique-id count."""
+        aggs = [nw.len().alias(f"{prefix}__n")]
+        for key, (_, expr, _) in self.flags.items():
+            aggs.append(expr.fill_null(False).cast(nw.Int64).sum().alias(prefix + key))
+        if self.unique is not None:
+            aggs.append(nw.col(self.unique).n_unique().alias(f"{prefix}__n_unique"))
+        return aggs
+
+    def indicators(self, prefix: str = "") -> dict[str, Any]:
+        """Per-row 0/1 violation columns (to be summed inside a group-by)."""
+        return {
+            prefix + key: expr.fill_null(False).cast(nw.Int64)
+            for key, (_, expr, _) in self.flags.items()
+        }
+
+    def check(self, counts: Mapping[str, Any], prefix: str = "") -> None:
+        """Raise the first violation found in ``counts`` (the sums of ``aggregations``)."""
+        name, lf, mapping = self.frame, self.lf, self.mapping
+        n = int(counts[f"{prefix}__n"])
+        if n == 0:
+            what = "log" if name.endswith("log") else "frame"
+            raise ValueError(
+                f"{name}: the {what} is empty (0 rows), nothing to analyse; check the path or "
+                "the filters that produced it."
+            )
+        for key, (colname, expr, rule) in self.flags.items():
+            k = int(counts[prefix + key])
+            if k:
+                shown_cols = [colname] if not key.startswith("order__") else ["ts", colname]
+                sample = _sample(lf, expr.fill_null(False), shown_cols)
+                user = mapping.get(colname, colname)
+                raise ValueError(
+                    f"{name}: column `{user}` {rule}; found {k:,} of {n:,} rows violating it, "
+                    f"e.g. {sample}."
+                )
+        key_u = f"{prefix}__n_unique"
+        if self.unique is not None and key_u in counts and int(counts[key_u]) < n:
+            uid = self.unique
+            dup = collect(
+                lf.group_by(uid).agg(nw.len().alias("count")).filter(nw.col("count") > 1).head(5)
+            )
+            user = mapping.get(uid, uid)
+            raise ValueError(
+                f"{name}: column `{user}` must be unique; found {n - int(counts[key_u]):,} "
+                f"duplicated rows, e.g. {dup[uid].tolist()}."
+            )
+
+    def run(self) -> nw.LazyFrame:
+        """Run the checks as their own aggregation (one pass) and return ``lf``."""
+        row = collect(self.lf.select(self.aggregations())).iloc[0]
+        self.check({str(k): v for k, v in row.items()})
+        return self.lf
+
+
+def validation_plan(
     data: FrameLike,
     contract: Contract,
     *,
     columns: Mapping[str, str] | None = None,
     frame: str | None = None,
-) -> nw.LazyFrame:
-    """Check ``data`` against ``contract`` and return it lazily with canonical column names.
-
-    Parameters
-    ----------
-    data : any supported frame or a path.
-    contract : one of ``SHADOW_LOG``, ``CANARY_LOG``, ``SCORED_EVENTS``, ``FEATURES`` (or a
-        derived contract).
-    columns : mapping canonical name → the user's column name, for logs that use other names.
-    frame : name used in error messages (defaults to the contract's).
-
-    Raises
-    ------
-    ValueError
-        On a missing column, a wrong dtype, a duplicated id, ``label_ts`` before ``ts``, an
-        arm other than control/canary, a score outside [0, 1] or NaN, a negative amount, or
-        nulls where none are allowed. The message names the frame, the column, the rule and
-        up to five offending values.
-    """
+) -> ValidationPlan:
+    """The schema checks of :func:`validate` (no data read) and its value checks, lazily."""
     name = frame or contract.frame
     lf = lazy(data, frame=name)
     mapping = dict(columns or {})
@@ -229,69 +290,64 @@ def validate(
     if rename:
         lf = lf.rename(rename)
 
-    # One lazy pass computing every violation count.
-    checks: dict[str, tuple[str, Any, str, str]] = {}
+    checks: dict[str, tuple[str, Any, str]] = {}
     for col in present:
         c = nw.col(col.name)
         if not col.nullable:
-            checks[f"null__{col.name}"] = (col.name, c.is_null(), "must not be null", "null")
+            checks[f"null__{col.name}"] = (col.name, c.is_null(), "must not be null")
         if col.unit_interval:
             bad = (c < 0) | (c > 1)
             rule = "must lie in [0, 1]"
             if not col.nullable and sch[mapping.get(col.name, col.name)].is_float():
                 bad = bad | c.is_nan()
                 rule = "must lie in [0, 1] and not be NaN"
-            checks[f"range__{col.name}"] = (col.name, bad, rule, "")
+            checks[f"range__{col.name}"] = (col.name, bad, rule)
         if col.nonnegative:
-            checks[f"neg__{col.name}"] = (col.name, c < 0, "must be ≥ 0", "")
+            checks[f"neg__{col.name}"] = (col.name, c < 0, "must be ≥ 0")
         if col.kind == "numeric" and sch[mapping.get(col.name, col.name)].is_float():
             inf = ~c.is_finite() & ~c.is_nan()
-            checks[f"inf__{col.name}"] = (col.name, inf, "must be finite (no ±inf)", "")
+            checks[f"inf__{col.name}"] = (col.name, inf, "must be finite (no ±inf)")
         if col.kind == "arm":
             bad = ~c.is_in(list(ARMS)) & ~c.is_null()
-            checks[f"arm__{col.name}"] = (col.name, bad, "must be 'control' or 'canary'", "")
+            checks[f"arm__{col.name}"] = (col.name, bad, "must be 'control' or 'canary'")
         if col.kind == "flag" and sch[mapping.get(col.name, col.name)].is_numeric():
             bad = ~c.is_in([0, 1]) & ~c.is_null()
-            checks[f"flag__{col.name}"] = (col.name, bad, "must be 0/1 (or boolean)", "")
+            checks[f"flag__{col.name}"] = (col.name, bad, "must be 0/1 (or boolean)")
     present_names = {c.name for c in present}
     for earlier, later in contract.ordered:
         if earlier in present_names and later in present_names:
             bad = nw.col(later) < nw.col(earlier)
-            checks[f"order__{later}"] = (later, bad, f"must not be earlier than `{earlier}`", "")
-    aggs = [nw.len().alias("__n")]
-    for key, (_, expr, _, _) in checks.items():
-        aggs.append(expr.fill_null(False).cast(nw.Int64).sum().alias(key))
-    if contract.unique and contract.unique in present_names:
-        aggs.append(nw.col(contract.unique).n_unique().alias("__n_unique"))
-    counts = collect(lf.select(aggs)).iloc[0].to_dict()
-    n = int(counts["__n"])
-    if n == 0:
-        what = "log" if name.endswith("log") else "frame"
-        raise ValueError(
-            f"{name}: the {what} is empty (0 rows), nothing to analyse; check the path or the "
-            "filters that produced it."
-        )
-    for key, (colname, expr, rule, _) in checks.items():
-        k = int(counts[key])
-        if k:
-            shown_cols = [colname] if not key.startswith("order__") else ["ts", colname]
-            sample = _sample(lf, expr.fill_null(False), shown_cols)
-            user = mapping.get(colname, colname)
-            raise ValueError(
-                f"{name}: column `{user}` {rule}; found {k:,} of {n:,} rows violating it, "
-                f"e.g. {sample}."
-            )
-    if "__n_unique" in counts and int(counts["__n_unique"]) < n:
-        uid = str(contract.unique)
-        dup = collect(
-            lf.group_by(uid).agg(nw.len().alias("count")).filter(nw.col("count") > 1).head(5)
-        )
-        user = mapping.get(uid, uid)
-        raise ValueError(
-            f"{name}: column `{user}` must be unique; found {n - int(counts['__n_unique']):,} "
-            f"duplicated rows, e.g. {dup[uid].tolist()}."
-        )
-    return lf
+            checks[f"order__{later}"] = (later, bad, f"must not be earlier than `{earlier}`")
+    unique = contract.unique if contract.unique and contract.unique in present_names else None
+    return ValidationPlan(lf, name, checks, unique, mapping)
+
+
+def validate(
+    data: FrameLike,
+    contract: Contract,
+    *,
+    columns: Mapping[str, str] | None = None,
+    frame: str | None = None,
+) -> nw.LazyFrame:
+    """Check ``data`` against ``contract`` and return it lazily with canonical column names.
+
+    Parameters
+    ----------
+    data : any supported frame or a path.
+    contract : one of ``SHADOW_LOG``, ``CANARY_LOG``, ``SCORED_EVENTS``, ``FEATURES`` (or a
+        derived contract).
+    columns : mapping canonical name → the user's column name, for logs that use other names.
+    frame : name used in error messages (defaults to the contract's).
+
+    Raises
+    ------
+    ValueError
+        On a missing column, a wrong dtype, a duplicated id, ``label_ts`` before ``ts``, an
+        arm other than control/canary, a score outside [0, 1] or NaN, a negative amount, or
+        nulls where none are allowed. The message names the frame, the column, the rule and
+        up to five offending values.
+    """
+    return validation_plan(data, contract, columns=columns, frame=frame).run()
 
 
 # ---- overview (demo / report) --------------------------------------------------------

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import narwhals.stable.v2 as nw
@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from mlopskit.frames.inputs import _collect_many, _count, collect, schema
+from mlopskit.frames.contracts import SHADOW_LOG, ValidationPlan, validation_plan
+from mlopskit.frames.inputs import FrameLike, _collect_many, _count, collect, schema
+from mlopskit.rows import RowCounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,10 @@ class ShadowAggregates:
     flips : the disagreements with the largest |Δscore| per segment value.
     sample_champion, sample_challenger : a seeded uniform sample of scored pairs.
     sample_method : how the sample was drawn.
+    bounds : from :func:`shadow_scan`: ``n``, ``ts_min``, ``ts_max``, ``label_ts_max``,
+        ``as_of`` and ``matured_before`` (empty from :func:`shadow_aggregates`).
+    row_counts : from :func:`shadow_scan`: requests read, used in the paired statistics, and
+        left out (a missing score), with the matured-label breakdown.
     """
 
     totals: dict[str, int]
@@ -51,6 +57,8 @@ class ShadowAggregates:
     sample_champion: np.ndarray
     sample_challenger: np.ndarray
     sample_method: str
+    bounds: dict[str, Any] = field(default_factory=dict)
+    row_counts: RowCounts | None = None
 
 
 def _score_bin(col: str, n_bins: int, span: float, clip: float) -> Any:
@@ -181,6 +189,38 @@ def shadow_aggregates(
     A missing score is null or NaN. All queries go to the engine together: for polars one
     ``collect_all`` (a shared streaming scan), otherwise one query each on the engine.
     """
+    return _aggregate(
+        lf,
+        threshold=threshold,
+        score_bins=score_bins,
+        latency_bins=latency_bins,
+        segments=segments,
+        matured_before=matured_before,
+        flips_per_segment=flips_per_segment,
+        sample_size=sample_size,
+        seed=seed,
+        n_rows=n_rows,
+    )[0]
+
+
+def _aggregate(
+    lf: nw.LazyFrame,
+    *,
+    threshold: float,
+    score_bins: tuple[int, float, float],
+    latency_bins: tuple[float, float, int],
+    segments: Sequence[str],
+    matured_before: Any,
+    flips_per_segment: int,
+    sample_size: int,
+    seed: int,
+    n_rows: int | None,
+    plan: ValidationPlan | None = None,
+    extra_totals: Sequence[Any] = (),
+) -> tuple[ShadowAggregates, dict[str, Any]]:
+    """:func:`shadow_aggregates`; ``extra_totals`` (aggregations named ``__x_*``) ride in the
+    totals query and come back as the second value; ``plan``'s checks run on the totals
+    before anything is derived from them."""
     n_bins, span, clip = score_bins
     lat_lo, lat_hi, lat_n = latency_bins
     sch = schema(lf)
@@ -232,6 +272,7 @@ def shadow_aggregates(
         _count(nw.col("latency_ms_champion").is_null()).alias("latency_missing_champion"),
         _count(nw.col("latency_ms_challenger").is_null()).alias("latency_missing_challenger"),
         _count(nw.col("__l") != 2).alias("matured_labelled"),
+        *extra_totals,
     )
     hist_c_q = (
         base.filter(~c.is_null())
@@ -294,8 +335,17 @@ def shadow_aggregates(
     queries: list[Any] = [totals_q, hist_c_q, hist_h_q, *lat_qs, *seg_qs, *flip_qs]
     if sample_q is not None:
         queries.append(sample_q)
-    res = _collect_many(queries)
-    totals = {str(k): int(v) for k, v in res[0].iloc[0].to_dict().items()}
+    try:
+        res = _collect_many(queries)
+    except Exception:
+        if plan is not None:
+            plan.run()  # raises the contract error that made the engine fail, if any
+        raise
+    row = {str(k): v for k, v in res[0].iloc[0].to_dict().items()}
+    extra = {k: row.pop(k) for k in list(row) if k.startswith("__x_")}
+    if plan is not None:
+        plan.check(extra, "__x_")
+    totals = {k: int(v) for k, v in row.items()}
     hist_c = _hist(res[1], "__b", n_bins)
     hist_h = np.zeros((3, 3, n_bins), dtype=np.int64)
     hh = res[2]
@@ -347,4 +397,121 @@ def shadow_aggregates(
         sample_champion=assert_arrays[0],
         sample_challenger=assert_arrays[1],
         sample_method=sample_method,
+    ), extra
+
+
+def _bound_aggs(has_label_ts: bool) -> list[Any]:
+    aggs = [nw.col("ts").min().alias("__x_ts_min"), nw.col("ts").max().alias("__x_ts_max")]
+    if has_label_ts:
+        aggs.append(nw.col("label_ts").max().alias("__x_label_ts_max"))
+    return aggs
+
+
+def _default_as_of(ts_max: Any, label_ts_max: Any) -> pd.Timestamp:
+    ts_max = pd.Timestamp(ts_max)
+    if label_ts_max is None or pd.isna(label_ts_max):
+        return ts_max
+    return max(ts_max, pd.Timestamp(label_ts_max))
+
+
+def shadow_scan(
+    data: FrameLike,
+    *,
+    threshold: float,
+    score_bins: tuple[int, float, float],
+    latency_bins: tuple[float, float, int],
+    maturity_days: float,
+    segments: Sequence[str] = (),
+    columns: Mapping[str, str] | None = None,
+    as_of: Any = None,
+    flips_per_segment: int = 5,
+    sample_size: int = 200_000,
+    seed: int = 0,
+) -> ShadowAggregates:
+    """Validate a shadow log and reduce it (:func:`shadow_aggregates`) in one read.
+
+    The SHADOW_LOG contract checks are aggregations inside the totals query, next to the
+    statistics, with ``ts`` min/max and ``label_ts`` max (``bounds``). Label maturity needs
+    ``matured_before = as_of − maturity_days`` inside the query: with an explicit ``as_of``
+    (or no ``label`` column) it is known up front and the log is read once; with the default
+    ``as_of`` (latest ``ts`` or ``label_ts``) and labels, a first query reads only ``ts`` and
+    ``label_ts`` (their maxima and the row count) before the one full read. Raises the errors
+    of ``validate(data, SHADOW_LOG.with_extra(*segments))``.
+    """
+    plan = validation_plan(data, SHADOW_LOG.with_extra(*segments), columns=columns)
+    lf = plan.lf
+    sch = schema(lf)
+    has_label_ts = "label_ts" in sch
+    ts_zone = getattr(sch["ts"], "time_zone", None)
+    n_rows = None
+    bounds: dict[str, Any] = {}
+    if as_of is not None:
+        as_of_ts = pd.Timestamp(as_of)
+        if (as_of_ts.tzinfo is None) != (ts_zone is None):
+            raise ValueError(
+                f"`as_of` ({as_of_ts}) and the log's `ts` ({sch['ts']}) must both be time-zone "
+                "aware or both naive."
+            )
+    elif "label" in sch:
+        first = collect(lf.select(nw.len().alias("__x_n"), *_bound_aggs(has_label_ts)))
+        pre = first.iloc[0].to_dict()
+        n_rows = int(pre["__x_n"])
+        if n_rows == 0:
+            plan.check({"__n": 0})
+        as_of_ts = _default_as_of(pre["__x_ts_max"], pre.get("__x_label_ts_max"))
+    else:
+        as_of_ts = None
+    matured_before = None
+    if as_of_ts is not None:
+        # floor to microseconds: a nanosecond `ts` (pandas' default) would warn on conversion
+        matured_before = (as_of_ts - pd.Timedelta(days=maturity_days)).floor("us").to_pydatetime()
+    agg, extra = _aggregate(
+        lf,
+        threshold=threshold,
+        score_bins=score_bins,
+        latency_bins=latency_bins,
+        segments=segments,
+        matured_before=matured_before,
+        flips_per_segment=flips_per_segment,
+        sample_size=sample_size,
+        seed=seed,
+        n_rows=n_rows,
+        plan=plan,
+        extra_totals=[
+            *plan.aggregations("__x_"),
+            *_bound_aggs(has_label_ts),
+            *([_count(~nw.col("label").is_null()).alias("__x_labelled")] if "label" in sch else []),
+        ],
     )
+    label_max = extra.get("__x_label_ts_max")
+    if as_of_ts is None:
+        as_of_ts = _default_as_of(extra["__x_ts_max"], label_max)
+    bounds.update(
+        n=agg.totals["n"],
+        ts_min=pd.Timestamp(extra["__x_ts_min"]),
+        ts_max=pd.Timestamp(extra["__x_ts_max"]),
+        label_ts_max=label_max,
+        as_of=as_of_ts,
+        matured_before=matured_before,
+    )
+    t = agg.totals
+    labelled = int(extra.get("__x_labelled", 0))
+    label_rows = RowCounts.of(
+        t["n"],
+        {
+            "no label": t["n"] - labelled,
+            f"label younger than {maturity_days:g} days": labelled - t["matured_labelled"],
+        },
+        unit="requests",
+    )
+    rows = RowCounts.of(
+        t["n"],
+        {
+            "champion score missing": t["scored_challenger"] - t["pairs"],
+            "challenger score missing": t["scored_champion"] - t["pairs"],
+            "both scores missing": t["both_missing"],
+        },
+        by={"precision/recall (matured labels)": label_rows},
+        unit="requests",
+    )
+    return replace(agg, bounds=bounds, row_counts=rows)

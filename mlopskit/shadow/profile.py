@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from mlopskit import frames
 from mlopskit.policy import Policy, ShadowPolicy, as_policy
@@ -43,10 +42,6 @@ def _segments_arg(segments: Any) -> tuple[str, ...]:
     if not all(isinstance(s, str) for s in segs) or len(set(segs)) != len(segs):
         raise ValueError(f"`segments` must be distinct column names; got {segments!r}.")
     return segs
-
-
-def _timestamp(value: Any) -> pd.Timestamp:
-    return pd.Timestamp(value)
 
 
 def shadow_profile(
@@ -105,41 +100,20 @@ def shadow_profile(
         raise ValueError(f"`min_n` must be an integer ≥ 1; got {min_n!r}.")
     if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 10:
         raise ValueError(f"`sample_size` must be an integer ≥ 10; got {sample_size!r}.")
-    lf = frames.validate(shadow_log, frames.SHADOW_LOG.with_extra(*segs), columns=columns)
-    bounds = frames.shadow_bounds(lf)
-    if int(bounds["n"]) == 0:
-        raise ValueError("shadow log: the log is empty (0 rows); nothing to profile.")
-    ts_min, ts_max = _timestamp(bounds["ts_min"]), _timestamp(bounds["ts_max"])
-    if as_of is None:
-        label_max = bounds["label_ts_max"]
-        as_of_ts = (
-            ts_max
-            if label_max is None or pd.isna(label_max)
-            else max(ts_max, _timestamp(label_max))
-        )
-    else:
-        as_of_ts = _timestamp(as_of)
-        if (as_of_ts.tzinfo is None) != (ts_max.tzinfo is None):
-            raise ValueError(
-                f"`as_of` ({as_of_ts}) and the log's `ts` ({ts_max}) must both be time-zone "
-                "aware or both naive."
-            )
-    # floor to microseconds: a nanosecond `ts` (pandas' default) would warn on conversion
-    matured_before = (
-        (as_of_ts - pd.Timedelta(days=pol.label_maturity_days)).floor("us").to_pydatetime()
-    )
-    agg = frames.shadow_aggregates(
-        lf,
+    agg = frames.shadow_scan(
+        shadow_log,
         threshold=thr,
         score_bins=(grid.n_bins, grid.span, grid.clip),
         latency_bins=LATENCY_GRID,
+        maturity_days=pol.label_maturity_days,
         segments=segs,
-        matured_before=matured_before,
+        columns=columns,
+        as_of=as_of,
         flips_per_segment=pol.flips_per_segment,
         sample_size=sample_size,
         seed=seed,
-        n_rows=int(bounds["n"]),
     )
+    ts_min, ts_max, as_of_ts = agg.bounds["ts_min"], agg.bounds["ts_max"], agg.bounds["as_of"]
     t = agg.totals
     if t["pairs"] == 0:
         if t["scored_challenger"] == 0:
@@ -246,4 +220,5 @@ def shadow_profile(
         latency_champion=agg.latency_champion,
         latency_challenger=agg.latency_challenger,
         warnings=tuple(warnings),
+        row_counts=agg.row_counts,
     )

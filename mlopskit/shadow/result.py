@@ -10,6 +10,7 @@ import pandas as pd
 
 from mlopskit import _display
 from mlopskit.policy import ShadowPolicy
+from mlopskit.rows import RowCounts
 from mlopskit.shadow import tables
 from mlopskit.stats.agreement import (
     DecisionAgreement,
@@ -94,6 +95,8 @@ class ShadowProfile:
     alpha, min_n, review_k, grid, label_maturity_days, policy : the choices made.
     hist_* : grid histograms kept for the plots.
     warnings : data problems that did not stop the analysis.
+    row_counts : requests read, used in the paired statistics and left out (missing score),
+        with the matured-label breakdown (:class:`~mlopskit.rows.RowCounts`).
     """
 
     verdict: ShadowVerdict
@@ -131,6 +134,7 @@ class ShadowProfile:
     latency_champion: np.ndarray = field(repr=False)
     latency_challenger: np.ndarray = field(repr=False)
     warnings: tuple[str, ...] = ()
+    row_counts: RowCounts | None = None
 
     # ---- tables ------------------------------------------------------------------
     def to_frame(self, part: str = "checks") -> pd.DataFrame:
@@ -201,6 +205,7 @@ class ShadowProfile:
             f"Shadow verdict: {self.verdict}",
             f"window: {self.ts_min} → {self.ts_max} ({self.duration_days} days), "
             f"{self.n_requests:,} requests, {d.n:,} scored by both",
+            *([f"rows: {self.row_counts.summary()}"] if self.row_counts is not None else []),
             f"at threshold {self.threshold:g}: flag rate champion {d.flag_rate_champion:.4%} "
             f"challenger {d.flag_rate_challenger:.4%}; κ {d.kappa.kappa:.3f} "
             f"(SE {d.kappa.se:.3f}); Jaccard {d.jaccard:.3f}; McNemar p "
