@@ -310,9 +310,14 @@ def canary_test(
         statistics: one :class:`CanaryLook` or a sequence of daily cumulative looks.
     metrics : declarations (default :func:`default_metrics`: the fraud metrics).
     as_of : analysis time; units exposed later are ignored (required for a log).
-    maturity_days : label window (default ``policy.maturity_days``): label-based metrics
-        count units with ``ts + maturity_days ≤ as_of`` and labels arriving within the
-        window; the matured share is reported.
+    maturity_days : label window W of label metrics that declare none (``window_days``);
+        default ``policy.maturity_days``, else the labels' horizon (``policy.labels.
+        horizon_days``, 90): a unit counts once ``ts + W ≤ as_of``, with the labels that
+        arrived within W. Per-arm maturity ``F̂(W)``, the differential-maturity check (a
+        window shorter than the horizon is decided only once the first units are horizon
+        days old and the arms mature alike through it), the all-labels sensitivity row and,
+        for an ended canary, the expected decision date are on the result
+        (``label_windows``, ``decision_expected``).
     expected_split : configured (control, canary) shares, for the SRM test (sequential
         mixture test when ``sequential``: checking every day keeps its error ≤
         ``policy.srm_alpha``; chi-square for a single look).
