@@ -251,7 +251,7 @@ def test_label_window_error_rates_with_slower_canary_labels(window: int, checked
     (measured 200/200 in /work/notes); the check stops the 30-day window (CONTINUE); the default
     horizon-long window PROMOTEs in ≤ α + 3 MCSE (measured 0.010 of 200) and ROLLBACKs.
     Then the A/A world whose canary labels arrive *faster*: false ROLLBACK ≤ α."""
-    reps, margin, kappa = 60, 0.004, 0.05
+    reps, margin, kappa = 40 if (window < 90 and checked) else 60, 0.004, 0.05
     pol = CanaryPolicy(label_bias_tolerance=0.1 if checked else float("inf"))
     metric = Proportion("m", "label", margin=margin, window_days=window)
     until = 28 + 90 + 2
