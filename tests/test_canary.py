@@ -597,8 +597,20 @@ def worlds() -> dict[str, demo.DemoWorld]:
 @pytest.mark.parametrize("name", ["better", "worse", "srm"])
 def test_demo_world_verdicts(worlds: dict[str, demo.DemoWorld], name: str) -> None:
     world = worlds[name]
-    res = canary.canary_test(world.canary_log, as_of=world.as_of, maturity_days=30)
+    # the world's truth is stated for a 30-day label window taken at face value (the
+    # differential-maturity check switched off: label_bias_tolerance = inf)
+    unchecked = CanaryPolicy(label_bias_tolerance=float("inf"))
+    res = canary.canary_test(
+        world.canary_log, as_of=world.as_of, maturity_days=30, policy=unchecked
+    )
     assert str(res.verdict) == world.truth.expected["canary"]
+    if name == "better":
+        # checked (the default): a 30-day window, shorter than the 90-day horizon, cannot be
+        # checked for differential maturity 76 days after the first exposure — no PROMOTE yet
+        checked = canary.canary_test(world.canary_log, as_of=world.as_of, maturity_days=30)
+        assert str(checked.verdict) == "CONTINUE"
+        why = next(r for r in checked.reasons if r.code == "fraud_missed_rate").message
+        assert "can only be checked" in why
     # the canary stops at its first terminal verdict (issue 13): numbers are that look's
     if name == "better":
         assert res["fraud_missed_rate"].row in (2, 3)
