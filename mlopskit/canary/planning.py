@@ -100,9 +100,12 @@ class CanaryPlan:
     def power_at(self, n_total: Any, canary_share: float | None = None) -> np.ndarray:
         """Power of this design at other sizes (and shares): the power curve.
 
-        For a binomial plan (see the class) and more than 10 sizes at once, the curve is
-        computed for whole-day canaries from one replay (4,000 paths) and interpolated
-        linearly between days; up to 10 sizes are computed exactly (10,000 paths each)."""
+        With ``daily_units`` and more than 10 sizes at once (a curve, e.g. :meth:`plot`), the
+        power is computed for whole-day canaries from one replay and interpolated linearly
+        between days (Gaussian paths: :func:`mlopskit.stats.sequential.rule_power_by_day`,
+        20,000 paths; a binomial plan, see the class: 4,000 binomial paths); up to 10 sizes
+        are computed exactly, each at its own (fractional) days. The planned size
+        (:func:`sample_size`) never uses the curve."""
         n = np.asarray(n_total, dtype=float)
         gap, s2 = self.analysis_scale(canary_share)
         se = np.sqrt(s2 / n)
@@ -129,6 +132,16 @@ class CanaryPlan:
             by_day = paths.power_by_day(
                 mg, relative=self.relative, n_star=n_star, alpha=self.alpha,
                 min_days=self.min_days,
+            )  # fmt: skip
+            grid = np.arange(by_day.size + 1, dtype=float)
+            return np.asarray(np.interp(days, grid, np.r_[0.0, by_day]), dtype=float)
+        if self.daily_units and n.size > 10:
+            # a power curve: whole-day canaries from one replay, linear between days
+            n_star = (self.planned_days or 28.0) * self.daily_units
+            days = n / self.daily_units
+            by_day = _seq.rule_power_by_day(
+                gap, s2, days=max(float(np.nanmax(days)), 1.0), daily_units=self.daily_units,
+                n_star=n_star, alpha=self.alpha,
             )  # fmt: skip
             grid = np.arange(by_day.size + 1, dtype=float)
             return np.asarray(np.interp(days, grid, np.r_[0.0, by_day]), dtype=float)

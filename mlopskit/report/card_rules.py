@@ -212,6 +212,8 @@ def timeline(
                 f"{fmt.days(window.maturity_days)} label window after each exposure",
             )
         )
+        if window.waiting_for and window.mature_by is not None:
+            spans.append(TimelineSpan("decision expected", pd.Timestamp(window.mature_by)))
     if current is not None:
         flagged = list(getattr(drift, "flagged", ()) or ())
         spans.append(
@@ -264,7 +266,9 @@ def plain_reasons(
                     f"intersection–union test, each one-sided{tail}."
                 ),
             )
-        elif r.code == "days_to_decision" and w is not None and w.waiting_for:
+        elif (
+            r.code in ("days_to_decision", "decision_expected") and w is not None and w.waiting_for
+        ):
             r = replace(
                 r,
                 message=f"Enrolment ended on {_day(w.end)}; the decision waits for {w.waiting_for}.",
