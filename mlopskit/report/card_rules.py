@@ -46,13 +46,19 @@ def ranked_reasons(
 
     * PROMOTE: the all-non-inferior rule, then the gating metrics (primary first) decided
       it; secondary metrics are reported, not gated, and go last;
-    * CONTINUE: what the decision waits for (days to a decision, minimum days, a margin not
-      excluded, the maximum duration) comes first;
+    * CONTINUE: what the decision waits for (days to or date of a decision, minimum days, a
+      margin not excluded, the maximum duration) comes first;
     * any other verdict keeps the order it was given; the failing checks decided it.
     """
     gating = [c.metric for c in chip_list if c.gating]
     secondary = {c.metric for c in chip_list if not c.gating}
-    waiting = ("days_to_decision", "min_days", "margin_not_excluded", "max_duration")
+    waiting = (
+        "days_to_decision",
+        "decision_expected",
+        "min_days",
+        "margin_not_excluded",
+        "max_duration",
+    )
 
     def rank(r: Reason) -> float:
         if r.code in secondary:
