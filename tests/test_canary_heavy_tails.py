@@ -265,4 +265,5 @@ def test_planned_sample_size_reaches_its_power(kappa: float, relative: bool) -> 
         f"{plan.days:.2f} days for power {plan.power:.3f}; achieved {achieved:.4f} "
         f"(MCSE {mcse:.4f}); canary_test on 200 replicates {np.mean(verdicts == 'PROMOTE'):.3f}"
     )
+    print(msg)
     assert abs(achieved - plan.power) <= 0.02, msg

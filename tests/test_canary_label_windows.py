@@ -284,5 +284,8 @@ def test_label_window_error_rates_with_slower_canary_labels(window: int, checked
     if window == 30 and checked:
         assert cont == 1.0, msg  # biased window: not decided
     _, aa_rollback, _ = rates(0.0, 0.6, 0.3, 1312)
+    print(
+        f"{msg}, CONTINUE {cont}; A/A false ROLLBACK {aa_rollback} ({reps} reps, MCSE {mcse:.3f})"
+    )
     if checked:
         assert aa_rollback <= 0.025 + 3 * mcse, f"{msg}; A/A false ROLLBACK {aa_rollback}"
