@@ -141,9 +141,10 @@ def test_power_curve_is_one_replay_of_rule_power_and_leaves_the_plan_alone() -> 
     Monte Carlo error at shorter ones), and the planned size is the bisection on
     rule_power it always was."""
     from mlopskit import canary
+    from mlopskit.stats import seqpower
 
     s2, du, ns = 8421.0, 4_000.0, 28 * 4_000.0
-    by_day = seq.rule_power_by_day(0.5, s2, days=40.0, daily_units=du, n_star=ns)
+    by_day = seqpower.rule_power_by_day(0.5, s2, days=40.0, daily_units=du, n_star=ns)
     assert by_day.shape == (40,) and np.all(np.diff(by_day) >= 0)
     for d in (7, 20, 33):
         for md in (0.0, 7.0):  # whole-day powers do not depend on min_days

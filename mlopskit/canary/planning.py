@@ -13,6 +13,7 @@ from scipy import stats
 from mlopskit import _display
 from mlopskit.policy import CanaryPolicy, Policy
 from mlopskit.stats import power as _power
+from mlopskit.stats import seqpower as _sp
 from mlopskit.stats import sequential as _seq
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class CanaryPlan:
     absolute scale under-sizes it.  min_days : PROMOTE is not allowed before.
     binomial : a proportion planned from its ``baseline`` rate: with ``sequential`` and
         ``daily_units`` its power comes from binomial counts and the plug-in SEs
-        ``canary_test`` uses (:func:`mlopskit.stats.sequential.proportion_rule_power`,
+        ``canary_test`` uses (:func:`mlopskit.stats.seqpower.proportion_rule_power`,
         10,000 seeded paths, MC SE ≤ 0.005), not from Gaussian paths with a known variance:
         at 1–2% canaries of a 1% rate the decision rests on a few hundred canary events and
         the Gaussian plan missed its power by up to 2 points (relative margins).
@@ -102,7 +103,7 @@ class CanaryPlan:
 
         With ``daily_units`` and more than 10 sizes at once (a curve, e.g. :meth:`plot`), the
         power is computed for whole-day canaries from one replay and interpolated linearly
-        between days (Gaussian paths: :func:`mlopskit.stats.sequential.rule_power_by_day`,
+        between days (Gaussian paths: :func:`mlopskit.stats.seqpower.rule_power_by_day`,
         20,000 paths; a binomial plan, see the class: 4,000 binomial paths); up to 10 sizes
         are computed exactly, each at its own (fractional) days. The planned size
         (:func:`sample_size`) never uses the curve."""
@@ -119,13 +120,13 @@ class CanaryPlan:
             mg = self._margin_on_metric_scale()
             days = n / self.daily_units
             if days.size <= 10:
-                return _seq.proportion_rule_power(
+                return _sp.proportion_rule_power(
                     self.baseline, p_t, mg, relative=self.relative, canary_share=k, days=days,
                     daily_units=self.daily_units, n_star=n_star, alpha=self.alpha,
                     min_days=self.min_days,
                 )  # fmt: skip
             # a power curve: whole-day canaries from one replay, linear between days
-            paths = _seq.ProportionRulePaths(
+            paths = _sp.ProportionRulePaths(
                 self.baseline, p_t, canary_share=k, daily_units=self.daily_units,
                 horizon=max(float(np.nanmax(days)), 1.0), reps=4_000,
             )  # fmt: skip
@@ -139,7 +140,7 @@ class CanaryPlan:
             # a power curve: whole-day canaries from one replay, linear between days
             n_star = (self.planned_days or 28.0) * self.daily_units
             days = n / self.daily_units
-            by_day = _seq.rule_power_by_day(
+            by_day = _sp.rule_power_by_day(
                 gap, s2, days=max(float(np.nanmax(days)), 1.0), daily_units=self.daily_units,
                 n_star=n_star, alpha=self.alpha,
             )  # fmt: skip
@@ -389,7 +390,7 @@ def sample_size(
             power=pw, alpha=a, min_days=probe.min_days,
         )  # fmt: skip
         if probe.binomial and np.isfinite(days):
-            days = _seq.proportion_rule_days_for_power(
+            days = _sp.proportion_rule_days_for_power(
                 probe.baseline, probe.baseline + probe.true_effect,
                 probe._margin_on_metric_scale(), relative=probe.relative,
                 canary_share=canary_share, daily_units=daily_units,
@@ -483,7 +484,7 @@ def minimum_detectable_effect(
     Of the rule applied (see :func:`sample_size`): with ``sequential`` and ``daily_units``
     the daily-look confidence-sequence rule (:func:`mlopskit.stats.sequential.
     rule_margin_for_power`; for a proportion given by its ``baseline``, binomial counts and
-    plug-in SEs, :func:`mlopskit.stats.sequential.proportion_rule_margin_for_power`), with
+    plug-in SEs, :func:`mlopskit.stats.seqpower.proportion_rule_margin_for_power`), with
     ``sequential`` alone the last look, otherwise the fixed
     look ``(z_{1−α} + z_{power})·SE(n)`` (STATISTICS.md §2). In the metric's units, or for a
     relative metric as a fraction of ``baseline`` (the test's ``ln`` margin mapped back,
@@ -516,7 +517,7 @@ def minimum_detectable_effect(
     n = float(n_total)
     if sequential and daily_units and kind == "proportion" and sd is None:
         pdays = cfg.planned_days if planned_days is None else planned_days
-        return _seq.proportion_rule_margin_for_power(
+        return _sp.proportion_rule_margin_for_power(
             float(baseline), relative=relative, canary_share=canary_share,
             days=n / daily_units, daily_units=daily_units, n_star=pdays * daily_units,
             power=pw, alpha=a, min_days=cfg.min_days,
