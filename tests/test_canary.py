@@ -348,6 +348,15 @@ def test_inconclusive_at_max_duration_takes_the_policy_action() -> None:
     )
     assert r.design_power == pytest.approx(stats.norm.sf(stats.norm.isf(0.025) - 0.0005 / r.se))
     assert any(r.code == "days_to_decision" for r in young.reasons)
+    # a label metric's data lag its 90-day window: its maximum counts from then (issue 13)
+    lab = (Proportion("g1", "label", margin=0.0005, label_based=True),)
+    waiting = canary.canary_test(_look({"g1": _harm_stats(0.0)}, days=100.0), metrics=lab,
+                                 sequential=False)  # fmt: skip
+    assert not any(r.code == "max_duration" for r in waiting.reasons)
+    late = canary.canary_test(_look({"g1": _harm_stats(0.0)}, days=180.0), metrics=lab,
+                              sequential=False)  # fmt: skip
+    why = next(r for r in late.reasons if r.code == "max_duration")
+    assert "maximum 90 days + the 90-day label window" in why.message and why.threshold == 180
 
 
 def test_margin_not_excluded_hold_policy_and_secondary_metrics() -> None:

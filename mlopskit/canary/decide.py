@@ -195,16 +195,20 @@ def _decide(
             )
         )
         return CanaryVerdict.CONTINUE, tuple(reasons), tuple(warns), days_to, False
-    if look.days >= cfg.max_duration_days:
+    # an undecided label metric's data lag its window: its maximum duration counts from when
+    # the first units' windows elapsed (a 90-day window could not decide within 90 days)
+    lag = max((windows.get(m.name, maturity_days) for m in undecided if m.label_based), default=0.0)
+    if look.days >= cfg.max_duration_days + lag:
         action = cfg.inconclusive_action
+        plus = f" + the {lag:g}-day label window" if lag else ""
         reasons.append(
             Reason(
                 "max_duration",
                 f"Inconclusive after {_fmt(look.days)} days (maximum "
-                f"{cfg.max_duration_days:g}); policy inconclusive_action = {action}.",
+                f"{cfg.max_duration_days:g} days{plus}); policy inconclusive_action = {action}.",
                 False,
                 look.days,
-                cfg.max_duration_days,
+                cfg.max_duration_days + lag,
                 critical=True,
             )
         )

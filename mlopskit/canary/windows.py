@@ -139,8 +139,8 @@ def decision_expected(
             continue
         if need > exposed[-1]:
             return None, (
-                f"{m.name}: needs about {need:,.0f} matured units, more than the "
-                f"{exposed[-1]:,.0f} exposed; it cannot decide without new traffic"
+                f"{m.name}: needs about {need:,.0f} units with matured labels, more than "
+                f"the {exposed[-1]:,.0f} units exposed; it cannot decide without new traffic"
             )
         first = int(np.argmax(exposed >= need))
         dates.append(times[first] + w * _DAY)

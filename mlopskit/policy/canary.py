@@ -27,8 +27,9 @@ class CanaryPolicy:
     min_days : days since the first exposure before PROMOTE is allowed, 7: one full weekly
         cycle of traffic (weekday/weekend fraud mix) must be seen. ROLLBACK is never delayed.
     max_duration_days : days after which an inconclusive canary stops waiting and takes
-        ``inconclusive_action``, 90: a 28-day exposure, the 30-day label window of its last
-        units, and a month of slack.
+        ``inconclusive_action``, 90; when an undecided gating metric is label-based, counted
+        from when the first units' label windows elapsed (``+ W``): a window as long as the
+        90-day horizon could otherwise never decide in time.
     planned_days : days at which the team expects to decide; tunes the confidence sequence
         to be tightest there (``N* = planned_days × units per day``), 28. Any value keeps
         the sequence valid; a close guess makes it narrower.
