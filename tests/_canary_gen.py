@@ -175,3 +175,131 @@ def lognormal_moments(mu: float, sigma: float) -> tuple[float, float]:
     """Mean and SD of ``exp(μ + σZ)``."""
     m = float(np.exp(mu + sigma**2 / 2))
     return m, float(m * np.sqrt(np.expm1(sigma**2)))
+
+
+# --------------------------------------------------------------------------------------
+# Label delays that differ between arms (issue 13, label windows)
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LabelWorld:
+    """One replicate per entry: daily looks as :class:`mlopskit.canary.CanaryLook` lists."""
+
+    looks: list  # list[list[CanaryLook]]
+    eventual_effect: float
+
+
+def label_delay_looks(
+    reps: int,
+    *,
+    days: int,
+    daily: int,
+    kappa: float,
+    p_control: float,
+    p_canary: float,
+    slow_control: float,
+    slow_canary: float,
+    window: float,
+    looks_until: int,
+    horizon: int,
+    seed: int,
+    metric: str = "m",
+) -> LabelWorld:
+    """A 0/1 label metric whose labels arrive after a score-dependent delay.
+
+    Units per day and arm ``Binomial(daily, κ)``, all exposed at mid-day; each unit is
+    eventually positive with ``p_arm``; a positive's delay (days) is ``Gamma(2, 4)`` ("fast":
+    caught frauds) or, with probability ``slow_arm``, ``Gamma(2, 20)`` ("slow": missed
+    frauds, reported later); labels later than ``horizon`` never arrive. A worse model
+    misses more frauds, so its positives are slower (``slow_canary > slow_control``).
+    Looks at the end of days ``1..looks_until``: the window-``window`` statistics (units
+    with ``ts + W ≤ look``, positives with delay ≤ W), cumulative exposed units, and on the
+    last look the per-cohort delay counts and all-labels sums (:class:`LabelArrivals`).
+    ``eventual_effect``: ``(p_t − p_c)·P(delay ≤ horizon)``-weighted difference of the
+    eventual (within-horizon) rates, by the generator's own arithmetic.
+    """
+    import pandas as pd
+    from scipy import stats
+
+    from mlopskit.canary import ArmStats, CanaryLook
+    from mlopskit.canary.labels import LabelArrivals
+
+    rng = np.random.default_rng(seed)
+    t0 = pd.Timestamp("2026-01-01")
+    n_t = rng.binomial(daily, kappa, size=(reps, days))
+    units = {"control": daily - n_t, "canary": n_t}
+    p = {"control": p_control, "canary": p_canary}
+    slow = {"control": slow_control, "canary": slow_canary}
+    end = looks_until
+    arms: dict[str, dict[str, np.ndarray]] = {}
+    for arm in ("control", "canary"):
+        pos = rng.binomial(units[arm], p[arm])  # (reps, days) eventual positives
+        total = int(pos.sum())
+        is_slow = rng.random(total) < slow[arm]
+        delay = np.where(is_slow, rng.gamma(2.0, 20.0, total), rng.gamma(2.0, 4.0, total))
+        rep = np.repeat(np.arange(reps * days), pos.ravel())
+        r_idx, d_idx = np.divmod(rep, days)
+        arrive = d_idx + 0.5 + delay
+        ok = delay < horizon
+        in_window = ok & (delay <= window)
+        win = np.zeros((reps, days))
+        np.add.at(win, (r_idx[in_window], d_idx[in_window]), 1.0)
+        known = ok & (arrive <= end)
+        tri = np.zeros((reps, days, horizon))
+        j = np.floor(delay).astype(int)
+        np.add.at(tri, (r_idx[known], d_idx[known], j[known]), 1.0)
+        arms[arm] = {"units": units[arm].astype(float), "win": win, "tri": tri}
+    f_h = (1 - slow_canary) * stats.gamma.cdf(horizon, 2, scale=4) + slow_canary * stats.gamma.cdf(
+        horizon, 2, scale=20
+    )
+    f_hc = (1 - slow_control) * stats.gamma.cdf(horizon, 2, scale=4) + slow_control * (
+        stats.gamma.cdf(horizon, 2, scale=20)
+    )
+    eventual = p_canary * f_h - p_control * f_hc
+    day_starts = (t0 + pd.to_timedelta(np.arange(days), unit="D")).to_numpy()
+    out = []
+    for r in range(reps):
+        series = []
+        for t in range(1, end + 1):
+            matured = np.arange(days) + 0.5 + window <= t
+            exposed = min(t, days)
+            st = {}
+            for arm in ("control", "canary"):
+                a = arms[arm]
+                x = float(a["win"][r, matured].sum())
+                st[arm] = ArmStats(
+                    n=float(a["units"][r, matured].sum()), events=x, sum=x, sum_squares=x,
+                    sum_cubes=x,
+                )  # fmt: skip
+            labels = None
+            if t == end:
+                allv = {}
+                for arm in ("control", "canary"):
+                    x = float(arms[arm]["tri"][r].sum())
+                    allv[arm] = ArmStats(
+                        n=float(arms[arm]["units"][r].sum()), events=x, sum=x, sum_squares=x,
+                        sum_cubes=x,
+                    )  # fmt: skip
+                labels = {
+                    metric: LabelArrivals(
+                        day_starts,
+                        t0 + pd.Timedelta(days=end),
+                        {a: arms[a]["units"][r] for a in arms},
+                        {a: arms[a]["tri"][r] for a in arms},
+                        1.0,
+                        allv,
+                    )
+                }
+            series.append(
+                CanaryLook(
+                    t0 + pd.Timedelta(days=t),
+                    t - 0.5,
+                    int(units["control"][r, :exposed].sum()),
+                    int(units["canary"][r, :exposed].sum()),
+                    {metric: st["control"]},
+                    {metric: st["canary"]},
+                    exposure_days=float(exposed - 1),
+                    labels=labels,
+                )
+            )
+        out.append(series)
+    return LabelWorld(out, float(eventual))

@@ -348,6 +348,15 @@ def test_inconclusive_at_max_duration_takes_the_policy_action() -> None:
     )
     assert r.design_power == pytest.approx(stats.norm.sf(stats.norm.isf(0.025) - 0.0005 / r.se))
     assert any(r.code == "days_to_decision" for r in young.reasons)
+    # a label metric's data lag its 90-day window: its maximum counts from then (issue 13)
+    lab = (Proportion("g1", "label", margin=0.0005, label_based=True),)
+    waiting = canary.canary_test(_look({"g1": _harm_stats(0.0)}, days=100.0), metrics=lab,
+                                 sequential=False)  # fmt: skip
+    assert not any(r.code == "max_duration" for r in waiting.reasons)
+    late = canary.canary_test(_look({"g1": _harm_stats(0.0)}, days=180.0), metrics=lab,
+                              sequential=False)  # fmt: skip
+    why = next(r for r in late.reasons if r.code == "max_duration")
+    assert "maximum 90 days + the 90-day label window" in why.message and why.threshold == 180
 
 
 def test_margin_not_excluded_hold_policy_and_secondary_metrics() -> None:
@@ -588,27 +597,68 @@ def test_result_renders_and_plots() -> None:
 # ---- the demo world --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def worlds() -> dict[str, demo.DemoWorld]:
-    # srm needs no label maturity nor full volume: a 6/94 split of 10,000 units a day for
-    # 28 days is still a chi-square p far below 0.001
-    small = {"srm": {"canary_daily_volume": 10_000, "n_days": 80}}
-    return {name: demo.generate(name, **small.get(name, {})) for name in ("better", "worse", "srm")}
+    # srm and latency need no label maturity nor full volume: a 6/94 split of 10,000 units
+    # a day is still a p far below 0.001, a 48 ms challenger is harmful within days; errors
+    # keeps the full volume (at 10,000 a day the control has < 10 errors on day 1, and the
+    # challenger's 3 ms latency excess stops it first)
+    small = {"canary_daily_volume": 10_000, "n_days": 80}
+    sizes = {"srm": small, "latency": small, "errors": {"n_days": 80}}
+    return {
+        name: demo.generate(name, **sizes.get(name, {}))
+        for name in ("better", "worse", "srm", "latency", "errors")
+    }
 
 
-@pytest.mark.parametrize("name", ["better", "worse", "srm"])
+@pytest.mark.parametrize("name", ["better", "worse", "srm", "latency", "errors"])
 def test_demo_world_verdicts(worlds: dict[str, demo.DemoWorld], name: str) -> None:
+    """The default policy (label window = the 90-day label horizon) decides as the world
+    was built: the canary ran on days 2–30, so its labels are mature at the as-of."""
     world = worlds[name]
-    res = canary.canary_test(world.canary_log, as_of=world.as_of, maturity_days=30)
+    res = canary.canary_test(world.canary_log, as_of=world.as_of)
     assert str(res.verdict) == world.truth.expected["canary"]
     # the canary stops at its first terminal verdict (issue 13): numbers are that look's
     if name == "better":
         assert res["fraud_missed_rate"].row in (2, 3)
+        assert res.decision_expected is None
+        labels = [m.metric.name for m in res.metrics if m.metric.label_based]
+        assert [lw.metric for lw in res.label_windows] == labels
+        for lw in res.label_windows:
+            # W = horizon: F̂(W) = 1 in both arms by definition, nothing to bias
+            assert lw.window_days == lw.horizon_days == 90
+            assert lw.maturity_control == lw.maturity_canary == 1.0 and not lw.biased
+            # at the as-of every canary unit is past its window: the sensitivity row on all
+            # labels is the eventual effect, and the decision's effect is on matured units
+            assert lw.all_labels_low <= lw.all_labels_effect <= lw.all_labels_high
+        frame = res.label_frame()
+        assert list(frame["metric"]) == labels and frame["all_labels_effect"].notna().all()
     if name == "worse":
         assert any(r.row in (4, 5) for r in res.metrics)
+    if name in ("latency", "errors"):
+        col = "latency_ms" if name == "latency" else "error_rate"
+        assert res[col].row in (4, 5)
     if name == "srm":
         # the canary stops at the first SRM alarm (sequential test, p < srm_alpha)
         assert (
             res.srm_p < 0.001 and res.units_canary / (res.units_control + res.units_canary) > 0.055
         )
+
+
+def test_demo_short_label_window_is_checked_for_differential_maturity(
+    worlds: dict[str, demo.DemoWorld],
+) -> None:
+    """A 30-day window (the old default) is reported with F̂(30) per arm: in the demo the
+    missed frauds arrive slower than the caught ones, so the arms mature differently."""
+    world = worlds["better"]
+    res = canary.canary_test(world.canary_log, as_of=world.as_of, maturity_days=30)
+    lw = {w.metric: w for w in res.label_windows}
+    assert set(lw) == {"fraud_missed_rate", "false_positive_rate", "loss_per_dollar"}
+    for w in lw.values():
+        assert w.window_days == 30 and w.horizon_days == 90 and w.oldest_age == 90
+        assert 0 < w.maturity_control < 1 and 0 < w.maturity_canary < 1
+    # sensitivity row = the eventual effect (every unit is older than the horizon)
+    full = canary.canary_test(world.canary_log, as_of=world.as_of)
+    for w in full.label_windows:
+        assert lw[w.metric].all_labels_effect == pytest.approx(w.all_labels_effect)
 
 
 def test_demo_small_canary_after_two_days_continues_with_a_days_estimate() -> None:

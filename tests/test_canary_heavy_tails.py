@@ -169,37 +169,101 @@ def test_promote_at_the_margin_and_aa_errors(family: int, kappa: float) -> None:
 # --------------------------------------------------------------------------------------
 # Planning: the planned size reaches its stated power through canary_test
 # --------------------------------------------------------------------------------------
+def _rule_replay(
+    arms: gen.Arms, days: float, margin: float, relative: bool, planned_days: float
+) -> np.ndarray:
+    """Independent numpy replay of canary_test's rule for one 0/1 lower-is-better metric.
+
+    Written from STATISTICS.md §2–§3, not from the library: Wald SE (log-ratio delta SE
+    when relative), one-sided asymptotic CS at α with 2α in ρ² and ln(1 + √(nρ²+1)/(2α)),
+    N* = planned_days × units/day, running intersection, burn-in 10 events per arm,
+    PROMOTE from min_days unless the lower bound passed 0 (harm) first. Verdict per replicate.
+    """
+    nt, nc = arms.canary["n"], arms.control["n"]
+    xt, xc = arms.canary["sum"], arms.control["sum"]
+    look_days = np.minimum(np.arange(1, nt.shape[1] + 1, dtype=float), days)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pt, pc = xt / nt, xc / nc
+        if relative:
+            est = np.log(pt / pc)
+            se = np.sqrt((1 - pt) / (nt * pt) + (1 - pc) / (nc * pc))
+            mg = np.log1p(margin)
+        else:
+            est, se, mg = pt - pc, np.sqrt(pt * (1 - pt) / nt + pc * (1 - pc) / nc), margin
+        n = nt + nc
+        a = 2 * ALPHA
+        rho2 = (-2 * np.log(a) + np.log(1 - 2 * np.log(a))) / (planned_days * n / look_days)
+        h = np.sqrt(n * se**2 * 2 * (n * rho2 + 1) / (n**2 * rho2)
+                    * np.log(1 + np.sqrt(n * rho2 + 1) / (2 * ALPHA)))  # fmt: skip
+        ok = (xt >= 10) & (xc >= 10) & (se > 0)
+        up = np.fmin.accumulate(np.where(ok, est + h, np.nan), axis=1)
+        low = np.fmax.accumulate(np.where(ok, est - h, np.nan), axis=1)
+    promote = (up < mg) & (look_days >= POLICY.min_days)
+    harm = (low > 0) & ~(up < mg)
+    last = nt.shape[1]
+    first_p = np.where(promote.any(1), promote.argmax(1), last)
+    first_h = np.where(harm.any(1), harm.argmax(1), last)
+    return np.where(
+        first_p < first_h, "PROMOTE", np.where(first_h < first_p, "ROLLBACK", "CONTINUE")
+    )
+
+
 @pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
 @pytest.mark.parametrize("kappa", [0.01, 0.02, 0.05])
 def test_planned_sample_size_reaches_its_power(kappa: float, relative: bool) -> None:
+    """``sample_size`` (binomial counts, plug-in SEs) → its power within ±2 points.
+
+    Two steps: (1) ``canary_test`` itself on 200 replicates gives exactly the verdicts of an
+    independent replay of the rule (every replicate agrees); (2) that replay on 20,000
+    replicates measures the achieved power with MCSE 0.0028, so ±2 points is a meaningful
+    bound (7 MCSE). Measured (seed below): absolute 0.803/0.803/0.797, relative
+    0.803/0.804/0.799 at 1/2/5% (the Gaussian-path plan gave relative 0.808/0.819/0.814).
+    """
     p0, daily = 0.01, 40_000
     metric = Proportion("m", "y", margin=0.25 if relative else 0.0025, relative=relative)
     plan = canary.sample_size(
         metric, baseline=p0, canary_share=kappa, daily_units=daily, policy=POLICY
     )
-    assert plan.sequential and plan.alpha == ALPHA
+    assert plan.sequential and plan.binomial and plan.alpha == ALPHA
     days = int(np.ceil(plan.days))
     frac = plan.days - (days - 1)
-    reps = 300
-    arms = gen.proportion(
-        reps, days=days, daily=daily, kappa=kappa, p_control=p0, p_canary=p0,
-        seed=1400 + int(100 * kappa) + relative, last_day_fraction=frac,
+    seed = 1400 + int(100 * kappa) + relative
+    small = gen.proportion(
+        200, days=days, daily=daily, kappa=kappa, p_control=p0, p_canary=p0, seed=seed,
+        last_day_fraction=frac,
     )  # fmt: skip
-    res = [
-        canary.canary_test(
-            _looks(arms, r, frac),
-            metrics=[metric],
-            expected_split=(1 - kappa, kappa),
-            planned_days=plan.planned_days,
-            policy=POLICY,
+    verdicts = np.array(
+        [
+            str(
+                canary.canary_test(
+                    _looks(small, r, frac),
+                    metrics=[metric],
+                    expected_split=(1 - kappa, kappa),
+                    planned_days=plan.planned_days,
+                    policy=POLICY,
+                ).verdict
+            )
+            for r in range(200)
+        ]
+    )
+    replay = _rule_replay(small, plan.days, metric.margin, relative, plan.planned_days or 28)
+    assert np.array_equal(verdicts, replay), (verdicts != replay).sum()
+    reps = 20_000
+    big = gen.proportion(
+        reps, days=days, daily=daily, kappa=kappa, p_control=p0, p_canary=p0,
+        seed=seed + 7, last_day_fraction=frac,
+    )  # fmt: skip
+    achieved = float(
+        np.mean(
+            _rule_replay(big, plan.days, metric.margin, relative, plan.planned_days or 28)
+            == "PROMOTE"
         )
-        for r in range(reps)
-    ]
-    achieved = float(np.mean([r.verdict == "PROMOTE" for r in res]))
-    se = float(np.sqrt(plan.power * (1 - plan.power) / reps))
+    )
+    mcse = float(np.sqrt(plan.power * (1 - plan.power) / reps))
     msg = (
         f"canary {kappa:.0%}, {'relative' if relative else 'absolute'} margin: plan "
-        f"{plan.days:.2f} days for power {plan.power:.3f}; achieved {achieved:.3f} ± {se:.3f}"
+        f"{plan.days:.2f} days for power {plan.power:.3f}; achieved {achieved:.4f} "
+        f"(MCSE {mcse:.4f}); canary_test on 200 replicates {np.mean(verdicts == 'PROMOTE'):.3f}"
     )
-    # ±2 points plus two Monte Carlo SEs of this replicate count
-    assert abs(achieved - plan.power) <= 0.02 + 2 * se, msg
+    print(msg)
+    assert abs(achieved - plan.power) <= 0.02, msg

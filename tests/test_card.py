@@ -7,6 +7,7 @@ scenario, in a browser) are checked in tests/test_report_card.py.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from mlopskit.policy import load_policy
 from mlopskit.report import card as _card
 from mlopskit.report import card_html as _card_html
 from mlopskit.report import card_rules as _rules
+from mlopskit.report import decision as _dec
+from mlopskit.report import sections
 from mlopskit.verdict import Reason
 
 pytestmark = pytest.mark.slow
@@ -80,23 +83,50 @@ def test_window_allocation_and_end_of_enrolment(promote: tuple[Any, Any]) -> Non
     assert w.expected_share == res.expected_split[1]
     d = w.to_dict()
     assert d["allocation"]["units_canary"] == res.units_canary and d["waiting_for"] is None
+    # label windows: the policy's 90-day horizon, every canary unit past it at the as-of
+    assert d["decision_expected"] is None and len(d["label_windows"]) == 3
+    for lw, row in zip(res.label_windows, d["label_windows"], strict=True):
+        assert row["window_days"] == lw.window_days == 90 and row["biased"] is False
+        assert row["maturity_control"] == row["maturity_canary"] == 1.0
+        assert row["all_labels_effect"] == pytest.approx(lw.all_labels_effect)
+    text = w.labels_sentence()
+    assert "fraud_missed_rate 90 days (F̂ 100% control / 100% canary)" in text
+    assert _format.defects(text) == []
+    html = _card_html.card_html(_rules.build_card("m", "PROMOTE", res.reasons, canary=res))
+    assert 'id="mk-labels"' in html
+    table = sections.label_windows_frame(res)
+    assert list(table["window W"]) == ["90 days"] * 3 and table["effect on all labels"].all()
 
 
 def test_continue_after_enrolment_waits_for_labels_not_traffic(
     worlds: dict[str, Any], promote: tuple[Any, Any]
 ) -> None:
+    # the canary ran 2026-06-03 to 07-01; on 08-20 no unit is 90 days (the window) old yet
     at = pd.Timestamp("2026-08-20")
     res = canary.canary_test(worlds["default"].canary_log, as_of=at)
     full = promote[1]  # the daily looks up to 2026-08-20 are a prefix of the full history
     hist = dataclasses.replace(full, verdicts=full.verdicts[full.verdicts["as_of"] <= at])
-    assert str(res.verdict) == "CONTINUE"
+    assert str(res.verdict) == "CONTINUE" and res.decision_expected is not None
     card = _rules.build_card("m", "CONTINUE", res.reasons, canary=res, history=hist)
     assert card.window is not None and card.window.ended
-    mature = (card.window.end + pd.Timedelta(days=res.maturity_days)).strftime("%Y-%m-%d")
+    # one date for one quantity: the canary's expected decision, on the card, in the
+    # reasons, the next steps and decision.json
+    mature = res.decision_expected.strftime("%Y-%m-%d")
+    assert card.window.mature_by == res.decision_expected
     assert card.window.waiting_for is not None and mature in card.window.waiting_for
     assert "waits for labels" in card.headline and "keep" not in card.headline.lower()
     first, decided = card.reasons[0]
     assert decided and "Enrolment ended" in first.message and mature in first.message
+    texts = [r.message for r, _ in card.reasons] + [card.headline, card.window.labels_sentence()]
+    dates = {d for t in texts for d in re.findall(r"20\d\d-\d\d-\d\d", t)}
+    assert dates <= {mature, card.window.end.strftime("%Y-%m-%d")}, dates
+    d = card.window.to_dict()
+    assert d["decision_expected"] == res.decision_expected.isoformat()
+    assert [lw["metric"] for lw in d["label_windows"]] == [lw.metric for lw in res.label_windows]
+    dec = _dec.rollout_decision("m", canary=res, history=hist)
+    assert any(mature in s for s in dec.next_steps)
+    assert dec.to_dict()["canary"]["decision_expected"] == d["decision_expected"]
+    assert "decision expected" in {s.label for s in card.timeline}
 
 
 def test_invalid_hides_every_effect(worlds: dict[str, Any]) -> None:

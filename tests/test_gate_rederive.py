@@ -24,11 +24,14 @@ from mlopskit.report.inputs import open_inputs
 
 AS_OF = pd.Timestamp("2026-03-01")
 # the team's approved policy: margins a 3,000-unit canary can show; shadow not re-derived
-# (this world has no shadow log)
+# (this world has no shadow log). Its labels arrive within 3 days: a 5-day label horizon, and
+# the canary's label window is that horizon (a window shorter than the horizon is only
+# decided once the first units are horizon days old, issue 13)
 APPROVED = """
+labels:
+  horizon_days: 5
 canary:
   min_days: 7.0
-  maturity_days: 5.0
   margin_fraud_missed_rate: 0.01
   margin_false_positive_rate: 0.02
   margin_loss_per_dollar: 3.0

@@ -133,3 +133,34 @@ def test_rule_power_single_look_bound_and_monotone() -> None:
     assert p_at == pytest.approx(0.8, abs=0.01)
     g = seq.rule_margin_for_power(s2, **kw)
     assert seq.rule_power(g, s2, **kw) == pytest.approx(0.8, abs=0.005)
+
+
+def test_power_curve_is_one_replay_of_rule_power_and_leaves_the_plan_alone() -> None:
+    """A mean metric's power curve (``plan.plot()``: > 10 sizes) comes from one replay of
+    whole-day paths: equal to rule_power at whole days (exactly at the longest, within
+    Monte Carlo error at shorter ones), and the planned size is the bisection on
+    rule_power it always was."""
+    from mlopskit import canary
+    from mlopskit.stats import seqpower
+
+    s2, du, ns = 8421.0, 4_000.0, 28 * 4_000.0
+    by_day = seqpower.rule_power_by_day(0.5, s2, days=40.0, daily_units=du, n_star=ns)
+    assert by_day.shape == (40,) and np.all(np.diff(by_day) >= 0)
+    for d in (7, 20, 33):
+        for md in (0.0, 7.0):  # whole-day powers do not depend on min_days
+            p = seq.rule_power(0.5, s2, days=d, daily_units=du, n_star=ns, min_days=md)
+            mcse = np.sqrt(2 * p * (1 - p) / 20_000) + 1e-9
+            assert abs(by_day[d - 1] - p) <= 4 * mcse, (d, md, by_day[d - 1], p)
+    assert by_day[-1] == seq.rule_power(0.5, s2, days=40.0, daily_units=du, n_star=ns)
+    metric = canary.Mean("latency_ms", "latency_ms", margin=0.5)
+    plan = canary.sample_size(metric, baseline=19.0, sd=20.0, daily_units=du)
+    gap, s2p = plan.analysis_scale()
+    days = seq.rule_days_for_power(
+        gap, s2p, daily_units=du, planned_days=28.0, power=0.8, min_days=plan.min_days
+    )
+    assert plan.n_total == days * du  # the plan is rule_power's, not the curve's
+    n = np.geomspace(plan.n_total / 20, plan.n_total * 4, 50)
+    curve = plan.power_at(n)  # > 10 sizes: the replayed curve
+    exact = plan.power_at(n[[10, 30, 45]])  # ≤ 10 sizes: rule_power at fractional days
+    assert np.abs(curve[[10, 30, 45]] - exact).max() <= 0.02
+    assert np.interp(plan.n_total, n, curve) == pytest.approx(plan.power, abs=0.02)

@@ -16,9 +16,11 @@ from mlopskit.verdict import Reason
 
 if TYPE_CHECKING:
     from pathlib import Path
+from mlopskit.canary import windows as _win
 from mlopskit.canary.decide import _decide
 from mlopskit.canary.evaluate import _check_split, _evaluate, _Evaluation, _Settings
-from mlopskit.canary.looks import CanaryLook, _looks_from_daily
+from mlopskit.canary.labels import LabelArrivals
+from mlopskit.canary.looks import ArmStats, CanaryLook, _looks_from_daily
 from mlopskit.canary.metrics import TAXONOMY, Metric, _policy, default_metrics
 from mlopskit.canary.results import CanaryHistory, CanaryResult, _metric_results
 from mlopskit.rows import RowCounts
@@ -56,9 +58,19 @@ def _prepare(
     _prop._check_alpha(a)
     if a >= 0.5:
         raise ValueError(f"`alpha` is one-sided and must be < 0.5; got {alpha!r}.")
-    mat = cfg.maturity_days if maturity_days is None else float(maturity_days)
-    if not (np.isfinite(mat) and mat >= 0):
+    horizon = _labels_horizon(policy)
+    if maturity_days is not None and not (
+        isinstance(maturity_days, int | float) and np.isfinite(maturity_days) and maturity_days >= 0
+    ):
         raise ValueError(f"`maturity_days` must be a number ≥ 0; got {maturity_days!r}.")
+    mat = float(
+        maturity_days
+        if maturity_days is not None
+        else cfg.maturity_days
+        if cfg.maturity_days is not None
+        else horizon
+    )
+    windows = {m.name: float(m.window_days or mat) for m in mets if m.label_based}
     pdays = cfg.planned_days if planned_days is None else float(planned_days)
     if not pdays > 0:
         raise ValueError(f"`planned_days` must be > 0; got {planned_days!r}.")
@@ -70,9 +82,14 @@ def _prepare(
         cfg.power,
         covariate is not None,
         float(cfg.skewness_factor),
+        tuple(windows.items()),
+        horizon,
+        float(cfg.label_bias_tolerance),
     )
     info: dict[str, Any] = {
-        "maturity_days": mat,
+        "maturity_days": max(windows.values(), default=mat),
+        "windows": windows,
+        "horizon_days": horizon,
         "alpha": a,
         "planned_days": pdays,
         "first_exposure": None,
@@ -95,16 +112,24 @@ def _prepare(
         needed = sorted(
             {c for m in mets for c in m.columns} | ({covariate} if covariate else set())
         )
+        groups = _window_groups(mets, windows, mat)
+        w0, first = next(iter(groups.items()))
         lf, agg = frames.canary_scan(
             canary_log,
-            [m.spec() for m in mets],
+            [m.spec() for m in first],
             columns=columns,
             needed=needed,
             as_of=as_of,
-            maturity_days=mat,
+            maturity_days=w0,
             covariate=covariate,
         )
+        agg = _daily_by_window(lf, agg, groups, as_of, covariate)
         looks = _looks_from_daily(agg, mets)
+        arrivals = frames.canary_label_arrivals(
+            lf, [m.spec() for m in mets], as_of=as_of, horizon_days=horizon
+        )
+        if arrivals:
+            looks[-1] = replace(looks[-1], labels=_label_arrivals(arrivals))
         info["first_exposure"] = agg.first_ts
         info["units_late"] = dict(agg.late)
         info["units_upto"] = dict(agg.units_total)
@@ -129,6 +154,61 @@ def _prepare(
     return _evaluate(looks, mets, split, st), mets, cfg, st, info
 
 
+def _labels_horizon(policy: Any) -> int:
+    """The labels' horizon (``policy.labels.horizon_days``; 90 for a bare CanaryPolicy)."""
+    from mlopskit.policy import LabelsPolicy, as_policy
+
+    if isinstance(policy, CanaryPolicy):
+        return int(LabelsPolicy().horizon_days)
+    return int(as_policy(policy).section("labels", LabelsPolicy).horizon_days)
+
+
+def _window_groups(
+    mets: Sequence[Metric], windows: Mapping[str, float], default: float
+) -> dict[float, list[Metric]]:
+    """Metrics grouped by label window (non-label metrics with the default's group)."""
+    groups: dict[float, list[Metric]] = {}
+    for m in mets:
+        groups.setdefault(windows.get(m.name, default), []).append(m)
+    return groups
+
+
+def _daily_by_window(
+    lf: Any,
+    first: frames.CanaryDaily,
+    groups: Mapping[float, Sequence[Metric]],
+    as_of: Any,
+    covariate: str | None,
+) -> frames.CanaryDaily:
+    """Daily sums with each label metric's own window: ``first`` holds the first group's
+    (from the validating scan); one more pass per further distinct window."""
+    aggs = [first] + [
+        frames.canary_daily_sums(
+            lf, [m.spec() for m in ms], as_of=as_of, maturity_days=w, covariate=covariate
+        )
+        for w, ms in list(groups.items())[1:]
+    ]
+    if len(aggs) == 1:
+        return first
+    daily = {k: v for a in aggs for k, v in a.daily.items()}
+    final = {k: v for a in aggs for k, v in a.final.items()}
+    return replace(first, daily=daily, final=final)
+
+
+def _label_arrivals(arrivals: Mapping[str, frames.CanaryArrivals]) -> dict[str, LabelArrivals]:
+    return {
+        name: LabelArrivals(
+            a.day_starts,
+            a.as_of,
+            a.base,
+            a.delay_sums,
+            a.sign,
+            {arm: ArmStats(**v) for arm, v in a.all_labels.items()},
+        )
+        for name, a in arrivals.items()
+    }
+
+
 def _result_at(
     ev: _Evaluation,
     k: int,
@@ -142,12 +222,35 @@ def _result_at(
     look = ev.looks[k]
     verdict, reasons, warns, days_to, lb = _decide(ev, k, mets, cfg, st, info["maturity_days"])
     results = _metric_results(ev, k, mets)
+    windows = _win.label_windows(ev, k, mets, st)
+    expected: pd.Timestamp | None = None
+    if str(verdict) == "CONTINUE":
+        gating = [r for r in results if r.metric.role != "secondary"]
+        undecided = [r.metric for r in gating if r.row in (1, 6, 7)]
+        expected, why = _win.decision_expected(ev, k, undecided, st, windows)
+        if expected is not None:
+            days_to, lb = (expected - pd.Timestamp(look.as_of)) / pd.Timedelta(days=1), False
+            reasons = (
+                *(r for r in reasons if r.code != "days_to_decision"),
+                Reason(
+                    "decision_expected",
+                    f"Enrolment ended on {_day(_win.last_exposure(ev))}; without new traffic "
+                    f"the label metrics ({', '.join(m.name for m in undecided)}) are "
+                    f"expected to decide on {_day(expected)}, when enough label windows "
+                    "have elapsed.",
+                    None,
+                ),
+            )
+        elif why and any(m.label_based for m in undecided):
+            extra_why = f"decision date: {why}."
+            warns = (*warns, extra_why)
     extra = list(info["warnings"])
     for r in results:
         if r.metric.label_based and r.matured_share < 1:
+            w = info["windows"].get(r.metric.name, info["maturity_days"])
             extra.append(
                 f"{r.metric.name}: {r.matured_share:.0%} of exposed units have a "
-                f"matured label window ({info['maturity_days']:g} days)."
+                f"matured label window ({w:g} days)."
             )
         if r.ci_method == "newcombe":
             extra.append(
@@ -158,6 +261,15 @@ def _result_at(
             extra.append(
                 f"{r.metric.name}: the running intersection of the confidence "
                 "sequences is empty (happens with probability ≤ alpha)."
+            )
+    for lw in windows:
+        if lw.window_days < lw.horizon_days and not lw.biased and np.isfinite(lw.bias_share):
+            extra.append(
+                f"{lw.metric}: {lw.window_days:g}-day label window, shorter than the "
+                f"{lw.horizon_days}-day horizon — F̂ = {lw.maturity_control:.0%} control vs "
+                f"{lw.maturity_canary:.0%} canary (bias {lw.bias_share:.0%} of the margin, "
+                "within tolerance); effect on all labels so far "
+                f"{lw.all_labels_effect:.4g} (sensitivity, not a decision)."
             )
     return CanaryResult(
         verdict=verdict,
@@ -180,6 +292,8 @@ def _result_at(
         policy=cfg,
         warnings=tuple(warns) + tuple(extra),
         row_counts=_row_counts(look, info),
+        label_windows=windows,
+        decision_expected=expected,
     )
 
 
@@ -223,9 +337,14 @@ def canary_test(
         statistics: one :class:`CanaryLook` or a sequence of daily cumulative looks.
     metrics : declarations (default :func:`default_metrics`: the fraud metrics).
     as_of : analysis time; units exposed later are ignored (required for a log).
-    maturity_days : label window (default ``policy.maturity_days``): label-based metrics
-        count units with ``ts + maturity_days ≤ as_of`` and labels arriving within the
-        window; the matured share is reported.
+    maturity_days : label window W of label metrics that declare none (``window_days``);
+        default ``policy.maturity_days``, else the labels' horizon (``policy.labels.
+        horizon_days``, 90): a unit counts once ``ts + W ≤ as_of``, with the labels that
+        arrived within W. Per-arm maturity ``F̂(W)``, the differential-maturity check (a
+        window shorter than the horizon is decided only once the first units are horizon
+        days old and the arms mature alike through it), the all-labels sensitivity row and,
+        for an ended canary, the expected decision date are on the result
+        (``label_windows``, ``decision_expected``).
     expected_split : configured (control, canary) shares, for the SRM test (sequential
         mixture test when ``sequential``: checking every day keeps its error ≤
         ``policy.srm_alpha``; chi-square for a single look).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -96,7 +96,19 @@ def _decide(
         kind = "confidence sequence" if st.sequential else "CI"
         scale = "relative " if m.relative else ""
         harm = bool(harm_p[i] < st.alpha1) and row in (4, 5)
-        if row == 1 and int(a["gate"]) == 2:
+        if row == 1 and int(a["gate"]) == 3:
+            msg = _biased_window_message(ev, k, m, a, st)
+        elif row == 1 and int(a["gate"]) == 4:
+            w = dict(st.windows).get(m.name, float("nan"))
+            msg = (
+                f"{m.name}: its {w:g}-day label window is shorter than the "
+                f"{st.horizon_days}-day label horizon; whether both arms' labels are as "
+                f"complete at {w:g} days (missed frauds arrive later) can only be checked "
+                f"once the first units are {st.horizon_days} days old. Not decided before; "
+                "declare window_days equal to the horizon to decide as soon as the "
+                "horizon has passed for enough units."
+            )
+        elif row == 1 and int(a["gate"]) == 2:
             need = st.skewness_factor * float(a["skewness"]) ** 2
             msg = (
                 f"{m.name}: normal approximation not yet valid — skewness {_fmt(a['skewness'])} "
@@ -140,9 +152,10 @@ def _decide(
     finite = [d for d in days_left if np.isfinite(d)]
     days_to = max(finite) if finite else float("nan")
     lower_bound = False
+    windows = dict(st.windows)
     for m in undecided:
         if m.label_based and at[m.name]["n_control"] + at[m.name]["n_canary"] == 0:
-            wait = max(maturity_days - look.days, 0.0)
+            wait = max(windows.get(m.name, maturity_days) - look.days, 0.0)
             if not np.isfinite(days_to) or wait > days_to:
                 days_to = wait
             lower_bound = True
@@ -182,16 +195,20 @@ def _decide(
             )
         )
         return CanaryVerdict.CONTINUE, tuple(reasons), tuple(warns), days_to, False
-    if look.days >= cfg.max_duration_days:
+    # an undecided label metric's data lag its window: its maximum duration counts from when
+    # the first units' windows elapsed (a 90-day window could not decide within 90 days)
+    lag = max((windows.get(m.name, maturity_days) for m in undecided if m.label_based), default=0.0)
+    if look.days >= cfg.max_duration_days + lag:
         action = cfg.inconclusive_action
+        plus = f" + the {lag:g}-day label window" if lag else ""
         reasons.append(
             Reason(
                 "max_duration",
                 f"Inconclusive after {_fmt(look.days)} days (maximum "
-                f"{cfg.max_duration_days:g}); policy inconclusive_action = {action}.",
+                f"{cfg.max_duration_days:g} days{plus}); policy inconclusive_action = {action}.",
                 False,
                 look.days,
-                cfg.max_duration_days,
+                cfg.max_duration_days + lag,
                 critical=True,
             )
         )
@@ -221,3 +238,34 @@ def _decide(
             )
         )
     return CanaryVerdict.CONTINUE, tuple(reasons), tuple(warns), days_to, lower_bound
+
+
+def _biased_window_message(
+    ev: _Evaluation, k: int, m: Metric, a: dict[str, Any], st: _Settings
+) -> str:
+    """Why a label metric is not decided on its window: the arms' labels mature differently."""
+    from mlopskit.canary import labels as _lab
+
+    w = dict(st.windows).get(m.name, float("nan"))
+    look = ev.looks[k]
+    fc, ft = float(a["maturity_control"]), float(a["maturity_canary"])
+    bias = float(a["maturity_bias"])
+    sg = m.sign
+    towards = "in the canary's favour" if sg * bias < 0 else "against the canary"
+    scale = "relative " if m.relative else ""
+    msg = (
+        f"{m.name}: labels mature at different speeds in the two arms — F̂({w:g} days) = "
+        f"{fc:.0%} in control vs {ft:.0%} in the canary (chain ladder per arm), so the "
+        f"{w:g}-day {scale}effect is biased by {_fmt(bias)} {towards} "
+        f"({float(a['bias_share']):.0%} of the margin; tolerance "
+        f"{st.bias_tolerance:.0%}). Not decided on this window."
+    )
+    arr = (ev.looks[-1].labels or {}).get(m.name)
+    if arr is not None:
+        u = _lab.unbiased_window(arr, look.as_of, st.horizon_days)
+        if np.isfinite(u):
+            msg += (
+                f" Both arms are ≥ 95% mature by {u:g} days: declare window_days={u:g} "
+                "(or longer) for this metric."
+            )
+    return msg

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from mlopskit.stats import proportions as _prop
@@ -16,6 +17,8 @@ from mlopskit.stats import srm as _srm_stats
 
 if TYPE_CHECKING:
     pass
+from mlopskit.canary import labels as _lab
+from mlopskit.canary.labels import LabelArrivals
 from mlopskit.canary.looks import CanaryLook, _arm_moments, _check_stats, _stack
 from mlopskit.canary.metrics import Direction, Metric
 
@@ -32,6 +35,9 @@ class _Settings:
     power: float
     cuped: bool
     skewness_factor: float = 30.0
+    windows: tuple[tuple[str, float], ...] = ()  # label metric → window W (days)
+    horizon_days: int = 90
+    bias_tolerance: float = 0.1
 
 
 def classify(
@@ -306,4 +312,56 @@ def _evaluate(
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = (uc + ut) / np.maximum(days, 1.0 / 24)  # units per day while exposed
     paths = {m.name: _metric_path(m, looks, rate, st) for m in metrics}
+    arrivals = looks[-1].labels or {}
+    windows = dict(st.windows)
+    for m in metrics:
+        if m.label_based and m.name in arrivals and m.name in windows:
+            _label_path(m, looks, paths[m.name], arrivals[m.name], windows[m.name], st)
     return _Evaluation(looks, paths, _srm(uc, ut, split, st.sequential), rate, split)
+
+
+def _label_path(
+    m: Metric,
+    looks: Sequence[CanaryLook],
+    a: dict[str, np.ndarray],
+    arr: LabelArrivals,
+    window: float,
+    st: _Settings,
+) -> None:
+    """Per-arm ``F̂(W)`` and the differential-maturity rule at every look where the metric
+    would decide (in place): a biased window makes the look's row 1 with gate 3. A window
+    shorter than the horizon is decided only once the oldest cohort is ``horizon`` days
+    old (gate 4 before): only then can ``F̂(W)`` of each arm be read against the horizon
+    — earlier, labels later than the oldest age are invisible and a slower arm looks
+    mature (simulated: the rule alone still PROMOTEd 85% of canaries worse by the margin).
+    ``bias_tolerance = inf`` switches the check off (the unchecked window, for comparison)."""
+    n = len(looks)
+    for key in ("maturity_control", "maturity_canary", "maturity_se_control",
+                "maturity_se_canary", "maturity_bias", "bias_share"):  # fmt: skip
+        a[key] = np.full(n, np.nan)
+    a["label_biased"] = np.zeros(n, dtype=bool)
+    margin_a = float(np.log1p(m.margin)) if m.relative else m.margin
+    last = n - 1
+    check = window < st.horizon_days and np.isfinite(st.bias_tolerance)
+    first_day = pd.Timestamp(np.min(arr.day_starts))
+    for k in range(n):
+        if (int(a["row"][k]) == 1 or window >= st.horizon_days) and k != last:
+            continue  # a horizon-long window has no differential maturity to check
+        t = pd.Timestamp(looks[k].as_of)
+        if check and (t - first_day) / pd.Timedelta(days=1) - 1 < st.horizon_days:
+            # the arms' maturity through W, relative to the horizon, is not observable yet
+            if int(a["row"][k]) != 1:
+                a["row"][k], a["gate"][k] = 1, 4
+            continue
+        mc = _lab.arm_maturity(arr, "control", t, window, st.horizon_days)
+        mt = _lab.arm_maturity(arr, "canary", t, window, st.horizon_days)
+        bias, share, biased = _lab.window_bias(
+            m.sign, m.relative, margin_a, float(a["mean_canary"][k]), mc, mt, arr.sign,
+            st.alpha1, st.bias_tolerance,
+        )  # fmt: skip
+        a["maturity_control"][k], a["maturity_canary"][k] = mc.maturity, mt.maturity
+        a["maturity_se_control"][k], a["maturity_se_canary"][k] = mc.se, mt.se
+        a["maturity_bias"][k], a["bias_share"][k] = bias, share
+        if biased and int(a["row"][k]) != 1:
+            a["label_biased"][k] = True
+            a["row"][k], a["gate"][k] = 1, 3

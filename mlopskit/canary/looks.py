@@ -14,6 +14,7 @@ from mlopskit.stats import proportions as _prop
 
 if TYPE_CHECKING:
     pass
+from mlopskit.canary.labels import LabelArrivals
 from mlopskit.canary.metrics import Metric
 
 
@@ -102,6 +103,9 @@ class CanaryLook:
     control, canary : metric name → :class:`ArmStats`.
     exposure_days : days during which units were exposed (first to last exposure; defaults
         to ``days``): the traffic per day behind "days to a decision" and the tuning ``N*``.
+    labels : label-based metric name → :class:`~mlopskit.canary.labels.LabelArrivals`
+        (when each arm's labels arrived, and the all-labels sums), read from the last look:
+        per-arm maturity ``F̂(W)``, the differential-maturity rule and the sensitivity row.
     """
 
     as_of: pd.Timestamp
@@ -111,6 +115,7 @@ class CanaryLook:
     control: Mapping[str, ArmStats]
     canary: Mapping[str, ArmStats]
     exposure_days: float | None = None
+    labels: Mapping[str, LabelArrivals] | None = None
 
 
 def _looks_from_daily(agg: frames.CanaryDaily, metrics: Sequence[Metric]) -> list[CanaryLook]:

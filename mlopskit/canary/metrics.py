@@ -92,6 +92,11 @@ class Metric:
     fill_when : flag column restricting ``fill_missing`` to rows where it is 1 (``"error"``:
         a latency missing because the call failed is a timeout at the cap); other missing
         values are dropped and counted.
+    window_days : label window W of a label-based metric: a unit counts once ``ts + W ≤
+        as_of``, with the labels that arrived within W. ``None``: ``canary_test``'s
+        ``maturity_days``, else ``policy.canary.maturity_days``, else the labels' horizon
+        (``policy.labels.horizon_days``, 90). The result reports ``F̂(W)`` per arm and flags
+        a window the arms mature through differently (:mod:`mlopskit.canary.labels`).
     """
 
     name: str
@@ -105,6 +110,7 @@ class Metric:
     label_based: bool = False
     fill_missing: float | None = None
     fill_when: str | None = None
+    window_days: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -160,6 +166,17 @@ class Metric:
                     f"{where}: `fill_when` needs `fill_missing`; got fill_missing=None."
                 )
             _parse_events(self.fill_when, f"{where} fill_when")
+        wd = self.window_days
+        if wd is not None:
+            if not self.label_based:
+                raise ValueError(
+                    f"{where}: `window_days` applies to label-based metrics only; got "
+                    f"window_days={wd!r} for a metric without labels."
+                )
+            if isinstance(wd, bool) or not (
+                isinstance(wd, float | int) and np.isfinite(wd) and wd > 0
+            ):
+                raise ValueError(f"{where}: `window_days` must be a number > 0; got {wd!r}.")
 
     @property
     def sign(self) -> float:
@@ -197,6 +214,7 @@ def Proportion(
     relative: bool = False,
     role: Role = "guardrail",
     label_based: bool | None = None,
+    window_days: float | None = None,
 ) -> Metric:
     """A per-unit 0/1 outcome, e.g. ``Proportion("fraud_missed_rate", "label & ~flagged",
     margin=0.0005)``. ``events`` is flag columns joined by ``&`` (``~`` negates)."""
@@ -211,6 +229,7 @@ def Proportion(
         relative,
         role,
         _label_based(cols, label_based),
+        window_days=window_days,
     )
 
 
@@ -225,6 +244,7 @@ def Mean(
     label_based: bool | None = None,
     fill_missing: float | None = None,
     fill_when: str | None = None,
+    window_days: float | None = None,
 ) -> Metric:
     """A per-unit number averaged over units (loss per unit, latency), Welch's t.
 
@@ -243,6 +263,7 @@ def Mean(
         _label_based([column], label_based),
         fill_missing,
         fill_when,
+        window_days,
     )
 
 
@@ -256,6 +277,7 @@ def Ratio(
     relative: bool = False,
     role: Role = "guardrail",
     label_based: bool | None = None,
+    window_days: float | None = None,
 ) -> Metric:
     """``Σ numerator / Σ denominator`` over units (loss per dollar), delta-method variance."""
     return Metric(
@@ -268,6 +290,7 @@ def Ratio(
         relative,
         role,
         _label_based([numerator, denominator], label_based),
+        window_days=window_days,
     )
 
 

@@ -13,6 +13,7 @@ from scipy import stats
 from mlopskit import _display
 from mlopskit.policy import CanaryPolicy, Policy
 from mlopskit.stats import power as _power
+from mlopskit.stats import seqpower as _sp
 from mlopskit.stats import sequential as _seq
 
 if TYPE_CHECKING:
@@ -42,6 +43,12 @@ class CanaryPlan:
     bound).  relative : the test decides on ``ln(canary/control)`` and so does the plan
     (margin ``ln(1 + Δ/baseline)``, delta-method variance) — planning ``Δ·baseline`` on the
     absolute scale under-sizes it.  min_days : PROMOTE is not allowed before.
+    binomial : a proportion planned from its ``baseline`` rate: with ``sequential`` and
+        ``daily_units`` its power comes from binomial counts and the plug-in SEs
+        ``canary_test`` uses (:func:`mlopskit.stats.seqpower.proportion_rule_power`,
+        10,000 seeded paths, MC SE ≤ 0.005), not from Gaussian paths with a known variance:
+        at 1–2% canaries of a 1% rate the decision rests on a few hundred canary events and
+        the Gaussian plan missed its power by up to 2 points (relative margins).
     """
 
     metric: str
@@ -59,6 +66,7 @@ class CanaryPlan:
     planned_days: float | None
     relative: bool = False
     min_days: float = 0.0
+    binomial: bool = False
 
     @property
     def n_canary(self) -> float:
@@ -86,14 +94,58 @@ class CanaryPlan:
             relative=self.relative,
         )
 
+    def _margin_on_metric_scale(self) -> float:
+        """Δ as the metric declares it (a fraction of ``baseline`` when relative)."""
+        return self.margin / abs(self.baseline) if self.relative else self.margin
+
     def power_at(self, n_total: Any, canary_share: float | None = None) -> np.ndarray:
-        """Power of this design at other sizes (and shares): the power curve."""
+        """Power of this design at other sizes (and shares): the power curve.
+
+        With ``daily_units`` and more than 10 sizes at once (a curve, e.g. :meth:`plot`), the
+        power is computed for whole-day canaries from one replay and interpolated linearly
+        between days (Gaussian paths: :func:`mlopskit.stats.seqpower.rule_power_by_day`,
+        20,000 paths; a binomial plan, see the class: 4,000 binomial paths); up to 10 sizes
+        are computed exactly, each at its own (fractional) days. The planned size
+        (:func:`sample_size`) never uses the curve."""
         n = np.asarray(n_total, dtype=float)
         gap, s2 = self.analysis_scale(canary_share)
         se = np.sqrt(s2 / n)
         z = stats.norm.isf(self.alpha)
         if not self.sequential:
             return np.asarray(stats.norm.sf(z - gap / se), dtype=float)
+        if self.daily_units and self.binomial:
+            k = self.canary_share if canary_share is None else canary_share
+            n_star = (self.planned_days or 28.0) * self.daily_units
+            p_t = self.baseline + self.true_effect
+            mg = self._margin_on_metric_scale()
+            days = n / self.daily_units
+            if days.size <= 10:
+                return _sp.proportion_rule_power(
+                    self.baseline, p_t, mg, relative=self.relative, canary_share=k, days=days,
+                    daily_units=self.daily_units, n_star=n_star, alpha=self.alpha,
+                    min_days=self.min_days,
+                )  # fmt: skip
+            # a power curve: whole-day canaries from one replay, linear between days
+            paths = _sp.ProportionRulePaths(
+                self.baseline, p_t, canary_share=k, daily_units=self.daily_units,
+                horizon=max(float(np.nanmax(days)), 1.0), reps=4_000,
+            )  # fmt: skip
+            by_day = paths.power_by_day(
+                mg, relative=self.relative, n_star=n_star, alpha=self.alpha,
+                min_days=self.min_days,
+            )  # fmt: skip
+            grid = np.arange(by_day.size + 1, dtype=float)
+            return np.asarray(np.interp(days, grid, np.r_[0.0, by_day]), dtype=float)
+        if self.daily_units and n.size > 10:
+            # a power curve: whole-day canaries from one replay, linear between days
+            n_star = (self.planned_days or 28.0) * self.daily_units
+            days = n / self.daily_units
+            by_day = _sp.rule_power_by_day(
+                gap, s2, days=max(float(np.nanmax(days)), 1.0), daily_units=self.daily_units,
+                n_star=n_star, alpha=self.alpha,
+            )  # fmt: skip
+            grid = np.arange(by_day.size + 1, dtype=float)
+            return np.asarray(np.interp(days, grid, np.r_[0.0, by_day]), dtype=float)
         if self.daily_units:
             n_star = (self.planned_days or 28.0) * self.daily_units
             out = [
@@ -267,6 +319,7 @@ def _plan(
     cfg = _policy(policy)
     name, mg, eff, sd_t, sd_c = _plan_inputs(metric, baseline, sd, true_effect, margin)
     relative = bool(isinstance(metric, Metric) and metric.relative)
+    kind = metric.kind if isinstance(metric, Metric) else ("proportion" if sd is None else "mean")
     return CanaryPlan(
         name,
         float(baseline),
@@ -283,6 +336,7 @@ def _plan(
         cfg.planned_days if planned_days is None else planned_days,
         relative,
         float(cfg.min_days),
+        kind == "proportion" and sd is None,
     )
 
 
@@ -335,6 +389,14 @@ def sample_size(
             gap, s2, daily_units=daily_units, planned_days=float(probe.planned_days or 28.0),
             power=pw, alpha=a, min_days=probe.min_days,
         )  # fmt: skip
+        if probe.binomial and np.isfinite(days):
+            days = _sp.proportion_rule_days_for_power(
+                probe.baseline, probe.baseline + probe.true_effect,
+                probe._margin_on_metric_scale(), relative=probe.relative,
+                canary_share=canary_share, daily_units=daily_units,
+                planned_days=float(probe.planned_days or 28.0), start=days, power=pw, alpha=a,
+                min_days=probe.min_days,
+            )  # fmt: skip
         n = float(days * daily_units)
     else:
         n_fixed = s2 * z_sum**2 / gap**2
@@ -421,7 +483,9 @@ def minimum_detectable_effect(
 
     Of the rule applied (see :func:`sample_size`): with ``sequential`` and ``daily_units``
     the daily-look confidence-sequence rule (:func:`mlopskit.stats.sequential.
-    rule_margin_for_power`), with ``sequential`` alone the last look, otherwise the fixed
+    rule_margin_for_power`; for a proportion given by its ``baseline``, binomial counts and
+    plug-in SEs, :func:`mlopskit.stats.seqpower.proportion_rule_margin_for_power`), with
+    ``sequential`` alone the last look, otherwise the fixed
     look ``(z_{1−α} + z_{power})·SE(n)`` (STATISTICS.md §2). In the metric's units, or for a
     relative metric as a fraction of ``baseline`` (the test's ``ln`` margin mapped back,
     ``exp(gap) − 1``). For proportions the SD is ``sqrt(p(1 − p))`` at ``baseline``.
@@ -451,6 +515,13 @@ def minimum_detectable_effect(
         true_effect=0.0, canary_share=canary_share, relative=relative,
     )  # fmt: skip
     n = float(n_total)
+    if sequential and daily_units and kind == "proportion" and sd is None:
+        pdays = cfg.planned_days if planned_days is None else planned_days
+        return _sp.proportion_rule_margin_for_power(
+            float(baseline), relative=relative, canary_share=canary_share,
+            days=n / daily_units, daily_units=daily_units, n_star=pdays * daily_units,
+            power=pw, alpha=a, min_days=cfg.min_days,
+        )  # fmt: skip
     if sequential and daily_units:
         pdays = cfg.planned_days if planned_days is None else planned_days
         gap = _seq.rule_margin_for_power(

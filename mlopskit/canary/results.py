@@ -16,6 +16,7 @@ from mlopskit.verdict import CanaryVerdict, Reason
 if TYPE_CHECKING:
     pass
 from mlopskit.canary.evaluate import _Evaluation
+from mlopskit.canary.labels import LabelWindow
 from mlopskit.canary.looks import ArmStats
 from mlopskit.canary.metrics import TAXONOMY, Metric
 
@@ -192,6 +193,12 @@ class CanaryResult:
         decided); ``days_lower_bound`` when it is only a lower bound (labels not matured).
     policy : the canary policy section used.  warnings : data problems kept with the result.
     row_counts : units read, used (exposed by ``as_of``) and left out, per arm.
+    label_windows : one :class:`~mlopskit.canary.labels.LabelWindow` per label metric (when
+        label arrival times are known): window W, ``F̂(W)`` per arm, the bias from
+        differential maturity and whether it stopped the metric from deciding, the
+        all-labels sensitivity effect; ``label_frame()`` shows them as a table.
+    decision_expected : for a CONTINUE whose enrolment ended and whose undecided metrics
+        are all label-based, the date the decision is expected without new traffic.
     """
 
     verdict: CanaryVerdict
@@ -215,6 +222,12 @@ class CanaryResult:
     warnings: tuple[str, ...] = ()
     stopped_at: pd.Timestamp | None = None
     row_counts: RowCounts | None = None
+    label_windows: tuple[LabelWindow, ...] = ()
+    decision_expected: pd.Timestamp | None = None
+
+    def label_frame(self) -> pd.DataFrame:
+        """One row per label metric: window, per-arm maturity, bias, sensitivity row."""
+        return pd.DataFrame([lw.to_dict() for lw in self.label_windows])
 
     def __getitem__(self, name: str) -> MetricResult:
         for r in self.metrics:
@@ -261,11 +274,18 @@ class CanaryResult:
             f"Decisions on {kind}; each decision one-sided at alpha = {self.alpha:g}; fixed "
             f"intervals two-sided {1 - 2 * self.alpha:.0%}."
         )
-        return (
+        html = (
             _display.verdict_html(self.verdict, "Canary", self.reasons)
             + _display.warnings_html(self.warnings)
             + _display.table_html(self.to_frame(), caption=cap)
         )
+        if self.label_windows:
+            html += _display.table_html(
+                self.label_frame(),
+                caption="Label windows: maturity F̂(W) per arm (chain ladder), bias from "
+                "differential maturity, and the effect on all labels available (sensitivity).",
+            )
+        return html
 
     def plot(self, ax: Any = None) -> Any:
         """Forest plot of effects with CIs, decision intervals, margins and zero."""

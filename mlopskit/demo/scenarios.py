@@ -82,7 +82,13 @@ class Scenario:
     holdout_share: float = 0.25
     shadow_start_day: int = 30
     shadow_days: int = 14
-    canary_start_day: int = 44
+    canary_start_day: int = 2
+    """The canary runs on days 2–30, so that at the as-of (day ``n_days`` = 120) every
+    canary unit's label window under the policy's 90-day label horizon has elapsed and the
+    default report decides on mature labels. (Until round 3 it ran on days 44–72: at day
+    120 no unit was 90 days old, and the old PROMOTE rested on 30-day labels.) Only the
+    canary's timestamps and which labels have arrived depend on it: the canary is drawn from
+    its own random stream, so every other number of the world is unchanged."""
     canary_days: int = 28
     canary_daily_volume: int = 40000
     canary_share: float = 0.05

@@ -372,10 +372,14 @@ def generate(
             "latency": "FIX",
             "errors": "FIX",
         }.get(s.name, ""),
+        # the truth on every eventual label, not a truncated window (tests/test_canary.py)
         "canary": {
             "better": "PROMOTE",
             "default": "PROMOTE",
+            "drift": "PROMOTE",
             "worse": "ROLLBACK",
+            "latency": "ROLLBACK",
+            "errors": "ROLLBACK",
             "srm": "INVALID",
         }.get(s.name, ""),
     }

@@ -21,9 +21,11 @@ import narwhals.stable.v2 as nw
 from mlopskit.frames.canary import (
     CANARY_LABEL_COLUMNS,
     CANARY_SUM_FIELDS,
+    CanaryArrivals,
     CanaryDaily,
     CanaryMetricSpec,
     canary_daily_sums,
+    canary_label_arrivals,
     canary_scan,
     canary_validate,
 )
@@ -135,6 +137,7 @@ __all__ = [
     "SHADOW_LOG",
     "WINDOW_COL",
     "BinSpec",
+    "CanaryArrivals",
     "CanaryDaily",
     "CanaryMetricSpec",
     "Column",
@@ -148,6 +151,7 @@ __all__ = [
     "WindowSpec",
     "bin_counts",
     "canary_daily_sums",
+    "canary_label_arrivals",
     "canary_scan",
     "canary_validate",
     "category_counts",

@@ -27,8 +27,9 @@ class CanaryPolicy:
     min_days : days since the first exposure before PROMOTE is allowed, 7: one full weekly
         cycle of traffic (weekday/weekend fraud mix) must be seen. ROLLBACK is never delayed.
     max_duration_days : days after which an inconclusive canary stops waiting and takes
-        ``inconclusive_action``, 90: a 28-day exposure, the 30-day label window of its last
-        units, and a month of slack.
+        ``inconclusive_action``, 90; when an undecided gating metric is label-based, counted
+        from when the first units' label windows elapsed (``+ W``): a window as long as the
+        90-day horizon could otherwise never decide in time.
     planned_days : days at which the team expects to decide; tunes the confidence sequence
         to be tightest there (``N* = planned_days × units per day``), 28. Any value keeps
         the sequence valid; a close guess makes it narrower.
@@ -37,8 +38,15 @@ class CanaryPolicy:
     margin_not_excluded_action : taxonomy row 5 (statistically worse, margin not excluded):
         ``"rollback"`` (default, the conservative reading) or ``"hold"``.
     power : target power of the projected "days to a decision", 0.8.
-    maturity_days : label window in days used by ``canary_test`` when none is given, 30:
-        about 80% of chargebacks arrive within 30 days under the demo's Gamma(2, 10 d) delays.
+    maturity_days : label window W (days) of label metrics that declare none
+        (``Metric.window_days``) when ``canary_test`` gets no ``maturity_days``; ``None``
+        (default): the labels' horizon, ``labels.horizon_days`` (90) — a window shorter than
+        the horizon measures "labels within W days", which is biased when the arms' labels
+        arrive at different speeds (missed frauds are reported later than caught ones).
+        The result reports ``F̂(W)`` per arm and flags a biased window.
+    label_bias_tolerance : a label metric's window is flagged as biased (not decided on,
+        CONTINUE) when the bias from differential maturity exceeds this share of the margin
+        on the analysis scale and the maturity ratio differs from 1 at ``alpha``, 0.1.
     margin_fraud_missed_rate : non-inferiority margin of the default primary metric, absolute
         (missed frauds per unit), 0.0005 = 5 more missed frauds per 10,000 units.
     margin_false_positive_rate : absolute margin on wrongly flagged units per unit, 0.002.
@@ -65,7 +73,7 @@ class CanaryPolicy:
     inconclusive_action: str = "hold"
     margin_not_excluded_action: str = "rollback"
     power: float = 0.8
-    maturity_days: float = 30.0
+    maturity_days: float | None = None
     margin_fraud_missed_rate: float = 0.0005
     margin_false_positive_rate: float = 0.002
     margin_loss_per_dollar: float = 0.10
@@ -73,6 +81,7 @@ class CanaryPolicy:
     margin_error_rate: float = 0.001
     skewness_factor: float = 30.0
     latency_timeout_ms: float = 250.0
+    label_bias_tolerance: float = 0.1
 
     def __post_init__(self) -> None:
         for name in ("alpha", "srm_alpha", "power"):
@@ -92,7 +101,19 @@ class CanaryPolicy:
         for name in ("skewness_factor", "latency_timeout_ms"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"policy canary.{name} must be > 0; got {getattr(self, name)!r}.")
-        for name in ("min_days", "max_duration_days", "planned_days", "maturity_days"):
+        if self.maturity_days is not None and not (
+            isinstance(self.maturity_days, float | int) and self.maturity_days > 0
+        ):
+            raise ValueError(
+                f"policy canary.maturity_days must be > 0 or null (the labels' horizon); "
+                f"got {self.maturity_days!r}."
+            )
+        if not self.label_bias_tolerance >= 0:
+            raise ValueError(
+                "policy canary.label_bias_tolerance must be ≥ 0; got "
+                f"{self.label_bias_tolerance!r}."
+            )
+        for name in ("min_days", "max_duration_days", "planned_days"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"policy canary.{name} must be ≥ 0; got {getattr(self, name)!r}.")
         if not self.planned_days > 0:

@@ -268,6 +268,13 @@ class CanaryWindow:
     srm_p: float
     maturity_days: float
     waiting_for: str | None = None
+    mature_by: pd.Timestamp | None = None
+    """For a CONTINUE waiting on labels: the one date the card, the next steps and
+    decision.json quote — the canary's ``decision_expected`` when it has one, else the
+    last exposure plus the label window."""
+    label_windows: tuple[dict[str, Any], ...] = ()
+    """Per label metric (``CanaryResult.label_windows``): window W, F̂(W) per arm, the bias
+    from differential maturity, the all-labels sensitivity row."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -284,6 +291,8 @@ class CanaryWindow:
                 "srm_p": _num(self.srm_p),
             },
             "waiting_for": self.waiting_for,
+            "decision_expected": _iso(self.mature_by) if self.waiting_for else None,
+            "label_windows": [dict(lw) for lw in self.label_windows],
         }
 
     def sentence(self) -> str:
@@ -299,6 +308,31 @@ class CanaryWindow:
             f"({fmt.percent(self.observed_share, 3)} observed vs "
             f"{fmt.percent(self.expected_share, 3)} planned, split check "
             f"{fmt.p_equals(self.srm_p)})."
+        )
+
+    def labels_sentence(self) -> str:
+        """The label windows in one line: W and F̂(W) per arm, flagged when biased."""
+        if not self.label_windows:
+            return ""
+        parts = []
+        for lw in self.label_windows:
+            fc, ft = lw["maturity_control"], lw["maturity_canary"]
+            mat = (
+                f"F̂ {fmt.percent(fc, 3)} control / {fmt.percent(ft, 3)} canary"
+                if fc is not None and ft is not None
+                else "F̂ not estimable yet"
+            )
+            flag = " — arms mature differently: not decided on this window" if lw["biased"] else ""
+            parts.append(f"{lw['metric']} {fmt.days(lw['window_days'] or 0)} ({mat}){flag}")
+        horizon = self.label_windows[0]["horizon_days"]
+        tail = (
+            f"; decision expected by {_day(self.mature_by)}"
+            if self.waiting_for and self.mature_by is not None
+            else ""
+        )
+        return (
+            f"Label windows (labels counted within W of exposure; {fmt.days(horizon)} label "
+            f"horizon): {'; '.join(parts)}{tail}."
         )
 
 
@@ -324,11 +358,20 @@ def canary_window(canary: Any, history: Any = None) -> CanaryWindow:
     ended = bool(end < as_of - pd.Timedelta(days=1))
     exposure = (end - start) / pd.Timedelta(days=1) if start is not None else 0.0
     units = canary.units_control + canary.units_canary
-    waiting = None
+    waiting = mature = None
+    expected = getattr(canary, "decision_expected", None)
     if str(canary.verdict) == "CONTINUE" and ended:
         label_based = [m.metric.name for m in canary.metrics if m.metric.label_based]
-        mature = end + pd.Timedelta(days=float(canary.maturity_days))
-        if label_based and mature > as_of:
+        if expected is not None:
+            # one date: the canary's own expected decision (units needed + their windows)
+            mature = pd.Timestamp(expected)
+            waiting = (
+                f"labels: the decision on {', '.join(label_based)} is expected by "
+                f"{_day(mature)}, once enough {fmt.days(canary.maturity_days)} label windows "
+                "have elapsed; no new traffic is needed"
+            )
+        elif label_based and end + pd.Timedelta(days=float(canary.maturity_days)) > as_of:
+            mature = end + pd.Timedelta(days=float(canary.maturity_days))
             waiting = (
                 f"labels: the last exposed units' labels mature by {_day(mature)} "
                 f"({fmt.days(canary.maturity_days)} label window) for "
@@ -347,7 +390,26 @@ def canary_window(canary: Any, history: Any = None) -> CanaryWindow:
         srm_p=float(canary.srm_p),
         maturity_days=float(canary.maturity_days),
         waiting_for=waiting,
+        mature_by=mature,
+        label_windows=tuple(_label_window(lw) for lw in getattr(canary, "label_windows", ())),
     )
+
+
+def _label_window(lw: Any) -> dict[str, Any]:
+    """decision.json's row of one label window (JSON numbers, ``None`` for undefined)."""
+    return {
+        "metric": lw.metric,
+        "window_days": _num(lw.window_days),
+        "horizon_days": int(lw.horizon_days),
+        "maturity_control": _num(lw.maturity_control),
+        "maturity_canary": _num(lw.maturity_canary),
+        "bias": _num(lw.bias),
+        "bias_share_of_margin": _num(lw.bias_share),
+        "biased": bool(lw.biased),
+        "all_labels_effect": _num(lw.all_labels_effect),
+        "all_labels_low": _num(lw.all_labels_low),
+        "all_labels_high": _num(lw.all_labels_high),
+    }
 
 
 # ----------------------------------------------------------------------------------------

@@ -111,6 +111,11 @@ def card_html(
     chips_html = "".join(_chip_html(c) for c in card.chips)
     why = card.reasons[:n_reasons]
     ran = f'<div class="mk-ran">{escape(card.window.sentence())}</div>' if card.window else ""
+    if card.window is not None and card.window.label_windows:
+        ran += (
+            f'<div class="mk-ran mk-labels" id="mk-labels">'
+            f"{escape(card.window.labels_sentence())}</div>"
+        )
     mon = (
         f'<div class="mk-money" id="mk-money">{escape(card.money.sentence())}</div>'
         if card.money

@@ -46,13 +46,19 @@ def ranked_reasons(
 
     * PROMOTE: the all-non-inferior rule, then the gating metrics (primary first) decided
       it; secondary metrics are reported, not gated, and go last;
-    * CONTINUE: what the decision waits for (days to a decision, minimum days, a margin not
-      excluded, the maximum duration) comes first;
+    * CONTINUE: what the decision waits for (days to or date of a decision, minimum days, a
+      margin not excluded, the maximum duration) comes first;
     * any other verdict keeps the order it was given; the failing checks decided it.
     """
     gating = [c.metric for c in chip_list if c.gating]
     secondary = {c.metric for c in chip_list if not c.gating}
-    waiting = ("days_to_decision", "min_days", "margin_not_excluded", "max_duration")
+    waiting = (
+        "days_to_decision",
+        "decision_expected",
+        "min_days",
+        "margin_not_excluded",
+        "max_duration",
+    )
 
     def rank(r: Reason) -> float:
         if r.code in secondary:
@@ -212,6 +218,8 @@ def timeline(
                 f"{fmt.days(window.maturity_days)} label window after each exposure",
             )
         )
+        if window.waiting_for and window.mature_by is not None:
+            spans.append(TimelineSpan("decision expected", pd.Timestamp(window.mature_by)))
     if current is not None:
         flagged = list(getattr(drift, "flagged", ()) or ())
         spans.append(
@@ -264,7 +272,9 @@ def plain_reasons(
                     f"intersection–union test, each one-sided{tail}."
                 ),
             )
-        elif r.code == "days_to_decision" and w is not None and w.waiting_for:
+        elif (
+            r.code in ("days_to_decision", "decision_expected") and w is not None and w.waiting_for
+        ):
             r = replace(
                 r,
                 message=f"Enrolment ended on {_day(w.end)}; the decision waits for {w.waiting_for}.",

@@ -357,7 +357,7 @@ def rollout_decision(
             "inconclusive action.",
         )
     elif verdict == "CONTINUE" and w is not None and w.waiting_for:
-        mature = (w.end + pd.Timedelta(days=w.maturity_days)) if w.end is not None else None
+        mature = w.mature_by
         steps = (
             "Nothing to run: canary enrolment has ended. Render this report again once the "
             f"labels have matured{'' if mature is None else f' (by {mature:%Y-%m-%d})'}.",

@@ -76,7 +76,46 @@ def canary_html(canary: Any, words: Any = None) -> str:
             '<p class="mk-note"><strong>The split is invalid (sample-ratio mismatch): no '
             "effect is read.</strong> Fix the assignment or logging and restart the canary.</p>"
         )
-    return note + table_html(canary_frame(canary, words), caption=cap)
+    html = note + table_html(canary_frame(canary, words), caption=cap)
+    labels = label_windows_frame(canary, words)
+    if len(labels) and str(canary.verdict) != "INVALID":
+        html += table_html(
+            labels,
+            caption=(
+                "Label windows: a unit counts once its window W has elapsed, with the labels "
+                "that arrived within it. F̂(W) = share of the arm's eventual labels known at "
+                "age W (chain ladder per arm); when the arms mature differently the window is "
+                "biased and not decided on. The effect on all labels arrived by the as-of is a "
+                "sensitivity check, not a decision."
+            ),
+        )
+    return html
+
+
+def label_windows_frame(canary: Any, words: Any = None) -> pd.DataFrame:
+    """One row per label metric: window, F̂(W) per arm, bias, the all-labels row."""
+    by = {c.metric: c for c in chips(canary, words)}
+    rows = []
+    for lw in getattr(canary, "label_windows", ()):
+        c = by.get(lw.metric)
+        if c is None:
+            continue
+        rows.append(
+            {
+                "metric": c.label,
+                "window W": fmt.days(lw.window_days),
+                "F̂(W) control": fmt.percent(lw.maturity_control, 3),
+                "F̂(W) canary": fmt.percent(lw.maturity_canary, 3),
+                "bias (share of margin)": fmt.percent(lw.bias_share, 2),
+                "window biased": "yes: not decided" if lw.biased else "no",
+                "effect on all labels": c.value(lw.all_labels_effect),
+                "interval (all labels, fixed)": (
+                    f"[{c.number(lw.all_labels_low)}, {c.number(lw.all_labels_high)}]"
+                    f"{'' if c.unit_text == '%' else ' '}{c.unit_text}"
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def history_html(history: Any) -> str:
