@@ -17,6 +17,19 @@ from mlopskit.canary.evaluate import _Evaluation, _Settings
 from mlopskit.canary.metrics import ROLES, TAXONOMY, Metric, _fmt
 
 
+def _cap_text(m: Metric, a: dict[str, float], alpha1: float) -> str:
+    """ "latency_ms capped at 2,000: 0.4% of control, 0.6% of canary values above the cap;
+    uncapped difference …" — the bias a capped metric buys, stated beside its decision."""
+    scale = "relative " if m.relative else ""
+    return (
+        f"{m.name} capped at {m.cap:,g}: {a['above_cap_control']:.1%} of control, "
+        f"{a['above_cap_canary']:.1%} of canary values above the cap (guarded by "
+        f"{m.above_cap_name}); uncapped {scale}difference {_fmt(a['uncapped_effect'])} "
+        f"(fixed {1 - 2 * alpha1:.0%} CI [{_fmt(a['uncapped_ci_low'])}, "
+        f"{_fmt(a['uncapped_ci_high'])}], shown, not decided on)."
+    )
+
+
 def _decide(
     ev: _Evaluation,
     k: int,
@@ -119,6 +132,8 @@ def _decide(
             )
             if harm:
                 msg += f" Harm shown (Holm-adjusted p = {_fmt(harm_p[i])} < {st.alpha1})."
+        if m.cap is not None:
+            msg += " " + _cap_text(m, a, st.alpha1)
         passed = None if row == 1 else row in (2, 3)
         reasons.append(Reason(m.name, msg, passed, float(a["effect"]), m.margin, critical=harm))
         if harm:

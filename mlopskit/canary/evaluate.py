@@ -137,6 +137,42 @@ def _normal_check(
     return g, valid | unknown
 
 
+def _uncapped(
+    m: Metric, c: dict[str, np.ndarray], t: dict[str, np.ndarray], alpha1: float
+) -> dict[str, np.ndarray]:
+    """A capped metric's tail: share of values above the cap per arm, and the uncapped
+    estimates with their fixed ``1 − 2α`` interval (Welch / delta / log ratio, as for the
+    capped metric), shown beside the capped decision — the bias the cap buys. ``nan`` for
+    metrics without a cap."""
+    keys = ("above_cap_control", "above_cap_canary", "uncapped_mean_control",
+            "uncapped_mean_canary", "uncapped_effect", "uncapped_ci_low", "uncapped_ci_high")  # fmt: skip
+    if m.cap is None:
+        return {k: np.full(c["n"].shape, np.nan) for k in keys}
+    raw = ("sum", "sum_squares", "sum_products")
+    uc = {**c, **{f: c["uncapped_" + f] for f in raw}}
+    ut = {**t, **{f: t["uncapped_" + f] for f in raw}}
+    mc, vc = _arm_moments(m, uc, None, None)
+    mt, vt = _arm_moments(m, ut, None, None)
+    fx = _fixed_interval(m, uc, ut, mc, vc, mt, vt, False, alpha1)
+    back = np.expm1 if m.relative else (lambda x: x)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return dict(
+            zip(
+                keys,
+                (
+                    c["above_cap"] / c["n"],
+                    t["above_cap"] / t["n"],
+                    mc,
+                    mt,
+                    back(fx["ea"]),
+                    back(fx["lo"]),
+                    back(fx["hi"]),
+                ),  # fmt: skip
+                strict=True,
+            )
+        )
+
+
 def _missing_fixed_p(c: dict[str, np.ndarray], t: dict[str, np.ndarray]) -> np.ndarray:
     """Two-sided pooled z-test of equal missing rates at each look (single-look use)."""
     z_p = _prop.ztest_proportions_pooled(
@@ -217,6 +253,7 @@ def _metric_path(
     )
     if not cfg.sequential:  # a single planned look: the fixed two-proportion comparison
         miss_p = _missing_fixed_p(c, t)
+    cap = _uncapped(m, c, t, cfg.alpha1)
     with np.errstate(invalid="ignore", over="ignore"):
         return {
             "n_control": nc,
@@ -249,6 +286,7 @@ def _metric_path(
             "filled_control": c["filled"],
             "filled_canary": t["filled"],
             "missing_p": miss_p,
+            **cap,
             "ci_method": np.broadcast_to(np.asarray(fx["method"], dtype=object), nc.shape),
         }
 
