@@ -144,8 +144,15 @@ def _uncapped(
     estimates with their fixed ``1 − 2α`` interval (Welch / delta / log ratio, as for the
     capped metric), shown beside the capped decision — the bias the cap buys. ``nan`` for
     metrics without a cap."""
-    keys = ("above_cap_control", "above_cap_canary", "uncapped_mean_control",
-            "uncapped_mean_canary", "uncapped_effect", "uncapped_ci_low", "uncapped_ci_high")  # fmt: skip
+    keys = (
+        "above_cap_control",
+        "above_cap_canary",
+        "uncapped_mean_control",
+        "uncapped_mean_canary",
+        "uncapped_effect",
+        "uncapped_ci_low",
+        "uncapped_ci_high",
+    )
     if m.cap is None:
         return {k: np.full(c["n"].shape, np.nan) for k in keys}
     raw = ("sum", "sum_squares", "sum_products")
@@ -156,21 +163,9 @@ def _uncapped(
     fx = _fixed_interval(m, uc, ut, mc, vc, mt, vt, False, alpha1)
     back = np.expm1 if m.relative else (lambda x: x)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return dict(
-            zip(
-                keys,
-                (
-                    c["above_cap"] / c["n"],
-                    t["above_cap"] / t["n"],
-                    mc,
-                    mt,
-                    back(fx["ea"]),
-                    back(fx["lo"]),
-                    back(fx["hi"]),
-                ),  # fmt: skip
-                strict=True,
-            )
-        )
+        shares = [c["above_cap"] / c["n"], t["above_cap"] / t["n"]]
+        vals = [*shares, mc, mt, back(fx["ea"]), back(fx["lo"]), back(fx["hi"])]
+    return dict(zip(keys, vals, strict=True))
 
 
 def _missing_fixed_p(c: dict[str, np.ndarray], t: dict[str, np.ndarray]) -> np.ndarray:
