@@ -217,3 +217,18 @@ def test_policy_caps_the_default_latency_metric(tmp_path: pytest.TempPathFactory
     p.write_text("canary:\n  latency_cap_ms: 2000\n  cap_share_margin: 0.005\n")
     cfg = load_policy(p).section("canary", CanaryPolicy)
     assert (cfg.latency_cap_ms, cfg.cap_share_margin) == (2000, 0.005)
+
+
+def test_report_table_states_the_cap() -> None:
+    from mlopskit.report.sections import canary_frame
+
+    yc, yt = _arms()
+    metric = Mean("latency_ms", "latency_ms", margin=20.0, cap=CAP)
+    res = canary.canary_test(
+        _look(yc, yt, metric), metrics=[metric], sequential=False, expected_split=(0.88, 0.12)
+    )
+    table = canary_frame(res).set_index("metric")
+    col = "cap (decided on the capped mean)"
+    text = [t for t in table[col] if t != "—"]
+    assert len(text) == 1 and text[0].startswith("capped at 500: ")
+    assert "of canary values above the cap; uncapped difference" in text[0]
