@@ -139,7 +139,10 @@ def test_one_pass_aggregation_matches_numpy(engine: str) -> None:
         yv, xv = d["y"].to_numpy()[ok], d["amount"].to_numpy()[ok]
         ref_r = ArmStats.from_values(yv, denominator=xv, cap=CAP)
         got_r = getattr(res["y_per_amount"], arm)
-        for f in ("n", "sum", "sum_products", "above_cap", "uncapped_sum_products"):
+        for f in (
+            "n", "sum", "sum_products", "above_cap", "uncapped_sum_products",
+            "sum_squares_products", "sum_products_squares",
+        ):  # fmt: skip
             assert getattr(got_r, f) == pytest.approx(getattr(ref_r, f), rel=1e-9), (arm, f)
         assert got_r.missing == (~ok).sum()
     # the uncapped ratio beside the capped one
@@ -232,3 +235,29 @@ def test_report_table_states_the_cap() -> None:
     text = [t for t in table[col] if t != "—"]
     assert len(text) == 1 and text[0].startswith("capped at 500: ")
     assert "of canary values above the cap; uncapped difference" in text[0]
+
+
+def test_ratio_skewness_is_that_of_the_linearized_variable() -> None:
+    rng = np.random.default_rng(21)
+    x = rng.lognormal(4.0, 1.0, (2, 5_000))
+    y = (rng.random((2, 5_000)) < 0.02) * x  # a fraud loses the whole amount
+    metric = Ratio("loss_per_dollar", "loss", "amount", margin=0.1, relative=True)
+    s = [ArmStats.from_values(y[i], denominator=x[i]) for i in range(2)]
+    look = CanaryLook(T0, 10.0, 5_000, 5_000, {metric.name: s[0]}, {metric.name: s[1]})
+    res = canary.canary_test(look, metrics=[metric], expected_split=(0.5, 0.5))
+    yy, xx = y.ravel(), x.ravel()
+    r = yy.sum() / xx.sum()
+    # scipy.stats.skew(y − R·x, bias=False), R = Σy/Σx pooled over both arms
+    ref = abs(stats.skew(yy - r * xx, bias=False))
+    assert res[metric.name].skewness == pytest.approx(ref, rel=1e-6)
+    # a ratio whose numerator tracks its denominator (cost = 5% of the amount ± noise) has
+    # a near-symmetric linearized variable: the old rule, max(|γ_y|, |γ_x|), saw ~6
+    y2 = 0.05 * x * (1 + 0.1 * rng.standard_normal(x.shape))
+    s2 = [ArmStats.from_values(y2[i], denominator=x[i]) for i in range(2)]
+    look2 = CanaryLook(T0, 10.0, 5_000, 5_000, {metric.name: s2[0]}, {metric.name: s2[1]})
+    res2 = canary.canary_test(look2, metrics=[metric], expected_split=(0.5, 0.5))
+    y2r = y2.ravel()
+    z2 = y2r - y2r.sum() / xx.sum() * xx
+    assert res2[metric.name].skewness == pytest.approx(abs(stats.skew(z2, bias=False)), rel=1e-6)
+    old = max(abs(stats.skew(y2r, bias=False)), abs(stats.skew(xx, bias=False)))
+    assert res2[metric.name].skewness < 0.5 * old

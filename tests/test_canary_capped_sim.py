@@ -161,7 +161,10 @@ WORLDS = [_lognormal(1.0), _lognormal(1.5), _lognormal(2.0), _loss()]
 def test_capped_mean_error_rates_and_power(world: int, kappa: float) -> None:
     """PROMOTE at the capped margin ≤ α + 3 MCSE; A/A false ROLLBACK and false "superior"
     ≤ α; A/A PROMOTE (power) of the capped rule against the uncapped rule on the same
-    units (the uncapped mean waits on its skewness gate)."""
+    units: where the uncapped mean waits on its skewness gate (σ ≥ 1.5, the loss) the
+    capped one decides. At σ = 1 the uncapped rule decides too, and at a 1% canary it has
+    more power than the capped one, whose guard waits for 10 values above the cap per arm
+    (measured; reported, not asserted)."""
     name, daily, cap, sd, share_margin, make = WORLDS[world]
     reps, reps_uncapped = 200, 50
     margin = _margin(sd, kappa, daily)
@@ -171,20 +174,24 @@ def test_capped_mean_error_rates_and_power(world: int, kappa: float) -> None:
     at_margin = _run(make(margin, seed, reps, kappa, aa_arms), metric, kappa, reps)
     aa = _run(aa_arms, metric, kappa, reps)
     uncapped = _run(aa_arms, Mean("m", "y", margin=margin), kappa, reps_uncapped, False)
+    unguarded = Mean("m", "y", margin=margin, cap=cap, cap_margin=0.999)
+    no_guard = _run(aa_arms, unguarded, kappa, reps_uncapped)
     promote, rollback = _rate(at_margin, "PROMOTE"), _rate(aa, "ROLLBACK")
     superior, power = _rate(aa, "superior"), _rate(aa, "PROMOTE")
-    power_uncapped = _rate(uncapped, "PROMOTE")
+    power_uncapped, power_no_guard = _rate(uncapped, "PROMOTE"), _rate(no_guard, "PROMOTE")
     msg = (
         f"{name}, canary {kappa:.0%}, cap {cap:.4g}, margin {margin:.4g}, {reps} replicates: "
         f"PROMOTE at the capped margin {promote:.3f}; A/A false ROLLBACK {rollback:.3f}, false "
-        f"superior {superior:.3f}, PROMOTE {power:.3f} (uncapped rule, {reps_uncapped} "
-        f"replicates: {power_uncapped:.3f}); MCSE at alpha {_mcse(reps):.4f}"
+        f"superior {superior:.3f}, PROMOTE {power:.3f} ({reps_uncapped} replicates: "
+        f"uncapped rule {power_uncapped:.3f}, capped without the guard {power_no_guard:.3f}); "
+        f"MCSE at alpha {_mcse(reps):.4f}"
     )
     print(msg)
     assert promote <= ALPHA + 3 * _mcse(reps), msg
     assert rollback <= ALPHA, msg
     assert superior <= ALPHA, msg
-    assert power > power_uncapped, msg
+    if power_uncapped < 0.1:  # the uncapped mean waits on its skewness gate: the cap decides
+        assert power > power_uncapped + 0.2, msg
 
 
 @pytest.mark.parametrize("kappa", [0.01, 0.05])

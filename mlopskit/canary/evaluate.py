@@ -113,7 +113,8 @@ def _normal_check(
     Mean and ratio metrics (unbounded values) are decided only once the skewness of the
     estimated difference, ``γ̂(1/n_t² − 1/n_c²)/(1/n_t + 1/n_c)^{3/2}`` (≈ ``γ̂/√n_t`` for a
     small canary), is at most ``1/√factor``; ``γ̂`` is the pooled sample skewness of the
-    values (of the numerator or the denominator, whichever is larger, for ratios).
+    values; for ratios that of the delta-method variable ``y − R·x`` (from ``Σy²x``,
+    ``Σyx²``; the larger of the numerator's and the denominator's when those are unknown).
     Proportions are bounded: their burn-in (events per arm) suffices — simulated at 0.2–1%
     rates and 1–5% canaries. Without ``Σy³`` (statistics entered by hand) the skewness is
     ``nan`` and the check is skipped (a warning says so).
@@ -125,13 +126,23 @@ def _normal_check(
             return g, np.ones(g.shape, dtype=bool)
         g = np.abs(_skew.pooled_skewness(b["n"], b["sum"], b["sum_squares"], b["sum_cubes"]))
         if m.kind == "ratio":
+            ratio_sums = [
+                c[f] + t[f]
+                for f in ("sum", "denominator_sum", "sum_squares", "denominator_sum_squares",
+                          "sum_products", "sum_cubes", "denominator_sum_cubes",
+                          "sum_squares_products", "sum_products_squares")
+            ]  # fmt: skip
+            gz = np.abs(_skew.ratio_skewness(b["n"], *ratio_sums))
             gx = _skew.pooled_skewness(
                 b["n"],
                 c["denominator_sum"] + t["denominator_sum"],
                 c["denominator_sum_squares"] + t["denominator_sum_squares"],
                 c["denominator_sum_cubes"] + t["denominator_sum_cubes"],
             )
-            g = np.maximum(g, np.abs(gx))
+            # the linearized variable's skewness when its cross sums are known; else the
+            # larger of the numerator's and the denominator's
+            known = np.isfinite(ratio_sums[-1] + ratio_sums[-2])
+            g = np.where(known & np.isfinite(gz), gz, np.maximum(g, np.abs(gx)))
     unknown = np.isnan(b["sum_cubes"])
     valid = _skew.difference_normal_valid(g, t["n"], c["n"], factor=factor)
     return g, valid | unknown

@@ -43,6 +43,10 @@ class ArmStats:
         above are then of ``min(y, cap)``).  uncapped_sum, uncapped_sum_squares,
         uncapped_sum_products : ``Σy``, ``Σy²``, ``Σxy`` of the uncapped values (the
         uncapped difference shown beside the capped one). ``nan`` for metrics without a cap.
+    sum_squares_products, sum_products_squares : ``Σy²x``, ``Σyx²`` of a ratio metric: with
+        ``Σy³`` and ``Σx³`` they give the skewness of the delta-method variable
+        ``y − R·x`` behind the normal-approximation check (``nan``: not supplied; the
+        check then uses the larger of the numerator's and denominator's skewness).
     """
 
     n: float = 0.0
@@ -63,6 +67,8 @@ class ArmStats:
     uncapped_sum: float = float("nan")
     uncapped_sum_squares: float = float("nan")
     uncapped_sum_products: float = float("nan")
+    sum_squares_products: float = float("nan")
+    sum_products_squares: float = float("nan")
 
     def __add__(self, other: ArmStats) -> ArmStats:
         if not isinstance(other, ArmStats):
@@ -111,6 +117,8 @@ class ArmStats:
             0.0,
             0.0,
             *capped,
+            float(np.sum(yv * yv * xv)) if denominator is not None else nan,
+            float(np.sum(yv * xv * xv)) if denominator is not None else nan,
         )
 
     @property

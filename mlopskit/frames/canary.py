@@ -34,7 +34,12 @@ CANARY_SUM_FIELDS = (
     "uncapped_sum",
     "uncapped_sum_squares",
     "uncapped_sum_products",
+    "sum_squares_products",
+    "sum_products_squares",
 )
+
+#: fields only a ratio metric fills (``Σy²x``, ``Σyx²``: the linearized variable's skewness)
+CANARY_RATIO_FIELDS = ("sum_squares_products", "sum_products_squares")
 
 #: fields only a capped metric fills (``nan`` otherwise: not measured)
 CANARY_CAP_FIELDS = ("above_cap", "uncapped_sum", "uncapped_sum_squares", "uncapped_sum_products")
@@ -314,6 +319,8 @@ def _daily_query(
             cols[p + "denominator_sum_squares"] = x * x
             cols[p + "denominator_sum_cubes"] = x * x * x
             cols[p + "sum_products"] = x * y
+            cols[p + "sum_squares_products"] = y * y * x
+            cols[p + "sum_products_squares"] = y * x * x
             if s.cap is not None:
                 cols[p + "uncapped_sum_products"] = x * raw
         if covariate is not None:
@@ -395,7 +402,12 @@ def _daily_result(
             daily[s.name][a], final[s.name][a] = {}, {}
             for f in CANARY_SUM_FIELDS:
                 key = f"__m{i}_{f}"
-                unset = np.nan if f in CANARY_CAP_FIELDS and s.cap is None else 0.0
+                unset = (
+                    np.nan
+                    if (f in CANARY_CAP_FIELDS and s.cap is None)
+                    or (f in CANARY_RATIO_FIELDS and s.denominator is None)
+                    else 0.0
+                )
                 vals = g[key].to_numpy(float) if key in g else np.full(len(g), unset)
                 daily[s.name][a][f] = by_day(vals, idx, sel)
                 final[s.name][a][f] = float(vals[sel & in_final].sum())
