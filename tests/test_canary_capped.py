@@ -261,3 +261,20 @@ def test_ratio_skewness_is_that_of_the_linearized_variable() -> None:
     assert res2[metric.name].skewness == pytest.approx(abs(stats.skew(z2, bias=False)), rel=1e-6)
     old = max(abs(stats.skew(y2r, bias=False)), abs(stats.skew(xx, bias=False)))
     assert res2[metric.name].skewness < 0.5 * old
+
+
+def test_guard_waiting_for_values_above_the_cap_says_so() -> None:
+    rng = np.random.default_rng(2)
+    yc, yt = rng.lognormal(4.0, 1.0, 4_000), rng.lognormal(4.0, 1.0, 200)
+    metric = Mean("lat", "lat", margin=20.0, cap=1_000.0)  # ~1% above: ~2 canary values
+    look = CanaryLook(
+        T0 + pd.Timedelta(days=10), 10.0, yc.size, yt.size,
+        {"lat": ArmStats.from_values(yc, cap=1_000.0)},
+        {"lat": ArmStats.from_values(yt, cap=1_000.0)},
+    )  # fmt: skip
+    res = canary.canary_test(look, metrics=[metric], expected_split=(0.95, 0.05))
+    k_t = int(np.sum(yt > 1_000.0))
+    assert k_t < 10 and res["lat_above_cap"].row == 1 and str(res.verdict) == "CONTINUE"
+    text = next(x.message for x in res.reasons if x.code == "lat_above_cap")
+    assert "waits for 10 values above the cap in each arm" in text
+    assert f"/ {k_t} canary" in text

@@ -101,6 +101,7 @@ def _decide(
         if idx:
             harm_p[idx] = holm(np.array([at[metrics[i].name]["p_harm"] for i in idx], float))
     rollback = hold = False
+    guards = {p.above_cap_name: p.name for p in metrics if p.cap is not None}
     for i, m in enumerate(metrics):
         a = at[m.name]
         row = int(a["row"])
@@ -117,6 +118,14 @@ def _decide(
                 f"(skewness_factor {st.skewness_factor:g} × skewness²), have "
                 f"{int(a['n_canary']):,}; heavy tails would make the interval too short. "
                 "CONTINUE."
+            )
+        elif row == 1 and m.name in guards:
+            msg = (
+                f"{m.name}: the guard on values above {guards[m.name]}'s cap waits for "
+                f"{int(st.min_events)} values above the cap in each arm (have "
+                f"{int(a['events_control'])} control / {int(a['events_canary'])} canary); "
+                "until then PROMOTE is not possible (a cap this rarely exceeded needs more "
+                "units, or a lower cap)."
             )
         elif row == 1:
             msg = (
