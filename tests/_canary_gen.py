@@ -303,3 +303,160 @@ def label_delay_looks(
             )
         out.append(series)
     return LabelWorld(out, float(eventual))
+
+
+# --------------------------------------------------------------------------------------
+# Capped (winsorized at a fixed cap) metrics: capped sums, the count above the cap and the
+# uncapped sums, as frames.canary_daily_sums computes them for Mean(..., cap=)
+# --------------------------------------------------------------------------------------
+CAP_FIELDS = (
+    *FIELDS, "above_cap", "uncapped_sum", "uncapped_sum_squares", "uncapped_sum_cubes"
+)  # fmt: skip
+
+
+def capped_lognormal_mean(mu: float, sigma: float, cap: float) -> float:
+    """``E[min(Y, cap)]`` of ``Y = exp(μ + σZ)``: ``e^{μ+σ²/2}Φ((ln c − μ − σ²)/σ) + c·(1 −
+    Φ((ln c − μ)/σ))``."""
+    from scipy import stats
+
+    lc = np.log(cap)
+    return float(
+        np.exp(mu + sigma**2 / 2) * stats.norm.cdf((lc - mu - sigma**2) / sigma)
+        + cap * stats.norm.sf((lc - mu) / sigma)
+    )
+
+
+def capped_lognormal_sd(mu: float, sigma: float, cap: float) -> float:
+    """SD of ``min(Y, cap)`` (second moment by the same truncated-lognormal formula)."""
+    from scipy import stats
+
+    lc = np.log(cap)
+    m2 = np.exp(2 * mu + 2 * sigma**2) * stats.norm.cdf(
+        (lc - mu - 2 * sigma**2) / sigma
+    ) + cap**2 * stats.norm.sf((lc - mu) / sigma)
+    return float(np.sqrt(m2 - capped_lognormal_mean(mu, sigma, cap) ** 2))
+
+
+def _capped_sums(y: np.ndarray, cap: float) -> dict[str, np.ndarray]:
+    """Sums over the last axis of ``min(y, cap)``, the count above ``cap`` and raw sums."""
+    y64 = y.astype(np.float64)
+    c = np.minimum(y64, cap)
+    return {
+        "events": np.count_nonzero(c, axis=-1).astype(float),
+        "sum": c.sum(-1),
+        "sum_squares": (c * c).sum(-1),
+        "sum_cubes": (c**3).sum(-1),
+        "above_cap": (y64 > cap).sum(-1).astype(float),
+        "uncapped_sum": y64.sum(-1),
+        "uncapped_sum_squares": (y64 * y64).sum(-1),
+        "uncapped_sum_cubes": (y64**3).sum(-1),
+    }
+
+
+def lognormal_capped(
+    reps: int,
+    *,
+    days: int,
+    daily: int,
+    kappa: float,
+    mu: float,
+    sigma: float,
+    cap: float,
+    mu_canary: float,
+    seed: int,
+    tail_share: float = 0.0,
+    tail_value: float = 0.0,
+    control_from: Arms | None = None,
+) -> Arms:
+    """Latency ``exp(μ + σZ)`` per unit (canary ``μ_canary``) with capped sums at ``cap``.
+
+    ``tail_share``: a share of canary units takes ``tail_value`` instead (a canary that
+    moves mass beyond the cap, e.g. calls hanging to 5× the cap). Fixed units per arm and
+    day (``round(κ·daily)`` canary); float32 draws, float64 sums, chunks of ≤ 4M values.
+    ``control_from``: reuse that world's control arm (same μ, σ, cap, κ; saves drawing the
+    large arm again: worlds sharing it are correlated, each world's replicates are not)."""
+    rng = np.random.default_rng(seed)
+    n_t = round(kappa * daily)
+    n_c = daily - n_t
+    out = []
+    for n_arm, m, tail in ((n_c, mu, 0.0), (n_t, mu_canary, tail_share)):
+        if control_from is not None and not out:
+            out.append(control_from.control)
+            continue
+        sums = {k: np.zeros((reps, days)) for k in CAP_FIELDS if k not in ("n", "missing")}
+        step = max(1, 4_000_000 // (days * n_arm))
+        for r0 in range(0, reps, step):
+            r1 = min(reps, r0 + step)
+            z = rng.standard_normal((r1 - r0, days, n_arm), dtype=np.float32)
+            y = np.exp(np.float32(m) + np.float32(sigma) * z)
+            if tail > 0:
+                y = np.where(rng.random(y.shape, dtype=np.float32) < tail, tail_value, y)
+            for k, v in _capped_sums(y, cap).items():
+                sums[k][r0:r1] = v
+        sums["n"] = np.full((reps, days), float(n_arm))
+        sums["missing"] = np.zeros((reps, days))
+        out.append(_cum(sums))
+    units_c = np.cumsum(np.full((reps, days), n_c), 1)
+    units_t = np.cumsum(np.full((reps, days), n_t), 1)
+    return Arms(out[0], out[1], units_c, units_t)
+
+
+def zero_inflated_capped(
+    reps: int,
+    *,
+    days: int,
+    daily: int,
+    kappa: float,
+    share: float,
+    mu: float,
+    sigma: float,
+    cap: float,
+    shift: float,
+    seed: int,
+) -> Arms:
+    """:func:`zero_inflated` with the loss capped at ``cap``; the canary's loss share is
+    raised so that its *capped* mean is higher by ``shift`` (``π_t = π + shift/E[min(L,
+    cap)]``)."""
+    rng = np.random.default_rng(seed)
+    nc, nt = _units(rng, reps, days, daily, kappa)
+    share_t = share + shift / capped_lognormal_mean(mu, sigma, cap)
+    if not 0 < share_t < 1:
+        raise ValueError(f"shift {shift!r} gives a canary loss share {share_t!r} outside (0, 1).")
+    kc, kt = rng.binomial(nc, share), rng.binomial(nt, share_t)
+    arms = []
+    for k, n in ((kc, nc), (kt, nt)):
+        v = rng.lognormal(mu, sigma, int(k.sum()))
+        s = _ragged_sums(k, np.minimum(v, cap))
+        raw = _ragged_sums(k, v)
+        s["above_cap"] = _ragged_sums(k, (v > cap).astype(float))["sum"]
+        for f in ("sum", "sum_squares", "sum_cubes"):
+            s["uncapped_" + f] = raw[f]
+        s["n"], s["missing"] = n.astype(float), 0.0 * n
+        arms.append(_cum(s))
+    return Arms(arms[0], arms[1], np.cumsum(nc, 1), np.cumsum(nt, 1))
+
+
+def tail_world(mu: float, sigma: float, cap: float, share_margin: float) -> tuple[float, float]:
+    """A canary worse only beyond the cap: a share ``q`` of its units hang beyond the cap,
+    the rest are slightly faster (``μ_t``), so that its capped mean equals the control's
+    and its share above the cap is higher by exactly ``share_margin``. Returns ``(q, μ_t)``."""
+    from scipy import optimize, stats
+
+    base = capped_lognormal_mean(mu, sigma, cap)
+    p_c = float(stats.norm.sf((np.log(cap) - mu) / sigma))
+
+    def mu_t(q: float) -> float:
+        return float(
+            optimize.brentq(
+                lambda x: (1 - q) * capped_lognormal_mean(x, sigma, cap) + q * cap - base,
+                mu - 5 * sigma,
+                mu,
+            )
+        )
+
+    def gap(q: float) -> float:
+        p_t = q + (1 - q) * float(stats.norm.sf((np.log(cap) - mu_t(q)) / sigma))
+        return p_t - p_c - share_margin
+
+    q = float(optimize.brentq(gap, 1e-9, min(0.999, p_c + share_margin)))
+    return q, mu_t(q)

@@ -20,7 +20,7 @@ from mlopskit.canary import windows as _win
 from mlopskit.canary.decide import _decide
 from mlopskit.canary.evaluate import _check_split, _evaluate, _Evaluation, _Settings
 from mlopskit.canary.labels import LabelArrivals
-from mlopskit.canary.looks import ArmStats, CanaryLook, _looks_from_daily
+from mlopskit.canary.looks import ArmStats, CanaryLook, _looks_from_daily, _with_cap_guards
 from mlopskit.canary.metrics import TAXONOMY, Metric, _policy, default_metrics
 from mlopskit.canary.results import CanaryHistory, CanaryResult, _metric_results
 from mlopskit.rows import RowCounts
@@ -151,6 +151,7 @@ def _prepare(
     if looks[-1].units_control == 0 or looks[-1].units_canary == 0:
         empty = "control" if looks[-1].units_control == 0 else "canary"
         raise ValueError(f"canary log: arm {empty!r} has no units; both arms are needed.")
+    looks, mets = _with_cap_guards(looks, mets, cfg.cap_share_margin)
     return _evaluate(looks, mets, split, st), mets, cfg, st, info
 
 

@@ -17,6 +17,19 @@ from mlopskit.canary.evaluate import _Evaluation, _Settings
 from mlopskit.canary.metrics import ROLES, TAXONOMY, Metric, _fmt
 
 
+def _cap_text(m: Metric, a: dict[str, float], alpha1: float) -> str:
+    """ "latency_ms capped at 2,000: 0.4% of control, 0.6% of canary values above the cap;
+    uncapped difference …" — the bias a capped metric buys, stated beside its decision."""
+    scale = "relative " if m.relative else ""
+    return (
+        f"{m.name} capped at {m.cap:,g}: {a['above_cap_control']:.1%} of control, "
+        f"{a['above_cap_canary']:.1%} of canary values above the cap (guarded by "
+        f"{m.above_cap_name}); uncapped {scale}difference {_fmt(a['uncapped_effect'])} "
+        f"(fixed {1 - 2 * alpha1:.0%} CI [{_fmt(a['uncapped_ci_low'])}, "
+        f"{_fmt(a['uncapped_ci_high'])}], shown, not decided on)."
+    )
+
+
 def _decide(
     ev: _Evaluation,
     k: int,
@@ -88,6 +101,7 @@ def _decide(
         if idx:
             harm_p[idx] = holm(np.array([at[metrics[i].name]["p_harm"] for i in idx], float))
     rollback = hold = False
+    guards = {p.above_cap_name: p.name for p in metrics if p.cap is not None}
     for i, m in enumerate(metrics):
         a = at[m.name]
         row = int(a["row"])
@@ -117,6 +131,14 @@ def _decide(
                 f"{int(a['n_canary']):,}; heavy tails would make the interval too short. "
                 "CONTINUE."
             )
+        elif row == 1 and m.name in guards:
+            msg = (
+                f"{m.name}: the guard on values above {guards[m.name]}'s cap waits for "
+                f"{int(st.min_events)} values above the cap in each arm (have "
+                f"{int(a['events_control'])} control / {int(a['events_canary'])} canary); "
+                "until then PROMOTE is not possible (a cap this rarely exceeded needs more "
+                "units, or a lower cap)."
+            )
         elif row == 1:
             msg = (
                 f"{m.name}: insufficient data ({int(a['events_control'])} / "
@@ -131,6 +153,8 @@ def _decide(
             )
             if harm:
                 msg += f" Harm shown (Holm-adjusted p = {_fmt(harm_p[i])} < {st.alpha1})."
+        if m.cap is not None:
+            msg += " " + _cap_text(m, a, st.alpha1)
         passed = None if row == 1 else row in (2, 3)
         reasons.append(Reason(m.name, msg, passed, float(a["effect"]), m.margin, critical=harm))
         if harm:

@@ -119,7 +119,8 @@ def _normal_check(
     Mean and ratio metrics (unbounded values) are decided only once the skewness of the
     estimated difference, ``γ̂(1/n_t² − 1/n_c²)/(1/n_t + 1/n_c)^{3/2}`` (≈ ``γ̂/√n_t`` for a
     small canary), is at most ``1/√factor``; ``γ̂`` is the pooled sample skewness of the
-    values (of the numerator or the denominator, whichever is larger, for ratios).
+    values; for ratios that of the delta-method variable ``y − R·x`` (from ``Σy²x``,
+    ``Σyx²``; the larger of the numerator's and the denominator's when those are unknown).
     Proportions are bounded: their burn-in (events per arm) suffices — simulated at 0.2–1%
     rates and 1–5% canaries. Without ``Σy³`` (statistics entered by hand) the skewness is
     ``nan`` and the check is skipped (a warning says so).
@@ -131,16 +132,57 @@ def _normal_check(
             return g, np.ones(g.shape, dtype=bool)
         g = np.abs(_skew.pooled_skewness(b["n"], b["sum"], b["sum_squares"], b["sum_cubes"]))
         if m.kind == "ratio":
+            ratio_sums = [
+                c[f] + t[f]
+                for f in ("sum", "denominator_sum", "sum_squares", "denominator_sum_squares",
+                          "sum_products", "sum_cubes", "denominator_sum_cubes",
+                          "sum_squares_products", "sum_products_squares")
+            ]  # fmt: skip
+            gz = np.abs(_skew.ratio_skewness(b["n"], *ratio_sums))
             gx = _skew.pooled_skewness(
                 b["n"],
                 c["denominator_sum"] + t["denominator_sum"],
                 c["denominator_sum_squares"] + t["denominator_sum_squares"],
                 c["denominator_sum_cubes"] + t["denominator_sum_cubes"],
             )
-            g = np.maximum(g, np.abs(gx))
+            # the linearized variable's skewness when its cross sums are known; else the
+            # larger of the numerator's and the denominator's
+            known = np.isfinite(ratio_sums[-1] + ratio_sums[-2])
+            g = np.where(known & np.isfinite(gz), gz, np.maximum(g, np.abs(gx)))
     unknown = np.isnan(b["sum_cubes"])
     valid = _skew.difference_normal_valid(g, t["n"], c["n"], factor=factor)
     return g, valid | unknown
+
+
+def _uncapped(
+    m: Metric, c: dict[str, np.ndarray], t: dict[str, np.ndarray], alpha1: float
+) -> dict[str, np.ndarray]:
+    """A capped metric's tail: share of values above the cap per arm, and the uncapped
+    estimates with their fixed ``1 − 2α`` interval (Welch / delta / log ratio, as for the
+    capped metric), shown beside the capped decision — the bias the cap buys. ``nan`` for
+    metrics without a cap."""
+    keys = (
+        "above_cap_control",
+        "above_cap_canary",
+        "uncapped_mean_control",
+        "uncapped_mean_canary",
+        "uncapped_effect",
+        "uncapped_ci_low",
+        "uncapped_ci_high",
+    )
+    if m.cap is None:
+        return {k: np.full(c["n"].shape, np.nan) for k in keys}
+    raw = ("sum", "sum_squares", "sum_products")
+    uc = {**c, **{f: c["uncapped_" + f] for f in raw}}
+    ut = {**t, **{f: t["uncapped_" + f] for f in raw}}
+    mc, vc = _arm_moments(m, uc, None, None)
+    mt, vt = _arm_moments(m, ut, None, None)
+    fx = _fixed_interval(m, uc, ut, mc, vc, mt, vt, False, alpha1)
+    back = np.expm1 if m.relative else (lambda x: x)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        shares = [c["above_cap"] / c["n"], t["above_cap"] / t["n"]]
+        vals = [*shares, mc, mt, back(fx["ea"]), back(fx["lo"]), back(fx["hi"])]
+    return dict(zip(keys, vals, strict=True))
 
 
 def _missing_fixed_p(c: dict[str, np.ndarray], t: dict[str, np.ndarray]) -> np.ndarray:
@@ -223,6 +265,7 @@ def _metric_path(
     )
     if not cfg.sequential:  # a single planned look: the fixed two-proportion comparison
         miss_p = _missing_fixed_p(c, t)
+    cap = _uncapped(m, c, t, cfg.alpha1)
     with np.errstate(invalid="ignore", over="ignore"):
         return {
             "n_control": nc,
@@ -255,6 +298,7 @@ def _metric_path(
             "filled_control": c["filled"],
             "filled_canary": t["filled"],
             "missing_p": miss_p,
+            **cap,
             "ci_method": np.broadcast_to(np.asarray(fx["method"], dtype=object), nc.shape),
         }
 

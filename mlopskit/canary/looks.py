@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,6 +40,14 @@ class ArmStats:
         the check is then reported as not done). For 0/1 values ``Σy³ = Σy``.
     missing : units whose value is missing and was dropped (counted, compared between arms
         like an SRM).  filled : missing values replaced by the metric's declared value.
+    above_cap : units whose value was above a capped metric's ``cap`` (``y`` and every sum
+        above are then of ``min(y, cap)``).  uncapped_sum, uncapped_sum_squares,
+        uncapped_sum_products : ``Σy``, ``Σy²``, ``Σxy`` of the uncapped values (the
+        uncapped difference shown beside the capped one). ``nan`` for metrics without a cap.
+    sum_squares_products, sum_products_squares : ``Σy²x``, ``Σyx²`` of a ratio metric: with
+        ``Σy³`` and ``Σx³`` they give the skewness of the delta-method variable
+        ``y − R·x`` behind the normal-approximation check (``nan``: not supplied; the
+        check then uses the larger of the numerator's and denominator's skewness).
     """
 
     n: float = 0.0
@@ -56,6 +64,12 @@ class ArmStats:
     denominator_sum_cubes: float = float("nan")
     missing: float = 0.0
     filled: float = 0.0
+    above_cap: float = float("nan")
+    uncapped_sum: float = float("nan")
+    uncapped_sum_squares: float = float("nan")
+    uncapped_sum_products: float = float("nan")
+    sum_squares_products: float = float("nan")
+    sum_products_squares: float = float("nan")
 
     def __add__(self, other: ArmStats) -> ArmStats:
         if not isinstance(other, ArmStats):
@@ -64,12 +78,30 @@ class ArmStats:
 
     @classmethod
     def from_values(
-        cls, y: Any, denominator: Any | None = None, covariate: Any | None = None
+        cls,
+        y: Any,
+        denominator: Any | None = None,
+        covariate: Any | None = None,
+        *,
+        cap: float | None = None,
     ) -> ArmStats:
-        """Statistics of raw per-unit arrays (tests, small data, notebooks)."""
-        yv = np.asarray(y, dtype=float)
-        xv = np.zeros_like(yv) if denominator is None else np.asarray(denominator, dtype=float)
-        zv = np.zeros_like(yv) if covariate is None else np.asarray(covariate, dtype=float)
+        """Statistics of raw per-unit arrays (tests, small data, notebooks); ``cap`` as in a
+        capped metric (``min(y, cap)`` in the sums, the uncapped sums beside)."""
+        raw = np.asarray(y, dtype=float)
+        xv = np.zeros_like(raw) if denominator is None else np.asarray(denominator, dtype=float)
+        zv = np.zeros_like(raw) if covariate is None else np.asarray(covariate, dtype=float)
+        yv = raw if cap is None else np.minimum(raw, float(cap))
+        nan = float("nan")
+        capped = (
+            (nan, nan, nan, nan)
+            if cap is None
+            else (
+                float(np.count_nonzero(raw > cap)),
+                float(raw.sum()),
+                float(np.sum(raw * raw)),
+                float(np.sum(xv * raw)),
+            )
+        )
         return cls(
             float(yv.size),
             float(np.count_nonzero(yv)),
@@ -83,6 +115,11 @@ class ArmStats:
             float(np.sum(zv * yv)),
             float(np.sum(yv**3)),
             float(np.sum(xv**3)),
+            0.0,
+            0.0,
+            *capped,
+            float(np.sum(yv * yv * xv)) if denominator is not None else nan,
+            float(np.sum(yv * xv * xv)) if denominator is not None else nan,
         )
 
     @property
@@ -202,3 +239,47 @@ def _check_stats(m: Metric, c: dict[str, np.ndarray], t: dict[str, np.ndarray]) 
                 f"metric `{m.name}`, arm {arm}: a proportion needs 0/1 values (Σy² = Σy ≤ n); "
                 f"got n={s['n'][-1]!r}, Σy={s['sum'][-1]!r}, Σy²={s['sum_squares'][-1]!r}."
             )
+
+
+def _with_cap_guards(
+    looks: Sequence[CanaryLook], metrics: Sequence[Metric], default_margin: float
+) -> tuple[list[CanaryLook], tuple[Metric, ...]]:
+    """Each capped metric followed by its companion ``<name>_above_cap`` (a proportion whose
+    statistics are the capped metric's ``above_cap`` count over its ``n``), in every look."""
+    capped = [m for m in metrics if m.cap is not None]
+    if not capped:
+        return list(looks), tuple(metrics)
+    out: list[Metric] = []
+    for m in metrics:
+        out.append(m)
+        if m.cap is not None:
+            out.append(m.above_cap_metric(default_margin))
+    names = [m.name for m in out]
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+        raise ValueError(
+            f"`metrics`: the above-cap companion of a capped metric is named like another "
+            f"metric ({clash}); rename that metric."
+        )
+
+    def guard(stats: Mapping[str, ArmStats], m: Metric, arm: str, lk: CanaryLook) -> ArmStats:
+        s = stats[m.name]
+        k = s.above_cap
+        if not (np.isfinite(k) and 0 <= k <= s.n):
+            raise ValueError(
+                f"CanaryLook at {lk.as_of}, metric `{m.name}` ({arm}): a capped metric needs "
+                f"`above_cap`, the count of units above the cap, 0 ≤ above_cap ≤ n; got "
+                f"above_cap={k!r}, n={s.n!r}."
+            )
+        return ArmStats(n=s.n, events=k, sum=k, sum_squares=k, sum_cubes=k, missing=s.missing)
+
+    new = []
+    for lk in looks:
+        arms = {}
+        for arm in ("control", "canary"):
+            stats = dict(getattr(lk, arm))
+            for m in capped:
+                stats[m.above_cap_name] = guard(stats, m, arm, lk)
+            arms[arm] = stats
+        new.append(replace(lk, control=arms["control"], canary=arms["canary"]))
+    return new, tuple(out)

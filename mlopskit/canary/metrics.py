@@ -97,6 +97,16 @@ class Metric:
         ``maturity_days``, else ``policy.canary.maturity_days``, else the labels' horizon
         (``policy.labels.horizon_days``, 90). The result reports ``F̂(W)`` per arm and flags
         a window the arms mature through differently (:mod:`mlopskit.canary.labels`).
+    cap : declared upper cap of a mean metric's value or a ratio's numerator (winsorized at a
+        fixed number): the test decides on the capped estimand, ``mean(min(y, cap))`` (or
+        ``Σ min(y, cap)/Σ x``), whose skewness — and so the normal-approximation gate — is
+        bounded; the result states per arm the share of values above the cap and the
+        uncapped difference beside it. ``None`` (default): no cap. A pre-declared number,
+        not a quantile of the data (a data-derived cap moves with the canary).
+    cap_margin : non-inferiority margin of the companion metric ``<name>_above_cap``, the
+        share of values above the cap (absolute increase, > 0): PROMOTE needs that share
+        shown not to rise by more than ``cap_margin``, so a canary moving mass beyond the
+        cap cannot pass on the capped mean alone. ``None``: ``policy.canary.cap_share_margin``.
     """
 
     name: str
@@ -111,6 +121,8 @@ class Metric:
     fill_missing: float | None = None
     fill_when: str | None = None
     window_days: float | None = None
+    cap: float | None = None
+    cap_margin: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -177,6 +189,7 @@ class Metric:
                 isinstance(wd, float | int) and np.isfinite(wd) and wd > 0
             ):
                 raise ValueError(f"{where}: `window_days` must be a number > 0; got {wd!r}.")
+        _check_cap(self, where)
 
     @property
     def sign(self) -> float:
@@ -196,6 +209,55 @@ class Metric:
             self.label_based,
             None if self.fill_missing is None else float(self.fill_missing),
             self.fill_when.strip() if self.fill_when else None,
+            None if self.cap is None else float(self.cap),
+        )
+
+    @property
+    def above_cap_name(self) -> str:
+        """Name of the companion metric: the share of values above the cap."""
+        return f"{self.name}_above_cap"
+
+    def above_cap_metric(self, default_margin: float) -> Metric:
+        """The companion :func:`Proportion` of a capped metric: values above the cap.
+
+        Same direction and column; role ``guardrail`` (``secondary`` for a secondary
+        metric); margin ``cap_margin`` (or ``default_margin``) with the metric's sign: for a
+        lower-is-better value more mass above the cap is harm, for higher-is-better less.
+        Its statistics come from the capped metric's aggregation (``above_cap``)."""
+        if self.cap is None:
+            raise ValueError(f"metric `{self.name}` has no cap; it has no above-cap metric.")
+        mg = float(default_margin if self.cap_margin is None else self.cap_margin)
+        return Metric(
+            self.above_cap_name,
+            "proportion",
+            self.numerator,
+            self.sign * mg,
+            None,
+            self.direction,
+            False,
+            "secondary" if self.role == "secondary" else "guardrail",
+            self.label_based,
+        )
+
+
+def _check_cap(m: Metric, where: str) -> None:
+    for key in ("cap", "cap_margin"):
+        v = getattr(m, key)
+        if v is not None and (
+            isinstance(v, bool) or not isinstance(v, float | int) or not np.isfinite(v) or v <= 0
+        ):
+            raise ValueError(f"{where}: `{key}` must be a finite number > 0; got {v!r}.")
+    if m.cap is not None and m.kind == "proportion":
+        raise ValueError(
+            f"{where}: `cap` applies to mean metrics and ratio numerators, not to a 0/1 "
+            f"proportion; got cap={m.cap!r}."
+        )
+    if m.cap_margin is not None and m.cap is None:
+        raise ValueError(f"{where}: `cap_margin` needs `cap`; got cap=None.")
+    if m.cap is not None and m.fill_missing is not None and m.fill_missing > m.cap:
+        raise ValueError(
+            f"{where}: `fill_missing` ({m.fill_missing!r}) is above `cap` ({m.cap!r}); a "
+            "filled value would be capped — declare fill_missing ≤ cap."
         )
 
 
@@ -245,12 +307,16 @@ def Mean(
     fill_missing: float | None = None,
     fill_when: str | None = None,
     window_days: float | None = None,
+    cap: float | None = None,
+    cap_margin: float | None = None,
 ) -> Metric:
     """A per-unit number averaged over units (loss per unit, latency), Welch's t.
 
     ``fill_missing``/``fill_when`` declare what a missing value means (see :class:`Metric`):
     ``Mean("latency_ms", "latency_ms", margin=5, fill_missing=250, fill_when="error")``
-    counts a failed call without latency as a 250 ms timeout."""
+    counts a failed call without latency as a 250 ms timeout. ``cap=2000`` decides on
+    ``mean(min(latency_ms, 2000))`` and adds the guard ``latency_ms_above_cap`` (the share
+    of values above 2,000 must not rise by more than ``cap_margin``)."""
     return Metric(
         name,
         "mean",
@@ -264,6 +330,8 @@ def Mean(
         fill_missing,
         fill_when,
         window_days,
+        cap,
+        cap_margin,
     )
 
 
@@ -278,8 +346,12 @@ def Ratio(
     role: Role = "guardrail",
     label_based: bool | None = None,
     window_days: float | None = None,
+    cap: float | None = None,
+    cap_margin: float | None = None,
 ) -> Metric:
-    """``Σ numerator / Σ denominator`` over units (loss per dollar), delta-method variance."""
+    """``Σ numerator / Σ denominator`` over units (loss per dollar), delta-method variance.
+
+    ``cap`` caps each unit's numerator (``Σ min(loss, cap)/Σ amount``; see :class:`Metric`)."""
     return Metric(
         name,
         "ratio",
@@ -291,6 +363,8 @@ def Ratio(
         role,
         _label_based([numerator, denominator], label_based),
         window_days=window_days,
+        cap=cap,
+        cap_margin=cap_margin,
     )
 
 
@@ -304,7 +378,8 @@ def default_metrics(policy: Policy | CanaryPolicy | str | Path | None = None) ->
       SE is ~13%, so a 10% margin cannot be shown; it still triggers ROLLBACK on harm.
     * ``latency_ms``: mean latency per unit; a call with ``error = 1`` and no latency
       counts as a timeout at ``policy.latency_timeout_ms`` (other missing latencies are
-      dropped, counted and compared between arms). ``error_rate``: errors/timeouts per unit.
+      dropped, counted and compared between arms); capped at ``policy.latency_cap_ms``
+      when that is set. ``error_rate``: errors/timeouts per unit.
     """
     cfg = _policy(policy)
     return (
@@ -331,6 +406,7 @@ def default_metrics(policy: Policy | CanaryPolicy | str | Path | None = None) ->
             margin=cfg.margin_latency_ms,
             fill_missing=cfg.latency_timeout_ms,
             fill_when="error",
+            cap=cfg.latency_cap_ms,
         ),
         Proportion("error_rate", "error", margin=cfg.margin_error_rate),
     )

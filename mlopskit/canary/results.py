@@ -66,6 +66,12 @@ class MetricResult:
     filled_control, filled_canary : missing values replaced by the declared
         ``fill_missing``.  missing_p : p-value of equal missingness in both arms (always
         valid over daily looks when sequential).
+    above_cap_control, above_cap_canary : for a capped metric (``metric.cap``), the share of
+        values above the cap per arm (every number above is of ``min(y, cap)``; the
+        companion metric ``<name>_above_cap`` tests that share).  uncapped_mean_control,
+        uncapped_mean_canary, uncapped_effect, uncapped_ci_low, uncapped_ci_high : the
+        uncapped estimates and fixed ``1 − 2·alpha`` interval, shown, never decided on
+        (``nan`` without a cap).
     """
 
     metric: Metric
@@ -98,6 +104,13 @@ class MetricResult:
     filled_control: float = 0.0
     filled_canary: float = 0.0
     missing_p: float = 1.0
+    above_cap_control: float = float("nan")
+    above_cap_canary: float = float("nan")
+    uncapped_mean_control: float = float("nan")
+    uncapped_mean_canary: float = float("nan")
+    uncapped_effect: float = float("nan")
+    uncapped_ci_low: float = float("nan")
+    uncapped_ci_high: float = float("nan")
 
     @property
     def taxonomy(self) -> str:
@@ -110,6 +123,8 @@ _PATH_FIELDS = (
     "p_value", "cs_low", "cs_high", "p_harm", "decision_low", "decision_high", "row",
     "design_power", "n_needed", "days_to_decision", "theta", "se_log", "skewness",
     "missing_control", "missing_canary", "filled_control", "filled_canary", "missing_p",
+    "above_cap_control", "above_cap_canary", "uncapped_mean_control", "uncapped_mean_canary",
+    "uncapped_effect", "uncapped_ci_low", "uncapped_ci_high",
 )  # fmt: skip
 
 
@@ -144,7 +159,8 @@ _FRAME_COLUMNS = (
     "p_value", "cs_low", "cs_high", "p_harm", "decision_low", "decision_high", "row",
     "taxonomy", "design_power", "days_to_decision", "matured_share", "se_log", "skewness",
     "normal_ok", "missing_control", "missing_canary", "filled_control", "filled_canary",
-    "missing_p",
+    "missing_p", "cap", "above_cap_control", "above_cap_canary", "uncapped_effect",
+    "uncapped_ci_low", "uncapped_ci_high",
 )  # fmt: skip
 
 
@@ -156,6 +172,7 @@ def _rows(results: Sequence[MetricResult]) -> pd.DataFrame:
             "metric": m.name,
             "n_control": int(r.control.n),
             "n_canary": int(r.canary.n),
+            "cap": float("nan") if m.cap is None else float(m.cap),
         }
         for col in _FRAME_COLUMNS:
             if col not in rec:

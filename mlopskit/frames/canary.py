@@ -37,7 +37,19 @@ CANARY_SUM_FIELDS = (
     "denominator_sum_cubes",
     "missing",
     "filled",
+    "above_cap",
+    "uncapped_sum",
+    "uncapped_sum_squares",
+    "uncapped_sum_products",
+    "sum_squares_products",
+    "sum_products_squares",
 )
+
+#: fields only a ratio metric fills (``Σy²x``, ``Σyx²``: the linearized variable's skewness)
+CANARY_RATIO_FIELDS = ("sum_squares_products", "sum_products_squares")
+
+#: fields only a capped metric fills (``nan`` otherwise: not measured)
+CANARY_CAP_FIELDS = ("above_cap", "uncapped_sum", "uncapped_sum_squares", "uncapped_sum_products")
 
 
 #: columns whose values only exist once the label is known (windowed by maturity)
@@ -53,7 +65,9 @@ class CanaryMetricSpec:
     ``label_based`` metrics count only matured units and windowed labels. ``fill`` is a
     declared value for units whose value is missing (counted as ``filled``), only where the
     flag column ``fill_when`` is 1 when that is given; other missing values are dropped and
-    counted as ``missing`` — never silently.
+    counted as ``missing`` — never silently. ``cap``: the value (after ``fill``) is
+    winsorized at this number, ``min(y, cap)``, in every sum; units above it are counted
+    (``above_cap``) and the uncapped ``Σy``, ``Σy²`` (and ``Σxy``) kept beside.
     """
 
     name: str
@@ -62,6 +76,7 @@ class CanaryMetricSpec:
     label_based: bool = False
     fill: float | None = None
     fill_when: str | None = None
+    cap: float | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -294,6 +309,13 @@ def _daily_query(
             counted = valid
         cols[p + "n"] = counted.cast(nw.Float64)
         cols[p + "missing"] = (~counted).cast(nw.Float64)
+        if s.cap is not None:
+            cap = nw.lit(float(s.cap))
+            raw, above = y, counted & (y > cap)
+            y = nw.when(above).then(cap).otherwise(y)
+            cols[p + "above_cap"] = above.cast(nw.Float64)
+            cols[p + "uncapped_sum"] = raw
+            cols[p + "uncapped_sum_squares"] = raw * raw
         cols[p + "events"] = (counted & (y != 0)).cast(nw.Float64)
         cols[p + "sum"] = y
         cols[p + "sum_squares"] = y * y
@@ -304,6 +326,10 @@ def _daily_query(
             cols[p + "denominator_sum_squares"] = x * x
             cols[p + "denominator_sum_cubes"] = x * x * x
             cols[p + "sum_products"] = x * y
+            cols[p + "sum_squares_products"] = y * y * x
+            cols[p + "sum_products_squares"] = y * x * x
+            if s.cap is not None:
+                cols[p + "uncapped_sum_products"] = x * raw
         if covariate is not None:
             zv = nw.when(counted).then(z).otherwise(0.0)
             cols[p + "covariate_sum"] = zv
@@ -383,7 +409,13 @@ def _daily_result(
             daily[s.name][a], final[s.name][a] = {}, {}
             for f in CANARY_SUM_FIELDS:
                 key = f"__m{i}_{f}"
-                vals = g[key].to_numpy(float) if key in g else np.zeros(len(g))
+                unset = (
+                    np.nan
+                    if (f in CANARY_CAP_FIELDS and s.cap is None)
+                    or (f in CANARY_RATIO_FIELDS and s.denominator is None)
+                    else 0.0
+                )
+                vals = g[key].to_numpy(float) if key in g else np.full(len(g), unset)
                 daily[s.name][a][f] = by_day(vals, idx, sel)
                 final[s.name][a][f] = float(vals[sel & in_final].sum())
     return CanaryDaily(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mlopskit.policy.core import SECTIONS
@@ -62,6 +63,14 @@ class CanaryPolicy:
         test_canary_heavy_tails.py), with 10 it does not.
     latency_timeout_ms : value of a latency missing because the call failed (``error = 1``)
         in the default latency metric, 250: the serving timeout.
+    latency_cap_ms : declared cap of the default latency metric (``Mean(..., cap=)``):
+        the test decides on ``mean(min(latency, cap))`` and the share above the cap is a
+        companion guardrail; ``None`` (default): uncapped. Must be ≥ ``latency_timeout_ms``.
+    cap_share_margin : non-inferiority margin of the share of values above a metric's cap
+        (companion metric ``<name>_above_cap``) when the metric declares no ``cap_margin``,
+        0.01: PROMOTE needs the share above the cap shown not to rise by more than one
+        percentage point, so a canary that moves mass beyond the cap — invisible to the
+        capped mean — is not promoted on it (tests/test_canary_capped.py measures it).
     """
 
     alpha: float = 0.025
@@ -82,6 +91,8 @@ class CanaryPolicy:
     skewness_factor: float = 30.0
     latency_timeout_ms: float = 250.0
     label_bias_tolerance: float = 0.1
+    latency_cap_ms: float | None = None
+    cap_share_margin: float = 0.01
 
     def __post_init__(self) -> None:
         for name in ("alpha", "srm_alpha", "power"):
@@ -98,6 +109,21 @@ class CanaryPolicy:
                 raise ValueError(
                     f"policy canary.{name} must be one of {allowed}; got {getattr(self, name)!r}."
                 )
+        cap = self.latency_cap_ms
+        if cap is not None and (
+            isinstance(cap, bool)
+            or not isinstance(cap, float | int)
+            or not math.isfinite(cap)
+            or cap < self.latency_timeout_ms
+        ):
+            raise ValueError(
+                "policy canary.latency_cap_ms must be null or a number ≥ latency_timeout_ms "
+                f"({self.latency_timeout_ms!r}); got {cap!r}."
+            )
+        if not 0 < self.cap_share_margin < 1:
+            raise ValueError(
+                f"policy canary.cap_share_margin must be in (0, 1); got {self.cap_share_margin!r}."
+            )
         for name in ("skewness_factor", "latency_timeout_ms"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"policy canary.{name} must be > 0; got {getattr(self, name)!r}.")

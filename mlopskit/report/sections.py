@@ -58,7 +58,23 @@ def canary_frame(canary: Any, words: Any = None) -> pd.DataFrame:
                 "labels matured": fmt.percent(m.matured_share, 3),
             }
         )
+        if any(x.metric.cap is not None for x in canary.metrics):
+            rows[-1]["cap (decided on the capped mean)"] = _cap_cell(m)
     return pd.DataFrame(rows)
+
+
+def _cap_cell(m: Any) -> str:
+    """ "capped at 2,000: 0.4% of control, 0.6% of canary values above; uncapped …"."""
+    cap = m.metric.cap
+    if cap is None:
+        return "—"
+    scale = "relative " if m.metric.relative else ""
+    return (
+        f"capped at {cap:,g}: {fmt.percent(m.above_cap_control)} of control, "
+        f"{fmt.percent(m.above_cap_canary)} of canary values above the cap; uncapped "
+        f"{scale}difference {fmt.sig(m.uncapped_effect)} "
+        f"{fmt.interval(m.uncapped_ci_low, m.uncapped_ci_high)}"
+    )
 
 
 def canary_html(canary: Any, words: Any = None) -> str:

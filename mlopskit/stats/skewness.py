@@ -128,6 +128,35 @@ def pooled_skewness(
     return sample_skewness(n, total, sum_squares, sum_cubes)
 
 
+def ratio_skewness(
+    n: ArrayLike,
+    total: ArrayLike,
+    denominator_total: ArrayLike,
+    sum_squares: ArrayLike,
+    denominator_sum_squares: ArrayLike,
+    sum_products: ArrayLike,
+    sum_cubes: ArrayLike,
+    denominator_sum_cubes: ArrayLike,
+    sum_squares_products: ArrayLike,
+    sum_products_squares: ArrayLike,
+) -> FloatArray:
+    """Sample skewness of the delta-method variable of a ratio ``R = Σy/Σx``:
+    ``z = y − R·x`` (the ratio's estimate is ``R + Σz/Σx``, so ``z`` is what the normal
+    approximation averages). ``Σz = 0``; ``Σz² = Σy² − 2RΣxy + R²Σx²`` and
+    ``Σz³ = Σy³ − 3RΣy²x + 3R²Σyx² − R³Σx³``; adjusted like :func:`sample_skewness`
+    (= ``scipy.stats.skew(y − R·x, bias=False)``)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = _f(total) / _f(denominator_total)
+        s2 = _f(sum_squares) - 2 * r * _f(sum_products) + r**2 * _f(denominator_sum_squares)
+        s3 = (
+            _f(sum_cubes)
+            - 3 * r * _f(sum_squares_products)
+            + 3 * r**2 * _f(sum_products_squares)
+            - r**3 * _f(denominator_sum_cubes)
+        )
+    return sample_skewness(n, np.zeros_like(s2), s2, s3)
+
+
 def difference_skewness(
     skewness: ArrayLike, n_canary: ArrayLike, n_control: ArrayLike
 ) -> FloatArray:
