@@ -104,6 +104,15 @@ def test_without_a_section_the_defaults_apply() -> None:
     assert names == ["missed_default_rate", "false_positive_rate", "latency_ms", "error_rate"]
 
 
+def test_a_capped_mean_is_declared_with_its_tail_guard() -> None:
+    # r3-tails' Mean(col, cap=, cap_margin=) declared in the config: same Metric
+    m = {**METRICS[1], "cap": 2000, "cap_margin": 0.02}
+    cfg = parse_config(_cfg({"metrics": [m]}), path="m.yml")
+    assert config_metrics(cfg, policy=None) == (
+        Mean("scoring_ms", "latency_ms", margin=4.0, cap=2000.0, cap_margin=0.02),
+    )
+
+
 def _metric(i: int, **kw: Any) -> dict[str, Any]:
     m = {**METRICS[i], **kw}
     return {"metrics": [{k: v for k, v in m.items() if v is not None}]}
@@ -130,6 +139,9 @@ def _metric(i: int, **kw: Any) -> dict[str, Any]:
         (_metric(1, column="a & b"), r"`canary.metrics\[0\]`: metric `scoring_ms`: a mean metric takes one column"),
         (_metric(3, denominator=None), r"`canary.metrics\[0\].denominator`: expected a non-empty string"),
         (_metric(0, label_based="yes"), r"`canary.metrics\[0\].label_based`: expected true or false"),
+        (_metric(1, cap="high"), r"`canary.metrics\[0\].cap`: expected a number in \[0.0, inf\]; got 'high'"),
+        (_metric(1, cap=2000, cap_margin=2), r"`canary.metrics\[0\].cap_margin`: expected a number in \[0.0, 1.0\]; got 2"),
+        (_metric(0, cap=2000), r"`canary.metrics\[0\]`: unknown key\(s\) \['cap'\]"),
         ({"metrics": [METRICS[0], METRICS[0]]}, r"`canary.metrics`: expected each metric name once; got \['missed_default_rate'\]"),
     ],
 )  # fmt: skip

@@ -15,7 +15,9 @@
           role: primary              # primary | guardrail (default) | secondary
           label_based: true          # default: the metric uses `label` or `loss`
           words: missed defaults     # what the report calls it (default: the name)
-        - {name: scoring_ms, kind: mean, column: latency_ms, margin: 5, unit: ms}
+        - {name: scoring_ms, kind: mean, column: latency_ms, margin: 5, unit: ms,
+           cap: 2000, cap_margin: 0.01}   # optional: decide on mean(min(y, 2000)), and the
+                                          # share above 2000 must not rise by > 0.01
         - {name: loss_rate, kind: ratio, numerator: loss, denominator: amount,
            margin: 0.1, relative: true, role: secondary}
 
@@ -41,8 +43,8 @@ KINDS = ("proportion", "mean", "ratio")
 #: the keys each kind takes besides the common ones.
 _KIND_KEYS: dict[str, tuple[str, ...]] = {
     "proportion": ("events",),
-    "mean": ("column", "fill_missing", "fill_when", "unit"),
-    "ratio": ("numerator", "denominator"),
+    "mean": ("column", "fill_missing", "fill_when", "unit", "cap", "cap_margin"),
+    "ratio": ("numerator", "denominator", "cap", "cap_margin"),
 }
 _COMMON = ("name", "kind", "direction", "margin", "relative", "role", "label_based", "words")
 
@@ -65,6 +67,8 @@ class CanaryMetricConfig:
     fill_when: str | None = None
     words: str | None = None
     unit: str = ""
+    cap: float | None = None
+    cap_margin: float | None = None
 
     def metric(self) -> Metric:
         from mlopskit.canary import metrics as m
@@ -84,9 +88,18 @@ class CanaryMetricConfig:
                 self.numerator,
                 fill_missing=self.fill_missing,
                 fill_when=self.fill_when,
+                cap=self.cap,
+                cap_margin=self.cap_margin,
                 **common,
             )
-        return m.Ratio(self.name, self.numerator, str(self.denominator), **common)
+        return m.Ratio(
+            self.name,
+            self.numerator,
+            str(self.denominator),
+            cap=self.cap,
+            cap_margin=self.cap_margin,
+            **common,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +176,7 @@ def parse_canary(
         lb = m.get("label_based")
         fill = m.get("fill_missing")
         when = m.get("fill_when")
+        cap, cap_margin = m.get("cap"), m.get("cap_margin")
         cfg = CanaryMetricConfig(
             name=name,
             kind=kind,
@@ -181,6 +195,10 @@ def parse_canary(
             else _to_contract(r.string(when, f"{key}.fill_when"), canary_columns),
             words=r.opt_string(m.get("words"), f"{key}.words"),
             unit=str(r.opt_string(m.get("unit"), f"{key}.unit") or ""),
+            cap=None if cap is None else r.number(cap, f"{key}.cap", 0.0, float("inf")),
+            cap_margin=None
+            if cap_margin is None
+            else r.number(cap_margin, f"{key}.cap_margin", 0.0, 1.0),
         )
         try:  # the Metric's own rules (identifier name, margin sign, one column for means)
             cfg.metric()
