@@ -237,6 +237,23 @@ def test_label_maturity_lag_and_monitoring_reconcile() -> None:
     assert "rows: read" in mon.summary()
 
 
+def test_calibration_check_reconciles_events_against_pandas() -> None:
+    df = _scored()
+    ra = mk.drift_vs_label_lag(df, as_of=AS_OF, drift=AS_OF - pd.Timedelta(days=30))
+    cal = ra.calibration
+    assert cal is not None
+    rc = _reconciles(cal.row_counts)
+    start = cal.window_start
+    before, after = df["ts"] < start, df["ts"] >= AS_OF  # independent pandas counts
+    assert before.sum() > 0 and after.sum() > 0
+    assert rc.read == len(df)
+    assert rc.dropped_for(f"before start ({start})") == int(before.sum())
+    assert rc.dropped_for("at or after as_of") == int(after.sum())
+    immature = rc.dropped_for(f"labels not mature (F̂ < {cal.min_maturity:g})")
+    assert rc.used == cal.n  # the matured rows the fit used
+    assert rc.used + immature == int((~before & ~after).sum())
+
+
 def test_the_report_provenance_lists_rows_read_used_and_dropped() -> None:
     from mlopskit.report import evidence, rendering
 

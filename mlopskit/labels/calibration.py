@@ -11,6 +11,7 @@ from scipy import stats as sps
 
 from mlopskit import frames
 from mlopskit.policy import LabelsPolicy
+from mlopskit.rows import RowCounts
 from mlopskit.stats.calibration import CalibrationFit, expit
 from mlopskit.stats.matured_calibration import band_maturity, matured_calibration_fit
 from mlopskit.stats.maturity import (
@@ -44,6 +45,8 @@ class CalibrationCheck:
     logloss_before, logloss_after : mean log loss on the held-out rows before/after.
     validated : the stopgap lowered both the held-out log loss and |CITL|.
     note : why something could not be evaluated.
+    row_counts : events read, used (matured, in ``[start, as_of)``) and left out: before
+        ``start``, at or after ``as_of``, labels not mature enough (F̂ below ``min_maturity``).
     """
 
     evaluated: bool
@@ -65,6 +68,7 @@ class CalibrationCheck:
     logloss_after: float = float("nan")
     validated: bool = False
     note: str = ""
+    row_counts: RowCounts | None = None
 
     def apply(self, p: Any) -> np.ndarray:
         """The stopgap recalibration applied to served probabilities ``p``."""
@@ -138,11 +142,22 @@ def calibration_check(
     (STATISTICS.md §7.2, :func:`mlopskit.stats.matured_calibration.matured_calibration_fit`):
     faster-labelled high scores no longer read as a calibration shift.
     """
-    cells = frames.label_calibration_counts(lf, as_of=as_of, start=start, has_label=has_label)
+    cells, read = frames.label_calibration_rows(lf, as_of=as_of, start=start, has_label=has_label)
+    immature = 0
     if len(cells):
         f_all = _cell_maturity(cells, fmat, band_edges, band_curves)
         keep = f_all >= pol.calibration_min_maturity
+        immature = int(cells.loc[~keep, "n"].sum())
         cells = cells[keep].reset_index(drop=True)
+    rows = RowCounts.of(
+        read["read"],
+        {
+            f"before start ({start})": read["before"],
+            "at or after as_of": read["after"],
+            f"labels not mature (F̂ < {pol.calibration_min_maturity:g})": immature,
+        },
+        unit="events",
+    )
     n = int(cells["n"].sum()) if len(cells) else 0
     n_pos = int(cells["n_pos"].sum()) if len(cells) else 0
     out = CalibrationCheck(
@@ -152,6 +167,7 @@ def calibration_check(
         n_pos=n_pos,
         min_maturity=pol.calibration_min_maturity,
         method=pol.stopgap_method,
+        row_counts=rows,
     )
     if n_pos < pol.calibration_min_positives or n <= n_pos:
         return replace(

@@ -362,6 +362,7 @@ class MonitoringEvidence:
             output_drift=self.output_drift,
             outcome_drift=self.outcome_drift,
             label_maturity=self.maturity,
+            calibration=None if self.retrain is None else self.retrain.calibration,
             estimated_performance=self.estimated,
         )
         return kn
