@@ -18,6 +18,7 @@ from mlopskit.frames.inputs import (
     _n_unique_query,
     collect,
     schema,
+    seconds_between,
 )
 
 # ---- canary (issue 6) ----------------------------------------------------------------
@@ -471,7 +472,7 @@ def canary_label_arrivals(
     lit_as_of = nw.lit(as_of_ts.to_pydatetime())
     lf = lf.filter(nw.col("ts") <= lit_as_of)
     known = (nw.col("label_ts") <= lit_as_of).fill_null(False)
-    secs = (nw.col("label_ts") - nw.col("ts")).dt.total_seconds()
+    secs = seconds_between(nw.col("label_ts"), nw.col("ts"), lf)  # Spark: calendar fields
     delay = nw.when(known).then((secs / 86400.0).floor()).otherwise(-1.0)
     keys = {"arm": nw.col("arm"), "__day": nw.col("ts").dt.truncate("1d"), "__delay": delay}
     cols: dict[str, Any] = {}

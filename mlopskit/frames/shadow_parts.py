@@ -1,0 +1,119 @@
+"""Pieces of the shadow scan (:mod:`mlopskit.frames.shadow`): lazy bin expressions, the
+seeded row sample, the per-segment top flips and the polars collect of the fast path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals.stable.v2 as nw
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from mlopskit.frames.inputs import collect
+
+
+def _score_bin(col: str, n_bins: int, span: float, clip: float) -> Any:
+    """Lazy mirror of ``ScoreGrid.index``: floor(n·(logit s + span)/(2 span)), clipped."""
+    s = nw.col(col).clip(clip, 1 - clip)
+    pos = (s.log() - (1 - s).log()) * (n_bins / (2 * span)) + n_bins / 2
+    return pos.floor().clip(0, n_bins - 1).cast(nw.Int64)
+
+
+def _log_bin(col: str, lo: float, hi: float, n_bins: int) -> Any:
+    """floor(n·(log10 x − lo)/(hi − lo)), clipped to [0, n − 1]."""
+    x = nw.col(col).cast(nw.Float64).clip(10.0**lo, 10.0**hi)
+    pos = (x.log(10.0) - lo) * (n_bins / (hi - lo))
+    return pos.floor().clip(0, n_bins - 1).cast(nw.Int64)
+
+
+def _hist(df: pd.DataFrame, key: str, n_bins: int) -> np.ndarray:
+    out = np.zeros(n_bins, dtype=np.int64)
+    if len(df):
+        np.add.at(out, df[key].to_numpy(dtype=np.int64), df["count"].to_numpy(dtype=np.int64))
+    return out
+
+
+_HASH_OVERSAMPLE = 4.0
+
+
+def _row_sample(
+    lf: nw.LazyFrame, size: int, seed: int, n_rows: int | None
+) -> tuple[Any, str, tuple[np.ndarray, np.ndarray] | None]:
+    """A seeded uniform sample of ``size`` complete pairs (``__c``, ``__h`` columns).
+
+    polars: the ``size`` pairs with the smallest 64-bit ``hash(request_id, seed)``
+    (bottom-k). When the row count ``n_rows`` is known, rows with a hash above
+    ``4·size/n_rows`` of the hash range are dropped first (streaming filter; the bottom-k
+    is unchanged unless fewer than ``size`` pairs survive, which the caller detects and
+    redoes without the filter). DuckDB: the same with DuckDB's ``hash``. pandas and other
+    engines: the pairs are collected (two float columns) and sampled with
+    ``numpy.random.default_rng(seed)``. Returns (lazy query or None, method, arrays or None).
+    """
+    pairs = lf.filter(~nw.col("__c").is_null() & ~nw.col("__h").is_null())
+    native = pairs.to_native()
+    if isinstance(native, pl.LazyFrame):
+        q = native.with_columns(pl.col("request_id").hash(seed).alias("__hash"))
+        if n_rows and _HASH_OVERSAMPLE * size < n_rows:
+            cut = int(_HASH_OVERSAMPLE * size / n_rows * 2.0**64)
+            q = q.filter(pl.col("__hash") < cut)
+        q = q.bottom_k(size, by="__hash").select("__c", "__h")
+        return q, f"polars bottom-{size} of hash(request_id, seed={seed})", None
+    if lf.implementation is nw.Implementation.DUCKDB:
+        q = (
+            native.project(f"__c, __h, hash(request_id, {int(seed)}) AS __hash")
+            .order("__hash")
+            .limit(size)
+        )
+        df = q.project("__c, __h").df()
+        return (
+            None,
+            f"DuckDB bottom-{size} of hash(request_id, seed={seed})",
+            (
+                df["__c"].to_numpy(dtype=float),
+                df["__h"].to_numpy(dtype=float),
+            ),
+        )
+    df = collect(pairs.select("__c", "__h"))
+    c, h = df["__c"].to_numpy(dtype=float), df["__h"].to_numpy(dtype=float)
+    if c.size > size:
+        idx = np.sort(np.random.default_rng(seed).choice(c.size, size=size, replace=False))
+        c, h = c[idx], h[idx]
+    return None, f"numpy default_rng(seed={seed}) sample of {size} pairs", (c, h)
+
+
+def _top_flips(disagree: nw.LazyFrame, seg: str, keep: Sequence[str], k: int) -> Any:
+    """The ``k`` disagreements with the largest ``__abs`` per value of ``seg``."""
+    return (
+        disagree.with_columns(
+            nw.col("__abs").rank("ordinal", descending=True).over(seg).alias("__r")
+        )
+        .filter(nw.col("__r") <= k)
+        .select(
+            nw.lit(seg).alias("segment"),
+            nw.col(seg).cast(nw.String).alias("value"),
+            *[nw.col(c) for c in keep],
+        )
+    )
+
+
+def _bool_count(expr: Any) -> Any:
+    """Rows where a non-null boolean expression is true (polars sums booleans natively)."""
+    return expr.sum().cast(nw.Int64)
+
+
+def _collect_polars(queries: Sequence[Any], keep: Sequence[int]) -> list[Any]:
+    """:func:`inputs._collect_many` for polars queries, the results at ``keep`` left as
+    polars frames."""
+    natives = [q.to_native() if isinstance(q, nw.LazyFrame) else q for q in queries]
+    opt = pl.QueryOptFlags(comm_subplan_elim=False)
+    out = pl.collect_all(natives, engine="streaming", optimizations=opt)
+    return [df if i in keep else df.to_pandas() for i, df in enumerate(out)]
+
+
+def _bin_max(df: pd.DataFrame, n_bins: int) -> np.ndarray:
+    out = np.full(n_bins, np.nan)
+    if len(df):
+        out[df["__b"].to_numpy(dtype=np.int64)] = df["max"].to_numpy(dtype=float)
+    return out
