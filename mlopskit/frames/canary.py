@@ -220,6 +220,37 @@ def _canary_value(name: str, negated: bool, sch: Mapping[str, Any], window: Any 
     return v
 
 
+def _spec_valid(s: CanaryMetricSpec, sch: Mapping[str, Any]) -> Any:
+    """Rows where every value column of metric spec ``s`` (not its ``fill_when`` flag) is
+    present."""
+    value_cols = [c for c in s.columns if c != s.fill_when]
+    valid = _canary_valid(value_cols[0], sch)
+    for c in value_cols[1:]:
+        valid = valid & _canary_valid(c, sch)
+    return valid
+
+
+def _treat_missing(
+    y: Any, valid: Any, s: CanaryMetricSpec, cols: dict[str, Any], p: str
+) -> tuple[Any, Any]:
+    """``y`` with a missing value replaced by the spec's declared ``fill`` (where
+    ``fill_when`` holds) or 0, and the rows counted; writes the ``n``, ``missing`` (and
+    ``filled``) columns under prefix ``p``."""
+    if s.fill is not None:
+        fill_ok = ~valid
+        if s.fill_when is not None:
+            fill_ok = fill_ok & (nw.col(s.fill_when).cast(nw.Float64) == 1).fill_null(False)
+        y = nw.when(valid).then(y).when(fill_ok).then(nw.lit(float(s.fill))).otherwise(0.0)
+        cols[p + "filled"] = fill_ok.cast(nw.Float64)
+        counted = valid | fill_ok
+    else:
+        y = nw.when(valid).then(y).otherwise(0.0)
+        counted = valid
+    cols[p + "n"] = counted.cast(nw.Float64)
+    cols[p + "missing"] = (~counted).cast(nw.Float64)
+    return y, counted
+
+
 def _canary_valid(name: str, sch: Mapping[str, Any]) -> Any:
     c = nw.col(name)
     ok = ~c.is_null()
@@ -289,27 +320,13 @@ def _daily_query(
         z = nw.col(covariate).cast(nw.Float64)
     cols: dict[str, Any] = {}
     for i, s in enumerate(specs):
-        value_cols = [c for c in s.columns if c != s.fill_when]
-        valid = _canary_valid(value_cols[0], sch)
-        for c in value_cols[1:]:
-            valid = valid & _canary_valid(c, sch)
+        valid = _spec_valid(s, sch)
         y = None
         for c, neg in s.numerator:
             v = _canary_value(c, neg, sch, window if s.label_based else None)
             y = v if y is None else y * v
         p = f"__m{i}_"
-        if s.fill is not None:
-            fill_ok = ~valid
-            if s.fill_when is not None:
-                fill_ok = fill_ok & (nw.col(s.fill_when).cast(nw.Float64) == 1).fill_null(False)
-            y = nw.when(valid).then(y).when(fill_ok).then(nw.lit(float(s.fill))).otherwise(0.0)
-            cols[p + "filled"] = fill_ok.cast(nw.Float64)
-            counted = valid | fill_ok
-        else:
-            y = nw.when(valid).then(y).otherwise(0.0)
-            counted = valid
-        cols[p + "n"] = counted.cast(nw.Float64)
-        cols[p + "missing"] = (~counted).cast(nw.Float64)
+        y, counted = _treat_missing(y, valid, s, cols, p)
         if s.cap is not None:
             cap = nw.lit(float(s.cap))
             raw, above = y, counted & (y > cap)
@@ -478,10 +495,7 @@ def canary_label_arrivals(
     cols: dict[str, Any] = {}
     signs: dict[str, float] = {}
     for i, s in enumerate(specs):
-        value_cols = [c for c in s.columns if c != s.fill_when]
-        valid = _canary_valid(value_cols[0], sch)
-        for c in value_cols[1:]:
-            valid = valid & _canary_valid(c, sch)
+        valid = _spec_valid(s, sch)
         y = part = None
         neg_labels = 0
         for c, neg in s.numerator:
@@ -496,18 +510,7 @@ def canary_label_arrivals(
             part = pv if part is None else part * pv
         signs[s.name] = -1.0 if neg_labels % 2 else 1.0
         p = f"__a{i}_"
-        if s.fill is not None:
-            fill_ok = ~valid
-            if s.fill_when is not None:
-                fill_ok = fill_ok & (nw.col(s.fill_when).cast(nw.Float64) == 1).fill_null(False)
-            y = nw.when(valid).then(y).when(fill_ok).then(nw.lit(float(s.fill))).otherwise(0.0)
-            cols[p + "filled"] = fill_ok.cast(nw.Float64)
-            counted = valid | fill_ok
-        else:
-            y = nw.when(valid).then(y).otherwise(0.0)
-            counted = valid
-        cols[p + "n"] = counted.cast(nw.Float64)
-        cols[p + "missing"] = (~counted).cast(nw.Float64)
+        y, counted = _treat_missing(y, valid, s, cols, p)
         cols[p + "events"] = (counted & (y != 0)).cast(nw.Float64)
         cols[p + "sum"] = y
         cols[p + "sum_squares"] = y * y
