@@ -63,7 +63,7 @@ report: $(STAMP) ## Render the decision report: make report MODEL=fraud_v2.3 [AS
 demo: $(STAMP) ## (Re)generate the simulated fraud world into data/demo/
 	$(PY) -m mlopskit demo --force
 
-bench: $(STAMP) ## Benchmarks → benchmarks/results.md (mlopskit vs polars floor vs NannyML/Evidently; BENCH_ARGS="--sizes 1e5,1e6,1e7,1e8")
+bench: $(STAMP) ## Benchmarks → benchmarks/results.md (mlopskit vs polars floor vs NannyML/Evidently; BENCH_ARGS="--sizes 1e5,1e6" to shorten; default 1e5–1e8)
 	nice -n 10 $(PY) -m benchmarks.suite $(BENCH_ARGS)
 
 BENCH_VENVS ?= /work/venvs
