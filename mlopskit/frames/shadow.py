@@ -22,7 +22,6 @@ from mlopskit.frames.inputs import (
 )
 from mlopskit.frames.inputs import _count as _count_any
 from mlopskit.frames.shadow_grid import AGREEMENT_GRID, grid_bin, grid_frame
-from mlopskit.frames.shadow_segments import segment_queries, segment_results
 from mlopskit.frames.shadow_parts import (
     _bin_max,
     _bool_count,
@@ -33,6 +32,7 @@ from mlopskit.frames.shadow_parts import (
     _score_bin,
     _top_flips,
 )
+from mlopskit.frames.shadow_segments import segment_queries, segment_results
 from mlopskit.rows import RowCounts
 
 
@@ -289,14 +289,18 @@ def _aggregate(
         *[e.fill_null(False).cast(nw.Int64).alias(f"__{k}") for k, e in cell_cols.items()]
     )
     seg_pairs = [(s1, s2) for i, s1 in enumerate(segments) for s2 in segments[i + 1 :]]
-    seg_qs = [] if fast else [
-        seg_base.group_by(seg).agg(
-            nw.len().alias("n"),
-            *[nw.col(f"__{k}").sum().alias(k) for k in cell_cols],
-            nw.col("__eh").sum().alias("error_challenger"),
-        )
-        for seg in segments
-    ]
+    seg_qs = (
+        []
+        if fast
+        else [
+            seg_base.group_by(seg).agg(
+                nw.len().alias("n"),
+                *[nw.col(f"__{k}").sum().alias(k) for k in cell_cols],
+                nw.col("__eh").sum().alias("error_challenger"),
+            )
+            for seg in segments
+        ]
+    )
     thr_cl = threshold if challenger_threshold is None else challenger_threshold
     gbase = base.filter((fc != 2) & (fh != 2)).with_columns(
         grid_bin("__c", "__fc", threshold, clip, agreement_grid).alias("__gc"),

@@ -85,7 +85,7 @@ def segment_results(
     return, as polars frames."""
     groups = segment_groups(segments)
     decoded = [_decoded(df, grid) for df in results]
-    source = {}
+    source: dict[str, pl.DataFrame] = {}
     for g, d in zip(groups, decoded, strict=True):
         for s in g:
             source.setdefault(s, d)
