@@ -47,6 +47,11 @@ def _log(n: int, seed: int) -> pl.DataFrame:
             "channel": channel.tolist(),
             "country": country.tolist(),
             "tier": np.full(n, "gold"),
+            # an integer segment with nulls (grouped by value, not by string)
+            "bucket": pl.Series(
+                np.where(rng.random(n) < 0.03, None, rng.integers(0, 7, n)).tolist(),
+                dtype=pl.Int64,
+            ),
         }
     )
     return df.with_columns(  # missing = null in a polars log
@@ -103,6 +108,7 @@ def _assert_same(a: frames.ShadowAggregates, b: frames.ShadowAggregates) -> None
         (("channel", "country"), None),
         (("channel", "country", "tier"), pd.Timestamp("2026-06-15")),
         (("country",), None),
+        (("bucket", "channel"), pd.Timestamp("2026-06-12")),
         ((), pd.Timestamp("2026-06-10")),
     ],
 )
