@@ -32,6 +32,7 @@ from mlopskit.frames.shadow_parts import (
     _score_bin,
     _top_flips,
 )
+from mlopskit.frames.shadow_segments import segment_queries, segment_results
 from mlopskit.rows import RowCounts
 
 
@@ -288,14 +289,18 @@ def _aggregate(
         *[e.fill_null(False).cast(nw.Int64).alias(f"__{k}") for k, e in cell_cols.items()]
     )
     seg_pairs = [(s1, s2) for i, s1 in enumerate(segments) for s2 in segments[i + 1 :]]
-    seg_qs = [
-        seg_base.group_by(seg).agg(
-            nw.len().alias("n"),
-            *[nw.col(f"__{k}").sum().alias(k) for k in cell_cols],
-            nw.col("__eh").sum().alias("error_challenger"),
-        )
-        for seg in segments
-    ]
+    seg_qs = (
+        []
+        if fast
+        else [
+            seg_base.group_by(seg).agg(
+                nw.len().alias("n"),
+                *[nw.col(f"__{k}").sum().alias(k) for k in cell_cols],
+                nw.col("__eh").sum().alias("error_challenger"),
+            )
+            for seg in segments
+        ]
+    )
     thr_cl = threshold if challenger_threshold is None else challenger_threshold
     gbase = base.filter((fc != 2) & (fh != 2)).with_columns(
         grid_bin("__c", "__fc", threshold, clip, agreement_grid).alias("__gc"),
@@ -305,6 +310,14 @@ def _aggregate(
         gbase.group_by(s1, s2, "__gc", "__gh").agg(nw.len().alias("count")) for s1, s2 in seg_pairs
     ]
     pair_qs += [gbase.group_by(s, "__gc", "__gh").agg(nw.len().alias("count")) for s in segments]
+    if fast and segments:  # one group-by per segment pair instead (frames.shadow_segments)
+        pair_qs = segment_queries(
+            base,
+            segments,
+            grid_bin("__c", "__fc", threshold, clip, agreement_grid),
+            grid_bin("__h", "__fh", thr_cl, clip, agreement_grid),
+            agreement_grid,
+        )
     disagree = base.filter(((fc == 1) & (fh == 0)) | ((fc == 0) & (fh == 1))).with_columns(
         (h - c).alias("delta"), (h - c).abs().alias("__abs")
     )
@@ -375,7 +388,10 @@ def _aggregate(
     pair_results = res[k + len(flip_qs) : k + len(flip_qs) + len(pair_qs)]
     flip_res = res[k : k + len(flip_qs)]
     if fast:
-        pair_results = [df.to_pandas() for df in pair_results]
+        if segments:
+            tables, pair_grids, seg_grids = segment_results(pair_results, segments, agreement_grid)
+            seg_results = [df.to_pandas() for df in tables]
+            pair_results = [df.to_pandas() for df in [*pair_grids, *seg_grids]]
         if flips_all is not None:
             frame = nw.from_native(flip_res[0].lazy())
             flip_res = [_top_flips(frame, seg, keep, flips_per_segment) for seg in segments]
