@@ -41,7 +41,7 @@ def literal_text(fn: F) -> F:
                 fig = _figure_of(out)
             except ValueError:
                 return out
-            fig.draw_without_rendering()
+            _draw_without_layout(fig)
             for t in fig.findobj(Text):
                 # matplotlib's own log-axis tick labels ($\mathdefault{10^{-1}}$) stay math;
                 # everything else, data strings included, is drawn literally
@@ -49,6 +49,23 @@ def literal_text(fn: F) -> F:
         return out
 
     return wrapper  # type: ignore[return-value]
+
+
+def _draw_without_layout(fig: Any) -> None:
+    """Draw ``fig`` without output and without running its layout engine.
+
+    The draw creates the tick labels (their texts exist only once drawn); laying the figure
+    out here as well would be thrown away: the real draw (``to_png``, Jupyter's display)
+    lays it out again at its final size and DPI.
+    """
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        fig.set_layout_engine("none")
+    try:
+        fig.draw_without_rendering()
+    finally:
+        if engine is not None:
+            fig.set_layout_engine(engine)
 
 
 def _axes(ax: Any = None, *, figsize: tuple[float, float] = (7.0, 3.6)) -> Any:
@@ -113,26 +130,54 @@ def to_png(
     ``colours`` (default 128) the image is stored as an opaque palette PNG of at most that
     many colours (median cut, no dithering: deterministic): a line or bar chart looks the
     same and takes about a third of the bytes; ``None`` keeps full RGBA.
+
+    A figure with constrained layout (every figure of :mod:`mlopskit.plots`) already fits
+    its titles, labels and outside legends into the canvas: it is drawn once at its own
+    size (no ``bbox_inches="tight"``, whose extra dry draw re-ran the layout and measured
+    every text again) and the pixels go straight to the palette step, without a PNG
+    encode/decode in between. Any other figure is cropped to its content as before.
     """
     import io
 
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+    from PIL import Image
+
     fig = _figure_of(obj)
     alt = alt_text(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
-    plt.close(fig)
-    png = buf.getvalue()
-    if colours is not None:
-        from PIL import Image
+    fitted = isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    if colours is not None and fitted:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-        img = Image.open(io.BytesIO(png)).convert("RGB")
-        small = img.quantize(
-            colors=int(colours), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        fig.set_dpi(dpi)
+        canvas = FigureCanvasAgg(fig)  # what savefig does for a PNG, minus the encoding
+        canvas.draw()
+        h, w = canvas.get_renderer().height, canvas.get_renderer().width
+        raw = bytes(canvas.buffer_rgba())
+        plt.close(fig)
+        img = Image.frombuffer("RGBA", (int(w), int(h)), raw, "raw", "RGBA", 0, 1).convert("RGB")
+    else:
+        buf = io.BytesIO()
+        fig.savefig(
+            buf,
+            format="png",
+            dpi=dpi,
+            metadata={"Software": None},
+            bbox_inches=None if fitted else "tight",
         )
-        out = io.BytesIO()
-        small.save(out, format="PNG", optimize=True)
-        png = out.getvalue()
-    # width and height are big-endian uint32 at bytes 16..24 of the IHDR chunk
-    width = int.from_bytes(png[16:20], "big")
-    height = int.from_bytes(png[20:24], "big")
-    return png, alt, (width, height)
+        plt.close(fig)
+        png = buf.getvalue()
+        if colours is None:
+            return png, alt, _png_size(png)
+        img = Image.open(io.BytesIO(png)).convert("RGB")
+    small = img.quantize(
+        colors=int(colours), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
+    out = io.BytesIO()
+    small.save(out, format="PNG", optimize=True)
+    png = out.getvalue()
+    return png, alt, _png_size(png)
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG: big-endian uint32 at bytes 16..24 of the IHDR chunk."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
