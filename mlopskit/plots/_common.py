@@ -41,7 +41,7 @@ def literal_text(fn: F) -> F:
                 fig = _figure_of(out)
             except ValueError:
                 return out
-            _draw_without_layout(fig)
+            _make_tick_labels(fig)
             for t in fig.findobj(Text):
                 # matplotlib's own log-axis tick labels ($\mathdefault{10^{-1}}$) stay math;
                 # everything else, data strings included, is drawn literally
@@ -51,21 +51,14 @@ def literal_text(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _draw_without_layout(fig: Any) -> None:
-    """Draw ``fig`` without output and without running its layout engine.
-
-    The draw creates the tick labels (their texts exist only once drawn); laying the figure
-    out here as well would be thrown away: the real draw (``to_png``, Jupyter's display)
-    lays it out again at its final size and DPI.
-    """
-    engine = fig.get_layout_engine()
-    if engine is not None:
-        fig.set_layout_engine("none")
-    try:
-        fig.draw_without_rendering()
-    finally:
-        if engine is not None:
-            fig.set_layout_engine(engine)
+def _make_tick_labels(fig: Any) -> None:
+    """Create the tick labels of every Axes of ``fig`` (their texts exist only once the ticks
+    are updated) without drawing or laying out the figure: the real draw (``to_png``,
+    Jupyter's display) lays it out at its final size and DPI anyway."""
+    for ax in fig.get_axes():
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.get_ticklabels(which="both")  # updates the major and minor ticks
+            axis.offsetText.set_text(axis.get_major_formatter().get_offset())
 
 
 def _axes(ax: Any = None, *, figsize: tuple[float, float] = (7.0, 3.6)) -> Any:
