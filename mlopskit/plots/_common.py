@@ -29,8 +29,9 @@ def literal_text(fn: F) -> F:
 
     Segment values, category and feature names come from the data; a value such as
     ``$\\notacommand{x}$`` crashed matplotlib's mathtext parser (the report FAILED) and two
-    ``$`` rendered as a formula. The figure is built and laid out once (tick labels are
-    created then) with ``text.parse_math`` off, and every text artist keeps it off.
+    ``$`` rendered as a formula. The figure is built and its ticks updated (tick labels
+    are created then; no draw, no layout) with ``text.parse_math`` off, and every text
+    artist keeps it off.
     """
 
     @functools.wraps(fn)
