@@ -678,3 +678,20 @@ def test_demo_small_canary_after_two_days_continues_with_a_days_estimate() -> No
     assert res.days_lower_bound  # labels have not matured yet: "at least"
     assert any(r.code == "days_to_decision" and "at least" in r.message for r in res.reasons)
     assert res["fraud_missed_rate"].row == 1 and res["fraud_missed_rate"].matured_share == 0
+
+
+@pytest.mark.parametrize(("day", "harm"), [(8, 0.0), (24, 0.0), (24, 4.0)])
+def test_history_final_is_the_canary_test(day: int, harm: float) -> None:
+    """The report takes canary_test's result from the history's final look (one analysis
+    of the log, report/evidence.canary_phase): every field must be the same, for a
+    continuing canary and for one that stopped at an earlier look (harm: ROLLBACK)."""
+    df = make_log(seed=4)
+    df.loc[df.arm == "canary", "latency_ms"] += harm
+    kw: dict[str, Any] = {"metrics": METRICS, "maturity_days": 5.0, "expected_split": (0.9, 0.1)}
+    as_of = START + pd.Timedelta(days=day)
+    res = canary.canary_test(df, as_of=as_of, **kw)
+    final = canary.canary_history(df, as_of=as_of, **kw).final
+    assert repr(final) == repr(res)
+    pd.testing.assert_frame_equal(final.to_frame(), res.to_frame(), check_exact=True)
+    assert final == res
+    assert (res.stopped_at is not None) == (harm > 0)

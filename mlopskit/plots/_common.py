@@ -29,8 +29,9 @@ def literal_text(fn: F) -> F:
 
     Segment values, category and feature names come from the data; a value such as
     ``$\\notacommand{x}$`` crashed matplotlib's mathtext parser (the report FAILED) and two
-    ``$`` rendered as a formula. The figure is built and laid out once (tick labels are
-    created then) with ``text.parse_math`` off, and every text artist keeps it off.
+    ``$`` rendered as a formula. The figure is built and its ticks updated (tick labels
+    are created then; no draw, no layout) with ``text.parse_math`` off, and every text
+    artist keeps it off.
     """
 
     @functools.wraps(fn)
@@ -41,7 +42,7 @@ def literal_text(fn: F) -> F:
                 fig = _figure_of(out)
             except ValueError:
                 return out
-            fig.draw_without_rendering()
+            _make_tick_labels(fig)
             for t in fig.findobj(Text):
                 # matplotlib's own log-axis tick labels ($\mathdefault{10^{-1}}$) stay math;
                 # everything else, data strings included, is drawn literally
@@ -49,6 +50,16 @@ def literal_text(fn: F) -> F:
         return out
 
     return wrapper  # type: ignore[return-value]
+
+
+def _make_tick_labels(fig: Any) -> None:
+    """Create the tick labels of every Axes of ``fig`` (their texts exist only once the ticks
+    are updated) without drawing or laying out the figure: the real draw (``to_png``,
+    Jupyter's display) lays it out at its final size and DPI anyway."""
+    for ax in fig.get_axes():
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.get_ticklabels(which="both")  # updates the major and minor ticks
+            axis.offsetText.set_text(axis.get_major_formatter().get_offset())
 
 
 def _axes(ax: Any = None, *, figsize: tuple[float, float] = (7.0, 3.6)) -> Any:
@@ -113,26 +124,54 @@ def to_png(
     ``colours`` (default 128) the image is stored as an opaque palette PNG of at most that
     many colours (median cut, no dithering: deterministic): a line or bar chart looks the
     same and takes about a third of the bytes; ``None`` keeps full RGBA.
+
+    A figure with constrained layout (every figure of :mod:`mlopskit.plots`) already fits
+    its titles, labels and outside legends into the canvas: it is drawn once at its own
+    size (no ``bbox_inches="tight"``, whose extra dry draw re-ran the layout and measured
+    every text again) and the pixels go straight to the palette step, without a PNG
+    encode/decode in between. Any other figure is cropped to its content as before.
     """
     import io
 
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+    from PIL import Image
+
     fig = _figure_of(obj)
     alt = alt_text(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
-    plt.close(fig)
-    png = buf.getvalue()
-    if colours is not None:
-        from PIL import Image
+    fitted = isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    if colours is not None and fitted:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-        img = Image.open(io.BytesIO(png)).convert("RGB")
-        small = img.quantize(
-            colors=int(colours), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        fig.set_dpi(dpi)
+        canvas = FigureCanvasAgg(fig)  # what savefig does for a PNG, minus the encoding
+        canvas.draw()
+        h, w = canvas.get_renderer().height, canvas.get_renderer().width
+        raw = bytes(canvas.buffer_rgba())
+        plt.close(fig)
+        img = Image.frombuffer("RGBA", (int(w), int(h)), raw, "raw", "RGBA", 0, 1).convert("RGB")
+    else:
+        buf = io.BytesIO()
+        fig.savefig(
+            buf,
+            format="png",
+            dpi=dpi,
+            metadata={"Software": None},
+            bbox_inches=None if fitted else "tight",
         )
-        out = io.BytesIO()
-        small.save(out, format="PNG", optimize=True)
-        png = out.getvalue()
-    # width and height are big-endian uint32 at bytes 16..24 of the IHDR chunk
-    width = int.from_bytes(png[16:20], "big")
-    height = int.from_bytes(png[20:24], "big")
-    return png, alt, (width, height)
+        plt.close(fig)
+        png = buf.getvalue()
+        if colours is None:
+            return png, alt, _png_size(png)
+        img = Image.open(io.BytesIO(png)).convert("RGB")
+    small = img.quantize(
+        colors=int(colours), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
+    out = io.BytesIO()
+    small.save(out, format="PNG", optimize=True)
+    png = out.getvalue()
+    return png, alt, _png_size(png)
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG: big-endian uint32 at bytes 16..24 of the IHDR chunk."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")

@@ -213,14 +213,16 @@ def row_counts(**results: Any) -> dict[str, Any]:
     }
 
 
-def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> tuple[Any, Any]:
+def decision_phases(
+    inputs: Any, *, policy: Any = None, shadow: bool = True, canary: bool = True
+) -> tuple[Any, Any]:
     """The decision-critical results of a rollout: ``(shadow_profile, canary_test)``.
 
     One function for the report and the registry's promotion gate, which recomputes them
-    from the registered data (``mlopskit.registry.gates.rederive``); ``shadow=False`` skips shadow.
+    from the registered data (``mlopskit.registry.gates.rederive``); ``shadow=False`` skips
+    shadow, ``canary=False`` the canary (the report takes it from :func:`canary_phase`).
     Either is ``None`` when its log is absent or the model is not the challenger.
     """
-    from mlopskit import canary
     from mlopskit import shadow as shadow_mod
 
     sh = cn = None
@@ -236,15 +238,28 @@ def decision_phases(inputs: Any, *, policy: Any = None, shadow: bool = True) -> 
             policy=policy,
             as_of=inputs.as_of,
         )
-    if inputs.role == "challenger" and inputs.path("canary_log") is not None:
-        cn = canary.canary_test(
-            inputs.path("canary_log"),
-            metrics=_canary_metrics(inputs, policy),
-            as_of=inputs.as_of,
-            maturity_days=_canary_maturity(inputs),
-            policy=policy,
-        )
+    if canary:
+        cn = canary_phase(inputs, policy=policy, history=False)
     return sh, cn
+
+
+def canary_phase(inputs: Any, *, policy: Any = None, history: bool = False) -> Any:
+    """The canary of a rollout: ``canary_test`` of the challenger's canary log (``None``
+    without one or for another role); with ``history`` its :class:`~mlopskit.canary.
+    CanaryHistory`, whose ``final`` is that same ``canary_test`` result (one analysis of
+    the log instead of two: the report needs both)."""
+    from mlopskit import canary
+
+    if inputs.role != "challenger" or inputs.path("canary_log") is None:
+        return None
+    run = canary.canary_history if history else canary.canary_test
+    return run(
+        inputs.path("canary_log"),
+        metrics=_canary_metrics(inputs, policy),
+        as_of=inputs.as_of,
+        maturity_days=_canary_maturity(inputs),
+        policy=policy,
+    )
 
 
 def _canary_metrics(inputs: Any, policy: Any) -> Any:
@@ -272,23 +287,16 @@ def rollout(
     current_days: int = CURRENT_DAYS,
 ) -> RolloutEvidence:
     """Shadow, canary and input-drift evidence for the challenger ``inputs.model``."""
-    from mlopskit import canary
     from mlopskit._progress import progress
 
     with progress("rollout evidence", 3) as p:
         policy = _policy_for(inputs, policy)
-        p.step("shadow and canary")
-        sh, cn = decision_phases(inputs, policy=policy)
-        hist = None
-        p.step("canary history")
-        if cn is not None:
-            hist = canary.canary_history(
-                inputs.path("canary_log"),
-                metrics=_canary_metrics(inputs, policy),
-                as_of=inputs.as_of,
-                maturity_days=_canary_maturity(inputs),
-                policy=policy,
-            )
+        p.step("shadow")
+        sh, _ = decision_phases(inputs, policy=policy, canary=False)
+        p.step("canary and its history")
+        # canary_test's result is the history's final look (tests/test_report_evidence.py)
+        hist = canary_phase(inputs, policy=policy, history=True)
+        cn = None if hist is None else hist.final
         current = (inputs.as_of - pd.Timedelta(days=current_days), inputs.as_of)
         if getattr(inputs, "config", None) is not None:
             current = _windows(inputs, REFERENCE_DAYS, current_days)["current"]
