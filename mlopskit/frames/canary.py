@@ -250,6 +250,56 @@ def _treat_missing(
     return y, counted
 
 
+def _capped(y: Any, counted: Any, cap: float | None) -> tuple[Any, Any]:
+    """``min(y, cap)`` on the counted rows and the "above the cap" indicator (``y``
+    unchanged and ``None`` without a cap) — the capped value of every canary pass."""
+    if cap is None:
+        return y, None
+    c = nw.lit(float(cap))
+    above = counted & (y > c)
+    return nw.when(above).then(c).otherwise(y), above
+
+
+def _value_sums(
+    y: Any, counted: Any, valid: Any, s: CanaryMetricSpec, cols: dict[str, Any], p: str
+) -> Any:
+    """The sums of a metric's value ``y`` (after the missing-value treatment) under prefix
+    ``p``: capped at the spec's ``cap`` (:func:`_capped`; the uncapped ``Σy``, ``Σy²``,
+    ``Σxy`` and the units above the cap beside), its powers, the denominator's and the
+    products. Returns the capped ``y``. Shared by the daily and the label-arrival passes."""
+    raw = y
+    y, above = _capped(y, counted, s.cap)
+    if above is not None:
+        cols[p + "above_cap"] = above.cast(nw.Float64)
+        cols[p + "uncapped_sum"] = raw
+        cols[p + "uncapped_sum_squares"] = raw * raw
+    cols[p + "events"] = (counted & (y != 0)).cast(nw.Float64)
+    cols[p + "sum"] = y
+    cols[p + "sum_squares"] = y * y
+    cols[p + "sum_cubes"] = y * y * y
+    if s.denominator is not None:
+        x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
+        cols[p + "denominator_sum"] = x
+        cols[p + "denominator_sum_squares"] = x * x
+        cols[p + "denominator_sum_cubes"] = x * x * x
+        cols[p + "sum_products"] = x * y
+        cols[p + "sum_squares_products"] = y * y * x
+        cols[p + "sum_products_squares"] = y * x * x
+        if above is not None:
+            cols[p + "uncapped_sum_products"] = x * raw
+    return y
+
+
+def _unset(field: str, s: CanaryMetricSpec) -> float:
+    """Value of a sum field a metric does not fill: ``nan`` (not measured) for the cap
+    fields of an uncapped metric and the ratio-only fields of a non-ratio, else 0."""
+    if (field in CANARY_CAP_FIELDS and s.cap is None) or (
+        field in CANARY_RATIO_FIELDS and s.denominator is None
+    ):
+        return float("nan")
+    return 0.0
+
+
 def _canary_valid(name: str, sch: Mapping[str, Any]) -> Any:
     c = nw.col(name)
     ok = ~c.is_null()
@@ -326,27 +376,7 @@ def _daily_query(
             y = v if y is None else y * v
         p = f"__m{i}_"
         y, counted = _treat_missing(y, valid, s, cols, p)
-        if s.cap is not None:
-            cap = nw.lit(float(s.cap))
-            raw, above = y, counted & (y > cap)
-            y = nw.when(above).then(cap).otherwise(y)
-            cols[p + "above_cap"] = above.cast(nw.Float64)
-            cols[p + "uncapped_sum"] = raw
-            cols[p + "uncapped_sum_squares"] = raw * raw
-        cols[p + "events"] = (counted & (y != 0)).cast(nw.Float64)
-        cols[p + "sum"] = y
-        cols[p + "sum_squares"] = y * y
-        cols[p + "sum_cubes"] = y * y * y
-        if s.denominator is not None:
-            x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
-            cols[p + "denominator_sum"] = x
-            cols[p + "denominator_sum_squares"] = x * x
-            cols[p + "denominator_sum_cubes"] = x * x * x
-            cols[p + "sum_products"] = x * y
-            cols[p + "sum_squares_products"] = y * y * x
-            cols[p + "sum_products_squares"] = y * x * x
-            if s.cap is not None:
-                cols[p + "uncapped_sum_products"] = x * raw
+        y = _value_sums(y, counted, valid, s, cols, p)
         if covariate is not None:
             zv = nw.when(counted).then(z).otherwise(0.0)
             cols[p + "covariate_sum"] = zv
@@ -426,13 +456,7 @@ def _daily_result(
             daily[s.name][a], final[s.name][a] = {}, {}
             for f in CANARY_SUM_FIELDS:
                 key = f"__m{i}_{f}"
-                unset = (
-                    np.nan
-                    if (f in CANARY_CAP_FIELDS and s.cap is None)
-                    or (f in CANARY_RATIO_FIELDS and s.denominator is None)
-                    else 0.0
-                )
-                vals = g[key].to_numpy(float) if key in g else np.full(len(g), unset)
+                vals = g[key].to_numpy(float) if key in g else np.full(len(g), _unset(f, s))
                 daily[s.name][a][f] = by_day(vals, idx, sel)
                 final[s.name][a][f] = float(vals[sel & in_final].sum())
     return CanaryDaily(

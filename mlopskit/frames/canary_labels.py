@@ -17,8 +17,11 @@ from mlopskit.frames.canary import (
     CanaryMetricSpec,
     _canary_as_of,
     _canary_value,
+    _capped,
     _spec_valid,
     _treat_missing,
+    _unset,
+    _value_sums,
 )
 from mlopskit.frames.inputs import ARMS, collect, schema, seconds_between
 
@@ -33,6 +36,9 @@ class CanaryArrivals:
     of the label-dependent part of the numerator (labels un-negated), labels arrived by
     ``as_of``; ``sign`` −1 when the label enters negated; ``all_labels[arm]``: the metric's
     sums (CANARY_SUM_FIELDS) over every exposed unit with every label arrived by ``as_of``.
+    A capped metric (``spec.cap``) is capped per unit in both, ``min(y, cap)`` as in
+    :func:`~mlopskit.frames.canary.canary_daily_sums`, so ``F̂`` and the all-labels row
+    describe the capped estimand the test decides on (the uncapped sums beside, as there).
     """
 
     day_starts: np.ndarray
@@ -84,17 +90,9 @@ def canary_label_arrivals(
         signs[s.name] = -1.0 if neg_labels % 2 else 1.0
         p = f"__a{i}_"
         y, counted = _treat_missing(y, valid, s, cols, p)
-        cols[p + "events"] = (counted & (y != 0)).cast(nw.Float64)
-        cols[p + "sum"] = y
-        cols[p + "sum_squares"] = y * y
-        cols[p + "sum_cubes"] = y * y * y
-        cols[p + "part"] = nw.when(valid).then(part).otherwise(0.0)
-        if s.denominator is not None:
-            x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
-            cols[p + "denominator_sum"] = x
-            cols[p + "denominator_sum_squares"] = x * x
-            cols[p + "denominator_sum_cubes"] = x * x * x
-            cols[p + "sum_products"] = x * y
+        _value_sums(y, counted, valid, s, cols, p)  # capped as in the daily pass
+        part = nw.when(valid).then(part).otherwise(0.0)
+        cols[p + "part"] = _capped(part, valid, s.cap)[0]
     lf = lf.with_columns(**keys, **cols)
     g = collect(lf.group_by(*keys).agg(*[nw.col(k).sum().alias(k) for k in cols]))
     if not len(g):
@@ -123,7 +121,7 @@ def canary_label_arrivals(
             np.add.at(tri, (d_idx[ok], j[ok].astype(int)), g[p + "part"].to_numpy(float)[ok])
             delays[a] = tri
             allv[a] = {
-                f: float(g[p + f].to_numpy(float)[sel].sum()) if p + f in g else 0.0
+                f: float(g[p + f].to_numpy(float)[sel].sum()) if p + f in g else _unset(f, s)
                 for f in CANARY_SUM_FIELDS
             }
         out[s.name] = CanaryArrivals(day_starts, as_of_ts, base, delays, signs[s.name], allv)
