@@ -9,16 +9,20 @@ speeds (tests/_canary_gen.py: ``label_delay_looks``), run through ``canary_test`
 from __future__ import annotations
 
 import _canary_gen as gen
+import duckdb
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 from scipy import stats
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from mlopskit import canary, frames
 from mlopskit.canary import Proportion, Ratio
 from mlopskit.canary.labels import ArmMaturity, LabelArrivals, arm_maturity, window_bias
 from mlopskit.policy import CanaryPolicy, Policy
 from mlopskit.policy.labels import LabelsPolicy
+from mlopskit.report.sections import label_windows_frame
 
 START = pd.Timestamp("2026-03-01")
 
@@ -228,6 +232,117 @@ def test_ratio_metric_maturity_uses_the_denominator() -> None:
     lw = res.label_windows[0]
     assert lw.maturity_canary < lw.maturity_control  # the canary's losses arrive later
     assert np.isfinite(lw.all_labels_effect)
+
+
+def _tail_log(seed: int = 3) -> pd.DataFrame:
+    """Loss log with a heavy tail arriving late in one arm: ordinary losses (LN(3, 0.5))
+    arrive in 0.5..9.5 days in both arms; 30 canary losses of 50,000–200,000 arrive after
+    20.5..35.5 days. Uncapped, they are most of the canary's loss mass, so its uncapped
+    F̂(7) is small; capped at 100 they weigh like any other loss."""
+    rng = np.random.default_rng(seed)
+    df = _log(n=20_000, seed=seed, slow_canary=False)
+    lab = (df.label == 1).to_numpy()
+    df["loss"] = np.where(lab, rng.lognormal(3.0, 0.5, len(df)), 0.0)
+    big = rng.choice(np.flatnonzero(lab & (df.arm == "canary").to_numpy()), 30, replace=False)
+    df.loc[big, "loss"] = rng.uniform(50_000, 200_000, 30)
+    df.loc[big, "label_ts"] = df.ts[big] + pd.to_timedelta(rng.integers(20, 36, 30) + 0.5, "D")
+    df["ts"] = df.ts.astype("datetime64[us]")
+    df["label_ts"] = df.label_ts.astype("datetime64[us]")
+    return df
+
+
+_TAIL_ENGINES = {
+    "polars": lambda df: pl.from_pandas(df).lazy(),
+    "duckdb": lambda df: duckdb.connect().from_df(df),
+}
+
+
+@pytest.mark.parametrize("engine", sorted(_TAIL_ENGINES))
+def test_capped_metric_maturity_and_all_labels_row_are_on_capped_values(engine: str) -> None:
+    df = _tail_log()
+    cap, w, horizon = 100.0, 7, 45
+    as_of = START + pd.Timedelta(days=70)  # every cohort ≥ 59 days old: the triangle is full
+    m = canary.Mean("loss_c", "loss", margin=5.0, cap=cap, window_days=w)
+    pol = Policy({"labels": {"horizon_days": horizon}})
+    res = canary.canary_test(
+        _TAIL_ENGINES[engine](df), metrics=[m], as_of=as_of, expected_split=(0.8, 0.2),
+        policy=pol, sequential=False,
+    )  # fmt: skip
+    lw = res.label_windows[0]
+    # Reference (pandas/numpy on the capped values, independent of the chain ladder): with
+    # every cohort observed to the horizon the volume-weighted factors telescope, so
+    # F̂_arm(W) = Σ_{delay < W} min(loss, cap) / Σ_{delay < H} min(loss, cap) over the arm's
+    # units whose label arrived by as_of (delay = whole days from ts to label_ts).
+    seen = df[df.ts <= as_of]
+    known = (seen.label_ts <= as_of).to_numpy()
+    delay = np.floor((seen.label_ts - seen.ts) / pd.Timedelta(days=1)).to_numpy()
+    capped = np.where(known, np.minimum(seen.loss, cap), 0.0)
+    raw = np.where(known, seen.loss, 0.0)
+    t = (seen.arm == "canary").to_numpy()
+
+    def f_hat(y: np.ndarray, sel: np.ndarray) -> float:
+        return float(y[sel & known & (delay < w)].sum() / y[sel & known & (delay < horizon)].sum())
+
+    np.testing.assert_allclose(
+        [lw.maturity_control, lw.maturity_canary], [f_hat(capped, ~t), f_hat(capped, t)],
+        rtol=1e-9,
+    )  # fmt: skip
+    # capping changes F̂: uncapped, the late tail would put the canary's F̂(7) near 0.01
+    assert f_hat(raw, t) < 0.05 and lw.maturity_canary > 0.3
+    assert f_hat(raw, ~t) == pytest.approx(lw.maturity_control, abs=0.01)  # no tail in control
+    # the differential-maturity bias, b = P_t(W)·(1 − F̂_c/F̂_t) (canary.labels module
+    # docstring), with P_t(W) the canary's capped loss per unit arrived within W
+    p_w = capped[t & known & (delay < w)].sum() / t.sum()
+    ratio = f_hat(capped, t) / f_hat(capped, ~t)
+    assert lw.bias == pytest.approx(p_w * (1 - 1 / ratio), rel=1e-9)
+    # the all-labels row: difference of the capped means over every exposed unit (labels
+    # arrived by as_of), Welch's 95% interval — statsmodels CompareMeans(DescrStatsW(canary),
+    # DescrStatsW(control)).tconfint_diff(0.05, "two-sided", usevar="unequal")
+    cm = CompareMeans(DescrStatsW(capped[t]), DescrStatsW(capped[~t]))
+    lo, hi = cm.tconfint_diff(0.05, "two-sided", usevar="unequal")
+    d = capped[t].mean() - capped[~t].mean()
+    np.testing.assert_allclose(
+        [lw.all_labels_effect, lw.all_labels_low, lw.all_labels_high], [d, lo, hi], rtol=1e-9
+    )
+    d_raw = raw[t].mean() - raw[~t].mean()
+    assert d_raw > 100 * abs(d)  # the uncapped figure is another quantity
+    lo_raw, hi_raw = CompareMeans(DescrStatsW(raw[t]), DescrStatsW(raw[~t])).tconfint_diff(
+        0.05, "two-sided", usevar="unequal"
+    )
+    np.testing.assert_allclose(
+        [lw.all_labels_uncapped_effect, lw.all_labels_uncapped_low, lw.all_labels_uncapped_high],
+        [d_raw, lo_raw, hi_raw], rtol=1e-9,
+    )  # fmt: skip
+    # the report labels the uncapped figure as such, beside the capped one
+    frame = label_windows_frame(res)
+    cell = frame["cap (F̂ and all labels on the capped values)"].iloc[0]
+    assert cell.startswith("capped at 100; uncapped difference on all labels")
+    # the frame-level sums the row is made of
+    lf = frames.canary_validate(_TAIL_ENGINES[engine](df), columns=None, needed=["loss"])
+    arr = frames.canary_label_arrivals(lf, [m.spec()], as_of=as_of, horizon_days=horizon)
+    a = arr["loss_c"].all_labels["canary"]
+    assert a["sum"] == pytest.approx(capped[t].sum(), rel=1e-12)
+    assert a["uncapped_sum"] == pytest.approx(raw[t].sum(), rel=1e-12)
+    assert a["above_cap"] == (raw[t] > cap).sum()
+
+
+def test_capped_label_metrics_guard_decides_on_the_metrics_window() -> None:
+    # the above-cap guard of a capped label metric is counted in the metric's aggregation,
+    # so it has the metric's window; it had none, and an ended canary whose only undecided
+    # metric was the guard (here: fewer than 10 control values above the cap) failed on a
+    # NaT decision date
+    df = _tail_log()
+    as_of = START + pd.Timedelta(days=70)
+    m = canary.Mean("loss_c", "loss", margin=5.0, cap=100.0, window_days=45)
+    res = canary.canary_test(
+        df, metrics=[m], as_of=as_of, expected_split=(0.8, 0.2),
+        policy=Policy({"labels": {"horizon_days": 45}}), sequential=False,
+    )  # fmt: skip
+    assert res.verdict == "CONTINUE" and res["loss_c"].row == 3
+    assert res["loss_c_above_cap"].row == 1
+    assert isinstance(res.decision_expected, pd.Timestamp) and res.decision_expected >= as_of
+    reason = next(r for r in res.reasons if r.code == "decision_expected")
+    assert "(loss_c_above_cap)" in reason.message
 
 
 # ---- error rates: arms whose labels arrive at different speeds (slow, seeded) ------------

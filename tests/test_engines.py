@@ -325,3 +325,25 @@ def test_canary_test(files: dict[str, Path], engine: Reader) -> None:
     b = mk.canary_test(engine("canary_log"), as_of=AS_OF)
     _same(a.to_frame(), b.to_frame())
     assert a.verdict is b.verdict
+
+
+def test_canary_capped_label_metric(files: dict[str, Path], engine: Reader) -> None:
+    """A capped loss ratio: the label-arrival pass caps like the daily pass on every engine
+    (F̂ per arm, bias, all-labels row), checked against pandas on the capped values."""
+    m = mk.canary.Ratio("loss_rate", "loss", "amount", margin=0.5, relative=True, cap=60.0,
+                        window_days=7)  # fmt: skip
+    a = mk.canary_test(_polars(files)("canary_log"), metrics=[m], as_of=AS_OF)
+    b = mk.canary_test(engine("canary_log"), metrics=[m], as_of=AS_OF)
+    _same(a.to_frame(), b.to_frame())
+    _same(a.label_frame(), b.label_frame())
+    # all-labels row: Σ min(loss, cap) / Σ amount per arm over every unit exposed by as_of
+    # (losses of labels arrived by then), relative effect ratio_canary / ratio_control − 1
+    df = pd.read_parquet(files["canary_log"])
+    df = df[df.ts <= AS_OF]
+    known = (df.label_ts <= AS_OF).to_numpy()
+    capped = np.where(known, np.minimum(df.loss, 60.0), 0.0)
+    t = (df.arm == "canary").to_numpy()
+    r = [capped[s].sum() / df.amount[s].sum() for s in (t, ~t)]
+    lw = b.label_windows[0]
+    assert lw.all_labels_effect == pytest.approx(r[0] / r[1] - 1, rel=1e-9)
+    assert (capped < df.loss).any() and np.isfinite(lw.maturity_canary)

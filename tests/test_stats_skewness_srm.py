@@ -135,6 +135,26 @@ def test_rule_power_single_look_bound_and_monotone() -> None:
     assert seq.rule_power(g, s2, **kw) == pytest.approx(0.8, abs=0.005)
 
 
+def test_rule_power_and_the_curve_share_the_looks_a_one_look_canary_is_closed_form() -> None:
+    """``rule_power`` and ``rule_power_by_day`` build the looks, half-widths and paths with
+    the same helpers: a 1-day canary is one look, whose power is closed form —
+    Φ((gap − h₁)/√(s²/n₁)) (scipy.stats.norm.cdf), within 4 Monte Carlo SEs — and both
+    functions give the same number from the same paths."""
+    from mlopskit.stats import seqpower
+
+    s2, du = 4.0, 300.0
+    for gap in (0.35, 0.5, 0.7):  # power ≈ 0.11, 0.53, 0.97
+        h1 = float(
+            seq.half_width(du, s2, seq.rho_squared(0.025, 14 * du, one_sided=True), 0.025,
+                           one_sided=True)
+        )  # fmt: skip
+        exact = stats.norm.cdf((gap - h1) / np.sqrt(s2 / du))
+        p = seq.rule_power(gap, s2, days=1.0, daily_units=du, n_star=14 * du)
+        assert abs(p - exact) <= 4 * np.sqrt(exact * (1 - exact) / 20_000) + 1e-9, (gap, p)
+        by_day = seqpower.rule_power_by_day(gap, s2, days=1.0, daily_units=du, n_star=14 * du)
+        assert by_day.tolist() == [p]
+
+
 def test_power_curve_is_one_replay_of_rule_power_and_leaves_the_plan_alone() -> None:
     """A mean metric's power curve (``plan.plot()``: > 10 sizes) comes from one replay of
     whole-day paths: equal to rule_power at whole days (exactly at the longest, within

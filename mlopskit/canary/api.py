@@ -71,6 +71,8 @@ def _prepare(
         else horizon
     )
     windows = {m.name: float(m.window_days or mat) for m in mets if m.label_based}
+    # a capped metric's above-cap guard is counted in its aggregation: the same window
+    windows |= {m.above_cap_name: windows[m.name] for m in mets if m.cap and m.name in windows}
     pdays = cfg.planned_days if planned_days is None else float(planned_days)
     if not pdays > 0:
         raise ValueError(f"`planned_days` must be > 0; got {planned_days!r}.")
@@ -263,12 +265,15 @@ def _result_at(
                 f"{r.metric.name}: the running intersection of the confidence "
                 "sequences is empty (happens with probability ≤ alpha)."
             )
+    caps = {r.metric.name: r.metric.cap for r in results}
     for lw in windows:
         if lw.window_days < lw.horizon_days and not lw.biased and np.isfinite(lw.bias_share):
+            cap = caps.get(lw.metric)
+            on = "" if cap is None else f" (on the values capped at {cap:,g})"
             extra.append(
                 f"{lw.metric}: {lw.window_days:g}-day label window, shorter than the "
-                f"{lw.horizon_days}-day horizon — F̂ = {lw.maturity_control:.0%} control vs "
-                f"{lw.maturity_canary:.0%} canary (bias {lw.bias_share:.0%} of the margin, "
+                f"{lw.horizon_days}-day horizon — F̂{on} = {lw.maturity_control:.0%} control "
+                f"vs {lw.maturity_canary:.0%} canary (bias {lw.bias_share:.0%} of the margin, "
                 "within tolerance); effect on all labels so far "
                 f"{lw.all_labels_effect:.4g} (sensitivity, not a decision)."
             )

@@ -145,7 +145,11 @@ class LabelWindow:
     matured_control, matured_canary : units counted (window elapsed) / exposed units.
     all_labels_effect, all_labels_low, all_labels_high : sensitivity row — the effect on
         every exposed unit with every label arrived by ``as_of`` (fixed ``1 − 2α`` CI, same
-        method as the metric); not a decision (immature units pull it towards 0 labels).
+        method as the metric); not a decision (immature units pull it towards 0 labels). For
+        a capped metric the effect on the capped values, like the decision (and ``F̂``).
+    all_labels_uncapped_effect, all_labels_uncapped_low, all_labels_uncapped_high : a
+        capped metric's uncapped difference on all labels, with its CI (``nan`` without a
+        cap) — another quantity than ``all_labels_effect``, shown labelled as uncapped.
     window_closes : when the last exposed unit's window elapses (``last exposure + W``).
     unbiased_window : a window at which both arms have ``F̂ ≥ 0.95`` (``nan`` if none is
         observed), with ``unbiased_date`` = last exposure + it.
@@ -171,6 +175,9 @@ class LabelWindow:
     window_closes: pd.Timestamp | None
     unbiased_window: float
     unbiased_date: pd.Timestamp | None
+    all_labels_uncapped_effect: float = float("nan")
+    all_labels_uncapped_low: float = float("nan")
+    all_labels_uncapped_high: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -47,6 +47,7 @@ def label_windows(
         a = ev.paths[m.name]
         w = windows[m.name]
         eff = lo = hi = float("nan")
+        uncapped = {"effect": eff, "ci_low": eff, "ci_high": eff}
         if arr.all_labels:
             one = CanaryLook(
                 look.as_of, look.days, look.units_control, look.units_canary,
@@ -55,6 +56,8 @@ def label_windows(
             )  # fmt: skip
             p = _metric_path(m, [one], np.array([max(float(ev.rate[k]), 1.0)]), st)
             eff, lo, hi = float(p["effect"][0]), float(p["ci_low"][0]), float(p["ci_high"][0])
+            if m.cap is not None:  # capped values above; the uncapped difference beside
+                uncapped = {k: float(p["uncapped_" + k][0]) for k in uncapped}
         u = _lab.unbiased_window(arr, pd.Timestamp(look.as_of), st.horizon_days)
 
         t = pd.Timestamp(look.as_of)
@@ -92,6 +95,9 @@ def label_windows(
                 window_closes=end + w * _DAY,
                 unbiased_window=u,
                 unbiased_date=end + u * _DAY if np.isfinite(u) else None,
+                all_labels_uncapped_effect=uncapped["effect"],
+                all_labels_uncapped_low=uncapped["ci_low"],
+                all_labels_uncapped_high=uncapped["ci_high"],
             )
         )
     return tuple(out)

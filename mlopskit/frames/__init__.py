@@ -21,14 +21,13 @@ import narwhals.stable.v2 as nw
 from mlopskit.frames.canary import (
     CANARY_LABEL_COLUMNS,
     CANARY_SUM_FIELDS,
-    CanaryArrivals,
     CanaryDaily,
     CanaryMetricSpec,
     canary_daily_sums,
-    canary_label_arrivals,
     canary_scan,
     canary_validate,
 )
+from mlopskit.frames.canary_labels import CanaryArrivals, canary_label_arrivals
 from mlopskit.frames.contracts import (
     CANARY_LOG,
     FEATURES,

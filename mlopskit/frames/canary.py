@@ -18,7 +18,6 @@ from mlopskit.frames.inputs import (
     _n_unique_query,
     collect,
     schema,
-    seconds_between,
 )
 
 # ---- canary (issue 6) ----------------------------------------------------------------
@@ -251,6 +250,56 @@ def _treat_missing(
     return y, counted
 
 
+def _capped(y: Any, counted: Any, cap: float | None) -> tuple[Any, Any]:
+    """``min(y, cap)`` on the counted rows and the "above the cap" indicator (``y``
+    unchanged and ``None`` without a cap) — the capped value of every canary pass."""
+    if cap is None:
+        return y, None
+    c = nw.lit(float(cap))
+    above = counted & (y > c)
+    return nw.when(above).then(c).otherwise(y), above
+
+
+def _value_sums(
+    y: Any, counted: Any, valid: Any, s: CanaryMetricSpec, cols: dict[str, Any], p: str
+) -> Any:
+    """The sums of a metric's value ``y`` (after the missing-value treatment) under prefix
+    ``p``: capped at the spec's ``cap`` (:func:`_capped`; the uncapped ``Σy``, ``Σy²``,
+    ``Σxy`` and the units above the cap beside), its powers, the denominator's and the
+    products. Returns the capped ``y``. Shared by the daily and the label-arrival passes."""
+    raw = y
+    y, above = _capped(y, counted, s.cap)
+    if above is not None:
+        cols[p + "above_cap"] = above.cast(nw.Float64)
+        cols[p + "uncapped_sum"] = raw
+        cols[p + "uncapped_sum_squares"] = raw * raw
+    cols[p + "events"] = (counted & (y != 0)).cast(nw.Float64)
+    cols[p + "sum"] = y
+    cols[p + "sum_squares"] = y * y
+    cols[p + "sum_cubes"] = y * y * y
+    if s.denominator is not None:
+        x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
+        cols[p + "denominator_sum"] = x
+        cols[p + "denominator_sum_squares"] = x * x
+        cols[p + "denominator_sum_cubes"] = x * x * x
+        cols[p + "sum_products"] = x * y
+        cols[p + "sum_squares_products"] = y * y * x
+        cols[p + "sum_products_squares"] = y * x * x
+        if above is not None:
+            cols[p + "uncapped_sum_products"] = x * raw
+    return y
+
+
+def _unset(field: str, s: CanaryMetricSpec) -> float:
+    """Value of a sum field a metric does not fill: ``nan`` (not measured) for the cap
+    fields of an uncapped metric and the ratio-only fields of a non-ratio, else 0."""
+    if (field in CANARY_CAP_FIELDS and s.cap is None) or (
+        field in CANARY_RATIO_FIELDS and s.denominator is None
+    ):
+        return float("nan")
+    return 0.0
+
+
 def _canary_valid(name: str, sch: Mapping[str, Any]) -> Any:
     c = nw.col(name)
     ok = ~c.is_null()
@@ -327,27 +376,7 @@ def _daily_query(
             y = v if y is None else y * v
         p = f"__m{i}_"
         y, counted = _treat_missing(y, valid, s, cols, p)
-        if s.cap is not None:
-            cap = nw.lit(float(s.cap))
-            raw, above = y, counted & (y > cap)
-            y = nw.when(above).then(cap).otherwise(y)
-            cols[p + "above_cap"] = above.cast(nw.Float64)
-            cols[p + "uncapped_sum"] = raw
-            cols[p + "uncapped_sum_squares"] = raw * raw
-        cols[p + "events"] = (counted & (y != 0)).cast(nw.Float64)
-        cols[p + "sum"] = y
-        cols[p + "sum_squares"] = y * y
-        cols[p + "sum_cubes"] = y * y * y
-        if s.denominator is not None:
-            x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
-            cols[p + "denominator_sum"] = x
-            cols[p + "denominator_sum_squares"] = x * x
-            cols[p + "denominator_sum_cubes"] = x * x * x
-            cols[p + "sum_products"] = x * y
-            cols[p + "sum_squares_products"] = y * y * x
-            cols[p + "sum_products_squares"] = y * x * x
-            if s.cap is not None:
-                cols[p + "uncapped_sum_products"] = x * raw
+        y = _value_sums(y, counted, valid, s, cols, p)
         if covariate is not None:
             zv = nw.when(counted).then(z).otherwise(0.0)
             cols[p + "covariate_sum"] = zv
@@ -427,13 +456,7 @@ def _daily_result(
             daily[s.name][a], final[s.name][a] = {}, {}
             for f in CANARY_SUM_FIELDS:
                 key = f"__m{i}_{f}"
-                unset = (
-                    np.nan
-                    if (f in CANARY_CAP_FIELDS and s.cap is None)
-                    or (f in CANARY_RATIO_FIELDS and s.denominator is None)
-                    else 0.0
-                )
-                vals = g[key].to_numpy(float) if key in g else np.full(len(g), unset)
+                vals = g[key].to_numpy(float) if key in g else np.full(len(g), _unset(f, s))
                 daily[s.name][a][f] = by_day(vals, idx, sel)
                 final[s.name][a][f] = float(vals[sel & in_final].sum())
     return CanaryDaily(
@@ -448,113 +471,6 @@ def _daily_result(
         final=final,
         late=late,
     )
-
-
-# ---- label arrivals of label-based canary metrics (issue 13, label windows) ------------
-@dataclass(frozen=True, slots=True)
-class CanaryArrivals:
-    """Output of :func:`canary_label_arrivals` for one metric.
-
-    ``base[arm]`` (D,): per exposure day, units counted (or ``Σ denominator`` for ratios);
-    ``delay_sums[arm]`` (D, K): per exposure day and whole-day label delay ``j < K`` the sum
-    of the label-dependent part of the numerator (labels un-negated), labels arrived by
-    ``as_of``; ``sign`` −1 when the label enters negated; ``all_labels[arm]``: the metric's
-    sums (CANARY_SUM_FIELDS) over every exposed unit with every label arrived by ``as_of``.
-    """
-
-    day_starts: np.ndarray
-    as_of: pd.Timestamp
-    base: dict[str, np.ndarray]
-    delay_sums: dict[str, np.ndarray]
-    sign: float
-    all_labels: dict[str, dict[str, float]]
-
-
-def canary_label_arrivals(
-    lf: nw.LazyFrame,
-    specs: Sequence[CanaryMetricSpec],
-    *,
-    as_of: Any,
-    horizon_days: int,
-) -> dict[str, CanaryArrivals]:
-    """One lazy pass over a validated canary log for the label-based ``specs``: when each
-    unit's label-dependent value arrived (cohort × delay sums per arm) and the all-labels
-    sums at ``as_of`` (the sensitivity row). Needs ``label_ts``; rows after ``as_of`` are
-    dropped, labels arriving after ``as_of`` are unknown (0)."""
-    specs = [s for s in specs if s.label_based]
-    sch = schema(lf)
-    if not specs or "label_ts" not in sch:
-        return {}
-    as_of_ts = _canary_as_of(as_of, sch["ts"])
-    lit_as_of = nw.lit(as_of_ts.to_pydatetime())
-    lf = lf.filter(nw.col("ts") <= lit_as_of)
-    known = (nw.col("label_ts") <= lit_as_of).fill_null(False)
-    secs = seconds_between(nw.col("label_ts"), nw.col("ts"), lf)  # Spark: calendar fields
-    delay = nw.when(known).then((secs / 86400.0).floor()).otherwise(-1.0)
-    keys = {"arm": nw.col("arm"), "__day": nw.col("ts").dt.truncate("1d"), "__delay": delay}
-    cols: dict[str, Any] = {}
-    signs: dict[str, float] = {}
-    for i, s in enumerate(specs):
-        valid = _spec_valid(s, sch)
-        y = part = None
-        neg_labels = 0
-        for c, neg in s.numerator:
-            v = _canary_value(c, neg, sch, known)
-            raw = nw.when(known).then(nw.col(c).cast(nw.Float64)).otherwise(0.0)
-            if c in CANARY_LABEL_COLUMNS:
-                neg_labels += int(neg)
-                pv = raw
-            else:
-                pv = v
-            y = v if y is None else y * v
-            part = pv if part is None else part * pv
-        signs[s.name] = -1.0 if neg_labels % 2 else 1.0
-        p = f"__a{i}_"
-        y, counted = _treat_missing(y, valid, s, cols, p)
-        cols[p + "events"] = (counted & (y != 0)).cast(nw.Float64)
-        cols[p + "sum"] = y
-        cols[p + "sum_squares"] = y * y
-        cols[p + "sum_cubes"] = y * y * y
-        cols[p + "part"] = nw.when(valid).then(part).otherwise(0.0)
-        if s.denominator is not None:
-            x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
-            cols[p + "denominator_sum"] = x
-            cols[p + "denominator_sum_squares"] = x * x
-            cols[p + "denominator_sum_cubes"] = x * x * x
-            cols[p + "sum_products"] = x * y
-    lf = lf.with_columns(**keys, **cols)
-    g = collect(lf.group_by(*keys).agg(*[nw.col(k).sum().alias(k) for k in cols]))
-    if not len(g):
-        return {}
-    day = pd.to_datetime(g["__day"])
-    day0 = day.min()
-    tz = day0.tzinfo
-    n_days = int((as_of_ts.normalize() - day0.normalize()) / pd.Timedelta(days=1)) + 1
-    day_starts = pd.date_range(day0, periods=max(n_days, 1), freq="D", tz=tz).to_numpy()
-    d_idx = np.asarray(((day - day0) / pd.Timedelta(days=1)).round().astype(int))
-    d_idx = np.clip(d_idx, 0, len(day_starts) - 1)
-    j = g["__delay"].to_numpy(float)
-    arm = g["arm"].astype(str).to_numpy()
-    out: dict[str, CanaryArrivals] = {}
-    for i, s in enumerate(specs):
-        p = f"__a{i}_"
-        base, delays, allv = {}, {}, {}
-        for a in ARMS:
-            sel = arm == a
-            b_col = p + ("denominator_sum" if s.denominator is not None else "n")
-            base[a] = np.bincount(
-                d_idx[sel], weights=g[b_col].to_numpy(float)[sel], minlength=len(day_starts)
-            ).astype(float)
-            tri = np.zeros((len(day_starts), int(horizon_days)))
-            ok = sel & (j >= 0) & (j < horizon_days)
-            np.add.at(tri, (d_idx[ok], j[ok].astype(int)), g[p + "part"].to_numpy(float)[ok])
-            delays[a] = tri
-            allv[a] = {
-                f: float(g[p + f].to_numpy(float)[sel].sum()) if p + f in g else 0.0
-                for f in CANARY_SUM_FIELDS
-            }
-        out[s.name] = CanaryArrivals(day_starts, as_of_ts, base, delays, signs[s.name], allv)
-    return out
 
 
 def canary_scan(

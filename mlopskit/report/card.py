@@ -409,6 +409,9 @@ def _label_window(lw: Any) -> dict[str, Any]:
         "all_labels_effect": _num(lw.all_labels_effect),
         "all_labels_low": _num(lw.all_labels_low),
         "all_labels_high": _num(lw.all_labels_high),
+        "all_labels_uncapped_effect": _num(lw.all_labels_uncapped_effect),
+        "all_labels_uncapped_low": _num(lw.all_labels_uncapped_low),
+        "all_labels_uncapped_high": _num(lw.all_labels_uncapped_high),
     }
 
 

@@ -111,6 +111,8 @@ def canary_html(canary: Any, words: Any = None) -> str:
 def label_windows_frame(canary: Any, words: Any = None) -> pd.DataFrame:
     """One row per label metric: window, F̂(W) per arm, bias, the all-labels row."""
     by = {c.metric: c for c in chips(canary, words)}
+    caps = {m.metric.name: m.metric.cap for m in getattr(canary, "metrics", ())}
+    capped = any(caps.get(lw.metric) is not None for lw in getattr(canary, "label_windows", ()))
     rows = []
     for lw in getattr(canary, "label_windows", ()):
         c = by.get(lw.metric)
@@ -131,6 +133,15 @@ def label_windows_frame(canary: Any, words: Any = None) -> pd.DataFrame:
                 ),
             }
         )
+        if capped:  # F̂, bias and the all-labels effect are on the capped values
+            cap = caps.get(lw.metric)
+            rows[-1]["cap (F̂ and all labels on the capped values)"] = (
+                "—"
+                if cap is None
+                else f"capped at {cap:,g}; uncapped difference on all labels "
+                f"{fmt.sig(lw.all_labels_uncapped_effect)} "
+                f"{fmt.interval(lw.all_labels_uncapped_low, lw.all_labels_uncapped_high)}"
+            )
     return pd.DataFrame(rows)
 
 

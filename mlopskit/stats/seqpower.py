@@ -13,7 +13,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from mlopskit.stats.proportions import _check_alpha
-from mlopskit.stats.sequential import _look_grid, half_width, rho_squared, running_intersection
+from mlopskit.stats.sequential import (
+    _rule_looks,
+    _running_upper,
+    half_width,
+    rho_squared,
+    running_intersection,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -47,17 +53,13 @@ def rule_power_by_day(
         raise ValueError(f"`days` and `daily_units` must be > 0; got {days!r}, {daily_units!r}.")
     if not (np.isfinite(s2) and s2 > 0):
         return np.full(d_max, np.nan)
-    n = _look_grid(float(d_max), daily_units)
-    rho2 = rho_squared(alpha, n_star, one_sided=True)
-    h = half_width(n, s2 * np.ones_like(n), rho2, alpha, one_sided=True)
-    step = np.sqrt(np.diff(n, prepend=0.0))
+    n, h, step = _rule_looks(float(d_max), daily_units, s2, n_star, alpha)
     rng = np.random.default_rng(seed)
     hits = np.zeros(d_max)
     done = 0
     while done < reps:
         m = min(chunk, reps - done)
-        walk = np.cumsum(rng.standard_normal((m, d_max)) * step, axis=1)
-        upper = np.minimum.accumulate(np.sqrt(s2) * walk / n + h, axis=1)
+        upper = _running_upper(rng.standard_normal((m, d_max)), s2, n, h, step)
         hits += np.count_nonzero(upper < gap, axis=0)
         done += m
     return np.asarray(hits / reps, dtype=float)

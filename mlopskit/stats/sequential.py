@@ -184,6 +184,27 @@ def _look_grid(days: float, daily: float) -> FloatArray:
     return daily * np.minimum(k, days)
 
 
+def _rule_looks(
+    days: float, daily_units: float, s2: float, n_star: float, alpha: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The rule's daily looks of a ``days``-long canary: cumulative units ``n_k`` (last look
+    partial), the one-sided half-widths ``h_k`` of the sequence tuned for ``n_star`` at
+    per-unit variance ``s2``, and the random walk's step SDs ``sqrt(n_k − n_{k−1})``."""
+    n = _look_grid(days, daily_units)
+    rho2 = rho_squared(alpha, n_star, one_sided=True)
+    h = half_width(n, s2 * np.ones_like(n), rho2, alpha, one_sided=True)
+    return n, h, np.sqrt(np.diff(n, prepend=0.0))
+
+
+def _running_upper(
+    z: FloatArray, s2: float, n: FloatArray, h: FloatArray, step: FloatArray
+) -> FloatArray:
+    """Running minimum of the upper bounds ``θ̂_k − δ + h_k`` along Gaussian paths drawn
+    from standard normals ``z`` (rows: paths, columns: looks)."""
+    walk = np.cumsum(z * step, axis=1)
+    return np.minimum.accumulate(np.sqrt(s2) * walk / n + h, axis=1)
+
+
 def rule_power(
     gap: float,
     s2: float,
@@ -216,14 +237,9 @@ def rule_power(
         return float("nan")
     if not (days > 0 and daily_units > 0):
         raise ValueError(f"`days` and `daily_units` must be > 0; got {days!r}, {daily_units!r}.")
-    n = _look_grid(days, daily_units)
-    rho2 = rho_squared(alpha, n_star, one_sided=True)
-    h = half_width(n, s2 * np.ones_like(n), rho2, alpha, one_sided=True)
+    n, h, step = _rule_looks(days, daily_units, s2, n_star, alpha)
     rng = np.random.default_rng(seed)
-    z = rng.standard_normal((reps, n.size))
-    walk = np.cumsum(z * np.sqrt(np.diff(n, prepend=0.0)), axis=1)
-    est = np.sqrt(s2) * walk / n  # θ̂_k − δ
-    upper = np.minimum.accumulate(est + h, axis=1)
+    upper = _running_upper(rng.standard_normal((reps, n.size)), s2, n, h, step)
     usable = n >= daily_units * min(min_days, days)  # PROMOTE allowed from min_days
     crossed = (upper < gap) & usable
     return float(np.mean(crossed.any(axis=1)))
