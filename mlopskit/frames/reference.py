@@ -97,6 +97,11 @@ def _edges_and_counts(
     )
 
 
+_EXACT_INT = 2**53
+"""Integers up to this magnitude are exact in float64 (the cast is then order-preserving
+and one-to-one, so sorting the integers gives the float path's numbers)."""
+
+
 def _exact_numpy(x: np.ndarray, n: int, bins: int) -> NumericReference:
     """Order statistics ``x_(⌊k(m−1)/B⌋)`` of the valid values and the counts at or below
     each, from one sorted copy: numpy sorts NaN last, so the valid values are the first
@@ -104,39 +109,75 @@ def _exact_numpy(x: np.ndarray, n: int, bins: int) -> NumericReference:
     the counts ``Σ 1{x ≤ q}`` are right-side binary searches. numpy's vectorized sort is
     faster here than ``np.partition`` with nine kth plus nine counting passes (10⁷ float64:
     ~0.2 vs ~0.45 cpu s per column) and gives the same values and counts
-    (tests/test_perf_paths.py checks both against the old partition path)."""
+    (tests/test_perf_paths.py checks both against the old partition path).
+
+    ``x`` may be float64, float32 or an integer array without missing values (polars
+    columns are read in their own dtype): float32 → float64 and integers within ±2⁵³ →
+    float64 are exact, order-preserving and one-to-one, so the order statistics (returned
+    as float64) and the counts are the float64 path's; sorting float32 or small integers is
+    2–5× cheaper and skips the cast. Larger integers take the float64 path."""
     s = np.sort(x)
-    m = int(np.searchsorted(s, np.nan, side="left"))
+    if x.dtype.kind in "iu":
+        if s.size and (int(s[0]) < -_EXACT_INT or int(s[-1]) > _EXACT_INT):
+            return _exact_numpy(x.astype(float), n, bins)
+        m = int(s.size)
+    else:  # the NaN of the array's own dtype: a float64 NaN would upcast a float32 array
+        m = int(np.searchsorted(s, s.dtype.type(np.nan), side="left"))
     if m == 0:
         return _edges_and_counts(np.array([]), np.array([]), 0, n, math.nan, math.nan)
     valid = s[:m]
     ks = order_statistic_index(m, bins)
     q = valid[ks]
     le = np.searchsorted(valid, q, side="right").astype(float)
-    return _edges_and_counts(q, le, m, n, float(valid[0]), float(valid[-1]))
+    return _edges_and_counts(q.astype(float), le, m, n, float(valid[0]), float(valid[-1]))
+
+
+_NATIVE_SORT = (
+    "Float64",
+    "Float32",
+    "Int64",
+    "Int32",
+    "Int16",
+    "Int8",
+    "UInt32",
+    "UInt16",
+    "UInt8",
+)
+"""polars dtypes read as they are for the numpy path (see :func:`_exact_numpy`)."""
 
 
 def _exact_columns(
     lf: nw.LazyFrame, numeric: Sequence[str], n: int, bins: int
 ) -> dict[str, NumericReference]:
     """In-memory exact path (polars, pandas): the columns read in groups (rows × columns
-    below :data:`_POLARS_GROUP_VALUES`) as float64 (nulls become NaN in ``to_numpy``, so
-    no ``fill_nan`` pass), then numpy per column in a thread pool. numpy's sort and binary
-    searches release the GIL, and so does polars while it reads: the next group is read
-    while the previous one is sorted (at most two groups held at once)."""
+    below :data:`_POLARS_GROUP_VALUES`), then numpy per column in a thread pool. numpy's
+    sort and binary searches release the GIL, and so does polars while it reads: the next
+    group is read while the previous one is sorted (at most two groups held at once).
+
+    polars float and integer columns are read in their own dtype (nulls become NaN in
+    ``to_numpy``, an integer column with nulls comes back as float64); pandas columns and
+    other dtypes are cast to float64 first (pandas nullable dtypes: pd.NA → NaN)."""
     per = max(1, _POLARS_GROUP_VALUES // max(n, 1))
     groups = [list(numeric[i : i + per]) for i in range(0, len(numeric), per)]
     workers = min(len(numeric), os.cpu_count() or 1, 4)
+    sch = schema(lf) if _is_polars(lf) else {}
+
+    def read(f: str) -> Any:
+        native = f in sch and str(sch[f]) in _NATIVE_SORT
+        return (nw.col(f) if native else _float(f)).alias(f)
+
     futures: dict[str, Future[NumericReference]] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for g, names in enumerate(groups):
             if g >= 2:  # memory: group g−2 sorted before group g is read
                 for f in groups[g - 2]:
                     futures[f].result()
-            got = collect_native(lf.select([_float(f).alias(f) for f in names]))
+            got = collect_native(lf.select([read(f) for f in names]))
             rows = len(got)
             for f in names:
-                x = np.asarray(got.get_column(f).to_numpy(), dtype=float)
+                x = np.asarray(got.get_column(f).to_numpy())
+                if x.dtype.kind not in "fiu":
+                    x = x.astype(float)
                 futures[f] = pool.submit(_exact_numpy, x, rows, bins)
             del got
         return {f: futures[f].result() for f in numeric}
