@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +39,8 @@ EXACT_MAX_ROWS = 20_000_000
 DEFAULT_QUANTILE_SAMPLE = 2_000_000
 """Rows sampled for the edges when the reference is sampled."""
 
-_POLARS_GROUP_VALUES = 50_000_000
-"""polars exact path: columns per select chosen so that rows × columns stays below this."""
+_POLARS_GROUP_VALUES = 20_000_000
+"""Exact path: columns per read chosen so that rows × columns stays below this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,38 +149,42 @@ _NATIVE_SORT = (
 def _exact_columns(
     lf: nw.LazyFrame, numeric: Sequence[str], n: int, bins: int
 ) -> dict[str, NumericReference]:
-    """In-memory exact path (polars, pandas): the columns read in groups (rows × columns
-    below :data:`_POLARS_GROUP_VALUES`), then numpy per column in a thread pool. numpy's
-    sort and binary searches release the GIL, and so does polars while it reads: the next
-    group is read while the previous one is sorted (at most two groups held at once).
+    """In-memory exact path (polars, pandas): the columns in small groups, each group read
+    and then sorted by one task (:func:`_exact_numpy` per column) in a pool of one worker
+    per core. polars releases the GIL while it reads and numpy while it sorts, so one
+    worker reads while the other sorts and both cores stay busy to the end (the last task
+    is one small group). Memory: the groups in flight, one per worker (rows × columns per
+    group below :data:`_POLARS_GROUP_VALUES`, at most a quarter of the columns per group
+    so that every worker gets several).
 
     polars float and integer columns are read in their own dtype (nulls become NaN in
     ``to_numpy``, an integer column with nulls comes back as float64); pandas columns and
     other dtypes are cast to float64 first (pandas nullable dtypes: pd.NA → NaN)."""
-    per = max(1, _POLARS_GROUP_VALUES // max(n, 1))
+    workers = max(1, min(len(numeric), os.cpu_count() or 1, 4))
+    per = max(1, min(_POLARS_GROUP_VALUES // max(n, 1), -(-len(numeric) // (2 * workers))))
     groups = [list(numeric[i : i + per]) for i in range(0, len(numeric), per)]
-    workers = min(len(numeric), os.cpu_count() or 1, 4)
     sch = schema(lf) if _is_polars(lf) else {}
 
     def read(f: str) -> Any:
         native = f in sch and str(sch[f]) in _NATIVE_SORT
         return (nw.col(f) if native else _float(f)).alias(f)
 
-    futures: dict[str, Future[NumericReference]] = {}
+    def task(names: list[str]) -> list[NumericReference]:
+        got = collect_native(lf.select([read(f) for f in names]))
+        rows = len(got)
+        out = []
+        for f in names:
+            x = np.asarray(got.get_column(f).to_numpy())
+            out.append(_exact_numpy(x if x.dtype.kind in "fiu" else x.astype(float), rows, bins))
+        return out
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for g, names in enumerate(groups):
-            if g >= 2:  # memory: group g−2 sorted before group g is read
-                for f in groups[g - 2]:
-                    futures[f].result()
-            got = collect_native(lf.select([read(f) for f in names]))
-            rows = len(got)
-            for f in names:
-                x = np.asarray(got.get_column(f).to_numpy())
-                if x.dtype.kind not in "fiu":
-                    x = x.astype(float)
-                futures[f] = pool.submit(_exact_numpy, x, rows, bins)
-            del got
-        return {f: futures[f].result() for f in numeric}
+        done = list(pool.map(task, groups))
+    return {
+        f: r
+        for names, got in zip(groups, done, strict=True)
+        for f, r in zip(names, got, strict=True)
+    }
 
 
 def _sample_query(
