@@ -16,7 +16,9 @@ import pandas as pd
 import polars as pl
 
 from mlopskit.frames.drift import (
+    BinSpec,
     _is_polars,
+    _num_counts_pl,
     _nw_category,
     _pl_float,
     _value_counts_frame,
@@ -207,23 +209,25 @@ def _order_stats_np(x: np.ndarray, bins: int) -> np.ndarray:
     return x[order_statistic_index(x.size, bins)]
 
 
-def _numeric_exprs_nw(names: Sequence[str], edges: Mapping[str, Sequence[float]]) -> list[Any]:
-    """Generic counting select: per numeric column its valid count and Σ 1{x ≤ e_k}
-    (integer sums: Spark-friendly), min and max."""
-    out: list[Any] = []
+def _sample_counts(
+    lf: nw.LazyFrame,
+    names: Sequence[str],
+    edges: Mapping[str, Sequence[float]],
+    sch: Mapping[str, Any],
+) -> Any:
+    """The exact counting pass of the sampled path (polars), one row with ``__n``,
+    ``__m{j}``, ``__min{j}``, ``__max{j}``, ``__le{j}_{k}``: the boolean sums of
+    :func:`mlopskit.frames.drift._num_counts_pl` (no Int64 indicator per edge; the same
+    counts as the generic indicators, tests/test_perf_paths.py) and the min and max of the
+    valid values (polars' ``min``/``max`` skip NaN; a column without a valid value has
+    ``m = 0`` and its min and max are not read)."""
+    specs = [(j, BinSpec(f, "numeric", edges=tuple(edges[f]))) for j, f in enumerate(names)]
+    ext = []
     for j, f in enumerate(names):
-        c = _float(f)
-        v = nw.when(~c.is_nan()).then(c)
-        out += [
-            v.count().alias(f"__m{j}"),
-            v.min().alias(f"__min{j}"),
-            v.max().alias(f"__max{j}"),
-        ]
-        out += [
-            (v <= float(e)).fill_null(False).cast(nw.Int64).sum().alias(f"__le{j}_{k}")
-            for k, e in enumerate(edges[f])
-        ]
-    return out
+        x = pl.col(f) if sch[f] == nw.Float64 else pl.col(f).cast(pl.Float64)
+        ext += [x.min().alias(f"__min{j}"), x.max().alias(f"__max{j}")]
+    query = lf.to_native().select(pl.len().alias("__n"), *_num_counts_pl(specs, sch), *ext)
+    return query.collect(engine="streaming").to_pandas().iloc[0]
 
 
 def _read_numeric_row(
@@ -409,7 +413,7 @@ def reference_counts(
             mx = float(x.max()) if x.size else math.nan
             q = _order_stats_np(x, bins)
             edges[f] = tuple(float(e) for e in edges_from_quantiles(q, maximum=mx))
-        row = collect(lf.select(nw.len().alias("__n"), *_numeric_exprs_nw(numeric, edges))).iloc[0]
+        row = _sample_counts(lf, numeric, edges, sch)
         num = _read_numeric_row(row, numeric, edges, int(row["__n"]))
         return ReferenceCounts(
             n, num, category_counts(), "sample", sample_size=size, sample_seed=seed
