@@ -408,12 +408,16 @@ def test_native_dtype_sorts_equal_the_float64_path() -> None:
         "const": np.full(n, 4, dtype=np.int64),
         "few": np.array([5, -2, 9], dtype=np.int16),
     }
+    scratch = np.empty(8 * n + 24, dtype=np.uint8)  # one worker's reused sort buffer
     for name, x in cases.items():
         for bins in (2, 10, 13):
             got = _exact_numpy(x.copy(), x.size, bins)
             want = _exact_numpy(x.astype(np.float64), x.size, bins)
             assert got == want, (name, bins)
+            assert _exact_numpy(x, x.size, bins, scratch) == want, (name, bins)
             assert all(type(e) is float for e in got.edges), name
+    small = np.empty(8, dtype=np.uint8)  # too small: sorts a fresh copy
+    assert _exact_numpy(f32, n, 10, small) == _exact_numpy(f32.astype(float), n, 10)
 
 
 def test_polars_native_dtypes_profile_like_pandas_floats() -> None:
