@@ -385,3 +385,134 @@ def test_duckdb_counts_each_side_in_one_query(monkeypatch: pytest.MonkeyPatch) -
         np.testing.assert_array_equal(c_d[s.feature], c_p[s.feature], err_msg=s.feature)
     _, n0, c0 = frames.bin_counts(frames.lazy(con.from_df(cur.iloc[:0])), specs)
     assert n0.tolist() == [0.0] and all(c0[s.feature].sum() == 0 for s in specs)
+
+
+def test_native_dtype_sorts_equal_the_float64_path() -> None:
+    """float32 and integer arrays sorted in their own dtype (round 4) give the float64
+    path's edges, counts, min and max: NaN in float32, negative integers, integers beyond
+    2⁵³ (they take the float64 path), unsigned, a constant, fewer rows than bins."""
+    from mlopskit.frames.reference import _exact_numpy
+
+    rng = np.random.default_rng(8)
+    n = 9_001
+    f32 = rng.standard_normal(n).astype(np.float32)
+    f32[rng.random(n) < 0.1] = np.nan
+    big = rng.integers(-3, 4, n).astype(np.int64) + 2**53
+    cases: dict[str, np.ndarray] = {
+        "f32": f32,
+        "f32_ties": rng.integers(0, 5, n).astype(np.float32),
+        "i64": rng.poisson(2.0, n).astype(np.int64) - 3,
+        "i32": rng.integers(-1000, 1000, n).astype(np.int32),
+        "u8": rng.integers(0, 7, n).astype(np.uint8),
+        "big": big,  # 2⁵³ ± 3: the float64 cast merges neighbours; the fallback must too
+        "const": np.full(n, 4, dtype=np.int64),
+        "few": np.array([5, -2, 9], dtype=np.int16),
+    }
+    scratch = np.empty(8 * n + 24, dtype=np.uint8)  # one worker's reused sort buffer
+    for name, x in cases.items():
+        for bins in (2, 10, 13):
+            got = _exact_numpy(x.copy(), x.size, bins)
+            want = _exact_numpy(x.astype(np.float64), x.size, bins)
+            assert got == want, (name, bins)
+            assert _exact_numpy(x, x.size, bins, scratch) == want, (name, bins)
+            assert all(type(e) is float for e in got.edges), name
+    small = np.empty(8, dtype=np.uint8)  # too small: sorts a fresh copy
+    assert _exact_numpy(f32, n, 10, small) == _exact_numpy(f32.astype(float), n, 10)
+
+
+def test_polars_native_dtypes_profile_like_pandas_floats() -> None:
+    """A polars frame whose columns keep their dtype (Int64 with and without nulls, Int32,
+    UInt16, Float32 with NaN and nulls, Boolean cast as before) gives the numbers of the
+    pandas path, which casts every column to float64 first."""
+    rng = np.random.default_rng(9)
+    n = 5_000
+    f32 = rng.exponential(1.0, n).astype(np.float32)
+    f32[:30] = np.nan
+    df = pl.DataFrame(
+        {
+            "i64": rng.integers(-50, 50, n),
+            "i32": rng.integers(0, 9, n).astype(np.int32),
+            "u16": rng.integers(0, 300, n).astype(np.uint16),
+            "f32": f32,
+            "b": rng.random(n) < 0.3,
+        }
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) % 11 == 0).then(None).otherwise("i64").alias("i64n"),
+        pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise("f32").alias("f32n"),
+    )
+    names = ["i64", "i32", "u16", "f32", "b", "i64n", "f32n"]
+    got = frames.reference_counts(frames.lazy(df), names, [], 10)
+    want = frames.reference_counts(frames.lazy(df.to_pandas()), names, [], 10)
+    assert got.numeric == want.numeric
+    assert got.numeric["i64n"].n_missing == (n + 10) // 11
+
+
+def _generic_counts(names: Sequence[str], edges: dict[str, tuple[float, ...]]) -> list[Any]:
+    """The round-3 counting select of the sampled path (narwhals Int64 indicators), kept
+    here as the oracle of the polars boolean sums."""
+    import narwhals.stable.v2 as nw
+
+    out: list[Any] = []
+    for j, f in enumerate(names):
+        c = nw.col(f).cast(nw.Float64)
+        v = nw.when(~c.is_nan()).then(c)
+        out += [v.count().alias(f"__m{j}"), v.min().alias(f"__min{j}")]
+        out += [v.max().alias(f"__max{j}")]
+        out += [
+            (v <= float(e)).fill_null(False).cast(nw.Int64).sum().alias(f"__le{j}_{k}")
+            for k, e in enumerate(edges[f])
+        ]
+    return out
+
+
+def test_sampled_counting_pass_equals_the_generic_indicators() -> None:
+    """The sampled reference's exact counting pass (polars boolean sums, min and max that
+    skip NaN) equals the generic Int64-indicator select: NaN and nulls in one column,
+    ±inf, ties on an edge, integers with nulls, float32, an all-NaN column; and a sampled
+    profile of such a frame keeps its counts exact (they add up to the row count)."""
+    import narwhals.stable.v2 as nw
+
+    from mlopskit.frames.reference import _sample_counts
+
+    rng = np.random.default_rng(12)
+    n = 4_000
+    x = rng.normal(0, 1, n)
+    x[:50] = np.nan
+    x[50:53] = np.inf
+    x[53] = -np.inf
+    df = pl.DataFrame(
+        {
+            "x": x,
+            "tie": np.repeat([0.0, 1.0, 2.0, 3.0], n // 4),
+            "f32": rng.exponential(1, n).astype(np.float32),
+            "nan": np.full(n, np.nan),
+            "k": rng.integers(0, 5, n),
+        }
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) % 9 == 0).then(None).otherwise("x").alias("x"),
+        pl.when(pl.int_range(pl.len()) % 5 == 0).then(None).otherwise("k").alias("k"),
+    )
+    edges = {
+        "x": (-1.0, 0.0, 0.3, 1.5),
+        "tie": (0.0, 1.0, 2.0),
+        "f32": (float(np.float32(0.2)), 1.0, 3.0),
+        "nan": (0.0,),
+        "k": (1.0, 2.0, 3.0),
+    }
+    names = list(edges)
+    lf = frames.lazy(df)
+    got = _sample_counts(lf, names, edges, frames.schema(lf))
+    want = frames.collect(lf.select(nw.len().alias("__n"), *_generic_counts(names, edges)))
+    want = want.iloc[0]
+    for j, f in enumerate(names):
+        keys = [f"__m{j}", *[f"__le{j}_{k}" for k in range(len(edges[f]))]]
+        assert [int(got[k]) for k in keys] == [int(want[k]) for k in keys], f
+        if int(want[f"__m{j}"]):
+            assert float(got[f"__min{j}"]) == float(want[f"__min{j}"]), f
+            assert float(got[f"__max{j}"]) == float(want[f"__max{j}"]), f
+    assert int(got["__n"]) == n
+    rc = frames.reference_counts(
+        frames.lazy(df.drop("x")), ["tie", "f32", "nan", "k"], [], 10, sample=1_000
+    )
+    assert rc.method == "sample"
+    assert all(sum(r.counts) == n for r in rc.numeric.values())
