@@ -146,3 +146,25 @@ def test_a_riskier_narrower_segment_is_not_a_hot_spot_a_decorrelated_one_is() ->
     hot = _two_segment_world(shift=0.6, spread=0.5, noise=0.6)
     assert hot.p_value < 1e-6 and hot.hot_spot
     assert hot.observed > hot.expected_discordant
+
+
+@pytest.mark.parametrize(
+    ("nt", "dt", "n1"),
+    [(10**6, 5_000, 20_000), (200_000, 150_000, 19_000), (100, 10, 30), (50, 49, 3), (7, 0, 3)],
+)
+def test_hypergeometric_pmf_against_exact_integer_arithmetic(nt: int, dt: int, n1: int) -> None:
+    import math
+
+    lo, hi = max(0, n1 + dt - nt), min(n1, dt)
+    got = hotspots._hypergeom_pmf(nt, dt, n1, lo, hi)
+    assert got.shape == (hi - lo + 1,)
+    # reference: C(dt, x)·C(nt − dt, n1 − x)/C(nt, n1) in Python's exact integers (true
+    # division of two ints is correctly rounded), at 60 points across the support
+    total = math.comb(nt, n1)
+    for x in sorted({int(v) for v in np.linspace(lo, hi, 60)}):
+        exact = math.comb(dt, x) * math.comb(nt - dt, n1 - x) / total
+        if exact > 1e-250:
+            assert got[x - lo] == pytest.approx(exact, rel=1e-12), x
+    # and scipy's term-by-term values (accurate to ~1e-10 at these sizes)
+    ref = stats.hypergeom.pmf(np.arange(lo, hi + 1), nt, dt, n1)
+    assert np.allclose(got, ref, rtol=1e-8, atol=1e-300)

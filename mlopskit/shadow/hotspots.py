@@ -153,18 +153,31 @@ def _exact_upper(
 ) -> float:
     """``P(Σ X_s ≥ o)`` for independent hypergeometric ``X_s`` (population ``nt``, ``dt``
     successes, ``n1`` draws), by convolving their probability mass functions."""
-    size = (hi - lo + 1).astype(np.int64)
-    which = np.repeat(np.arange(size.size), size)
-    x = lo[which] + np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
-    pmf = stats.hypergeom.pmf(x, nt[which], dt[which], n1[which])  # one vectorized call
     dist = np.ones(1)
-    for part in np.split(pmf, np.cumsum(size)[:-1]):
-        dist = np.convolve(dist, part)
+    for args in zip(nt, dt, n1, lo, hi, strict=True):
+        dist = np.convolve(dist, _hypergeom_pmf(*(int(a) for a in args)))
     start = int(lo.sum())
     i = round(o) - start
     if i <= 0:
         return 1.0
     return float(min(max(dist[i:].sum(), 0.0), 1.0))
+
+
+def _hypergeom_pmf(nt: int, dt: int, n1: int, lo: int, hi: int) -> np.ndarray:
+    """``scipy.stats.hypergeom.pmf(range(lo, hi + 1), nt, dt, n1)`` by the ratio of
+    neighbours ``p(x+1)/p(x) = (dt−x)(n1−x) / ((x+1)(nt−dt−n1+x+1))``: cumulative products
+    away from the mode (never overflowing), normalised to sum 1. Relative error ~1e-14
+    against exact integer arithmetic (``math.comb``; the test checks it), where scipy's
+    term-by-term values are off by up to ~1e-10 at 10⁶ rows — and cost ~12 µs a term (the
+    exact test at 10⁶ scored pairs spent ~2 s there)."""
+    mode = min(max((n1 + 1) * (dt + 1) // (nt + 2), lo), hi)
+    x = np.arange(lo, hi, dtype=np.float64)  # from x to x + 1
+    num, den = (dt - x) * (n1 - x), (x + 1) * (nt - dt - n1 + x + 1)
+    k = mode - lo
+    up = np.cumprod(num[k:] / den[k:])  # ratios ≤ 1 past the mode, ≥ 1 before it
+    down = np.cumprod(den[:k][::-1] / num[:k][::-1])
+    shape = np.concatenate([down[::-1], [1.0], up])
+    return shape / shape.sum()
 
 
 def _column_tests(grids: np.ndarray, n_pairs: np.ndarray, min_n: int) -> list[dict]:
