@@ -283,16 +283,20 @@ def _aggregate(
         .agg(nw.len().alias("count"), nw.col("__v").max().alias("max"))
         for col, err in (("latency_ms_champion", "__ec"), ("latency_ms_challenger", "__eh"))
     ]
-    # simple aggregations only (sums of 0/1 columns) so pandas groups efficiently
-    cell_cols = {**cells, "missing_challenger": fh == 2}
-    seg_base = base.with_columns(
-        *[e.fill_null(False).cast(nw.Int64).alias(f"__{k}") for k, e in cell_cols.items()]
-    )
     seg_pairs = [(s1, s2) for i, s1 in enumerate(segments) for s2 in segments[i + 1 :]]
-    seg_qs = (
-        []
-        if fast
-        else [
+    thr_cl = threshold if challenger_threshold is None else challenger_threshold
+    gc = grid_bin("__c", "__fc", threshold, clip, agreement_grid)
+    gh = grid_bin("__h", "__fh", thr_cl, clip, agreement_grid)
+    seg_qs: list[Any] = []
+    if fast:  # one group-by per segment pair (frames.shadow_segments)
+        pair_qs = segment_queries(base, segments, gc, gh, agreement_grid) if segments else []
+    else:
+        # simple aggregations only (sums of 0/1 columns) so pandas groups efficiently
+        cell_cols = {**cells, "missing_challenger": fh == 2}
+        seg_base = base.with_columns(
+            *[e.fill_null(False).cast(nw.Int64).alias(f"__{k}") for k, e in cell_cols.items()]
+        )
+        seg_qs = [
             seg_base.group_by(seg).agg(
                 nw.len().alias("n"),
                 *[nw.col(f"__{k}").sum().alias(k) for k in cell_cols],
@@ -300,24 +304,14 @@ def _aggregate(
             )
             for seg in segments
         ]
-    )
-    thr_cl = threshold if challenger_threshold is None else challenger_threshold
-    gbase = base.filter((fc != 2) & (fh != 2)).with_columns(
-        grid_bin("__c", "__fc", threshold, clip, agreement_grid).alias("__gc"),
-        grid_bin("__h", "__fh", thr_cl, clip, agreement_grid).alias("__gh"),
-    )
-    pair_qs = [
-        gbase.group_by(s1, s2, "__gc", "__gh").agg(nw.len().alias("count")) for s1, s2 in seg_pairs
-    ]
-    pair_qs += [gbase.group_by(s, "__gc", "__gh").agg(nw.len().alias("count")) for s in segments]
-    if fast and segments:  # one group-by per segment pair instead (frames.shadow_segments)
-        pair_qs = segment_queries(
-            base,
-            segments,
-            grid_bin("__c", "__fc", threshold, clip, agreement_grid),
-            grid_bin("__h", "__fh", thr_cl, clip, agreement_grid),
-            agreement_grid,
-        )
+        gbase = base.filter((fc != 2) & (fh != 2)).with_columns(gc.alias("__gc"), gh.alias("__gh"))
+        pair_qs = [
+            gbase.group_by(s1, s2, "__gc", "__gh").agg(nw.len().alias("count"))
+            for s1, s2 in seg_pairs
+        ]
+        pair_qs += [
+            gbase.group_by(s, "__gc", "__gh").agg(nw.len().alias("count")) for s in segments
+        ]
     disagree = base.filter(((fc == 1) & (fh == 0)) | ((fc == 0) & (fh == 1))).with_columns(
         (h - c).alias("delta"), (h - c).abs().alias("__abs")
     )
