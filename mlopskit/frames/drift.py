@@ -229,6 +229,11 @@ def _num_indicators_nw(specs: Sequence[tuple[int, BinSpec]]) -> list[tuple[str, 
     return out
 
 
+def _pl_as_float64(name: str, dtype: Any) -> Any:
+    """The polars column as Float64: as it is when it is one, cast otherwise."""
+    return pl.col(name) if dtype == nw.Float64 else pl.col(name).cast(pl.Float64)
+
+
 def _num_counts_pl(specs: Sequence[tuple[int, BinSpec]], sch: Mapping[str, Any]) -> list[Any]:
     """polars aggregations of :func:`_num_indicators_nw`'s names: the valid count and
     ``Σ 1{x ≤ e_k}`` per edge (boolean sums; polars counts rows in its index type, like
@@ -239,7 +244,7 @@ def _num_counts_pl(specs: Sequence[tuple[int, BinSpec]], sch: Mapping[str, Any])
     out: list[Any] = []
     for j, s in specs:
         dtype = sch[s.feature]
-        x = pl.col(s.feature) if dtype == nw.Float64 else pl.col(s.feature).cast(pl.Float64)
+        x = _pl_as_float64(s.feature, dtype)
         valid = x.count() - x.is_nan().sum() if dtype.is_float() else x.count()
         out.append(valid.alias(f"__m{j}"))
         out += [(x <= float(e)).sum().alias(f"__le{j}_{k}") for k, e in enumerate(s.edges)]

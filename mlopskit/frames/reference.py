@@ -21,6 +21,7 @@ from mlopskit.frames.drift import (
     _is_polars,
     _num_counts_pl,
     _nw_category,
+    _pl_as_float64,
     _pl_float,
     _value_counts_frame,
     dictionary_source,
@@ -240,7 +241,7 @@ def _sample_counts(
     specs = [(j, BinSpec(f, "numeric", edges=tuple(edges[f]))) for j, f in enumerate(names)]
     ext = []
     for j, f in enumerate(names):
-        x = pl.col(f) if sch[f] == nw.Float64 else pl.col(f).cast(pl.Float64)
+        x = _pl_as_float64(f, sch[f])
         ext += [x.min().alias(f"__min{j}"), x.max().alias(f"__max{j}")]
     query = lf.to_native().select(pl.len().alias("__n"), *_num_counts_pl(specs, sch), *ext)
     return query.collect(engine="streaming").to_pandas().iloc[0]
