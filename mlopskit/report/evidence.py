@@ -294,7 +294,8 @@ def rollout(
         p.step("shadow")
         sh, _ = decision_phases(inputs, policy=policy, canary=False)
         p.step("canary and its history")
-        # canary_test's result is the history's final look (tests/test_report_evidence.py)
+        # canary_test's result is the history's final look
+        # (tests/test_canary.py::test_history_final_is_the_canary_test)
         hist = canary_phase(inputs, policy=policy, history=True)
         cn = None if hist is None else hist.final
         current = (inputs.as_of - pd.Timedelta(days=current_days), inputs.as_of)
