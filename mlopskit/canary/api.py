@@ -116,7 +116,7 @@ def _prepare(
         )
         groups = _window_groups(mets, windows, mat)
         w0, first = next(iter(groups.items()))
-        lf, agg = frames.canary_scan(
+        lf, agg, arrivals = frames.canary_scan(
             canary_log,
             [m.spec() for m in first],
             columns=columns,
@@ -124,12 +124,11 @@ def _prepare(
             as_of=as_of,
             maturity_days=w0,
             covariate=covariate,
+            label_specs=[m.spec() for m in mets],
+            horizon_days=horizon,
         )
         agg = _daily_by_window(lf, agg, groups, as_of, covariate)
         looks = _looks_from_daily(agg, mets)
-        arrivals = frames.canary_label_arrivals(
-            lf, [m.spec() for m in mets], as_of=as_of, horizon_days=horizon
-        )
         if arrivals:
             looks[-1] = replace(looks[-1], labels=_label_arrivals(arrivals))
         info["first_exposure"] = agg.first_ts
@@ -187,7 +186,12 @@ def _daily_by_window(
     (from the validating scan); one more pass per further distinct window."""
     aggs = [first] + [
         frames.canary_daily_sums(
-            lf, [m.spec() for m in ms], as_of=as_of, maturity_days=w, covariate=covariate
+            lf,
+            [m.spec() for m in ms],
+            as_of=as_of,
+            maturity_days=w,
+            covariate=covariate,
+            validated=True,
         )
         for w, ms in list(groups.items())[1:]
     ]

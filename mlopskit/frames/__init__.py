@@ -24,10 +24,10 @@ from mlopskit.frames.canary import (
     CanaryDaily,
     CanaryMetricSpec,
     canary_daily_sums,
-    canary_scan,
     canary_validate,
 )
 from mlopskit.frames.canary_labels import CanaryArrivals, canary_label_arrivals
+from mlopskit.frames.canary_pass import canary_scan
 from mlopskit.frames.contracts import (
     CANARY_LOG,
     FEATURES,

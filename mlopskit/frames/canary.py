@@ -14,7 +14,6 @@ from mlopskit.frames.contracts import CANARY_LOG, Contract, ValidationPlan, vali
 from mlopskit.frames.inputs import (
     ARMS,
     FrameLike,
-    _collect_many,
     _n_unique_query,
     collect,
     schema,
@@ -54,6 +53,11 @@ CANARY_CAP_FIELDS = ("above_cap", "uncapped_sum", "uncapped_sum_squares", "uncap
 
 #: columns whose values only exist once the label is known (windowed by maturity)
 CANARY_LABEL_COLUMNS = ("label", "loss")
+
+#: result columns computed after the collect from summed ones, not summed themselves:
+#: ``("copy", col)`` the same sum, ``("rows_minus", col)`` the group's rows (``__units``)
+#: minus that sum — exact (integer-valued sums)
+Derived = dict[str, tuple[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,11 +234,11 @@ def _spec_valid(s: CanaryMetricSpec, sch: Mapping[str, Any]) -> Any:
 
 
 def _treat_missing(
-    y: Any, valid: Any, s: CanaryMetricSpec, cols: dict[str, Any], p: str
+    y: Any, valid: Any, s: CanaryMetricSpec, cols: dict[str, Any], p: str, derived: Derived
 ) -> tuple[Any, Any]:
     """``y`` with a missing value replaced by the spec's declared ``fill`` (where
-    ``fill_when`` holds) or 0, and the rows counted; writes the ``n``, ``missing`` (and
-    ``filled``) columns under prefix ``p``."""
+    ``fill_when`` holds) or 0, and the rows counted; writes the ``n`` (and ``filled``)
+    columns under prefix ``p``; ``missing`` is the group's rows minus ``n`` (``derived``)."""
     if s.fill is not None:
         fill_ok = ~valid
         if s.fill_when is not None:
@@ -246,7 +250,7 @@ def _treat_missing(
         y = nw.when(valid).then(y).otherwise(0.0)
         counted = valid
     cols[p + "n"] = counted.cast(nw.Float64)
-    cols[p + "missing"] = (~counted).cast(nw.Float64)
+    derived[p + "missing"] = ("rows_minus", p + "n")
     return y, counted
 
 
@@ -261,22 +265,35 @@ def _capped(y: Any, counted: Any, cap: float | None) -> tuple[Any, Any]:
 
 
 def _value_sums(
-    y: Any, counted: Any, valid: Any, s: CanaryMetricSpec, cols: dict[str, Any], p: str
+    y: Any,
+    counted: Any,
+    valid: Any,
+    s: CanaryMetricSpec,
+    cols: dict[str, Any],
+    p: str,
+    derived: Derived,
+    binary: bool = False,
 ) -> Any:
     """The sums of a metric's value ``y`` (after the missing-value treatment) under prefix
     ``p``: capped at the spec's ``cap`` (:func:`_capped`; the uncapped ``Σy``, ``Σy²``,
     ``Σxy`` and the units above the cap beside), its powers, the denominator's and the
-    products. Returns the capped ``y``. Shared by the daily and the label-arrival passes."""
+    products. Returns the capped ``y``. Shared by the daily and the label-arrival passes.
+    ``binary`` (a 0/1 value, :func:`_is_binary`): ``y = y² = y³ = [y ≠ 0]`` row by row, so
+    the events and the powers are the same sum, summed once (``derived``)."""
     raw = y
     y, above = _capped(y, counted, s.cap)
     if above is not None:
         cols[p + "above_cap"] = above.cast(nw.Float64)
         cols[p + "uncapped_sum"] = raw
         cols[p + "uncapped_sum_squares"] = raw * raw
-    cols[p + "events"] = (counted & (y != 0)).cast(nw.Float64)
     cols[p + "sum"] = y
-    cols[p + "sum_squares"] = y * y
-    cols[p + "sum_cubes"] = y * y * y
+    if binary:
+        for f in ("events", "sum_squares", "sum_cubes"):
+            derived[p + f] = ("copy", p + "sum")
+    else:
+        cols[p + "events"] = (counted & (y != 0)).cast(nw.Float64)
+        cols[p + "sum_squares"] = y * y
+        cols[p + "sum_cubes"] = y * y * y
     if s.denominator is not None:
         x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
         cols[p + "denominator_sum"] = x
@@ -288,6 +305,40 @@ def _value_sums(
         if above is not None:
             cols[p + "uncapped_sum_products"] = x * raw
     return y
+
+
+def _flag_columns(sch: Mapping[str, Any], validated: bool) -> frozenset[str]:
+    """Columns whose present values are 0/1: booleans, and on a validated log (the contract
+    checks run in the same query or before) the CANARY_LOG flag columns."""
+    flags = {c for c, d in sch.items() if d == nw.Boolean}
+    if validated:
+        flags |= {c.name for c in CANARY_LOG.columns if c.kind == "flag" and c.name in sch}
+    return frozenset(flags)
+
+
+def _is_binary(s: CanaryMetricSpec, flags: frozenset[str]) -> bool:
+    """The metric's value is 0/1 on every row: a product of flag columns (negated or not;
+    a label outside its window counts 0), no denominator, no cap, a 0/1 fill."""
+    return (
+        s.denominator is None
+        and s.cap is None
+        and s.fill in (None, 0.0, 1.0)
+        and all(c in flags for c, _ in s.numerator)
+    )
+
+
+def _fill_derived(g: pd.DataFrame, derived: Derived) -> pd.DataFrame:
+    """Add the ``derived`` columns to the collected group sums ``g``."""
+    if not derived:
+        return g
+    rows = g["__units"].to_numpy(float)
+    new: dict[str, np.ndarray] = {}
+    for how in ("copy", "rows_minus"):  # a count of rows may come from a copied sum
+        for k, (h, src) in derived.items():
+            if h == how:
+                v = new[src] if src in new else g[src].to_numpy(float)
+                new[k] = v if how == "copy" else rows - v
+    return pd.concat([g, pd.DataFrame(new, index=g.index)], axis=1)
 
 
 def _unset(field: str, s: CanaryMetricSpec) -> float:
@@ -316,6 +367,7 @@ def canary_daily_sums(
     maturity_days: float,
     covariate: str | None = None,
     frame: str = "canary log",
+    validated: bool = False,
 ) -> CanaryDaily:
     """One lazy pass: per arm and day, the sufficient statistics of every metric.
 
@@ -324,12 +376,19 @@ def canary_daily_sums(
     if it arrived within the window (``label_ts ≤ ts + maturity_days``), so the outcome of a
     unit never changes with ``as_of`` and any day's look equals a replay at that day.
     The group keys are arm, exposure day, maturity day and "matured at ``as_of``" — a few
-    groups per day — and the result is summed per day in numpy.
+    groups per day — and the result is summed per day in numpy. ``validated``: ``lf`` is a
+    validated log (:func:`canary_validate`), its flag columns hold 0/1 only.
     """
-    query, as_of_ts, any_label = _daily_query(
-        lf, specs, as_of=as_of, maturity_days=maturity_days, covariate=covariate
+    query, as_of_ts, any_label, derived = _daily_query(
+        lf,
+        specs,
+        as_of=as_of,
+        maturity_days=maturity_days,
+        covariate=covariate,
+        flags=_flag_columns(schema(lf), validated),
     )
-    return _daily_result(collect(query), specs, as_of_ts, any_label, frame)
+    g = _fill_derived(collect(query), derived)
+    return _daily_result(g, specs, as_of_ts, any_label, frame)
 
 
 def _daily_query(
@@ -340,8 +399,15 @@ def _daily_query(
     maturity_days: float,
     covariate: str | None,
     indicators: Mapping[str, Any] | None = None,
-) -> tuple[nw.LazyFrame, pd.Timestamp, bool]:
-    """The per-(arm, late, day, maturity day, matured) group-by; ``indicators`` are summed."""
+    flags: frozenset[str] = frozenset(),
+    more_keys: Mapping[str, Any] | None = None,
+    more_cols: Mapping[str, Any] | None = None,
+) -> tuple[nw.LazyFrame, pd.Timestamp, bool, Derived]:
+    """The per-(arm, late, day, maturity day, matured) group-by; ``indicators`` are summed.
+    ``flags``: the 0/1 columns (:func:`_flag_columns`); ``more_keys``/``more_cols``: further
+    group keys and summed columns (the label-arrival pass, read in the same scan). Returns
+    the query, ``as_of``, whether a metric is label-based and the result columns derived
+    after the collect (:func:`_fill_derived`)."""
     sch = schema(lf)
     as_of_ts = _canary_as_of(as_of, sch["ts"])
     lit_as_of = nw.lit(as_of_ts.to_pydatetime())
@@ -367,7 +433,10 @@ def _daily_query(
         keys["__ok"] = matured <= lit_as_of
     if covariate is not None:
         z = nw.col(covariate).cast(nw.Float64)
+    if more_keys:
+        keys.update(more_keys)
     cols: dict[str, Any] = {}
+    derived: Derived = {}
     for i, s in enumerate(specs):
         valid = _spec_valid(s, sch)
         y = None
@@ -375,14 +444,14 @@ def _daily_query(
             v = _canary_value(c, neg, sch, window if s.label_based else None)
             y = v if y is None else y * v
         p = f"__m{i}_"
-        y, counted = _treat_missing(y, valid, s, cols, p)
-        y = _value_sums(y, counted, valid, s, cols, p)
+        y, counted = _treat_missing(y, valid, s, cols, p, derived)
+        y = _value_sums(y, counted, valid, s, cols, p, derived, _is_binary(s, flags))
         if covariate is not None:
             zv = nw.when(counted).then(z).otherwise(0.0)
             cols[p + "covariate_sum"] = zv
             cols[p + "covariate_sum_squares"] = zv * zv
             cols[p + "covariate_sum_products"] = zv * y
-    extra = dict(indicators or {})
+    extra = {**(more_cols or {}), **(indicators or {})}
     lf = lf.with_columns(**keys, **cols, **extra)
     aggs = [
         nw.len().alias("__units"),
@@ -390,7 +459,7 @@ def _daily_query(
         nw.col("ts").max().alias("__last"),
     ]
     aggs += [nw.col(k).sum().alias(k) for k in [*cols, *extra]]
-    return lf.group_by(*keys).agg(*aggs), as_of_ts, any_label
+    return lf.group_by(*keys).agg(*aggs), as_of_ts, any_label, derived
 
 
 def _daily_result(
@@ -471,46 +540,3 @@ def _daily_result(
         final=final,
         late=late,
     )
-
-
-def canary_scan(
-    data: FrameLike,
-    specs: Sequence[CanaryMetricSpec],
-    *,
-    columns: Mapping[str, str] | None,
-    needed: Sequence[str],
-    as_of: Any,
-    maturity_days: float,
-    covariate: str | None = None,
-    frame: str = "canary log",
-) -> tuple[nw.LazyFrame, CanaryDaily]:
-    """:func:`canary_validate` and :func:`canary_daily_sums` in one read of the log.
-
-    The contract checks are summed inside the per-day group-by (one 0/1 column per check)
-    and the unit-id count runs beside it (polars: one ``collect_all``), so the log is read
-    once; units after ``as_of`` stay in the query as their own groups (counted in
-    ``CanaryDaily.late``, left out of every sum). Errors are the same as
-    :func:`canary_validate`'s. If the engine fails on data that breaks the contract (a cast
-    of a bad value), the checks are rerun on their own to name the problem.
-    """
-    plan = _canary_plan(data, columns, needed, frame)
-    prefix = "__v_"
-    indicators = plan.indicators(prefix)
-    query, as_of_ts, any_label = _daily_query(
-        plan.lf,
-        specs,
-        as_of=as_of,
-        maturity_days=maturity_days,
-        covariate=covariate,
-        indicators=indicators,
-    )
-    try:
-        g, units = _collect_many([query, _unit_query(plan.lf)])
-    except Exception:
-        plan.run()  # raises the contract error that made the engine fail, if any
-        raise
-    counts: dict[str, Any] = {f"{prefix}__n": int(g["__units"].sum()) if len(g) else 0}
-    counts.update({k: int(g[k].sum()) if len(g) else 0 for k in indicators})
-    plan.check(counts, prefix)
-    _check_units(plan, int(units["n"].iloc[0]), int(units["n_unique"].iloc[0]))
-    return plan.lf, _daily_result(g, specs, as_of_ts, any_label, frame)

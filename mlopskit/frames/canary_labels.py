@@ -3,7 +3,7 @@ all-labels sums (issue 13, label windows). Split from :mod:`mlopskit.frames.cana
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +15,13 @@ from mlopskit.frames.canary import (
     CANARY_LABEL_COLUMNS,
     CANARY_SUM_FIELDS,
     CanaryMetricSpec,
+    Derived,
     _canary_as_of,
     _canary_value,
     _capped,
+    _fill_derived,
+    _flag_columns,
+    _is_binary,
     _spec_valid,
     _treat_missing,
     _unset,
@@ -59,19 +63,65 @@ def canary_label_arrivals(
     """One lazy pass over a validated canary log for the label-based ``specs``: when each
     unit's label-dependent value arrived (cohort × delay sums per arm) and the all-labels
     sums at ``as_of`` (the sensitivity row). Needs ``label_ts``; rows after ``as_of`` are
-    dropped, labels arriving after ``as_of`` are unknown (0)."""
+    dropped, labels arriving after ``as_of`` are unknown (0).
+    (:func:`~mlopskit.frames.canary_scan.canary_scan` computes the same sums inside the
+    daily pass's group-by.)"""
+    parts = arrival_parts(lf, specs, as_of=as_of, horizon_days=horizon_days)
+    if parts is None:
+        return {}
+    lit_as_of = nw.lit(parts.as_of.to_pydatetime())
+    lf = lf.filter(nw.col("ts") <= lit_as_of)
+    keys = {"arm": nw.col("arm"), "__day": nw.col("ts").dt.truncate("1d"), **parts.keys}
+    lf = lf.with_columns(**keys, **parts.cols)
+    aggs = [nw.len().alias("__units"), *[nw.col(k).sum().alias(k) for k in parts.cols]]
+    return arrivals_result(collect(lf.group_by(*keys).agg(*aggs)), parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalParts:
+    """The label-arrival pass as pieces of a group-by (:func:`arrival_parts`): the delay
+    key, the summed columns (prefix ``__a{i}_``), the result columns derived after the
+    collect, and what :func:`arrivals_result` needs to read the groups."""
+
+    specs: tuple[CanaryMetricSpec, ...]
+    as_of: pd.Timestamp
+    horizon_days: int
+    keys: dict[str, Any]
+    cols: dict[str, Any]
+    derived: Derived
+    signs: dict[str, float]
+
+
+def arrival_parts(
+    lf: nw.LazyFrame,
+    specs: Sequence[CanaryMetricSpec],
+    *,
+    as_of: Any,
+    horizon_days: int,
+    shared: Mapping[CanaryMetricSpec, str] | None = None,
+) -> ArrivalParts | None:
+    """Keys and sums of the label-arrival pass over a validated log (None without a
+    label-based spec or without ``label_ts``). The caller groups by arm, exposure day
+    (``__day``) and these keys, and counts the rows (``__units``); rows after ``as_of``
+    must be left out (filtered, or their own groups, dropped before
+    :func:`arrivals_result`). ``shared``: specs whose window-independent sums (units
+    counted, filled, the denominator's) the same group-by already sums under the given
+    prefix (the daily pass): not summed twice. The whole-day delay is clipped at the
+    horizon (only delays below it are used; fewer groups)."""
     specs = [s for s in specs if s.label_based]
     sch = schema(lf)
     if not specs or "label_ts" not in sch:
-        return {}
+        return None
     as_of_ts = _canary_as_of(as_of, sch["ts"])
     lit_as_of = nw.lit(as_of_ts.to_pydatetime())
-    lf = lf.filter(nw.col("ts") <= lit_as_of)
     known = (nw.col("label_ts") <= lit_as_of).fill_null(False)
     secs = seconds_between(nw.col("label_ts"), nw.col("ts"), lf)  # Spark: calendar fields
-    delay = nw.when(known).then((secs / 86400.0).floor()).otherwise(-1.0)
-    keys = {"arm": nw.col("arm"), "__day": nw.col("ts").dt.truncate("1d"), "__delay": delay}
+    days = (secs / 86400.0).floor()
+    h = float(horizon_days)
+    delay = nw.when(~known).then(-1.0).when(days >= h).then(h).otherwise(days)
+    flags = _flag_columns(sch, True)
     cols: dict[str, Any] = {}
+    derived: Derived = {}
     signs: dict[str, float] = {}
     for i, s in enumerate(specs):
         valid = _spec_valid(s, sch)
@@ -89,14 +139,38 @@ def canary_label_arrivals(
             part = pv if part is None else part * pv
         signs[s.name] = -1.0 if neg_labels % 2 else 1.0
         p = f"__a{i}_"
-        y, counted = _treat_missing(y, valid, s, cols, p)
-        _value_sums(y, counted, valid, s, cols, p)  # capped as in the daily pass
-        part = nw.when(valid).then(part).otherwise(0.0)
-        cols[p + "part"] = _capped(part, valid, s.cap)[0]
-    lf = lf.with_columns(**keys, **cols)
-    g = collect(lf.group_by(*keys).agg(*[nw.col(k).sum().alias(k) for k in cols]))
+        y, counted = _treat_missing(y, valid, s, cols, p, derived)
+        # capped as in the daily pass
+        _value_sums(y, counted, valid, s, cols, p, derived, _is_binary(s, flags))
+        if s.fill is None and not any(neg for c, neg in s.numerator if c in CANARY_LABEL_COLUMNS):
+            # no negated label, no fill: the label-dependent part is the value itself
+            derived[p + "part"] = ("copy", p + "sum")
+        else:
+            part = nw.when(valid).then(part).otherwise(0.0)
+            cols[p + "part"] = _capped(part, valid, s.cap)[0]
+        q = (shared or {}).get(s)
+        if q is not None:  # counted rows and the denominator do not depend on the window
+            for f in ("n", "filled", "denominator_sum", "denominator_sum_squares"):
+                _share(cols, derived, p + f, q + f)
+            _share(cols, derived, p + "denominator_sum_cubes", q + "denominator_sum_cubes")
+    return ArrivalParts(
+        tuple(specs), as_of_ts, int(horizon_days), {"__delay": delay}, cols, derived, signs
+    )
+
+
+def _share(cols: dict[str, Any], derived: Derived, name: str, source: str) -> None:
+    if name in cols:
+        del cols[name]
+        derived[name] = ("copy", source)
+
+
+def arrivals_result(g: pd.DataFrame, parts: ArrivalParts) -> dict[str, CanaryArrivals]:
+    """Per spec the cohort × delay sums and all-labels sums from the collected groups
+    ``g`` (rows at or before ``as_of`` only; columns of :func:`arrival_parts` summed)."""
     if not len(g):
         return {}
+    g = _fill_derived(g, parts.derived)
+    as_of_ts, horizon_days = parts.as_of, parts.horizon_days
     day = pd.to_datetime(g["__day"])
     day0 = day.min()
     tz = day0.tzinfo
@@ -107,7 +181,7 @@ def canary_label_arrivals(
     j = g["__delay"].to_numpy(float)
     arm = g["arm"].astype(str).to_numpy()
     out: dict[str, CanaryArrivals] = {}
-    for i, s in enumerate(specs):
+    for i, s in enumerate(parts.specs):
         p = f"__a{i}_"
         base, delays, allv = {}, {}, {}
         for a in ARMS:
@@ -124,5 +198,6 @@ def canary_label_arrivals(
                 f: float(g[p + f].to_numpy(float)[sel].sum()) if p + f in g else _unset(f, s)
                 for f in CANARY_SUM_FIELDS
             }
-        out[s.name] = CanaryArrivals(day_starts, as_of_ts, base, delays, signs[s.name], allv)
+        sign = parts.signs[s.name]
+        out[s.name] = CanaryArrivals(day_starts, as_of_ts, base, delays, sign, allv)
     return out
