@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from mlopskit.stats import dist as _dist
 from mlopskit.stats import proportions as _prop
 from mlopskit.stats import sequential as _seq
 from mlopskit.stats import skewness as _skew
@@ -84,7 +84,7 @@ def _fixed_interval(
     0" and "p < 2α" agree (Newcombe intervals at small counts excepted: their p is Wald's).
     """
     nc, nt = c["n"], t["n"]
-    z = stats.norm.isf(alpha1)
+    z = _dist.norm_isf(alpha1)
     out: dict[str, Any] = {"df": np.full(nc.shape, np.inf)}
     with np.errstate(invalid="ignore", divide="ignore"):
         if m.relative:
@@ -94,7 +94,7 @@ def _fixed_interval(
             ea, se = mt - mc, np.sqrt(vt + vc)
             method = {"proportion": "wald", "mean": "normal", "ratio": "delta"}[m.kind]
         lo, hi = ea - z * se, ea + z * se
-        p_value = 2 * stats.norm.sf(np.abs(ea / se))
+        p_value = 2 * _dist.norm_sf(np.abs(ea / se))
         if m.kind == "mean" and not m.relative and not cuped:
             w = _prop.welch_ttest(mt, vt * nt, nt, mc, vc * nc, nc, alpha=2 * alpha1)
             out["df"], lo, hi, p_value, method = w.df, w.ci_low, w.ci_high, w.p_value, "welch"
@@ -243,20 +243,20 @@ def _metric_path(
             )
             dlo, dhi = cs_lo, cs_hi
         else:
-            p_harm = np.where(ok, stats.t.sf(h / se, fx["df"]), np.nan)
+            p_harm = np.where(ok, _dist.t_sf(h / se, fx["df"]), np.nan)
             dlo, dhi = fx["lo"], fx["hi"]
         row = np.where(ok, classify(ea, dlo, dhi, margin_a, direction=m.direction), 1)
-        z1 = stats.norm.isf(cfg.alpha1)
+        z1 = _dist.norm_isf(cfg.alpha1)
         if cfg.sequential:  # power of the sequence at the current size, true effect 0
-            design_power = stats.norm.cdf((mh - hw) / se)
+            design_power = _dist.norm_cdf((mh - hw) / se)
         else:
-            design_power = stats.norm.sf(z1 - mh / se)
+            design_power = _dist.norm_sf(z1 - mh / se)
         if cfg.sequential:
             n_needed = _seq.sample_size_for_margin(
                 mh, n * se**2, n_star=n_star, alpha=cfg.alpha1, power=cfg.power
             )
         else:
-            n_needed = n * (se * (z1 + stats.norm.ppf(cfg.power)) / mh) ** 2
+            n_needed = n * (se * (z1 + _dist.norm_ppf(cfg.power)) / mh) ** 2
         days_needed = np.maximum(n_needed - n, 0.0) / rate
     days_needed = np.where(np.isin(row, (2, 3, 4, 5)), 0.0, days_needed)
     days_needed = np.where(np.isfinite(se) & (se > 0), days_needed, np.nan)

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from mlopskit.stats import dist as _dist
 from mlopskit.stats.maturity import chain_ladder
 
 _DAY = pd.Timedelta(days=1)
@@ -212,7 +212,7 @@ def window_bias(
         b_a = b_eff = float(b_abs)
     share = abs(b_a) / abs(margin_a) if margin_a else float("nan")
     se_log = float(np.hypot(mt.se / ft, mc.se / fc))
-    z = float(stats.norm.isf(alpha1))
+    z = float(_dist.norm_isf(alpha1))
     significant = bool(abs(np.log(r)) > z * se_log) if np.isfinite(se_log) else False
     return b_eff, float(share), bool(share > tolerance and significant)
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from mlopskit import _display
 from mlopskit.policy import CanaryPolicy, Policy
+from mlopskit.stats import dist as _dist
 from mlopskit.stats import power as _power
 from mlopskit.stats import seqpower as _sp
 from mlopskit.stats import sequential as _seq
@@ -110,9 +110,9 @@ class CanaryPlan:
         n = np.asarray(n_total, dtype=float)
         gap, s2 = self.analysis_scale(canary_share)
         se = np.sqrt(s2 / n)
-        z = stats.norm.isf(self.alpha)
+        z = _dist.norm_isf(self.alpha)
         if not self.sequential:
-            return np.asarray(stats.norm.sf(z - gap / se), dtype=float)
+            return np.asarray(_dist.norm_sf(z - gap / se), dtype=float)
         if self.daily_units and self.binomial:
             k = self.canary_share if canary_share is None else canary_share
             n_star = (self.planned_days or 28.0) * self.daily_units
@@ -163,7 +163,7 @@ class CanaryPlan:
             return np.asarray(out, dtype=float).reshape(n.shape)
         rho2 = _seq.rho_squared(self.alpha, n, one_sided=True)
         h = _seq.half_width(n, s2 * np.ones_like(n), rho2, self.alpha, one_sided=True)
-        return np.asarray(stats.norm.cdf((gap - h) / se), dtype=float)
+        return np.asarray(_dist.norm_cdf((gap - h) / se), dtype=float)
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -379,7 +379,7 @@ def sample_size(
         sequential=sequential, planned_days=planned_days, policy=cfg,
     )  # fmt: skip
     gap, s2 = probe.analysis_scale()
-    z_sum = stats.norm.isf(a) + stats.norm.ppf(pw)
+    z_sum = _dist.norm_isf(a) + _dist.norm_ppf(pw)
     if not gap > 0:
         n = float("inf")
     elif not sequential:
@@ -531,7 +531,7 @@ def minimum_detectable_effect(
     elif sequential:
         se = np.sqrt(s2 / n)
         rho2 = _seq.rho_squared(a, n, one_sided=True)
-        gap = float(_seq.half_width(n, s2, rho2, a, one_sided=True)) + stats.norm.ppf(pw) * se
+        gap = float(_seq.half_width(n, s2, rho2, a, one_sided=True)) + _dist.norm_ppf(pw) * se
     else:
-        gap = (stats.norm.isf(a) + stats.norm.ppf(pw)) * float(np.sqrt(s2 / n))
+        gap = (_dist.norm_isf(a) + _dist.norm_ppf(pw)) * float(np.sqrt(s2 / n))
     return float(np.expm1(gap)) if relative else float(gap)

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+
+from mlopskit.stats import dist as _dist
 
 MaturityFn = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
@@ -282,7 +283,7 @@ def eventual_rate(
     nn = np.asarray(n, dtype=float)
     f = np.asarray(maturity, dtype=float)
     fse = np.asarray(maturity_se, dtype=float)
-    z = float(stats.norm.isf(alpha / 2))
+    z = float(_dist.norm_isf(alpha / 2))
     suppressed = ~(f >= min_maturity) | ~(nn > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = c / nn
@@ -346,6 +347,8 @@ class CountForecast:
 def _increment(mean: NDArray[np.float64], rate_cv: float) -> Any:
     """Distribution of the labelled count still to come, with mean ``mean``: Poisson, or the
     Poisson–Gamma (negative binomial) mixture with variance ``m + (rate_cv·m)²``."""
+    from scipy import stats  # on first use: ~1 s to import, off the canary path
+
     if rate_cv > 0:
         shape = 1.0 / rate_cv**2
         return stats.nbinom(shape, shape / (shape + mean))

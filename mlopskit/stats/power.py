@@ -24,8 +24,8 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, stats
 
+from mlopskit.stats import dist as _dist
 from mlopskit.stats.proportions import _check_alpha
 
 FloatArray = NDArray[np.float64]
@@ -77,13 +77,13 @@ def power_normal(
     eff = np.asarray(effect, dtype=float)
     if margin != 0:
         good = (margin - eff) * np.sign(margin)
-        return np.asarray(stats.norm.sf(stats.norm.isf(alpha) - good / se), dtype=float)
+        return np.asarray(_dist.norm_sf(_dist.norm_isf(alpha) - good / se), dtype=float)
     if alternative == "one-sided":
-        return np.asarray(stats.norm.sf(stats.norm.isf(alpha) - np.abs(eff) / se), dtype=float)
+        return np.asarray(_dist.norm_sf(_dist.norm_isf(alpha) - np.abs(eff) / se), dtype=float)
     if alternative != "two-sided":
         raise ValueError(f"`alternative` must be 'two-sided' or 'one-sided'; got {alternative!r}.")
-    z = stats.norm.isf(alpha / 2)
-    return np.asarray(stats.norm.sf(z - eff / se) + stats.norm.cdf(-z - eff / se), dtype=float)
+    z = _dist.norm_isf(alpha / 2)
+    return np.asarray(_dist.norm_sf(z - eff / se) + _dist.norm_cdf(-z - eff / se), dtype=float)
 
 
 def sample_size_normal(
@@ -109,14 +109,14 @@ def sample_size_normal(
     _check_share(canary_share)
     if margin != 0:
         gap = (margin - effect) * np.sign(margin)
-        za = stats.norm.isf(alpha)
+        za = _dist.norm_isf(alpha)
     else:
         gap = abs(effect)
-        za = stats.norm.isf(alpha / 2 if alternative == "two-sided" else alpha)
+        za = _dist.norm_isf(alpha / 2 if alternative == "two-sided" else alpha)
     if not gap > 0:
         return float("inf")
     unit_var = sd_canary**2 / canary_share + sd_control**2 / (1 - canary_share)
-    return float((za + stats.norm.ppf(power)) ** 2 * unit_var / gap**2)
+    return float((za + _dist.norm_ppf(power)) ** 2 * unit_var / gap**2)
 
 
 def minimum_detectable_effect_normal(
@@ -136,9 +136,9 @@ def minimum_detectable_effect_normal(
     """
     _check_alpha(alpha)
     _check_power(power)
-    za = stats.norm.isf(alpha / 2 if alternative == "two-sided" else alpha)
+    za = _dist.norm_isf(alpha / 2 if alternative == "two-sided" else alpha)
     se = se_unbalanced(n_total, canary_share, sd_canary, sd_control)
-    return float((za + stats.norm.ppf(power)) * se)
+    return float((za + _dist.norm_ppf(power)) * se)
 
 
 def proportion_sds(p_control: float, effect: float) -> tuple[float, float]:
@@ -182,8 +182,8 @@ def sample_size_proportions(
         std_null = np.sqrt(p_pool * (1 - p_pool) * (1 / k + 1 / (1 - k)))
     else:
         std_null = std_alt
-    za = stats.norm.isf(alpha / 2 if alternative == "two-sided" else alpha)
-    zb = stats.norm.ppf(power)
+    za = _dist.norm_isf(alpha / 2 if alternative == "two-sided" else alpha)
+    zb = _dist.norm_ppf(power)
     return float(((za * std_null + zb * std_alt) / effect) ** 2)
 
 
@@ -209,6 +209,8 @@ def solve_n_for_power(
         return float("inf")
     if g(0.0) >= 0:
         return 1.0
+    from scipy import optimize  # on first use: off the canary path
+
     return float(np.exp(optimize.brentq(g, 0.0, np.log(upper), xtol=1e-12)))
 
 

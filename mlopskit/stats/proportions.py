@@ -9,7 +9,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+
+from mlopskit.stats import dist as _dist
 
 
 def _check_alpha(alpha: float) -> None:
@@ -30,7 +31,7 @@ def wilson_ci(
     n = np.asarray(nobs, dtype=float)
     if np.any(x < 0) or np.any(x > n):
         raise ValueError("`count` must satisfy 0 ≤ count ≤ nobs.")
-    z = stats.norm.isf(alpha / 2)
+    z = _dist.norm_isf(alpha / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = x / n
         denom = 1 + z**2 / n
@@ -99,7 +100,7 @@ def diff_proportions(
         pt, pc = xt / nt, xc / nc
         se = np.sqrt(pt * (1 - pt) / nt + pc * (1 - pc) / nc)
     d = pt - pc
-    z = stats.norm.isf(alpha / 2)
+    z = _dist.norm_isf(alpha / 2)
     return Difference(d, se, d - z * se, d + z * se)
 
 
@@ -124,7 +125,7 @@ def ztest_proportions_pooled(
         se = np.sqrt(pool * (1 - pool) * (1 / nt + 1 / nc))
         z = (xt / nt - xc / nc) / se
     z = np.where(se > 0, z, np.nan)
-    return z, 2 * stats.norm.sf(np.abs(z))
+    return z, 2 * _dist.norm_sf(np.abs(z))
 
 
 def newcombe_ci(
@@ -205,8 +206,8 @@ def welch_ttest(
         se = np.sqrt(se2)
         d = mt - mc
         t = d / se
-    p = 2 * stats.t.sf(np.abs(t), df)
-    half = stats.t.isf(alpha / 2, df) * se
+    p = 2 * _dist.t_sf(np.abs(t), df)
+    half = _dist.t_isf(alpha / 2, df) * se
     return WelchResult(d, se, t, df, p, d - half, d + half)
 
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
+from mlopskit.stats import dist as _dist
 from mlopskit.stats.proportions import _check_alpha, _f
 
 FloatArray = NDArray[np.float64]
@@ -157,7 +157,7 @@ def sample_size_for_margin(
     """
     gap, s2_, ns = np.broadcast_arrays(_f(margin) - _f(true_effect), _f(s2), _f(n_star))
     rho2 = rho_squared(alpha, np.where(ns > 0, ns, 1.0), one_sided=True)
-    z = stats.norm.ppf(power)
+    z = _dist.norm_ppf(power)
     with np.errstate(invalid="ignore", divide="ignore"):
         s = np.sqrt(s2_)
 

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
+
+from mlopskit.stats import dist as _dist
 
 FloatArray = NDArray[np.float64]
 
@@ -94,7 +96,7 @@ def chisquare_p(counts: ArrayLike, shares: ArrayLike) -> FloatArray:
     with np.errstate(invalid="ignore", divide="ignore"):
         e = n * a
         chi2 = ((x - e) ** 2 / e).sum(axis=0)
-    return np.where(n > 0, stats.chi2.sf(chi2, th.size - 1), np.nan)
+    return np.where(n > 0, _dist.chi2_sf(chi2, th.size - 1), np.nan)
 
 
 def missing_split_p(
