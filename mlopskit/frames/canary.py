@@ -204,7 +204,8 @@ def canary_validate(
     losses and latencies ≥ 0), a ``unit_id`` present in both arms is an assignment leak and
     a ``unit_id`` repeated within one arm means the log is per event: both are errors (the
     analysis unit must be the randomization unit; aggregate events per unit first).
-    (:func:`canary_scan` runs the same checks inside the aggregation query.)
+    (:func:`~mlopskit.frames.canary_pass.canary_scan` runs the same checks inside its
+    aggregation query.)
     """
     plan = _canary_plan(data, columns, needed, frame)
     lf = plan.run()

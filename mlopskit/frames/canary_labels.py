@@ -64,7 +64,7 @@ def canary_label_arrivals(
     unit's label-dependent value arrived (cohort × delay sums per arm) and the all-labels
     sums at ``as_of`` (the sensitivity row). Needs ``label_ts``; rows after ``as_of`` are
     dropped, labels arriving after ``as_of`` are unknown (0).
-    (:func:`~mlopskit.frames.canary_scan.canary_scan` computes the same sums inside the
+    (:func:`~mlopskit.frames.canary_pass.canary_scan` computes the same sums inside the
     daily pass's group-by.)"""
     parts = arrival_parts(lf, specs, as_of=as_of, horizon_days=horizon_days)
     if parts is None:
