@@ -62,3 +62,17 @@ def test_scalars_come_back_as_numpy_floats() -> None:
         (dist.chi2_sf(3.0, 1), stats.chi2.sf(3.0, 1)),
     ]:
         assert type(got) is type(ref) and got == ref
+
+
+def test_a_pandas_series_comes_back_as_an_array_like_scipy() -> None:
+    import pandas as pd
+
+    s = pd.Series([0.1, 1.3, -2.0], index=[5, 6, 7])
+    for got, ref in [
+        (dist.norm_cdf(s), stats.norm.cdf(s)),
+        (dist.norm_sf(s), stats.norm.sf(s)),
+        (dist.t_sf(s, pd.Series([3.0, 4.0, 5.0])), stats.t.sf(s, pd.Series([3.0, 4.0, 5.0]))),
+        (dist.norm_isf(s.abs() / 10), stats.norm.isf(s.abs() / 10)),
+    ]:
+        assert type(got) is type(ref) is np.ndarray
+        _same(got, ref)

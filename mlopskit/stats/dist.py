@@ -24,44 +24,48 @@ def _out(v: Any) -> Any:
     return v[()] if v.ndim == 0 else v
 
 
+def _a(x: Any) -> Any:
+    """Inputs as float arrays (a pandas Series in, an array out, as scipy.stats does)."""
+    return np.asarray(x, dtype=float)
+
+
 def norm_cdf(x: Any) -> Any:
     """``scipy.stats.norm.cdf(x)``."""
-    return special.ndtr(x)
+    return special.ndtr(_a(x))
 
 
 def norm_sf(x: Any) -> Any:
     """``scipy.stats.norm.sf(x)``."""
-    return special.ndtr(-np.asarray(x, dtype=float))[()]
+    return special.ndtr(-_a(x))
 
 
 def norm_ppf(q: Any) -> Any:
     """``scipy.stats.norm.ppf(q)``."""
-    return special.ndtri(q)
+    return special.ndtri(_a(q))
 
 
 def norm_isf(q: Any) -> Any:
     """``scipy.stats.norm.isf(q)``."""
-    return -special.ndtri(q)
+    return -special.ndtri(_a(q))
 
 
 def t_sf(x: Any, df: Any) -> Any:
     """``scipy.stats.t.sf(x, df)``."""
-    return special.stdtr(df, -np.asarray(x, dtype=float))[()]
+    return special.stdtr(_a(df), -_a(x))
 
 
 def t_isf(q: Any, df: Any) -> Any:
     """``scipy.stats.t.isf(q, df)`` (``+inf`` at ``q = 0``, ``−inf`` at ``q = 1``, ``nan``
     unless ``df > 0``)."""
-    q = np.asarray(q, dtype=float)
+    q, df = _a(q), _a(df)
     v = np.where(q == 0, np.inf, np.where(q == 1, -np.inf, -special.stdtrit(df, q)))
-    return _out(np.where(np.asarray(df, dtype=float) > 0, v, np.nan))
+    return _out(np.where(df > 0, v, np.nan))
 
 
 def chi2_sf(x: Any, df: Any) -> Any:
     """``scipy.stats.chi2.sf(x, df)`` (1 below 0; ``nan`` unless ``df > 0``; with an
     infinite ``df`` 1 for finite ``x``, 0 at ``+inf``)."""
-    x = np.asarray(x, dtype=float)
-    df = np.asarray(df, dtype=float)
+    x, df = _a(x), _a(df)
     ok = df > 0
     at_inf = np.where(np.isnan(x), np.nan, np.where(np.isposinf(x), 0.0, 1.0))
     inner = np.where(np.isposinf(df), at_inf, special.chdtrc(df, x))
