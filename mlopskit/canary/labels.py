@@ -20,6 +20,18 @@ standard error; a biased label metric is not decided on that window (CONTINUE, w
 window and date that would be unbiased), in either direction: a bias towards the canary
 would PROMOTE a worse model, one against it ROLLBACK a good one. Justified by simulation
 in tests/test_canary_label_windows.py.
+
+**Late labels (heavy tails).** The ratio ``F̂_t/F̂_c`` is a value-weighted chain ladder:
+when a few huge values arrive late in one arm its Mack SE is enormous and the rule above
+has no power (canary ``F̂(7)`` 0.0007 vs control 0.71, "not significant") — and a window
+that misses all of them PROMOTEd a canary whose all-labels difference was 200× the
+margin. The late-labels guard (:func:`late_excess`, :func:`late_guard`) tests the same
+question on unit-level sums: on the cohorts whose horizon has elapsed, the canary's label
+mass arriving after ``W`` beyond what the control's late-to-window ratio predicts, with
+its delta-method SE. A window decision is refused (CONTINUE) when that excess works
+against the decision beyond ``τ·|Δ|`` at one-sided α; under equal arms it fires with
+probability ≤ α per look, whatever the tail (simulated in
+tests/test_canary_late_labels.py).
 """
 
 from __future__ import annotations
@@ -54,6 +66,11 @@ class LabelArrivals:
     sign : +1 when the metric grows with arriving labels, −1 when it shrinks (negated label).
     all_labels : ``{arm: ArmStats}`` every exposed unit, every label arrived by ``as_of``
         (the sensitivity row); may be empty.
+    delay_squares, delay_cross : ``{arm: (D, K)}`` like ``delay_sums``, of the part squared
+        and of the part times the unit's denominator (ratios; the part itself otherwise);
+        base_squares : ``{arm: (D,)}`` ``Σ denominator²`` (ratios; units otherwise). They
+        give the late-labels guard its unit-level variance; ``None`` (hand-built arrivals
+        without them): the guard is not computed (``nan``, not guarded).
     """
 
     day_starts: np.ndarray
@@ -62,6 +79,9 @@ class LabelArrivals:
     delay_sums: Mapping[str, np.ndarray]
     sign: float = 1.0
     all_labels: Mapping[str, Any] | None = None
+    delay_squares: Mapping[str, np.ndarray] | None = None
+    delay_cross: Mapping[str, np.ndarray] | None = None
+    base_squares: Mapping[str, np.ndarray] | None = None
     starts_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
 
     def __post_init__(self) -> None:
@@ -150,6 +170,12 @@ class LabelWindow:
     all_labels_uncapped_effect, all_labels_uncapped_low, all_labels_uncapped_high : a
         capped metric's uncapped difference on all labels, with its CI (``nan`` without a
         cap) — another quantity than ``all_labels_effect``, shown labelled as uncapped.
+    late_excess, late_excess_low, late_excess_high : the late-labels guard's statistic
+        (:func:`late_excess`) on the effect's scale with its fixed ``1 − 2α`` CI: the
+        canary's label mass after W beyond what the control's maturing predicts (``nan``
+        before the first cohort is ``horizon`` days old, or W = horizon); late_excess_share
+        ``|excess|/|Δ|`` on the analysis scale; late_guarded : the guard refused the
+        window's decision at this look.
     window_closes : when the last exposed unit's window elapses (``last exposure + W``).
     unbiased_window : a window at which both arms have ``F̂ ≥ 0.95`` (``nan`` if none is
         observed), with ``unbiased_date`` = last exposure + it.
@@ -178,6 +204,11 @@ class LabelWindow:
     all_labels_uncapped_effect: float = float("nan")
     all_labels_uncapped_low: float = float("nan")
     all_labels_uncapped_high: float = float("nan")
+    late_excess: float = float("nan")
+    late_excess_low: float = float("nan")
+    late_excess_high: float = float("nan")
+    late_excess_share: float = float("nan")
+    late_guarded: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -232,3 +263,110 @@ def unbiased_window(
             return float("nan")
         first.append(float(x[hit[0]]))
     return max(first)
+
+
+@dataclass(frozen=True, slots=True)
+class LateExcess:
+    """The late-labels guard's statistic at one look (module docstring, "late labels").
+
+    ``excess``: the canary's label-dependent mass arriving after ``W`` (and within the
+    horizon) beyond what it would be if the canary's labels matured like the control's,
+    on the analysis scale (log for relative metrics), signed like the effect; ``se`` its
+    standard error (delta method on unit-level sums); ``effect``/``low``/``high`` the same
+    on the effect's scale with a fixed ``1 − 2α`` interval; ``units`` the units (per arm)
+    of the cohorts used (those at least ``horizon`` days old)."""
+
+    excess: float
+    se: float
+    effect: float
+    low: float
+    high: float
+    units_control: float
+    units_canary: float
+
+
+_NO_LATE = LateExcess(*(float("nan"),) * 5, 0.0, 0.0)
+
+
+def late_excess(
+    arr: LabelArrivals,
+    t: pd.Timestamp,
+    window: float,
+    horizon: int,
+    relative: bool,
+    mean_canary: float,
+    alpha1: float,
+) -> LateExcess:
+    """Late-labels excess of the canary at look ``t`` on the cohorts whose horizon has
+    elapsed (every label within the horizon observable).
+
+    Per arm, per unit of base (units, or ``Σ x`` for ratios): ``P`` the label part arrived
+    within ``W`` (whole-day delays ``< ⌈W⌉``), ``L`` the part arrived after it (``⌈W⌉ ≤
+    delay < H``); ``r = L_c/P_c`` the control's late-to-window ratio. The excess
+    ``D = L_t − r·P_t`` is 0 when the arms mature alike (whatever the tail), and is the
+    canary's eventual extra on top of its window mean otherwise. Variance (delta method,
+    unit-level, a unit's label falls in one delay cell so ``late·win = 0``):
+    ``Var = Σ_t(l − r·w − D·x)²/X_t² + P_t²·Σ_c(l − r·w)²/S_{w,c}²``. Unlike the chain
+    ladder's ratio ``F̂_t/F̂_c`` (Mack SE over a few cohorts' totals, no power when a few
+    huge values arrive late), this is a unit-level mean difference: 30 late losses of
+    50,000–200,000 among 4,000 canary units give z ≈ 5. The analysis scale: absolute
+    ``s·D`` (``s`` the label's sign); relative ``ln(1 + s·D/E)``, ``E = m_t + s·r·P_t``
+    the canary's eventual mean had it matured like the control."""
+    if arr.delay_squares is None or arr.delay_cross is None or arr.base_squares is None:
+        return _NO_LATE
+    age = _ages(arr, t)
+    done = age >= horizon
+    w = int(np.ceil(window - 1e-9))
+    if not done.any() or w >= horizon:
+        return _NO_LATE
+    out: dict[str, tuple[float, ...]] = {}
+    for arm in ("control", "canary"):
+        k = np.asarray(arr.delay_sums[arm], dtype=float)[done]
+        q = np.asarray(arr.delay_squares[arm], dtype=float)[done]
+        c = np.asarray(arr.delay_cross[arm], dtype=float)[done]
+        x = float(np.asarray(arr.base[arm], dtype=float)[done].sum())
+        x2 = float(np.asarray(arr.base_squares[arm], dtype=float)[done].sum())
+        hh = min(horizon, k.shape[1])
+        out[arm] = (
+            x, x2, k[:, :w].sum(), q[:, :w].sum(), c[:, :w].sum(),
+            k[:, w:hh].sum(), q[:, w:hh].sum(), c[:, w:hh].sum(),
+        )  # fmt: skip
+    xc, _, swc, qwc, _, slc, qlc, _ = out["control"]
+    xt, x2t, swt, qwt, cwt, slt, qlt, clt = out["canary"]
+    if not (xc > 0 and xt > 0 and swc > 0):
+        return LateExcess(*(float("nan"),) * 5, xc, xt)
+    r = slc / swc
+    pt, lt = swt / xt, slt / xt
+    d = lt - r * pt
+    var_t = (qlt + r * r * qwt + d * d * x2t - 2 * d * clt + 2 * r * d * cwt) / xt**2
+    var_r = (qlc + r * r * qwc) / swc**2
+    se = float(np.sqrt(max(var_t, 0.0) + pt * pt * max(var_r, 0.0)))
+    s = arr.sign
+    z = float(stats.norm.isf(alpha1))
+    if relative:
+        e = mean_canary + s * r * pt
+        if not (e > 0 and e + s * d > 0):
+            return LateExcess(*(float("nan"),) * 5, xc, xt)
+        ex, se_a = float(np.log1p(s * d / e)), se / e
+        back = np.expm1
+    else:
+        ex, se_a = float(s * d), se
+        back = float
+    return LateExcess(
+        ex, se_a, float(back(ex)), float(back(ex - z * se_a)), float(back(ex + z * se_a)), xc, xt
+    )
+
+
+def late_guard(
+    late: LateExcess, sign_metric: float, row: int, margin_a: float, alpha1: float, tol: float
+) -> bool:
+    """Whether the late labels refuse the window's decision ``row``: for a non-inferior
+    row (2/3) a late excess against the canary beyond ``tol·|margin|`` shown at one-sided
+    ``alpha1`` (``(h − τ|Δ|)/SE > z``, ``h`` harm-oriented); for a harm row (4/5) the same
+    in the canary's favour. Equal arms fire with probability ≤ α per look (the null
+    ``h = 0`` is inside ``|h| ≤ τ|Δ|``), and a firing only delays (CONTINUE)."""
+    if row not in (2, 3, 4, 5) or not (np.isfinite(late.excess) and late.se > 0):
+        return False
+    h = sign_metric * late.excess * (1.0 if row in (2, 3) else -1.0)
+    z = float(stats.norm.isf(alpha1))
+    return bool((h - tol * abs(margin_a)) / late.se > z)
