@@ -274,7 +274,7 @@ class LateExcess:
     on the analysis scale (log for relative metrics), signed like the effect; ``se`` its
     standard error (delta method on unit-level sums); ``effect``/``low``/``high`` the same
     on the effect's scale with a fixed ``1 − 2α`` interval; ``units`` the units (per arm)
-    of the cohorts used (those at least ``horizon`` days old)."""
+    of the cohorts (all exposed cohorts; each delay column uses those old enough)."""
 
     excess: float
     se: float
@@ -297,16 +297,23 @@ def late_excess(
     mean_canary: float,
     alpha1: float,
 ) -> LateExcess:
-    """Late-labels excess of the canary at look ``t`` on the cohorts whose horizon has
-    elapsed (every label within the horizon observable).
+    """Late-labels excess of the canary at look ``t`` (``_NO_LATE`` until the oldest
+    cohort has reached the horizon: every delay column must be observed).
 
     Per arm, per unit of base (units, or ``Σ x`` for ratios): ``P`` the label part arrived
     within ``W`` (whole-day delays ``< ⌈W⌉``), ``L`` the part arrived after it (``⌈W⌉ ≤
-    delay < H``); ``r = L_c/P_c`` the control's late-to-window ratio. The excess
+    delay < H``), each the sum over delay columns ``j`` of the column's mean ``μ_j =
+    Σ part_j/Σ base`` over the cohorts old enough to observe column ``j`` (the additive,
+    per-delay estimate: every observed cell is used, no chain-ladder ratio);
+    ``r = L_c/P_c`` the control's late-to-window ratio. The excess
     ``D = L_t − r·P_t`` is 0 when the arms mature alike (whatever the tail), and is the
     canary's eventual extra on top of its window mean otherwise. Variance (delta method,
-    unit-level, a unit's label falls in one delay cell so ``late·win = 0``):
-    ``Var = Σ_t(l − r·w − D·x)²/X_t² + P_t²·Σ_c(l − r·w)²/S_{w,c}²``. Unlike the chain
+    unit-level; a unit's label falls in one delay cell): the sum of squared influences
+    ``φ_i = Σ_j c_j(l_ij − μ_j·x_i)/B_j`` over the columns the unit's cohort observes, with
+    ``c_j = 1`` (late) / ``−r`` (window) in the canary and ``P_t/P_c``·(1 / ``−r``) in the
+    control (the ratio ``r̂``), computed from the cells' ``Σ part``, ``Σ part²``,
+    ``Σ part·x`` and the cohorts' ``Σ x²``. With every cohort past the horizon it is
+    ``Σ_t(l − r·w − D·x)²/X_t² + P_t²·Σ_c(l − r·w)²/S_{w,c}²``. Unlike the chain
     ladder's ratio ``F̂_t/F̂_c`` (Mack SE over a few cohorts' totals, no power when a few
     huge values arrive late), this is a unit-level mean difference: 30 late losses of
     50,000–200,000 among 4,000 canary units give z ≈ 5. The analysis scale: absolute
@@ -315,32 +322,50 @@ def late_excess(
     if arr.delay_squares is None or arr.delay_cross is None or arr.base_squares is None:
         return _NO_LATE
     age = _ages(arr, t)
-    done = age >= horizon
     w = int(np.ceil(window - 1e-9))
-    if not done.any() or w >= horizon:
+    k_max = min(horizon, np.asarray(arr.delay_sums["control"]).shape[1])
+    if w >= k_max or not np.max(age, initial=0.0) >= k_max:
         return _NO_LATE
-    out: dict[str, tuple[float, ...]] = {}
+    # column j (delay [j, j+1) days) is complete for the cohorts at least j + 1 days old
+    obs = age[:, None] >= np.arange(1, k_max + 1)[None, :]  # (D, K)
+    late = np.arange(k_max) >= w
+    cols: dict[str, tuple[np.ndarray, ...]] = {}
     for arm in ("control", "canary"):
-        k = np.asarray(arr.delay_sums[arm], dtype=float)[done]
-        q = np.asarray(arr.delay_squares[arm], dtype=float)[done]
-        c = np.asarray(arr.delay_cross[arm], dtype=float)[done]
-        x = float(np.asarray(arr.base[arm], dtype=float)[done].sum())
-        x2 = float(np.asarray(arr.base_squares[arm], dtype=float)[done].sum())
-        hh = min(horizon, k.shape[1])
-        out[arm] = (
-            x, x2, k[:, :w].sum(), q[:, :w].sum(), c[:, :w].sum(),
-            k[:, w:hh].sum(), q[:, w:hh].sum(), c[:, w:hh].sum(),
-        )  # fmt: skip
-    xc, _, swc, qwc, _, slc, qlc, _ = out["control"]
-    xt, x2t, swt, qwt, cwt, slt, qlt, clt = out["canary"]
-    if not (xc > 0 and xt > 0 and swc > 0):
+        ks, qs, cs = (
+            np.where(obs, np.asarray(v[arm], dtype=float)[:, :k_max], 0.0)
+            for v in (arr.delay_sums, arr.delay_squares, arr.delay_cross)
+        )
+        x = np.asarray(arr.base[arm], dtype=float)
+        b = (obs * x[:, None]).sum(axis=0)  # B_j: base of the cohorts observing column j
+        cols[arm] = (ks, qs, cs, x, np.asarray(arr.base_squares[arm], dtype=float), b)
+    if not all((cols[a][5] > 0).all() for a in cols):
+        return _NO_LATE
+
+    def means(arm: str) -> tuple[float, float, np.ndarray]:
+        ks, b = cols[arm][0], cols[arm][5]
+        mu = ks.sum(axis=0) / b  # per column, per unit of base
+        return float(mu[~late].sum()), float(mu[late].sum()), mu
+
+    def var(arm: str, c_late: float, c_win: float) -> float:
+        """Σ_i φ_i² for the linear combination Σ_j c_j·μ_j (c_j = c_late or c_win),
+        from the cells' sums: φ_i = g_{c,j_i}·l_i − x_i·h_c, ``g_cj = c_j/B_j`` on the
+        columns cohort ``c`` observes, ``h_c = Σ_j g_cj·μ_j``."""
+        ks, qs, cs, _, x2, b = cols[arm]
+        mu = ks.sum(axis=0) / b
+        g = np.where(obs, np.where(late, c_late, c_win)[None, :] / b[None, :], 0.0)
+        h = (g * mu[None, :]).sum(axis=1)
+        return float(((g * g * qs).sum(axis=1) - 2 * h * (g * cs).sum(axis=1) + h * h * x2).sum())
+
+    pc, lc, _ = means("control")
+    pt, lt, _ = means("canary")
+    xc, xt = float(cols["control"][3].sum()), float(cols["canary"][3].sum())
+    if not pc > 0:
         return LateExcess(*(float("nan"),) * 5, xc, xt)
-    r = slc / swc
-    pt, lt = swt / xt, slt / xt
+    r = lc / pc
     d = lt - r * pt
-    var_t = (qlt + r * r * qwt + d * d * x2t - 2 * d * clt + 2 * r * d * cwt) / xt**2
-    var_r = (qlc + r * r * qwc) / swc**2
-    se = float(np.sqrt(max(var_t, 0.0) + pt * pt * max(var_r, 0.0)))
+    var_t = var("canary", 1.0, -r)
+    var_r = var("control", pt / pc, -pt * r / pc)  # P_t²·Var(r̂), delta method
+    se = float(np.sqrt(max(var_t, 0.0) + max(var_r, 0.0)))
     s = arr.sign
     z = float(stats.norm.isf(alpha1))
     if relative:
