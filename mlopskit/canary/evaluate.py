@@ -261,6 +261,16 @@ def _metric_path(
         else:
             n_needed = n * (se * (z1 + stats.norm.ppf(cfg.power)) / mh) ** 2
         days_needed = np.maximum(n_needed - n, 0.0) / rate
+    # burn-in: the units needed for each arm's events to reach min_events at its current
+    # events per unit (unknown without any event); a burn-in wait is at least that long
+    with np.errstate(invalid="ignore", divide="ignore"):
+        short = [
+            np.where(a["events"] >= cfg.min_events, n, n * cfg.min_events / a["events"])
+            for a in (c, t)
+        ]
+        days_events = np.maximum(np.maximum(*short) - n, 0.0) / rate
+    days_needed = np.where(gate == 1, np.fmax(days_needed, days_events), days_needed)
+    days_needed = np.where((gate == 1) & ~np.isfinite(days_events), np.nan, days_needed)
     days_needed = np.where(np.isin(row, (2, 3, 4, 5)), 0.0, days_needed)
     days_needed = np.where(np.isfinite(se) & (se > 0), days_needed, np.nan)
     miss_p = _srm_stats.missing_split_p(

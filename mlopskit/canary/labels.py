@@ -285,6 +285,7 @@ class LateExcess:
     units_canary: float
 
 
+LATE_LEVEL = 0.2  # the guard tests at α/5 (see late_guard)
 _NO_LATE = LateExcess(*(float("nan"),) * 5, 0.0, 0.0)
 
 
@@ -363,7 +364,14 @@ def late_excess(
         return LateExcess(*(float("nan"),) * 5, xc, xt)
     r = lc / pc
     d = lt - r * pt
-    var_t = var("canary", 1.0, -r)
+    # the canary's term with the per-unit variance pooled over both arms (a score-type
+    # test: under equal arms both estimate it, and the control's 1/κ more units keep a
+    # few huge canary values from inflating the SE that judges them; with the canary's
+    # own variance a Pareto(1.5) late tail 30× the margin was "not significant" in 18% of
+    # runs at z_{0.025}, pooled in 0.5% at z_{0.005})
+    s_t = var("canary", 1.0, -r) * xt
+    s_c = var("control", 1.0, -r) * xc
+    var_t = (xc * s_c + xt * s_t) / (xc + xt) / xt
     var_r = var("control", pt / pc, -pt * r / pc)  # P_t²·Var(r̂), delta method
     se = float(np.sqrt(max(var_t, 0.0) + max(var_r, 0.0)))
     s = arr.sign
@@ -388,10 +396,13 @@ def late_guard(
     """Whether the late labels refuse the window's decision ``row``: for a non-inferior
     row (2/3) a late excess against the canary beyond ``tol·|margin|`` shown at one-sided
     ``alpha1`` (``(h − τ|Δ|)/SE > z``, ``h`` harm-oriented); for a harm row (4/5) the same
-    in the canary's favour. Equal arms fire with probability ≤ α per look (the null
-    ``h = 0`` is inside ``|h| ≤ τ|Δ|``), and a firing only delays (CONTINUE)."""
+    in the canary's favour. The test is one-sided at ``α·LATE_LEVEL`` (α/5): the pooled-
+    variance z has a heavier right tail than normal when both arms carry a heavy late tail
+    (Pareto(1.5) in both arms: 5.5% above z_{0.025}, 1.5% above z_{0.005}), so the stricter
+    level keeps equal arms' false refusals ≤ α (tests/test_canary_late_labels.py). A
+    refusal is a CONTINUE (and, once every cohort is past the horizon, a lasting one)."""
     if row not in (2, 3, 4, 5) or not (np.isfinite(late.excess) and late.se > 0):
         return False
     h = sign_metric * late.excess * (1.0 if row in (2, 3) else -1.0)
-    z = float(stats.norm.isf(alpha1))
+    z = float(stats.norm.isf(alpha1 * LATE_LEVEL))
     return bool((h - tol * abs(margin_a)) / late.se > z)

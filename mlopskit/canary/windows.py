@@ -197,8 +197,8 @@ def _events_wait(ev: _Evaluation, k: int, m: Metric, st: _Settings) -> pd.Timest
     when: list[pd.Timestamp] = []
     for arm in ("control", "canary"):
         events, n = float(a[f"events_{arm}"][k]), float(a[f"n_{arm}"][k])
-        if events >= st.min_events:
-            continue
+        if events >= st.min_events or not n > 0:
+            continue  # reached, or nothing counted yet (the window's date rules)
         exposed = np.array([getattr(lk, f"units_{arm}") for lk in ev.looks], dtype=float)
         projected = exposed * events / n if n > 0 else np.zeros_like(exposed)
         if not projected[-1] >= st.min_events:
