@@ -605,9 +605,16 @@ def late_loss_looks(
                 tri = {a: arms[a]["tri"][r] for a in arms}
                 labels = {
                     metric: LabelArrivals(
-                        day_starts, t0 + pd.Timedelta(days=end), base, tri, 1.0, allv,
-                        {a: arms[a]["tri2"][r] for a in arms}, tri, base,
-                    )  # fmt: skip
+                        day_starts,
+                        t0 + pd.Timedelta(days=end),
+                        base,
+                        tri,
+                        1.0,
+                        allv,
+                        {a: arms[a]["tri2"][r] for a in arms},
+                        tri,
+                        base,
+                    )
                 }
             series.append(
                 CanaryLook(

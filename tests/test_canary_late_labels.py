@@ -154,7 +154,9 @@ def test_uncapped_heavy_tail_arriving_late_is_not_promoted(monkeypatch: pytest.M
     pol = Policy({"labels": {"horizon_days": 45}})
 
     def run() -> canary.CanaryResult:
-        return canary.canary_test(df, metrics=[m], as_of=as_of, expected_split=(0.8, 0.2), policy=pol)
+        return canary.canary_test(
+            df, metrics=[m], as_of=as_of, expected_split=(0.8, 0.2), policy=pol
+        )
 
     monkeypatch.setattr(evaluate, "LATE_GUARD", False)
     old = run()
@@ -199,7 +201,9 @@ def test_capped_metric_with_a_negated_label_is_refused_by_the_arrival_pass() -> 
     lf = frames.canary_validate(df, columns=None, needed=["loss", "flagged"])
     spec = CanaryMetricSpec("odd", (("flagged", False), ("label", True)), label_based=True, cap=0.5)
     with pytest.raises(ValueError, match="canary metric `odd`: `cap` with a negated label"):
-        frames.canary_label_arrivals(lf, [spec], as_of=START + pd.Timedelta(days=70), horizon_days=45)
+        frames.canary_label_arrivals(
+            lf, [spec], as_of=START + pd.Timedelta(days=70), horizon_days=45
+        )
 
 
 # ---- error rates (slow, seeded; through canary_test) ----------------------------------
@@ -208,7 +212,10 @@ def _rates(world: gen.LossWorld, margin: float, guard: bool) -> dict[str, float]
     try:
         m = canary.Mean("loss", "loss", margin=margin, window_days=7)
         pol = Policy({"labels": {"horizon_days": 45}})
-        res = [canary.canary_test(lk, metrics=[m], expected_split=(0.8, 0.2), policy=pol) for lk in world.looks]
+        res = [
+            canary.canary_test(lk, metrics=[m], expected_split=(0.8, 0.2), policy=pol)
+            for lk in world.looks
+        ]
     finally:
         evaluate.LATE_GUARD = True
     v = np.array([str(r.verdict) for r in res])

@@ -22,7 +22,6 @@ from mlopskit.canary.labels import LabelArrivals
 from mlopskit.canary.looks import CanaryLook, _arm_moments, _check_stats, _stack
 from mlopskit.canary.metrics import Direction, Metric
 
-
 # --------------------------------------------------------------------------------------
 # The per-metric path over looks (vectorized over looks)
 # --------------------------------------------------------------------------------------

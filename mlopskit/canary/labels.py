@@ -381,13 +381,10 @@ def late_excess(
         if not (e > 0 and e + s * d > 0):
             return LateExcess(*(float("nan"),) * 5, xc, xt)
         ex, se_a = float(np.log1p(s * d / e)), se / e
-        back = np.expm1
     else:
         ex, se_a = float(s * d), se
-        back = float
-    return LateExcess(
-        ex, se_a, float(back(ex)), float(back(ex - z * se_a)), float(back(ex + z * se_a)), xc, xt
-    )
+    b = [float(np.expm1(v)) if relative else v for v in (ex, ex - z * se_a, ex + z * se_a)]
+    return LateExcess(ex, se_a, b[0], b[1], b[2], xc, xt)
 
 
 def late_guard(

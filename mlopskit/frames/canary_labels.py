@@ -128,7 +128,9 @@ def canary_label_arrivals(
     out: dict[str, CanaryArrivals] = {}
     for i, s in enumerate(specs):
         p = f"__a{i}_"
-        base, delays, allv = {}, {}, {}
+        base: dict[str, np.ndarray] = {}
+        delays: dict[str, np.ndarray] = {}
+        allv: dict[str, dict[str, float]] = {}
         sq: dict[str, dict[str, np.ndarray]] = {"part2": {}, "partx": {}, "base2": {}}
         ratio = s.denominator is not None
         for a in ARMS:
@@ -136,9 +138,7 @@ def canary_label_arrivals(
 
             def by_day(col: str, sel: np.ndarray = sel) -> np.ndarray:
                 w = g[col].to_numpy(float)[sel]
-                return np.bincount(d_idx[sel], weights=w, minlength=len(day_starts)).astype(
-                    float
-                )
+                return np.bincount(d_idx[sel], weights=w, minlength=len(day_starts)).astype(float)
 
             base[a] = by_day(p + ("denominator_sum" if ratio else "n"))
             sq["base2"][a] = by_day(p + "denominator_sum_squares") if ratio else base[a]

@@ -325,8 +325,7 @@ class CanaryWindow:
             flag = " — arms mature differently: not decided on this window" if lw["biased"] else ""
             if lw.get("late_guarded"):
                 flag = (
-                    " — labels arriving after W differ between the arms: not decided on "
-                    "this window"
+                    " — labels arriving after W differ between the arms: not decided on this window"
                 )
             parts.append(f"{lw['metric']} {fmt.days(lw['window_days'] or 0)} ({mat}){flag}")
         horizon = self.label_windows[0]["horizon_days"]

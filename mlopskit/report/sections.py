@@ -127,7 +127,6 @@ def label_windows_frame(canary: Any, words: Any = None) -> pd.DataFrame:
                 "F̂(W) canary": fmt.percent(lw.maturity_canary, 3),
                 "bias (share of margin)": fmt.percent(lw.bias_share, 2),
                 "window biased": "yes: not decided" if lw.biased else "no",
-
                 "effect on all labels": c.value(lw.all_labels_effect),
                 "interval (all labels, fixed)": (
                     f"[{c.number(lw.all_labels_low)}, {c.number(lw.all_labels_high)}]"
