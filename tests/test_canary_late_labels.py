@@ -234,8 +234,11 @@ _WORLDS = {
     # canary worse by exactly the margin, only through a late Pareto tail
     # (Pareto(1.5, 100): ~7 late canary values of ≥ 100 per run carry the whole effect)
     "late tail at margin": (dict(tail_share=(0.0, 0.5 / 300), tail_xm=100.0), 0.5, 100),
-    # canary worse by exactly the margin, equal (score-dependent) delays, light tails
-    "at margin, light": (dict(shift_canary=0.5 / 0.05), 0.5, 100),
+    # canary worse by exactly the margin on the 7-day window (the declared estimand when
+    # the arms mature alike), equal score-dependent delays, light tails: the shift of each
+    # loss is margin/(p·F(7)), F(7) = ∫ Gamma(2, 1 + 4(1 − u)).cdf(7) du = 0.69198
+    # (scipy.integrate.quad over u of scipy.stats.gamma.cdf(7, 2, scale=1 + 4(1 − u)))
+    "at margin, light": (dict(shift_canary=0.5 / (0.05 * 0.6919817655643804)), 0.5, 100),
     # equal arms: light tails; Pareto(1.5) late tails in both arms
     "A/A light": (dict(), 0.5, 100),
     "A/A late Pareto tails": (dict(tail_share=(0.0025, 0.0025), tail_xm=2000.0), 0.5, 100),
