@@ -39,6 +39,9 @@ class CanaryArrivals:
     A capped metric (``spec.cap``) is capped per unit in both, ``min(y, cap)`` as in
     :func:`~mlopskit.frames.canary.canary_daily_sums`, so ``F̂`` and the all-labels row
     describe the capped estimand the test decides on (the uncapped sums beside, as there).
+    ``delay_squares``/``delay_cross`` (D, K): the same cells' ``Σ part²`` and ``Σ part·x``
+    (``x`` the denominator; ``Σ part`` for non-ratios), ``base_squares`` (D,) ``Σ x²``
+    (units for non-ratios) — the late-labels guard's variance.
     """
 
     day_starts: np.ndarray
@@ -47,6 +50,9 @@ class CanaryArrivals:
     delay_sums: dict[str, np.ndarray]
     sign: float
     all_labels: dict[str, dict[str, float]]
+    delay_squares: dict[str, np.ndarray]
+    delay_cross: dict[str, np.ndarray]
+    base_squares: dict[str, np.ndarray]
 
 
 def canary_label_arrivals(
@@ -88,11 +94,24 @@ def canary_label_arrivals(
             y = v if y is None else y * v
             part = pv if part is None else part * pv
         signs[s.name] = -1.0 if neg_labels % 2 else 1.0
+        if s.cap is not None and neg_labels:
+            # the capped part would be min(label part, cap), not the capped metric value
+            raise ValueError(
+                f"canary metric `{s.name}`: `cap` with a negated label column in its "
+                f"numerator ({s.numerator!r}) is not supported — the label-arrival pass "
+                "caps the label-dependent part, which for a negated label is not the "
+                "metric's value; declare the metric without `cap` or without negation."
+            )
         p = f"__a{i}_"
         y, counted = _treat_missing(y, valid, s, cols, p)
         _value_sums(y, counted, valid, s, cols, p)  # capped as in the daily pass
         part = nw.when(valid).then(part).otherwise(0.0)
-        cols[p + "part"] = _capped(part, valid, s.cap)[0]
+        part = _capped(part, valid, s.cap)[0]
+        cols[p + "part"] = part
+        cols[p + "part2"] = part * part
+        if s.denominator is not None:
+            x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
+            cols[p + "partx"] = part * x
     lf = lf.with_columns(**keys, **cols)
     g = collect(lf.group_by(*keys).agg(*[nw.col(k).sum().alias(k) for k in cols]))
     if not len(g):
@@ -109,20 +128,37 @@ def canary_label_arrivals(
     out: dict[str, CanaryArrivals] = {}
     for i, s in enumerate(specs):
         p = f"__a{i}_"
-        base, delays, allv = {}, {}, {}
+        base: dict[str, np.ndarray] = {}
+        delays: dict[str, np.ndarray] = {}
+        allv: dict[str, dict[str, float]] = {}
+        sq: dict[str, dict[str, np.ndarray]] = {"part2": {}, "partx": {}, "base2": {}}
+        ratio = s.denominator is not None
         for a in ARMS:
             sel = arm == a
-            b_col = p + ("denominator_sum" if s.denominator is not None else "n")
-            base[a] = np.bincount(
-                d_idx[sel], weights=g[b_col].to_numpy(float)[sel], minlength=len(day_starts)
-            ).astype(float)
-            tri = np.zeros((len(day_starts), int(horizon_days)))
+
+            def by_day(col: str, sel: np.ndarray = sel) -> np.ndarray:
+                w = g[col].to_numpy(float)[sel]
+                return np.bincount(d_idx[sel], weights=w, minlength=len(day_starts)).astype(float)
+
+            base[a] = by_day(p + ("denominator_sum" if ratio else "n"))
+            sq["base2"][a] = by_day(p + "denominator_sum_squares") if ratio else base[a]
             ok = sel & (j >= 0) & (j < horizon_days)
-            np.add.at(tri, (d_idx[ok], j[ok].astype(int)), g[p + "part"].to_numpy(float)[ok])
-            delays[a] = tri
+            for key in ("part", "part2", "partx"):
+                if key == "partx" and not ratio:
+                    sq[key][a] = delays[a]
+                    continue
+                tri = np.zeros((len(day_starts), int(horizon_days)))
+                np.add.at(tri, (d_idx[ok], j[ok].astype(int)), g[p + key].to_numpy(float)[ok])
+                if key == "part":
+                    delays[a] = tri
+                else:
+                    sq[key][a] = tri
             allv[a] = {
                 f: float(g[p + f].to_numpy(float)[sel].sum()) if p + f in g else _unset(f, s)
                 for f in CANARY_SUM_FIELDS
             }
-        out[s.name] = CanaryArrivals(day_starts, as_of_ts, base, delays, signs[s.name], allv)
+        out[s.name] = CanaryArrivals(
+            day_starts, as_of_ts, base, delays, signs[s.name], allv,
+            sq["part2"], sq["partx"], sq["base2"],
+        )  # fmt: skip
     return out
