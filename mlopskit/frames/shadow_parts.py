@@ -1,9 +1,11 @@
 """Pieces of the shadow scan (:mod:`mlopskit.frames.shadow`): lazy bin expressions, the
-seeded row sample, the per-segment top flips and the polars collect of the fast path."""
+seeded row sample, the per-segment top flips, the one read of a parquet log and the polars
+collect of the fast path."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import narwhals.stable.v2 as nw
@@ -110,6 +112,55 @@ def _collect_polars(queries: Sequence[Any], keep: Sequence[int]) -> list[Any]:
     opt = pl.QueryOptFlags(comm_subplan_elim=False)
     out = pl.collect_all(natives, engine="streaming", optimizations=opt)
     return [df if i in keep else df.to_pandas() for i, df in enumerate(out)]
+
+
+#: a shadow log given as a parquet path is read into memory once (the needed columns) when
+#: its rows × column widths stay under this many bytes; above, every query scans the file
+#: (memory flat in rows). At 10⁷ rows of the benchmark log: ~1.1 GB estimated (0.66 GB
+#: actual), peak RSS 0.88 → 1.34 GiB, CPU −2.5 to −3 s (each column decoded once instead of
+#: once per query).
+IN_MEMORY_MAX_BYTES = 2 * 2**30
+
+
+def _width(dtype: Any) -> int:
+    """Bytes per row of a column in memory (strings: a view plus a short payload)."""
+    if dtype == pl.Boolean:
+        return 1
+    if dtype.is_numeric() or dtype.is_temporal():
+        return 8
+    return 32
+
+
+def read_once(
+    lf: nw.LazyFrame, data: Any, columns: Sequence[str], unique: str | None = None
+) -> tuple[nw.LazyFrame, int | None, int | None]:
+    """The log as an in-memory polars frame of ``columns`` when ``data`` is a parquet path
+    (file or directory) that fits in :data:`IN_MEMORY_MAX_BYTES`, else ``lf`` unchanged;
+    with the row count when it was read from the parquet metadata (else ``None``) and the
+    distinct count of the ``unique`` column when it was read into memory sorted without
+    nulls (else ``None``: the scan counts it).
+
+    Every shadow query then decodes its columns from memory, not from the file: the
+    queries, and so every number, are the same. A sorted id column (a log in request
+    order) is counted in one linear pass — values that differ from their predecessor, plus
+    one — instead of the scan's sort (``inputs._n_unique_query``, the same number)."""
+    native = lf.to_native()
+    if not isinstance(native, pl.LazyFrame) or not isinstance(data, str | Path):
+        return lf, None, None
+    path = Path(data)
+    if not (path.is_dir() or path.suffix == ".parquet"):
+        return lf, None, None
+    n = int(native.select(pl.len()).collect().item())  # parquet metadata only
+    sch = native.collect_schema()
+    if n * sum(_width(sch[c]) for c in columns) > IN_MEMORY_MAX_BYTES:
+        return lf, n, None
+    df = native.select(columns).collect(engine="streaming")
+    n_unique = None
+    if unique is not None and n > 0:
+        ids = df[unique]
+        if ids.null_count() == 0 and ids.is_sorted():
+            n_unique = int((ids != ids.shift(1)).sum()) + 1
+    return nw.from_native(df.lazy()), n, n_unique
 
 
 def _bin_max(df: pd.DataFrame, n_bins: int) -> np.ndarray:
