@@ -21,7 +21,7 @@ from mlopskit.frames.inputs import (
     schema,
 )
 from mlopskit.frames.inputs import _count as _count_any
-from mlopskit.frames.shadow_grid import AGREEMENT_GRID, grid_bin, grid_frame
+from mlopskit.frames.shadow_grid import AGREEMENT_GRID, clipped_logit, grid_bin, grid_frame
 from mlopskit.frames.shadow_parts import (
     _bin_max,
     _bool_count,
@@ -189,18 +189,31 @@ def _aggregate(
     extra_totals: Sequence[Any] = (),
     agreement_grid: tuple[float, int] = AGREEMENT_GRID,
     n_unique: int | None = None,
+    in_memory: bool = False,
 ) -> tuple[ShadowAggregates, dict[str, Any]]:
     """:func:`shadow_aggregates`; ``extra_totals`` (aggregations named ``__x_*``) ride in the
     totals query and come back as the second value; ``plan``'s checks run on the totals
-    before anything is derived from them (``n_unique``: the unique-id count when known)."""
+    before anything is derived from them (``n_unique``: the unique-id count when known;
+    ``in_memory``: ``lf`` is a polars frame in memory)."""
     n_bins, span, clip = score_bins
     lat_lo, lat_hi, lat_n = latency_bins
     sch = schema(lf)
     has_label = "label" in sch and matured_before is not None
+    # polars: one collect_all, with the flips of every segment from one disagreement
+    # query (see below)
+    fast = _POLARS_FAST and isinstance(lf.to_native(), pl.LazyFrame)
     c, h = nw.col("__c"), nw.col("__h")
+    sc, sh = (nw.col(f"score_{m}").cast(nw.Float64).fill_nan(None) for m in _MODELS)
+    logit: dict[str, str | None] = {"__c": None, "__h": None}
+    if fast and in_memory:  # each score's logit once, beside the log (else once per query)
+        lf = lf.with_columns(
+            clipped_logit(sc, clip).alias("__lc"), clipped_logit(sh, clip).alias("__lh")
+        )
+        lf = nw.from_native(lf.to_native().collect().lazy())
+        logit = {"__c": "__lc", "__h": "__lh"}
     base = lf.with_columns(
-        nw.col("score_champion").cast(nw.Float64).fill_nan(None).alias("__c"),
-        nw.col("score_challenger").cast(nw.Float64).fill_nan(None).alias("__h"),
+        sc.alias("__c"),
+        sh.alias("__h"),
         nw.col("error_champion").cast(nw.Int64).fill_null(0).alias("__ec"),
         nw.col("error_challenger").cast(nw.Int64).fill_null(0).alias("__eh"),
     ).with_columns(
@@ -228,9 +241,6 @@ def _aggregate(
     else:
         base = base.with_columns(nw.lit(2).alias("__l"))
     fc, fh = nw.col("__fc"), nw.col("__fh")
-    # polars: one collect_all, with the flips of every segment from one disagreement
-    # query (see below)
-    fast = _POLARS_FAST and isinstance(lf.to_native(), pl.LazyFrame)
     # every counted expression below is non-null, so polars sums the booleans directly
     count = _bool_count if fast else _count_any
     cells = {
@@ -265,13 +275,13 @@ def _aggregate(
     )
     hist_c_q = (
         base.filter(~c.is_null())
-        .with_columns(_score_bin("__c", n_bins, span, clip).alias("__b"))
+        .with_columns(_score_bin("__c", n_bins, span, clip, logit["__c"]).alias("__b"))
         .group_by("__b")
         .agg(nw.len().alias("count"))
     )
     hist_h_q = (
         base.filter(~h.is_null())
-        .with_columns(_score_bin("__h", n_bins, span, clip).alias("__b"))
+        .with_columns(_score_bin("__h", n_bins, span, clip, logit["__h"]).alias("__b"))
         .group_by("__fc", "__l", "__b")
         .agg(nw.len().alias("count"))
     )
@@ -287,8 +297,8 @@ def _aggregate(
     ]
     seg_pairs = [(s1, s2) for i, s1 in enumerate(segments) for s2 in segments[i + 1 :]]
     thr_cl = threshold if challenger_threshold is None else challenger_threshold
-    gc = grid_bin("__c", "__fc", threshold, clip, agreement_grid)
-    gh = grid_bin("__h", "__fh", thr_cl, clip, agreement_grid)
+    gc = grid_bin("__c", "__fc", threshold, clip, agreement_grid, logit["__c"])
+    gh = grid_bin("__h", "__fh", thr_cl, clip, agreement_grid, logit["__h"])
     seg_qs: list[Any] = []
     if fast:  # one group-by per segment pair (frames.shadow_segments)
         pair_qs = segment_queries(base, segments, gc, gh, agreement_grid) if segments else []
@@ -446,6 +456,8 @@ def _aggregate(
     ), extra
 
 
+_MODELS = ("champion", "challenger")
+
 #: the polars fast path of :func:`_aggregate` (tests switch it off to compare with the
 #: generic path, which every other engine takes)
 _POLARS_FAST = True
@@ -535,6 +547,7 @@ def shadow_scan(
         n_rows=n_rows,
         plan=plan,
         n_unique=n_unique,
+        in_memory=lf is not plan.lf,
         extra_totals=[
             *plan.aggregations("__x_", unique=False),
             *_bound_aggs(has_label_ts),

@@ -14,12 +14,14 @@ import pandas as pd
 import polars as pl
 
 from mlopskit.frames.inputs import collect
+from mlopskit.frames.shadow_grid import clipped_logit
 
 
-def _score_bin(col: str, n_bins: int, span: float, clip: float) -> Any:
-    """Lazy mirror of ``ScoreGrid.index``: floor(n·(logit s + span)/(2 span)), clipped."""
-    s = nw.col(col).clip(clip, 1 - clip)
-    pos = (s.log() - (1 - s).log()) * (n_bins / (2 * span)) + n_bins / 2
+def _score_bin(col: str, n_bins: int, span: float, clip: float, logit: str | None = None) -> Any:
+    """Lazy mirror of ``ScoreGrid.index``: floor(n·(logit s + span)/(2 span)), clipped
+    (``logit``: a column holding ``clipped_logit`` of ``col`` already)."""
+    lg = clipped_logit(nw.col(col), clip) if logit is None else nw.col(logit)
+    pos = lg * (n_bins / (2 * span)) + n_bins / 2
     return pos.floor().clip(0, n_bins - 1).cast(nw.Int64)
 
 
