@@ -278,3 +278,59 @@ def test_parquet_log_unique_ids_counted_in_memory_like_the_scan(
         assert counted == [4_999 if order == "sorted_duplicate" else None, None]
         assert len(errors) == 2 and errors[0] == errors[1]
         assert ("request_id" in errors[0]) and ("dupl" in errors[0] or "null" in errors[0])
+
+
+@pytest.mark.parametrize(
+    "case", ["naive_ms", "utc_us", "berlin_ns", "label_ts_all_null", "one_group_null", "no_stats"]
+)
+def test_default_as_of_bounds_from_parquet_statistics_equal_the_query(
+    tmp_path: Any, case: str
+) -> None:
+    # shadow_parts.pre_bounds: ts / label_ts maxima of a parquet file scan from its row
+    # groups' statistics = the same maxima read by the query (as collected, with units and
+    # time zones), and the query itself when the file has no statistics
+    from mlopskit.frames import shadow_parts
+    from mlopskit.frames.inputs import lazy
+
+    n = 9_000
+    rng = np.random.default_rng(11)
+    unit, tz = {"utc_us": ("us", "UTC"), "berlin_ns": ("ns", "Europe/Berlin")}.get(
+        case, ("ms", None)
+    )
+    ts = pl.Series(START + pd.to_timedelta(rng.integers(0, 10**9, n), unit="ms"))
+    ts = ts.cast(pl.Datetime(unit))
+    if tz:
+        ts = ts.dt.replace_time_zone(tz)
+    label_ts = ts + pl.Series(pd.to_timedelta(rng.integers(1, 10**8, n), unit="ms"))
+    df = pl.DataFrame({"ts": ts, "label_ts": label_ts, "x": np.arange(n)})
+    if case == "label_ts_all_null":
+        df = df.with_columns(pl.lit(None, dtype=df.schema["label_ts"]).alias("label_ts"))
+    if case == "one_group_null":  # rows 3000–5999 (the second row group) without labels
+        df = df.with_columns(
+            pl.when(pl.int_range(pl.len()).is_between(3_000, 5_999))
+            .then(None)
+            .otherwise(pl.col("label_ts"))
+            .alias("label_ts")
+        )
+    path = tmp_path / "log.parquet"
+    df.write_parquet(path, row_group_size=3_000, statistics=case != "no_stats")
+    lf = lazy(path)
+    aggs = [
+        nw.len().alias("__x_n"),
+        nw.col("ts").min().alias("__x_ts_min"),
+        nw.col("ts").max().alias("__x_ts_max"),
+        nw.col("label_ts").max().alias("__x_label_ts_max"),
+    ]
+    queried = shadow_parts.pre_bounds(lf, aggs, None)  # row count unknown: the query
+    from_stats = shadow_parts.pre_bounds(lf, aggs, n)
+    assert "__x_ts_min" in queried
+    assert ("__x_ts_min" in from_stats) == (case == "no_stats")  # only the query reads it
+    for k in ("__x_n", "__x_ts_max", "__x_label_ts_max"):
+        a, b = queried[k], from_stats[k]
+        assert (pd.isna(a) and pd.isna(b)) or (a == b and type(a) is type(b)), (k, a, b)
+        if isinstance(a, pd.Timestamp):
+            assert (a.unit, str(a.tz)) == (b.unit, str(b.tz))
+    assert pd.isna(queried["__x_label_ts_max"]) == (case == "label_ts_all_null")
+    # any other frame than the plain file scan: the query
+    renamed = lf.rename({"x": "y"})
+    assert "__x_ts_min" in shadow_parts.pre_bounds(renamed, aggs, n)

@@ -31,6 +31,7 @@ from mlopskit.frames.shadow_parts import (
     _row_sample,
     _score_bin,
     _top_flips,
+    pre_bounds,
     read_once,
 )
 from mlopskit.frames.shadow_segments import segment_queries, segment_results
@@ -520,9 +521,8 @@ def shadow_scan(
                 f"`as_of` ({as_of_ts}) and the log's `ts` ({sch['ts']}) must both be time-zone "
                 "aware or both naive."
             )
-    elif "label" in sch:
-        first = collect(lf.select(nw.len().alias("__x_n"), *_bound_aggs(has_label_ts)))
-        pre = first.iloc[0].to_dict()
+    elif "label" in sch:  # the maxima from parquet statistics when it can (pre_bounds)
+        pre = pre_bounds(lf, [nw.len().alias("__x_n"), *_bound_aggs(has_label_ts)], n_rows)
         n_rows = int(pre["__x_n"])
         if n_rows == 0:
             plan.check({"__n": 0})

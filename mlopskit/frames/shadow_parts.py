@@ -14,6 +14,7 @@ import pandas as pd
 import polars as pl
 
 from mlopskit.frames.inputs import collect
+from mlopskit.frames.parquet_counts import scanned_file, timestamp_maxima
 from mlopskit.frames.shadow_grid import clipped_logit
 
 
@@ -163,6 +164,27 @@ def read_once(
         if ids.null_count() == 0 and ids.is_sorted():
             n_unique = int((ids != ids.shift(1)).sum()) + 1
     return nw.from_native(df.lazy()), n, n_unique
+
+
+def pre_bounds(lf: nw.LazyFrame, aggs: Sequence[Any], n_rows: int | None) -> dict[str, Any]:
+    """``lf.select(aggs)`` (``__x_n`` and the ``__x_<col>_max`` of ``ts``/``label_ts``) as a
+    dict, as collected. For the plain scan of one parquet file (``frames.lazy``) with its
+    row count known from the metadata (``n_rows``), the maxima come from the row groups'
+    statistics, converted by the same collect, so no column is read; otherwise (no
+    statistics, another unit, any other frame) the query runs."""
+    native = lf.to_native()
+    path = scanned_file(native) if n_rows is not None else None
+    names = [c for c in ("ts", "label_ts") if c in native.collect_schema()] if path else []
+    got = timestamp_maxima(path, names) if path else None
+    if path is not None and got is not None:
+        sch = native.collect_schema()
+        if all(getattr(sch[c], "time_unit", None) == got[c][1] for c in names):
+            maxima = [
+                pl.Series(f"__x_{c}_max", [got[c][0]], dtype=pl.Int64).cast(sch[c]) for c in names
+            ]
+            frame = pl.LazyFrame([pl.Series("__x_n", [n_rows], dtype=pl.UInt32), *maxima])
+            return {str(k): v for k, v in collect(nw.from_native(frame)).iloc[0].items()}
+    return {str(k): v for k, v in collect(lf.select(*aggs)).iloc[0].items()}
 
 
 def _bin_max(df: pd.DataFrame, n_bins: int) -> np.ndarray:
