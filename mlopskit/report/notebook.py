@@ -7,11 +7,11 @@ answers another question: *how* a notebook becomes a deterministic, self-contain
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import json
 import os
-import platform
 import re
 import sys
 import tempfile
@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlopskit._report_kernel import KERNEL_NAME as KERNEL_NAME
+from mlopskit._report_kernel import EarlyKernel
+from mlopskit._report_kernel import write_kernelspec as write_kernelspec
+
 #: mimetype of the machine-readable records a notebook hands to render().
 RECORD_MIME = "application/vnd.mlopskit.record+json"
-#: name of the private kernelspec (never looked up outside render's private directory).
-KERNEL_NAME = "mlopskit-report"
 
 INTERNAL_TAG = "mlopskit-internal"
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -110,7 +112,10 @@ REMOTE_RE = re.compile(
 
 
 def kernel_manager_class(
-    kernel_root: Path, log: Any = None, finished: Mapping[str, bool] | None = None
+    kernel_root: Path,
+    log: Any = None,
+    finished: Mapping[str, bool] | None = None,
+    early: EarlyKernel | None = None,
 ) -> type:
     """An AsyncKernelManager that only knows the private kernelspec under ``kernel_root``.
 
@@ -120,9 +125,12 @@ def kernel_manager_class(
     down: every cell ran, the private kernel has nothing left to say and is stopped at once
     (a graceful shutdown request waited ~0.5–1 s for it to exit); otherwise (a failed start
     or cell) the graceful shutdown lets the kernel write its traceback to ``log``.
+    ``early``: a kernel process launched before the CLI's imports, adopted instead of
+    launching one when the launch would be the same (see :mod:`mlopskit._report_kernel`).
     """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.provisioning import LocalProvisioner
     from traitlets import default
 
     class PrivateKernelManager(AsyncKernelManager):  # type: ignore[misc]
@@ -148,35 +156,32 @@ def kernel_manager_class(
             now = now or bool(finished is not None and finished.get("all"))
             await super().shutdown_kernel(now=now, restart=restart)
 
+        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+            if early is not None and early.process is not None:
+                # the early kernel's connection file: its ipc paths and key
+                self.connection_file = early.connection_file
+                self.load_connection_file()
+                self._connection_file_written = True
+            return await super()._async_pre_start_kernel(**kw)
+
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             if log is not None:
                 kw.setdefault("stdout", log)
                 kw.setdefault("stderr", log)
-            await super()._async_launch_kernel(kernel_cmd, **kw)
+            prov = self.provisioner
+            local = isinstance(prov, LocalProvisioner)  # the provisioner of this kernelspec
+            proc = None if early is None else early.adopt(kernel_cmd, kw if local else {})
+            if proc is None or not isinstance(prov, LocalProvisioner):
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+                return
+            # what LocalProvisioner.launch_kernel records of the process it launched
+            prov.process = proc
+            prov.pid = proc.pid
+            prov.pgid = os.getpgid(proc.pid)
+            prov.cwd = kw.get("cwd", Path.cwd())
+            self._reconcile_connection_info(prov.connection_info)
 
     return PrivateKernelManager
-
-
-def write_kernelspec(kernel_root: Path) -> None:
-    package_root = str(Path(__file__).resolve().parents[2])  # <repo>/mlopskit/report/notebook.py
-    pythonpath = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"mlopskit report (Python {platform.python_version()})",
-        "language": "python",
-        "env": {
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            "PYTHONHASHSEED": "0",
-            "PYTHONPATH": pythonpath,
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            # no progress output in executed notebooks (renders stay byte-identical)
-            "MLOPSKIT_PROGRESS": "0",
-        },
-        "metadata": {"debugger": False},
-    }
-    d = kernel_root / KERNEL_NAME
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "kernel.json").write_text(json.dumps(spec, indent=1))
 
 
 def internal_cell(source: str, cell_id: str) -> Any:
@@ -397,18 +402,35 @@ def execute(
     cwd: str,
     say: Callable[[str], None],
     preload: Sequence[str] | None = None,
+    early: EarlyKernel | None = None,
 ) -> tuple[Any, Failure | None, Preload | None]:
     """Run a prepared notebook on the private kernel; return it, the first failure and the
     :class:`Preload` of ``preload`` (modules), started when the first cell starts (the
-    kernel is up; starting it earlier slowed the kernel's start-up handshake)."""
+    kernel is up; starting it earlier slowed the kernel's start-up handshake).
+
+    ``early``: the render's :class:`~mlopskit._report_kernel.EarlyKernel` (its private
+    directory is used, and its process adopted when it is the kernel this render would
+    launch); ``None``: a private directory is made here and the kernel launched now.
+    """
     n_cells = sum(1 for c in nb.cells if c.cell_type == "code") - 1  # + injected - 2 internal
     failure: Failure | None = None
     pre: list[Preload] = []
-    with tempfile.TemporaryDirectory(prefix="mlopskit-report-") as tmp:
-        kernel_root = Path(tmp) / "kernels"
-        write_kernelspec(kernel_root)
-        out_nb = Path(tmp) / "executed.ipynb"
-        log_path = Path(tmp) / "kernel.log"
+    log: Any
+    with contextlib.ExitStack() as stack:
+        if early is None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mlopskit-report-")))
+            kernel_root = tmp / "kernels"
+            write_kernelspec(kernel_root)
+            log_path = tmp / "kernel.log"
+            log = stack.enter_context(log_path.open("wb"))
+        else:
+            tmp, kernel_root, log_path, log = (
+                early.root,
+                early.kernel_root,
+                early.log_path,
+                early.log,
+            )
+        out_nb = tmp / "executed.ipynb"
         counter = {"i": 0}
 
         def on_cell_start(cell: Any, cell_index: int) -> None:
@@ -419,18 +441,21 @@ def execute(
                 say(f"executing cell {counter['i']}/{n_cells}")
 
         say(f"starting kernel ({sys.executable})")
-        with log_path.open("wb") as log:
-            executed, failure = _run(
-                nb,
-                params,
-                out_nb,
-                log,
-                kernel_root,
-                on_cell_start,
-                cell_timeout=cell_timeout,
-                start_timeout=start_timeout,
-                cwd=cwd,
-            )
+        executed, failure = _run(
+            nb,
+            params,
+            out_nb,
+            log,
+            kernel_root,
+            on_cell_start,
+            cell_timeout=cell_timeout,
+            start_timeout=start_timeout,
+            cwd=cwd,
+            early=early,
+        )
+        log.flush()
+        if early is not None and not early.adopted:
+            say("the kernel started with the CLI was not the one to run: started another")
         if failure is not None and failure.cell == "the kernel":
             tail = log_path.read_bytes()[-4000:].decode("utf-8", "replace")
             failure.traceback = ANSI_RE.sub("", tail)
@@ -450,6 +475,7 @@ def _run(
     cell_timeout: int,
     start_timeout: int,
     cwd: str,
+    early: EarlyKernel | None = None,
 ) -> tuple[Any, Failure | None]:
     """papermill in-process on the private kernel (parameters as a dict, never strings)."""
     import nbformat
@@ -470,7 +496,7 @@ def _run(
             str(out_nb),
             parameters=dict(params),
             kernel_name=KERNEL_NAME,
-            kernel_manager_class=kernel_manager_class(kernel_root, log, finished),
+            kernel_manager_class=kernel_manager_class(kernel_root, log, finished, early),
             start_timeout=start_timeout,
             execution_timeout=cell_timeout,
             interrupt_on_timeout=True,
