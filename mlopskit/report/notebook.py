@@ -24,6 +24,8 @@ from typing import Any
 from mlopskit._report_kernel import KERNEL_NAME as KERNEL_NAME
 from mlopskit._report_kernel import EarlyKernel
 from mlopskit._report_kernel import write_kernelspec as write_kernelspec
+from mlopskit.report.exporter import export_html as export_html
+from mlopskit.report.exporter import make_exporter as make_exporter
 
 #: mimetype of the machine-readable records a notebook hands to render().
 RECORD_MIME = "application/vnd.mlopskit.record+json"
@@ -51,57 +53,6 @@ if "matplotlib.pyplot" in _mk_sys.modules:
             f"{len(_mk_open)} matplotlib figure(s) were drawn but never displayed; show "
             "each figure with mlopskit.report.figure(ax, alt=...) so it reaches the report."
         )
-"""
-
-# nbconvert's lab template without any script loaded from elsewhere (require.js, MathJax,
-# mermaid, widgets), plus the report's own small stylesheet.
-TEMPLATE = """\
-{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block notebook_css -%}
-<style type="text/css">
-:root { color-scheme: light; }
-body.jp-Notebook { margin: 0; padding: 12px 20px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1f2328; background: #fff; }
-.jp-Collapser, .jp-InputPrompt, .jp-OutputPrompt { display: none; }
-.jp-Cell { margin: 0; padding: 2px 0; }
-.jp-RenderedHTMLCommon h1 { font-size: 1.6em; margin: 18px 0 6px; }
-.jp-RenderedHTMLCommon h2 { font-size: 1.35em; margin: 22px 0 6px; border-bottom: 1px solid #d0d7de; padding-bottom: 3px; }
-.jp-RenderedHTMLCommon h3 { font-size: 1.12em; margin: 14px 0 4px; }
-.jp-RenderedHTMLCommon p { margin: 4px 0 8px; max-width: 980px; }
-.jp-RenderedHTMLCommon ul, .jp-RenderedHTMLCommon ol { margin: 2px 0 6px; padding-left: 24px; }
-.jp-RenderedHTMLCommon code { font: 12px/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #f6f8fa; padding: 0 3px; }
-.jp-RenderedHTMLCommon table { border-collapse: collapse; border: none; margin: 6px 0 10px; font-size: 12px; font-variant-numeric: tabular-nums; }
-.jp-RenderedHTMLCommon th { text-align: left; font-weight: 600; border-bottom: 1px solid #8c959f; padding: 2px 8px; vertical-align: bottom; }
-.jp-RenderedHTMLCommon td { text-align: right; padding: 2px 8px; border: none; }
-.jp-RenderedHTMLCommon td:first-child { text-align: left; }
-.jp-RenderedHTMLCommon tbody tr:nth-child(odd) { background: #f6f8fa; }
-.jp-RenderedHTMLCommon pre { white-space: pre-wrap; font: 12px/1.35 ui-monospace, Menlo, Consolas, monospace; }
-details > summary { cursor: pointer; }
-.jp-OutputArea-output { overflow-x: auto; }
-</style>
-{%- endblock notebook_css -%}
-{%- block extra_css -%}
-<style type="text/css">
-main { max-width: 1240px; margin: 0 auto; }
-.jp-RenderedHTMLCommon table { font-size: 12px; }
-details.mk-details > summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
-.mk-verdict { margin: 8px 0 14px 0; background: #f6f8fa; }
-.mk-banner { font-size: 1.5em; font-weight: 700; }
-.mk-next { margin: 6px 0 2px 0; }
-.mk-failed { border: 3px solid #cf222e; background: #ffebe9; padding: 10px 14px; }
-.mk-failed .mk-banner { color: #cf222e; }
-.mk-warnings { border-left: 4px solid #9a6700; padding: 4px 10px; margin: 6px 0; }
-.mk-table caption { caption-side: top; font-weight: 600; text-align: left; }
-.mk-table td, .mk-table th { padding: 2px 8px; }
-.mk-provenance { font-size: 0.85em; border-top: 2px solid #d0d7de; margin-top: 24px; }
-.mk-provenance code { word-break: break-all; }
-figure.mk-figure { margin: 8px 0; }
-figure.mk-figure img { max-width: 100%; height: auto; }
-</style>
-{%- endblock extra_css -%}
 """
 
 REMOTE_RE = re.compile(
@@ -322,31 +273,6 @@ def normalise(nb: Any) -> Any:
                     out["metadata"] = {}
     nb.metadata = {"language_info": {"name": "python"}}
     return nb
-
-
-def make_exporter() -> Any:
-    """nbconvert's HTML exporter with the report template (code and prompts hidden)."""
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(
-        template_name="lab",
-        extra_loaders=[DictLoader({"mlopskit_report.html.j2": TEMPLATE})],
-        template_file="mlopskit_report.html.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        exclude_anchor_links=True,
-        embed_images=True,
-    )
-
-
-def export_html(nb: Any, title: str, exporter: Any = None) -> str:
-    """The report HTML of a normalised notebook (``exporter``: from :func:`make_exporter`)."""
-    if exporter is None:
-        exporter = make_exporter()
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return str(body)
 
 
 class Preload:
