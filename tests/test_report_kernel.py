@@ -142,3 +142,72 @@ def test_preload_modules_exist() -> None:
 
     for name in KERNEL_PRELOAD:
         assert importlib.util.find_spec(name) is not None, name
+
+
+# --------------------------------------------------------------------------------------
+# figures of one cell drawn on two cores (mlopskit.report.cells.render_all)
+# --------------------------------------------------------------------------------------
+def _maker(i: int, log: Path, warn: bool = False, fail: bool = False) -> Any:
+    def make() -> Any:
+        import warnings
+
+        import matplotlib.pyplot as plt
+
+        from mlopskit.report.cells import figure
+
+        with log.open("a") as fh:
+            fh.write(f"{i} {os.getpid()}\n")
+        if warn:
+            warnings.warn(f"fig {i} warns", UserWarning, stacklevel=1)
+        if fail:
+            raise RuntimeError(f"fig {i} fails")
+        _fig, ax = plt.subplots(figsize=(3, 2), layout="constrained")
+        ax.plot(range(10), [(k * (i + 2)) % 7 for k in range(10)], label=f"series {i}")
+        ax.set_title(f"Figure {i} — $x$ & <y>")
+        ax.legend()
+        return figure(ax)
+
+    return make
+
+
+def _who(log: Path) -> dict[int, int]:
+    """figure → pid of the process that drew it last"""
+    out = {}
+    for line in log.read_text().splitlines():
+        i, pid = line.split()
+        out[int(i)] = int(pid)
+    return out
+
+
+def test_figures_on_two_cores_are_the_serial_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlopskit.report import cells
+
+    log = tmp_path / "log"
+    parallel = cells.render_all([_maker(i, log) for i in range(5)])
+    who = _who(log)
+    assert {who[i] for i in (0, 2, 4)} == {os.getpid()}
+    assert {who[i] for i in (1, 3)} != {os.getpid()}  # drawn by the forked copy
+    monkeypatch.setattr(cells, "PARALLEL", False)
+    serial = cells.render_all([_maker(i, log) for i in range(5)])
+    assert parallel == serial  # PNG bytes, alt text and sizes
+    assert len({f.png for f in serial}) == 5
+
+
+def test_a_figure_that_warns_is_drawn_here_and_warns_here(tmp_path: Path) -> None:
+    from mlopskit.report import cells
+
+    log = tmp_path / "log"
+    with pytest.warns(UserWarning, match="fig 1 warns"):
+        figs = cells.render_all([_maker(i, log, warn=i == 1) for i in range(4)])
+    assert _who(log)[1] == os.getpid()  # redrawn here after the copy gave it up
+    assert _who(log)[3] == os.getpid()  # and the ones after it
+    assert [f.alt.split(" —")[0] for f in figs] == [f"Figure {i}" for i in range(4)]
+
+
+def test_a_figure_that_fails_fails_here(tmp_path: Path) -> None:
+    from mlopskit.report import cells
+
+    with pytest.raises(RuntimeError, match="fig 3 fails"):
+        cells.render_all([_maker(i, tmp_path / "log", fail=i == 3) for i in range(4)])
