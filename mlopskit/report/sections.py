@@ -204,14 +204,13 @@ def history(result: Any) -> Html:
 def canary_figures(result: Any, daily: Any = None) -> Any:
     """The forest plot of effects and the funnel of the decision interval over days; none
     when the split is invalid (no effect is read)."""
-    from mlopskit.report.cells import render_all
     from mlopskit.report.rendering import Figures, Note, figure
 
     if result is None:
         return Note("No figure: the section has no data.")
     if str(result.verdict) == "INVALID":
         return Note("No effect figure: the split is invalid, so no effect is read.")
-    makers = [lambda: figure(result.plot())]
+    figs = [figure(result.plot())]
     if daily is not None:
-        makers.append(lambda: figure(daily.plot()))
-    return Figures(render_all(makers))
+        figs.append(figure(daily.plot()))
+    return Figures(tuple(figs))
