@@ -342,7 +342,7 @@ def report_phases(run: dict[str, Any]) -> dict[str, float]:
         "interpreter start + import mlopskit.report": at["import mlopskit.report"],
         "model and stage from the registry": resolved - at["import mlopskit.report"],
         "prepare the notebook": at["prepare end"] - at["prepare start"],
-        "kernel start + prologue (matplotlib)": first - at["execute start"],
+        "kernel start + preloaded imports + prologue": first - at["execute start"],
     }
     out |= {name: cells.get(cid, 0.0) for cid, name in REPORT_CELLS.items()}
     out["tables and other cells"] = sum(
