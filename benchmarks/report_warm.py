@@ -62,6 +62,19 @@ def main(argv: list[str]) -> int:
         )
 
     mark("interpreter start")
+    # as `mlopskit report` (mlopskit/cli.py): the kernel is launched before the imports
+    from mlopskit import config
+    from mlopskit._report_kernel import EarlyKernel
+
+    with EarlyKernel(config.REPO_ROOT) as early:
+        nice = autogroup_nice()
+        if nice and early.process is not None:
+            set_autogroup_nice(early.process.pid, nice)
+        mark("kernel launched")
+        return _main(argv, mark, marks, early)
+
+
+def _main(argv: list[str], mark: Callable[[str], None], marks: list[Any], early: Any) -> int:
     import mlopskit.report.notebook as nbmod
     import mlopskit.report.rendering as rendering
 
@@ -106,7 +119,7 @@ def main(argv: list[str]) -> int:
 
     nbmod._run = run_and_read_cells  # type: ignore[assignment]
     model = argv[0] if argv else "fraud_v2.3"
-    res = rendering.report_model(model, progress=mark)
+    res = rendering.report_model(model, progress=mark, early=early)
     mark("done")
     phases = []
     prev = (0.0, 0.0, 0.0)

@@ -6,8 +6,9 @@ NannyML and Evidently, on the same parquet files, in the same run.
 
 Every measurement is one whole process (interpreter start, imports, parquet read, compute),
 started by this script and reaped with ``os.wait4``: wall time, CPU time (user + system) and
-peak RSS of that process. Tools and tasks are interleaved (size → repetition → task → tool),
-so a change in machine load hits every tool alike; the table reports medians and the
+peak RSS of that process. Tools and tasks are interleaved (size → repetition → task → tool,
+mlopskit and the floor alternating which goes first; NannyML and Evidently after them, see
+:func:`run_order`), so a change in machine load hits every tool alike; the table reports medians and the
 1-minute load average seen at the start of the runs. NannyML and Evidently pin pandas < 3,
 so they run from their own virtual environments (``BENCH_NANNYML_PYTHON``,
 ``BENCH_EVIDENTLY_PYTHON``; default ``/work/venvs/{nannyml,evidently}/bin/python``); a tool
@@ -198,6 +199,32 @@ def _reps(tool: str, rows: int, reps: int) -> int:
     return 1
 
 
+LIGHT = ("mlopskit", "floor")
+
+
+def run_order(
+    tools: tuple[str, ...], tasks: tuple[str, ...], rows: int, reps: int
+) -> list[tuple[int, str, str]]:
+    """The (repetition, task, tool) runs of one size, in the order they run.
+
+    mlopskit and the floor first, for every repetition and task, their order alternating
+    between repetitions (neither always runs first, or right after the other); NannyML and
+    Evidently after them: a NannyML run of 8–9 GiB just before a timed run of mlopskit made
+    that run 30–60 % slower in CPU time in round 4, even with its inputs back in the page cache.
+    """
+    order: list[tuple[int, str, str]] = []
+    light = [t for t in tools if t in LIGHT]
+    heavy = [t for t in tools if t not in LIGHT]
+    for group in (light, heavy):
+        if not group:
+            continue
+        for rep in range(max(_reps(t, rows, reps) for t in group)):
+            turn = rep % len(group)
+            for task in tasks:
+                order += [(rep, task, tool) for tool in group[turn:] + group[:turn]]
+    return order
+
+
 def bench(
     sizes: list[int],
     reps: int,
@@ -219,45 +246,41 @@ def bench(
     for rows in sizes:
         print(f"== {rows:,} rows: writing inputs", flush=True)
         d = datasets.make_all(rows, out)
-        for rep in range(max(_reps(t, rows, reps) for t in tools)):
-            for task in tasks:
-                for tool in tools:
-                    base = {"stamp": stamp, "rev": rev, "rows": rows, "task": task, "tool": tool}
-                    why = _skip(tool, task, rows)
-                    if why == "n/a" or rep >= _reps(tool, rows, reps):
-                        continue
-                    cmd = _command(tool, task, d)
-                    if why is None and cmd is None:
-                        why = "not installed"
-                    if why is None and (tool, task) in timed_out:
-                        why = (
-                            f"skipped: did not finish in {TIME_LIMIT[tool]:.0f} s at a smaller size"
-                        )
-                    if why is None and (tool, task) in peak:
-                        why = _too_big(*peak[(tool, task)], rows)
-                    if why is not None:
-                        if rep == 0:
-                            runs.append({**base, "skipped": why})
-                        continue
-                    assert cmd is not None
-                    warm_inputs(task, d)
-                    res = run_one(cmd, TIME_LIMIT[tool])
-                    if res.get("timeout"):
-                        timed_out.add((tool, task))
-                    elif res.get("ok"):
-                        peak[(tool, task)] = (
-                            rows,
-                            max(res["rss_mib"], peak.get((tool, task), (0, 0.0))[1]),
-                        )
-                    runs.append({**base, "rep": rep, **res})
-                    if progress is not None:  # keep what is measured if the run is cut short
-                        progress.write_text(json.dumps(runs, indent=0) + "\n")
-                    print(
-                        f"{rows:>11,} {task:<15s} {tool:<10s} wall {res['wall_s']:8.2f} s "
-                        f"cpu {res['cpu_s']:8.2f} s rss {res['rss_mib']:7.0f} MiB "
-                        f"load {res['load']:5.1f} {'' if res['ok'] else res.get('error', 'TIMEOUT')}",
-                        flush=True,
-                    )
+        for rep, task, tool in run_order(tools, tasks, rows, reps):
+            base = {"stamp": stamp, "rev": rev, "rows": rows, "task": task, "tool": tool}
+            why = _skip(tool, task, rows)
+            if why == "n/a" or rep >= _reps(tool, rows, reps):
+                continue
+            cmd = _command(tool, task, d)
+            if why is None and cmd is None:
+                why = "not installed"
+            if why is None and (tool, task) in timed_out:
+                why = f"skipped: did not finish in {TIME_LIMIT[tool]:.0f} s at a smaller size"
+            if why is None and (tool, task) in peak:
+                why = _too_big(*peak[(tool, task)], rows)
+            if why is not None:
+                if rep == 0:
+                    runs.append({**base, "skipped": why})
+                continue
+            assert cmd is not None
+            warm_inputs(task, d)
+            res = run_one(cmd, TIME_LIMIT[tool])
+            if res.get("timeout"):
+                timed_out.add((tool, task))
+            elif res.get("ok"):
+                peak[(tool, task)] = (
+                    rows,
+                    max(res["rss_mib"], peak.get((tool, task), (0, 0.0))[1]),
+                )
+            runs.append({**base, "rep": rep, **res})
+            if progress is not None:  # keep what is measured if the run is cut short
+                progress.write_text(json.dumps(runs, indent=0) + "\n")
+            print(
+                f"{rows:>11,} {task:<15s} {tool:<10s} wall {res['wall_s']:8.2f} s "
+                f"cpu {res['cpu_s']:8.2f} s rss {res['rss_mib']:7.0f} MiB "
+                f"load {res['load']:5.1f} {'' if res['ok'] else res.get('error', 'TIMEOUT')}",
+                flush=True,
+            )
     return runs
 
 
@@ -319,7 +342,7 @@ def report_phases(run: dict[str, Any]) -> dict[str, float]:
         "interpreter start + import mlopskit.report": at["import mlopskit.report"],
         "model and stage from the registry": resolved - at["import mlopskit.report"],
         "prepare the notebook": at["prepare end"] - at["prepare start"],
-        "kernel start + prologue (matplotlib)": first - at["execute start"],
+        "kernel start + preloaded imports + prologue": first - at["execute start"],
     }
     out |= {name: cells.get(cid, 0.0) for cid, name in REPORT_CELLS.items()}
     out["tables and other cells"] = sum(
@@ -478,7 +501,9 @@ def render(all_runs: list[dict[str, Any]]) -> str:
         "",
         "Written by `make bench` (`python -m benchmarks.suite`). Whole process per run",
         "(interpreter start, imports, parquet read, compute); medians over interleaved runs;",
-        "Input files are read into the page cache before every run (`warm_inputs`).",
+        "input files are read into the page cache before every run (`warm_inputs`);",
+        "mlopskit and the floor alternate which runs first, NannyML and Evidently run after",
+        "them (`run_order`).",
         "`cpu` is user + system time of the process (less sensitive to the load of the shared",
         "2-core machine than wall time); `load` is the 1-minute load average when the runs",
         "started. Ratios are against the hand-written polars floor (`benchmarks/floor.py`).",

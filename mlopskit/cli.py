@@ -99,9 +99,21 @@ def _add_report(sub: Any) -> None:
 def _run_report(args: argparse.Namespace) -> int:
     import time
 
-    from mlopskit import report
+    from mlopskit import config
+    from mlopskit._report_kernel import EarlyKernel
 
     t0 = time.monotonic()
+    # the kernel starts ipykernel and its imports on the second core while this process
+    # imports the report machinery and resolves the model (mlopskit._report_kernel); a
+    # kernel not used (an error before the render, another kernel needed) is stopped
+    with EarlyKernel(config.REPO_ROOT) as early:
+        return _report(args, t0, early)
+
+
+def _report(args: argparse.Namespace, t0: float, early: Any) -> int:
+    import time
+
+    from mlopskit import report
 
     def say(msg: str) -> None:
         print(f"[report {time.monotonic() - t0:5.1f}s] {msg}", flush=True)
@@ -116,6 +128,7 @@ def _run_report(args: argparse.Namespace) -> int:
         cell_timeout=args.cell_timeout,
         progress=say,
         kind=args.kind,
+        early=early,
     )
     if not res.ok:
         fail = res.decision["failure"] or {}

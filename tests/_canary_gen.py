@@ -460,3 +460,173 @@ def tail_world(mu: float, sigma: float, cap: float, share_margin: float) -> tupl
 
     q = float(optimize.brentq(gap, 1e-9, min(0.999, p_c + share_margin)))
     return q, mu_t(q)
+
+
+# --------------------------------------------------------------------------------------
+# Label metric with continuous values (losses) arriving after a score-dependent delay,
+# optionally with a heavy tail arriving late in one or both arms (the late-labels guard)
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LossWorld:
+    looks: list  # per replicate, the daily CanaryLook list
+    eventual_effect: float  # canary − control eventual loss per unit (generator's arithmetic)
+
+
+def _loss_values(rng: np.random.Generator, k: int, family: str) -> np.ndarray:
+    if family == "lognormal":
+        return rng.lognormal(3.0, 0.5, k)
+    if family == "lognormal_heavy":
+        return rng.lognormal(2.0, 1.5, k)
+    raise ValueError(family)
+
+
+def late_loss_looks(
+    reps: int,
+    *,
+    days: int = 10,
+    daily: int = 2_000,
+    kappa: float = 0.2,
+    p_loss: float = 0.05,
+    family: str = "lognormal",
+    shift_canary: float = 0.0,
+    tail_share: tuple[float, float] = (0.0, 0.0),
+    tail_xm: float = 20_000.0,
+    tail_alpha: float = 1.5,
+    tail_delay: tuple[float, float] = (20.0, 36.0),
+    missing: float = 0.01,
+    window: float = 7.0,
+    horizon: int = 45,
+    looks_until: int = 60,
+    seed: int = 0,
+    metric: str = "loss",
+) -> LossWorld:
+    """A ``Mean`` label metric (loss per unit, 0 without a label): each unit has a score
+    ``u ~ U(0, 1)``; with probability ``p_loss`` it is a loss ``_loss_values(family)`` (+
+    ``shift_canary`` in the canary) whose label arrives after ``Gamma(2, 1 + 4(1 − u))`` days
+    (score-dependent: high scores are reported fast); with probability ``tail_share[arm]``
+    instead a Pareto(``tail_alpha``, ``tail_xm``) loss arriving after ``U(tail_delay)`` days
+    (a heavy tail arriving late). A share ``missing`` of units (both arms) has no value
+    (counted as missing). Labels after the horizon never arrive. Looks at the end of days
+    ``1..looks_until``: window-``W`` sums (units whose window elapsed, labels with delay ≤ W),
+    exposed units; on the last look the arrivals (cohort × delay sums, squares, units) and
+    all-labels sums. ``eventual_effect``: canary − control eventual (within-horizon) mean
+    loss per counted unit, from the generator's parameters."""
+    import pandas as pd
+    from scipy import stats
+
+    from mlopskit.canary import ArmStats, CanaryLook
+    from mlopskit.canary.labels import LabelArrivals
+
+    rng = np.random.default_rng(seed)
+    t0 = pd.Timestamp("2026-01-01")
+    n_t = rng.binomial(daily, kappa, size=(reps, days))
+    units = {"control": daily - n_t, "canary": n_t}
+    shares = {"control": tail_share[0], "canary": tail_share[1]}
+    end = looks_until
+    arms: dict[str, dict[str, np.ndarray]] = {}
+    for arm in ("control", "canary"):
+        miss = rng.binomial(units[arm], missing)
+        counted = units[arm] - miss
+        cnt = rng.multinomial(
+            counted.ravel(), [p_loss, shares[arm], 1 - p_loss - shares[arm]]
+        ).reshape(reps, days, 3)
+        ordinary, tail = cnt[..., 0], cnt[..., 1]
+        k1, k2 = int(ordinary.sum()), int(tail.sum())
+        u = rng.random(k1)
+        y1 = _loss_values(rng, k1, family) + (shift_canary if arm == "canary" else 0.0)
+        d1 = rng.gamma(2.0, 1.0 + 4.0 * (1.0 - u))
+        y2 = tail_xm * (1.0 + rng.pareto(tail_alpha, k2))
+        d2 = rng.uniform(*tail_delay, k2)
+        y, delay = np.r_[y1, y2], np.r_[d1, d2]
+        cell = np.r_[
+            np.repeat(np.arange(reps * days), ordinary.ravel()),
+            np.repeat(np.arange(reps * days), tail.ravel()),
+        ]
+        r_idx, d_idx = np.divmod(cell, days)
+        ok = delay < horizon
+        arrive = d_idx + 0.5 + delay
+        in_win = ok & (delay <= window)
+        win = {}
+        for key, v in (("sum", y), ("sq", y * y), ("cube", y**3), ("ev", np.ones_like(y))):
+            a = np.zeros((reps, days))
+            np.add.at(a, (r_idx[in_win], d_idx[in_win]), v[in_win])
+            win[key] = a
+        known = ok & (arrive <= end)
+        j = np.floor(delay).astype(int)
+        tri, tri2 = np.zeros((reps, days, horizon)), np.zeros((reps, days, horizon))
+        np.add.at(tri, (r_idx[known], d_idx[known], j[known]), y[known])
+        np.add.at(tri2, (r_idx[known], d_idx[known], j[known]), (y * y)[known])
+        allv = {}
+        for key, v in (("sum", y), ("sq", y * y), ("cube", y**3), ("ev", np.ones_like(y))):
+            a = np.zeros(reps)
+            np.add.at(a, r_idx[known], v[known])
+            allv[key] = a
+        arms[arm] = {
+            "counted": counted.astype(float), "miss": miss.astype(float), "win": win,
+            "tri": tri, "tri2": tri2, "all": allv,
+        }  # fmt: skip
+    mean_y = {"lognormal": np.exp(3.0 + 0.125), "lognormal_heavy": np.exp(2.0 + 1.125)}[family]
+    f_tail = stats.uniform.cdf(horizon, tail_delay[0], tail_delay[1] - tail_delay[0])
+    tail_mean = tail_xm * tail_alpha / (tail_alpha - 1) if tail_alpha > 1 else np.inf
+    eventual = p_loss * shift_canary + (shares["canary"] - shares["control"]) * tail_mean * f_tail
+    day_starts = (t0 + pd.to_timedelta(np.arange(days), unit="D")).to_numpy()
+    del mean_y  # the ordinary losses' mean cancels (same family in both arms)
+    out = []
+    for r in range(reps):
+        series = []
+        for t in range(1, end + 1):
+            matured = np.arange(days) + 0.5 + window <= t
+            exposed = min(t, days)
+            st = {}
+            for arm in ("control", "canary"):
+                a, w = arms[arm], arms[arm]["win"]
+                st[arm] = ArmStats(
+                    n=float(a["counted"][r, matured].sum()),
+                    events=float(w["ev"][r, matured].sum()),
+                    sum=float(w["sum"][r, matured].sum()),
+                    sum_squares=float(w["sq"][r, matured].sum()),
+                    sum_cubes=float(w["cube"][r, matured].sum()),
+                    missing=float(a["miss"][r, matured].sum()),
+                )
+            labels = None
+            if t == end:
+                allv = {
+                    arm: ArmStats(
+                        n=float(arms[arm]["counted"][r].sum()),
+                        events=float(arms[arm]["all"]["ev"][r]),
+                        sum=float(arms[arm]["all"]["sum"][r]),
+                        sum_squares=float(arms[arm]["all"]["sq"][r]),
+                        sum_cubes=float(arms[arm]["all"]["cube"][r]),
+                        missing=float(arms[arm]["miss"][r].sum()),
+                    )
+                    for arm in ("control", "canary")
+                }
+                base = {a: arms[a]["counted"][r] for a in arms}
+                tri = {a: arms[a]["tri"][r] for a in arms}
+                labels = {
+                    metric: LabelArrivals(
+                        day_starts,
+                        t0 + pd.Timedelta(days=end),
+                        base,
+                        tri,
+                        1.0,
+                        allv,
+                        {a: arms[a]["tri2"][r] for a in arms},
+                        tri,
+                        base,
+                    )
+                }
+            series.append(
+                CanaryLook(
+                    t0 + pd.Timedelta(days=t),
+                    t - 0.5,
+                    int(units["control"][r, :exposed].sum()),
+                    int(units["canary"][r, :exposed].sum()),
+                    {metric: st["control"]},
+                    {metric: st["canary"]},
+                    exposure_days=float(exposed - 1),
+                    labels=labels,
+                )
+            )
+        out.append(series)
+    return LossWorld(out, float(eventual))

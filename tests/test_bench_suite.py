@@ -31,6 +31,31 @@ def test_reps_per_tool_and_size() -> None:
     assert suite._reps("mlopskit", 10**8, 6) == 1
 
 
+def test_run_order_alternates_light_tools_and_runs_heavy_ones_last() -> None:
+    order = suite.run_order(suite.TOOLS, ("profile", "psi_profile"), 10**6, 2)
+    light = [(rep, task, tool) for rep, task, tool in order if tool in suite.LIGHT]
+    assert light == [
+        (0, "profile", "mlopskit"),
+        (0, "profile", "floor"),
+        (0, "psi_profile", "mlopskit"),
+        (0, "psi_profile", "floor"),
+        (1, "profile", "floor"),
+        (1, "profile", "mlopskit"),
+        (1, "psi_profile", "floor"),
+        (1, "psi_profile", "mlopskit"),
+    ]
+    # NannyML and Evidently only after every mlopskit and floor run; each task's profile
+    # (which writes the stored profile) still runs before its psi_profile
+    assert order[: len(light)] == light
+    heavy = order[len(light) :]
+    assert {tool for _, _, tool in heavy} == {"nannyml", "evidently"}
+    for tool in ("mlopskit", "floor", "nannyml"):
+        mine = [(rep, task) for rep, task, t in order if t == tool]
+        assert mine.index((0, "profile")) < mine.index((0, "psi_profile"))
+    # every (rep, task, tool) exactly once
+    assert len(order) == len(set(order)) == 2 * 2 * 4
+
+
 def test_goal_lines_from_the_medians_of_the_run() -> None:
     runs = [
         _run(10**6, "psi_cold", "mlopskit", 3.0),

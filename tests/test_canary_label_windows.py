@@ -340,9 +340,27 @@ def test_capped_label_metrics_guard_decides_on_the_metrics_window() -> None:
     )  # fmt: skip
     assert res.verdict == "CONTINUE" and res["loss_c"].row == 3
     assert res["loss_c_above_cap"].row == 1
-    assert isinstance(res.decision_expected, pd.Timestamp) and res.decision_expected >= as_of
-    reason = next(r for r in res.reasons if r.code == "decision_expected")
-    assert "(loss_c_above_cap)" in reason.message
+    # every label is in and the control has fewer than 10 values above the cap: the guard
+    # cannot decide without new traffic — no date, no "0.0 more days" (it said "expected to
+    # decide on <as_of>" before, ignoring the guard's burn-in)
+    n_above = int((df.loss[(df.arm == "control") & (df.ts <= as_of)] > 100.0).sum())
+    assert n_above < 10
+    assert res.decision_expected is None
+    assert not any(r.code in ("decision_expected", "days_to_decision") for r in res.reasons)
+    assert any(
+        w.startswith("decision date: loss_c_above_cap: needs 10 values above the cap in each "
+                     f"arm; control has {n_above} among")
+        and "cannot decide without new traffic" in w
+        for w in res.warnings
+    )  # fmt: skip
+    # earlier, before any unit's 45-day window elapsed: the window's date (last exposure
+    # + W), as before
+    early = START + pd.Timedelta(days=40)
+    res = canary.canary_test(
+        df, metrics=[m], as_of=early, expected_split=(0.8, 0.2),
+        policy=Policy({"labels": {"horizon_days": 45}}), sequential=False,
+    )  # fmt: skip
+    assert res.decision_expected == df.ts[df.ts <= early].max() + pd.Timedelta(days=45)
 
 
 # ---- error rates: arms whose labels arrive at different speeds (slow, seeded) ------------

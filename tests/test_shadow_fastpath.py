@@ -179,3 +179,158 @@ def test_sorted_unique_count_equals_polars_n_unique(dtype: Any) -> None:
     # a string id keeps polars' n_unique
     lf = nw.from_native(pl.DataFrame({"id": ["a", "b", "a", None]}).lazy())
     assert _n_unique_query(lf, "id", "u").collect().to_native()["u"][0] == 3
+
+
+@pytest.mark.parametrize(
+    ("segments", "as_of"),
+    [(("channel", "country"), None), (("bucket",), pd.Timestamp("2026-06-12"))],
+)
+def test_parquet_log_read_once_into_memory_equals_the_file_scan(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, segments: tuple[str, ...], as_of: Any
+) -> None:
+    # a parquet path that fits in IN_MEMORY_MAX_BYTES is read into memory once and every
+    # query runs on that frame (shadow_parts.read_once); above the limit every query scans
+    # the file. Both give exactly the same aggregates.
+    from mlopskit.frames import shadow_parts
+
+    path = tmp_path / "shadow.parquet"
+    _log(20_000, seed=5).write_parquet(path, row_group_size=3_000)
+    reads: list[int | None] = []
+    real = shadow_parts.read_once
+
+    def spy(lf: Any, data: Any, columns: Any, unique: Any) -> Any:
+        out = real(lf, data, columns, unique)
+        reads.append(None if out[0] is lf else len(columns))
+        return out
+
+    monkeypatch.setattr(fshadow, "read_once", spy)
+    g = ScoreGrid()
+    kw: dict[str, Any] = dict(
+        threshold=0.1,
+        score_bins=(g.n_bins, g.span, g.clip),
+        latency_bins=(-2.0, 6.0, 1600),
+        maturity_days=3.0,
+        sample_size=500,
+        segments=segments,
+        as_of=as_of,
+    )
+    in_memory = frames.shadow_scan(path, **kw)
+    monkeypatch.setattr(shadow_parts, "IN_MEMORY_MAX_BYTES", 0)
+    scanned = frames.shadow_scan(path, **kw)
+    assert reads == [10 + len(segments), None]  # the 10 contract columns + the segments
+    _assert_same(in_memory, scanned)
+    # and both equal the in-memory polars frame given directly
+    _assert_same(in_memory, _scan(pl.read_parquet(path), segments=segments, as_of=as_of))
+
+
+@pytest.mark.parametrize("order", ["sorted", "shuffled", "sorted_duplicate", "null"])
+def test_parquet_log_unique_ids_counted_in_memory_like_the_scan(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, order: str
+) -> None:
+    # read_once counts a sorted, null-free id column in one pass; otherwise the scan's
+    # query counts it. Same aggregates, and the same contract error for a duplicated or
+    # missing id, with the log in memory or scanned.
+    from mlopskit.frames import shadow_parts
+
+    df = _log(5_000, seed=9)
+    ids = np.arange(5_000, dtype=np.int64) * 3 - 7_000  # negative and positive, sorted
+    if order == "shuffled":
+        ids = np.random.default_rng(1).permutation(ids)
+    if order == "sorted_duplicate":
+        ids[2_500] = ids[2_499]
+    df = df.with_columns(request_id=pl.Series(ids))
+    if order == "null":
+        df = df.with_columns(
+            request_id=pl.when(pl.int_range(pl.len()) == 10).then(None).otherwise("request_id")
+        )
+    path = tmp_path / "shadow.parquet"
+    df.write_parquet(path)
+    g = ScoreGrid()
+    kw: dict[str, Any] = dict(
+        threshold=0.1,
+        score_bins=(g.n_bins, g.span, g.clip),
+        latency_bins=(-2.0, 6.0, 1600),
+        maturity_days=3.0,
+        sample_size=500,
+        segments=("channel",),
+    )
+    counted: list[int | None] = []
+    real = shadow_parts.read_once
+
+    def spy(lf: Any, data: Any, columns: Any, unique: Any) -> Any:
+        out = real(lf, data, columns, unique)
+        counted.append(out[2])
+        return out
+
+    monkeypatch.setattr(fshadow, "read_once", spy)
+    errors = []
+    results = []
+    for limit in (shadow_parts.IN_MEMORY_MAX_BYTES, 0):
+        monkeypatch.setattr(shadow_parts, "IN_MEMORY_MAX_BYTES", limit)
+        try:
+            results.append(frames.shadow_scan(path, **kw))
+        except ValueError as exc:
+            errors.append(str(exc))
+    if order in ("sorted", "shuffled"):
+        assert counted == [5_000 if order == "sorted" else None, None]
+        _assert_same(results[0], results[1])
+    else:
+        assert counted == [4_999 if order == "sorted_duplicate" else None, None]
+        assert len(errors) == 2 and errors[0] == errors[1]
+        assert ("request_id" in errors[0]) and ("dupl" in errors[0] or "null" in errors[0])
+
+
+@pytest.mark.parametrize(
+    "case", ["naive_ms", "utc_us", "berlin_ns", "label_ts_all_null", "one_group_null", "no_stats"]
+)
+def test_default_as_of_bounds_from_parquet_statistics_equal_the_query(
+    tmp_path: Any, case: str
+) -> None:
+    # shadow_parts.pre_bounds: ts / label_ts maxima of a parquet file scan from its row
+    # groups' statistics = the same maxima read by the query (as collected, with units and
+    # time zones), and the query itself when the file has no statistics
+    from mlopskit.frames import shadow_parts
+    from mlopskit.frames.inputs import lazy
+
+    n = 9_000
+    rng = np.random.default_rng(11)
+    unit, tz = {"utc_us": ("us", "UTC"), "berlin_ns": ("ns", "Europe/Berlin")}.get(
+        case, ("ms", None)
+    )
+    ts = pl.Series(START + pd.to_timedelta(rng.integers(0, 10**9, n), unit="ms"))
+    ts = ts.cast(pl.Datetime(unit))
+    if tz:
+        ts = ts.dt.replace_time_zone(tz)
+    label_ts = ts + pl.Series(pd.to_timedelta(rng.integers(1, 10**8, n), unit="ms"))
+    df = pl.DataFrame({"ts": ts, "label_ts": label_ts, "x": np.arange(n)})
+    if case == "label_ts_all_null":
+        df = df.with_columns(pl.lit(None, dtype=df.schema["label_ts"]).alias("label_ts"))
+    if case == "one_group_null":  # rows 3000–5999 (the second row group) without labels
+        df = df.with_columns(
+            pl.when(pl.int_range(pl.len()).is_between(3_000, 5_999))
+            .then(None)
+            .otherwise(pl.col("label_ts"))
+            .alias("label_ts")
+        )
+    path = tmp_path / "log.parquet"
+    df.write_parquet(path, row_group_size=3_000, statistics=case != "no_stats")
+    lf = lazy(path)
+    aggs = [
+        nw.len().alias("__x_n"),
+        nw.col("ts").min().alias("__x_ts_min"),
+        nw.col("ts").max().alias("__x_ts_max"),
+        nw.col("label_ts").max().alias("__x_label_ts_max"),
+    ]
+    queried = shadow_parts.pre_bounds(lf, aggs, None)  # row count unknown: the query
+    from_stats = shadow_parts.pre_bounds(lf, aggs, n)
+    assert "__x_ts_min" in queried
+    assert ("__x_ts_min" in from_stats) == (case == "no_stats")  # only the query reads it
+    for k in ("__x_n", "__x_ts_max", "__x_label_ts_max"):
+        a, b = queried[k], from_stats[k]
+        assert (pd.isna(a) and pd.isna(b)) or (a == b and type(a) is type(b)), (k, a, b)
+        if isinstance(a, pd.Timestamp):
+            assert (a.unit, str(a.tz)) == (b.unit, str(b.tz))
+    assert pd.isna(queried["__x_label_ts_max"]) == (case == "label_ts_all_null")
+    # any other frame than the plain file scan: the query
+    renamed = lf.rename({"x": "y"})
+    assert "__x_ts_min" in shadow_parts.pre_bounds(renamed, aggs, n)

@@ -211,6 +211,9 @@ def _label_arrivals(arrivals: Mapping[str, frames.CanaryArrivals]) -> dict[str, 
             a.delay_sums,
             a.sign,
             {arm: ArmStats(**v) for arm, v in a.all_labels.items()},
+            a.delay_squares,
+            a.delay_cross,
+            a.base_squares,
         )
         for name, a in arrivals.items()
     }
@@ -273,12 +276,17 @@ def _result_at(
     for lw in windows:
         if lw.window_days < lw.horizon_days and not lw.biased and np.isfinite(lw.bias_share):
             cap = caps.get(lw.metric)
+            within = (
+                "within tolerance"
+                if lw.bias_share <= st.bias_tolerance
+                else "not significant against F̂'s standard errors"
+            )
             on = "" if cap is None else f" (on the values capped at {cap:,g})"
             extra.append(
                 f"{lw.metric}: {lw.window_days:g}-day label window, shorter than the "
                 f"{lw.horizon_days}-day horizon — F̂{on} = {lw.maturity_control:.0%} control "
                 f"vs {lw.maturity_canary:.0%} canary (bias {lw.bias_share:.0%} of the margin, "
-                "within tolerance); effect on all labels so far "
+                f"{within}); effect on all labels so far "
                 f"{lw.all_labels_effect:.4g} (sensitivity, not a decision)."
             )
     return CanaryResult(

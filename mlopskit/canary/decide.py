@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy import stats
 
 from mlopskit.policy import CanaryPolicy
 from mlopskit.stats.multiple import holm
@@ -112,6 +113,8 @@ def _decide(
         harm = bool(harm_p[i] < st.alpha1) and row in (4, 5)
         if row == 1 and int(a["gate"]) == 3:
             msg = _biased_window_message(ev, k, m, a, st)
+        elif row == 1 and int(a["gate"]) == 5:
+            msg = _late_message(m, a, st)
         elif row == 1 and int(a["gate"]) == 4:
             w = dict(st.windows).get(m.name, float("nan"))
             msg = (
@@ -262,6 +265,27 @@ def _decide(
             )
         )
     return CanaryVerdict.CONTINUE, tuple(reasons), tuple(warns), days_to, lower_bound
+
+
+def _late_message(m: Metric, a: dict[str, Any], st: _Settings) -> str:
+    """Why a label metric is not decided on its window: labels arriving after it differ."""
+    w = dict(st.windows).get(m.name, float("nan"))
+    ex, se = float(a["late_excess"]), float(a["late_excess_se"])
+    z = float(stats.norm.isf(st.alpha1))
+    back = np.expm1 if m.relative else (lambda v: v)
+    lo, hi = back(ex - z * se), back(ex + z * se)
+    towards = "against the canary" if m.sign * ex > 0 else "in the canary's favour"
+    scale = "relative scale; " if m.relative else ""
+    return (
+        f"{m.name}: labels arriving after the {w:g}-day window (within the "
+        f"{st.horizon_days}-day horizon) differ between the arms — the canary's late label "
+        f"mass beyond what the control's maturing predicts is {_fmt(back(ex))} {towards} "
+        f"({scale}fixed {1 - 2 * st.alpha1:.0%} CI [{_fmt(lo)}, {_fmt(hi)}], "
+        f"{float(a['late_share']):.0%} of the margin; tolerance {st.bias_tolerance:.0%}), "
+        "so the window's decision would not hold on all labels. Not decided on this "
+        f"window; declare window_days={st.horizon_days} to decide on every label within "
+        "the horizon."
+    )
 
 
 def _biased_window_message(

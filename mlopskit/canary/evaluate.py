@@ -22,10 +22,12 @@ from mlopskit.canary.labels import LabelArrivals
 from mlopskit.canary.looks import CanaryLook, _arm_moments, _check_stats, _stack
 from mlopskit.canary.metrics import Direction, Metric
 
-
 # --------------------------------------------------------------------------------------
 # The per-metric path over looks (vectorized over looks)
 # --------------------------------------------------------------------------------------
+LATE_GUARD = True  # the late-labels guard of label windows (False: the round-4 rule)
+
+
 @dataclass(frozen=True, slots=True)
 class _Settings:
     alpha1: float  # one-sided error of each decision
@@ -258,6 +260,16 @@ def _metric_path(
         else:
             n_needed = n * (se * (z1 + _dist.norm_ppf(cfg.power)) / mh) ** 2
         days_needed = np.maximum(n_needed - n, 0.0) / rate
+    # burn-in: the units needed for each arm's events to reach min_events at its current
+    # events per unit (unknown without any event); a burn-in wait is at least that long
+    with np.errstate(invalid="ignore", divide="ignore"):
+        short = [
+            np.where(a["events"] >= cfg.min_events, n, n * cfg.min_events / a["events"])
+            for a in (c, t)
+        ]
+        days_events = np.maximum(np.maximum(*short) - n, 0.0) / rate
+    days_needed = np.where(gate == 1, np.fmax(days_needed, days_events), days_needed)
+    days_needed = np.where((gate == 1) & ~np.isfinite(days_events), np.nan, days_needed)
     days_needed = np.where(np.isin(row, (2, 3, 4, 5)), 0.0, days_needed)
     days_needed = np.where(np.isfinite(se) & (se > 0), days_needed, np.nan)
     miss_p = _srm_stats.missing_split_p(
@@ -378,12 +390,18 @@ def _label_path(
     old (gate 4 before): only then can ``F̂(W)`` of each arm be read against the horizon
     — earlier, labels later than the oldest age are invisible and a slower arm looks
     mature (simulated: the rule alone still PROMOTEd 85% of canaries worse by the margin).
-    ``bias_tolerance = inf`` switches the check off (the unchecked window, for comparison)."""
+    ``bias_tolerance = inf`` switches the check off (the unchecked window, for comparison).
+    Then the late-labels guard (:func:`mlopskit.canary.labels.late_guard`): a decided row
+    whose decision the canary's labels arriving after W work against (beyond τ·|Δ|, shown
+    at one-sided α on unit-level sums, robust to a few huge late values) becomes row 1
+    with gate 5. ``LATE_GUARD = False`` switches it off (the old rule, for comparison)."""
     n = len(looks)
     for key in ("maturity_control", "maturity_canary", "maturity_se_control",
-                "maturity_se_canary", "maturity_bias", "bias_share"):  # fmt: skip
+                "maturity_se_canary", "maturity_bias", "bias_share", "late_excess",
+                "late_excess_se", "late_share"):  # fmt: skip
         a[key] = np.full(n, np.nan)
     a["label_biased"] = np.zeros(n, dtype=bool)
+    a["late_guarded"] = np.zeros(n, dtype=bool)
     margin_a = float(np.log1p(m.margin)) if m.relative else m.margin
     last = n - 1
     check = window < st.horizon_days and np.isfinite(st.bias_tolerance)
@@ -409,3 +427,17 @@ def _label_path(
         if biased and int(a["row"][k]) != 1:
             a["label_biased"][k] = True
             a["row"][k], a["gate"][k] = 1, 3
+        if not check:
+            continue
+        late = _lab.late_excess(
+            arr, t, window, st.horizon_days, m.relative, float(a["mean_canary"][k]), st.alpha1
+        )
+        a["late_excess"][k], a["late_excess_se"][k] = late.excess, late.se
+        a["late_share"][k] = abs(late.excess) / abs(margin_a)
+        row = int(a["row"][k])
+        if LATE_GUARD and _lab.late_guard(
+            late, m.sign, row, margin_a, st.alpha1, st.bias_tolerance
+        ):
+            a["late_guarded"][k] = True
+            a["row"][k], a["gate"][k] = 1, 5
+            a["days_to_decision"][k] = np.nan  # more traffic does not decide this window

@@ -69,6 +69,11 @@ def label_windows(
             st.alpha1, st.bias_tolerance,
         )  # fmt: skip
         mc, mt = c_.maturity, t_.maturity
+        late = _lab._NO_LATE
+        if w < st.horizon_days:
+            late = _lab.late_excess(
+                arr, t, w, st.horizon_days, m.relative, float(a["mean_canary"][k]), st.alpha1
+            )
         out.append(
             LabelWindow(
                 metric=m.name,
@@ -98,6 +103,11 @@ def label_windows(
                 all_labels_uncapped_effect=uncapped["effect"],
                 all_labels_uncapped_low=uncapped["ci_low"],
                 all_labels_uncapped_high=uncapped["ci_high"],
+                late_excess=late.effect,
+                late_excess_low=late.low,
+                late_excess_high=late.high,
+                late_excess_share=abs(late.excess) / abs(margin_a),
+                late_guarded=bool(a["late_guarded"][k]) if "late_guarded" in a else False,
             )
         )
     return tuple(out)
@@ -115,7 +125,12 @@ def decision_expected(
     Only when every undecided gating metric is label-based: for each, the first day on
     which the units whose window has elapsed reach the projected ``n_needed`` (units
     exposed by ``t − W``), or — for a biased window — the last exposure plus the window at
-    which both arms are ≥ 95% mature; the latest of these. ``(None, why)`` otherwise.
+    which both arms are ≥ 95% mature; the latest of these. A metric waiting for its
+    burn-in (``min_events`` events per arm; for an above-cap guard, values above the cap)
+    also needs the day its events are projected to reach it (events per counted unit ×
+    exposed units, by exposure date); projected short of it, it cannot decide without new
+    traffic. A window refused by the late-labels guard is not expected to decide.
+    ``(None, why)`` otherwise.
     """
     if not undecided:
         return None, ""
@@ -139,7 +154,19 @@ def decision_expected(
                 return None, f"{m.name}: no window with both arms ≥ 95% mature is observed yet"
             dates.append(row.unbiased_date)
             continue
+        if row is not None and row.late_guarded:
+            return None, (
+                f"{m.name}: its labels arriving after the {w:g}-day window differ between "
+                "the arms (late-labels guard), so it is not expected to decide on this "
+                f"window; declared with window_days={st.horizon_days} it would decide on "
+                f"every label within the horizon (all in by {_day(end + st.horizon_days * _DAY)})"
+            )
+        ev_need = _events_wait(ev, k, m, st)
+        if isinstance(ev_need, str):
+            return None, ev_need
         need = float(a["n_needed"][k])
+        if ev_need is not None:
+            dates.append(ev_need + w * _DAY)
         if not np.isfinite(need):
             dates.append(end + w * _DAY)  # nothing matured yet: at least the window
             continue
@@ -152,3 +179,34 @@ def decision_expected(
         dates.append(times[first] + w * _DAY)
     when = max(dates)
     return max(when, pd.Timestamp(ev.looks[k].as_of)), ""
+
+
+def _day(t: pd.Timestamp) -> str:
+    return pd.Timestamp(t).strftime("%Y-%m-%d")
+
+
+def _events_wait(ev: _Evaluation, k: int, m: Metric, st: _Settings) -> pd.Timestamp | str | None:
+    """A metric short of its burn-in at look ``k``: the exposure date by which each arm's
+    events, projected at the rate per counted unit, reach ``min_events`` (``None``: not
+    waiting on events); a sentence when the exposed units cannot reach it."""
+    a = ev.paths[m.name]
+    if int(a["row"][k]) != 1 or int(a["gate"][k]) != 1:
+        return None
+    guard = m.name.endswith("_above_cap")
+    what = "values above the cap" if guard else "events"
+    when: list[pd.Timestamp] = []
+    for arm in ("control", "canary"):
+        events, n = float(a[f"events_{arm}"][k]), float(a[f"n_{arm}"][k])
+        if events >= st.min_events or not n > 0:
+            continue  # reached, or nothing counted yet (the window's date rules)
+        exposed = np.array([getattr(lk, f"units_{arm}") for lk in ev.looks], dtype=float)
+        projected = exposed * events / n if n > 0 else np.zeros_like(exposed)
+        if not projected[-1] >= st.min_events:
+            return (
+                f"{m.name}: needs {st.min_events:g} {what} in each arm; {arm} has "
+                f"{events:g} among {n:,.0f} counted units, about {projected[-1]:.1f} "
+                f"projected over its {exposed[-1]:,.0f} exposed units — it cannot decide "
+                "without new traffic"
+            )
+        when.append(pd.Timestamp(ev.looks[int(np.argmax(projected >= st.min_events))].as_of))
+    return max(when) if when else None

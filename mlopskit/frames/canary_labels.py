@@ -43,6 +43,9 @@ class CanaryArrivals:
     A capped metric (``spec.cap``) is capped per unit in both, ``min(y, cap)`` as in
     :func:`~mlopskit.frames.canary.canary_daily_sums`, so ``F̂`` and the all-labels row
     describe the capped estimand the test decides on (the uncapped sums beside, as there).
+    ``delay_squares``/``delay_cross`` (D, K): the same cells' ``Σ part²`` and ``Σ part·x``
+    (``x`` the denominator; ``Σ part`` for non-ratios), ``base_squares`` (D,) ``Σ x²``
+    (units for non-ratios) — the late-labels guard's variance.
     """
 
     day_starts: np.ndarray
@@ -51,6 +54,9 @@ class CanaryArrivals:
     delay_sums: dict[str, np.ndarray]
     sign: float
     all_labels: dict[str, dict[str, float]]
+    delay_squares: dict[str, np.ndarray]
+    delay_cross: dict[str, np.ndarray]
+    base_squares: dict[str, np.ndarray]
 
 
 def canary_label_arrivals(
@@ -138,16 +144,36 @@ def arrival_parts(
             y = v if y is None else y * v
             part = pv if part is None else part * pv
         signs[s.name] = -1.0 if neg_labels % 2 else 1.0
+        if s.cap is not None and neg_labels:
+            # the capped part would be min(label part, cap), not the capped metric value
+            raise ValueError(
+                f"canary metric `{s.name}`: `cap` with a negated label column in its "
+                f"numerator ({s.numerator!r}) is not supported — the label-arrival pass "
+                "caps the label-dependent part, which for a negated label is not the "
+                "metric's value; declare the metric without `cap` or without negation."
+            )
         p = f"__a{i}_"
         y, counted = _treat_missing(y, valid, s, cols, p, derived)
         # capped as in the daily pass
         _value_sums(y, counted, valid, s, cols, p, derived, _is_binary(s, flags))
-        if s.fill is None and not any(neg for c, neg in s.numerator if c in CANARY_LABEL_COLUMNS):
+        ratio = s.denominator is not None
+        if s.fill is None and not neg_labels:
             # no negated label, no fill: the label-dependent part is the value itself
             derived[p + "part"] = ("copy", p + "sum")
+            derived[p + "part2"] = ("copy", p + "sum_squares")
+            if ratio:
+                derived[p + "partx"] = ("copy", p + "sum_products")
         else:
             part = nw.when(valid).then(part).otherwise(0.0)
-            cols[p + "part"] = _capped(part, valid, s.cap)[0]
+            part = _capped(part, valid, s.cap)[0]
+            cols[p + "part"] = part
+            if _is_binary(s, flags):  # a 0/1 part: part² = part
+                derived[p + "part2"] = ("copy", p + "part")
+            else:
+                cols[p + "part2"] = part * part
+            if ratio:
+                x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
+                cols[p + "partx"] = part * x
         q = (shared or {}).get(s)
         if q is not None:  # counted rows and the denominator do not depend on the window
             for f in ("n", "filled", "denominator_sum", "denominator_sum_squares"):
@@ -183,21 +209,37 @@ def arrivals_result(g: pd.DataFrame, parts: ArrivalParts) -> dict[str, CanaryArr
     out: dict[str, CanaryArrivals] = {}
     for i, s in enumerate(parts.specs):
         p = f"__a{i}_"
-        base, delays, allv = {}, {}, {}
+        base: dict[str, np.ndarray] = {}
+        delays: dict[str, np.ndarray] = {}
+        allv: dict[str, dict[str, float]] = {}
+        sq: dict[str, dict[str, np.ndarray]] = {"part2": {}, "partx": {}, "base2": {}}
+        ratio = s.denominator is not None
         for a in ARMS:
             sel = arm == a
-            b_col = p + ("denominator_sum" if s.denominator is not None else "n")
-            base[a] = np.bincount(
-                d_idx[sel], weights=g[b_col].to_numpy(float)[sel], minlength=len(day_starts)
-            ).astype(float)
-            tri = np.zeros((len(day_starts), int(horizon_days)))
+
+            def by_day(col: str, sel: np.ndarray = sel) -> np.ndarray:
+                w = g[col].to_numpy(float)[sel]
+                return np.bincount(d_idx[sel], weights=w, minlength=len(day_starts)).astype(float)
+
+            base[a] = by_day(p + ("denominator_sum" if ratio else "n"))
+            sq["base2"][a] = by_day(p + "denominator_sum_squares") if ratio else base[a]
             ok = sel & (j >= 0) & (j < horizon_days)
-            np.add.at(tri, (d_idx[ok], j[ok].astype(int)), g[p + "part"].to_numpy(float)[ok])
-            delays[a] = tri
+            for key in ("part", "part2", "partx"):
+                if key == "partx" and not ratio:
+                    sq[key][a] = delays[a]
+                    continue
+                tri = np.zeros((len(day_starts), int(horizon_days)))
+                np.add.at(tri, (d_idx[ok], j[ok].astype(int)), g[p + key].to_numpy(float)[ok])
+                if key == "part":
+                    delays[a] = tri
+                else:
+                    sq[key][a] = tri
             allv[a] = {
                 f: float(g[p + f].to_numpy(float)[sel].sum()) if p + f in g else _unset(f, s)
                 for f in CANARY_SUM_FIELDS
             }
-        sign = parts.signs[s.name]
-        out[s.name] = CanaryArrivals(day_starts, as_of_ts, base, delays, sign, allv)
+        out[s.name] = CanaryArrivals(
+            day_starts, as_of_ts, base, delays, parts.signs[s.name], allv,
+            sq["part2"], sq["partx"], sq["base2"],
+        )  # fmt: skip
     return out

@@ -14,6 +14,7 @@ a filter — makes a new frame that is not registered), and the column is a stri
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -90,3 +91,43 @@ def in_background(
         return box["out"]  # type: ignore[no-any-return]
 
     return result
+
+
+_UNITS = {"milliseconds": "ms", "microseconds": "us", "nanoseconds": "ns"}
+
+
+def timestamp_maxima(
+    path: Path, columns: Sequence[str]
+) -> dict[str, tuple[int | None, str]] | None:
+    """Per timestamp column of the parquet file: its largest value as the stored integer
+    (``None`` when every value is missing) and its unit, from the row groups' statistics
+    (no data read); ``None`` when a row group lacks them or a column is not an INT64
+    timestamp. Parquet's min/max statistics of an integer column are exact."""
+    import pyarrow.parquet as pq
+
+    md = pq.read_metadata(path)
+    index = {md.schema.column(i).path: i for i in range(md.num_columns)}
+    out: dict[str, tuple[int | None, str]] = {}
+    for name in columns:
+        i = index.get(name)
+        if i is None or md.schema.column(i).physical_type != "INT64":
+            return None
+        logical = json.loads(md.schema.column(i).logical_type.to_json())
+        unit = _UNITS.get(logical.get("timeUnit"))
+        if logical.get("Type") != "Timestamp" or unit is None:
+            return None
+        best: int | None = None
+        for g in range(md.num_row_groups):
+            rg = md.row_group(g)
+            st = rg.column(i).statistics
+            if rg.num_rows == 0:
+                continue
+            if st is None or not st.has_null_count:
+                return None
+            if not st.has_min_max:
+                if st.null_count != rg.num_rows:  # values present, maximum not recorded
+                    return None
+                continue
+            best = st.max_raw if best is None else max(best, st.max_raw)
+        out[name] = (None if best is None else int(best), unit)
+    return out

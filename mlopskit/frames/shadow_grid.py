@@ -15,14 +15,29 @@ AGREEMENT_GRID = (0.1, 30)
 open."""
 
 
-def grid_bin(col: str, flag: str, threshold: float, clip: float, grid: tuple[float, int]) -> Any:
+def clipped_logit(score: Any, clip: float) -> Any:
+    """``log s − log(1 − s)`` of a score expression clipped to ``[clip, 1 − clip]`` (the one
+    expression of every logit bin: the score grid's and the agreement grid's)."""
+    s = score.clip(clip, 1 - clip)
+    return s.log() - (1 - s).log()
+
+
+def grid_bin(
+    col: str,
+    flag: str,
+    threshold: float,
+    clip: float,
+    grid: tuple[float, int],
+    logit: str | None = None,
+) -> Any:
     """``half + floor((logit s − logit t) / width)`` clipped to ``[0, 2·half − 1]``; the bin
     is at or above ``half`` exactly when the model flags (``flag`` = 1), so the grid's halves
-    are the decisions, whatever the engine's rounding of the logit."""
+    are the decisions, whatever the engine's rounding of the logit. ``logit``: a column
+    holding :func:`clipped_logit` of ``col`` already."""
     width, half = grid
     t = min(max(threshold, clip), 1 - clip)
-    s = nw.col(col).clip(clip, 1 - clip)
-    pos = ((s.log() - (1 - s).log()) - (math.log(t) - math.log(1 - t))) * (1 / width)
+    lg = clipped_logit(nw.col(col), clip) if logit is None else nw.col(logit)
+    pos = (lg - (math.log(t) - math.log(1 - t))) * (1 / width)
     b = pos.floor().clip(-half, half - 1).cast(nw.Int64)
     return nw.when(nw.col(flag) == 1).then(b.clip(0, half - 1)).otherwise(b.clip(-half, -1)) + half
 

@@ -323,6 +323,10 @@ class CanaryWindow:
                 else "F̂ not estimable yet"
             )
             flag = " — arms mature differently: not decided on this window" if lw["biased"] else ""
+            if lw.get("late_guarded"):
+                flag = (
+                    " — labels arriving after W differ between the arms: not decided on this window"
+                )
             parts.append(f"{lw['metric']} {fmt.days(lw['window_days'] or 0)} ({mat}){flag}")
         horizon = self.label_windows[0]["horizon_days"]
         tail = (
@@ -412,6 +416,11 @@ def _label_window(lw: Any) -> dict[str, Any]:
         "all_labels_uncapped_effect": _num(lw.all_labels_uncapped_effect),
         "all_labels_uncapped_low": _num(lw.all_labels_uncapped_low),
         "all_labels_uncapped_high": _num(lw.all_labels_uncapped_high),
+        "late_excess": _num(getattr(lw, "late_excess", float("nan"))),
+        "late_excess_low": _num(getattr(lw, "late_excess_low", float("nan"))),
+        "late_excess_high": _num(getattr(lw, "late_excess_high", float("nan"))),
+        "late_excess_share_of_margin": _num(getattr(lw, "late_excess_share", float("nan"))),
+        "late_guarded": bool(getattr(lw, "late_guarded", False)),
     }
 
 

@@ -7,11 +7,11 @@ answers another question: *how* a notebook becomes a deterministic, self-contain
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import json
 import os
-import platform
 import re
 import sys
 import tempfile
@@ -21,10 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlopskit._report_kernel import KERNEL_NAME as KERNEL_NAME
+from mlopskit._report_kernel import EarlyKernel
+from mlopskit._report_kernel import write_kernelspec as write_kernelspec
+from mlopskit.report.exporter import export_html as export_html
+from mlopskit.report.exporter import make_exporter as make_exporter
+
 #: mimetype of the machine-readable records a notebook hands to render().
 RECORD_MIME = "application/vnd.mlopskit.record+json"
-#: name of the private kernelspec (never looked up outside render's private directory).
-KERNEL_NAME = "mlopskit-report"
 
 INTERNAL_TAG = "mlopskit-internal"
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -51,57 +55,6 @@ if "matplotlib.pyplot" in _mk_sys.modules:
         )
 """
 
-# nbconvert's lab template without any script loaded from elsewhere (require.js, MathJax,
-# mermaid, widgets), plus the report's own small stylesheet.
-TEMPLATE = """\
-{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block notebook_css -%}
-<style type="text/css">
-:root { color-scheme: light; }
-body.jp-Notebook { margin: 0; padding: 12px 20px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1f2328; background: #fff; }
-.jp-Collapser, .jp-InputPrompt, .jp-OutputPrompt { display: none; }
-.jp-Cell { margin: 0; padding: 2px 0; }
-.jp-RenderedHTMLCommon h1 { font-size: 1.6em; margin: 18px 0 6px; }
-.jp-RenderedHTMLCommon h2 { font-size: 1.35em; margin: 22px 0 6px; border-bottom: 1px solid #d0d7de; padding-bottom: 3px; }
-.jp-RenderedHTMLCommon h3 { font-size: 1.12em; margin: 14px 0 4px; }
-.jp-RenderedHTMLCommon p { margin: 4px 0 8px; max-width: 980px; }
-.jp-RenderedHTMLCommon ul, .jp-RenderedHTMLCommon ol { margin: 2px 0 6px; padding-left: 24px; }
-.jp-RenderedHTMLCommon code { font: 12px/1.3 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #f6f8fa; padding: 0 3px; }
-.jp-RenderedHTMLCommon table { border-collapse: collapse; border: none; margin: 6px 0 10px; font-size: 12px; font-variant-numeric: tabular-nums; }
-.jp-RenderedHTMLCommon th { text-align: left; font-weight: 600; border-bottom: 1px solid #8c959f; padding: 2px 8px; vertical-align: bottom; }
-.jp-RenderedHTMLCommon td { text-align: right; padding: 2px 8px; border: none; }
-.jp-RenderedHTMLCommon td:first-child { text-align: left; }
-.jp-RenderedHTMLCommon tbody tr:nth-child(odd) { background: #f6f8fa; }
-.jp-RenderedHTMLCommon pre { white-space: pre-wrap; font: 12px/1.35 ui-monospace, Menlo, Consolas, monospace; }
-details > summary { cursor: pointer; }
-.jp-OutputArea-output { overflow-x: auto; }
-</style>
-{%- endblock notebook_css -%}
-{%- block extra_css -%}
-<style type="text/css">
-main { max-width: 1240px; margin: 0 auto; }
-.jp-RenderedHTMLCommon table { font-size: 12px; }
-details.mk-details > summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
-.mk-verdict { margin: 8px 0 14px 0; background: #f6f8fa; }
-.mk-banner { font-size: 1.5em; font-weight: 700; }
-.mk-next { margin: 6px 0 2px 0; }
-.mk-failed { border: 3px solid #cf222e; background: #ffebe9; padding: 10px 14px; }
-.mk-failed .mk-banner { color: #cf222e; }
-.mk-warnings { border-left: 4px solid #9a6700; padding: 4px 10px; margin: 6px 0; }
-.mk-table caption { caption-side: top; font-weight: 600; text-align: left; }
-.mk-table td, .mk-table th { padding: 2px 8px; }
-.mk-provenance { font-size: 0.85em; border-top: 2px solid #d0d7de; margin-top: 24px; }
-.mk-provenance code { word-break: break-all; }
-figure.mk-figure { margin: 8px 0; }
-figure.mk-figure img { max-width: 100%; height: auto; }
-</style>
-{%- endblock extra_css -%}
-"""
-
 REMOTE_RE = re.compile(
     r"""(?:\b(?:src|href|data|poster|action)\s*=\s*["']?\s*(?:https?:)?//)"""
     r"""|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import\s+["']?(?:url\()?\s*["']?\s*(?:https?:)?//)""",
@@ -110,7 +63,10 @@ REMOTE_RE = re.compile(
 
 
 def kernel_manager_class(
-    kernel_root: Path, log: Any = None, finished: Mapping[str, bool] | None = None
+    kernel_root: Path,
+    log: Any = None,
+    finished: Mapping[str, bool] | None = None,
+    early: EarlyKernel | None = None,
 ) -> type:
     """An AsyncKernelManager that only knows the private kernelspec under ``kernel_root``.
 
@@ -120,9 +76,12 @@ def kernel_manager_class(
     down: every cell ran, the private kernel has nothing left to say and is stopped at once
     (a graceful shutdown request waited ~0.5–1 s for it to exit); otherwise (a failed start
     or cell) the graceful shutdown lets the kernel write its traceback to ``log``.
+    ``early``: a kernel process launched before the CLI's imports, adopted instead of
+    launching one when the launch would be the same (see :mod:`mlopskit._report_kernel`).
     """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.provisioning import LocalProvisioner
     from traitlets import default
 
     class PrivateKernelManager(AsyncKernelManager):  # type: ignore[misc]
@@ -148,35 +107,32 @@ def kernel_manager_class(
             now = now or bool(finished is not None and finished.get("all"))
             await super().shutdown_kernel(now=now, restart=restart)
 
+        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+            if early is not None and early.process is not None:
+                # the early kernel's connection file: its ipc paths and key
+                self.connection_file = early.connection_file
+                self.load_connection_file()
+                self._connection_file_written = True
+            return await super()._async_pre_start_kernel(**kw)
+
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             if log is not None:
                 kw.setdefault("stdout", log)
                 kw.setdefault("stderr", log)
-            await super()._async_launch_kernel(kernel_cmd, **kw)
+            prov = self.provisioner
+            local = isinstance(prov, LocalProvisioner)  # the provisioner of this kernelspec
+            proc = None if early is None else early.adopt(kernel_cmd, kw if local else {})
+            if proc is None or not isinstance(prov, LocalProvisioner):
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+                return
+            # what LocalProvisioner.launch_kernel records of the process it launched
+            prov.process = proc
+            prov.pid = proc.pid
+            prov.pgid = os.getpgid(proc.pid)
+            prov.cwd = kw.get("cwd", Path.cwd())
+            self._reconcile_connection_info(prov.connection_info)
 
     return PrivateKernelManager
-
-
-def write_kernelspec(kernel_root: Path) -> None:
-    package_root = str(Path(__file__).resolve().parents[2])  # <repo>/mlopskit/report/notebook.py
-    pythonpath = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"mlopskit report (Python {platform.python_version()})",
-        "language": "python",
-        "env": {
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            "PYTHONHASHSEED": "0",
-            "PYTHONPATH": pythonpath,
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-            # no progress output in executed notebooks (renders stay byte-identical)
-            "MLOPSKIT_PROGRESS": "0",
-        },
-        "metadata": {"debugger": False},
-    }
-    d = kernel_root / KERNEL_NAME
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "kernel.json").write_text(json.dumps(spec, indent=1))
 
 
 def internal_cell(source: str, cell_id: str) -> Any:
@@ -319,31 +275,6 @@ def normalise(nb: Any) -> Any:
     return nb
 
 
-def make_exporter() -> Any:
-    """nbconvert's HTML exporter with the report template (code and prompts hidden)."""
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(
-        template_name="lab",
-        extra_loaders=[DictLoader({"mlopskit_report.html.j2": TEMPLATE})],
-        template_file="mlopskit_report.html.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        exclude_anchor_links=True,
-        embed_images=True,
-    )
-
-
-def export_html(nb: Any, title: str, exporter: Any = None) -> str:
-    """The report HTML of a normalised notebook (``exporter``: from :func:`make_exporter`)."""
-    if exporter is None:
-        exporter = make_exporter()
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return str(body)
-
-
 class Preload:
     """What the CLI needs after the kernel finished, prepared while the kernel runs.
 
@@ -397,18 +328,35 @@ def execute(
     cwd: str,
     say: Callable[[str], None],
     preload: Sequence[str] | None = None,
+    early: EarlyKernel | None = None,
 ) -> tuple[Any, Failure | None, Preload | None]:
     """Run a prepared notebook on the private kernel; return it, the first failure and the
     :class:`Preload` of ``preload`` (modules), started when the first cell starts (the
-    kernel is up; starting it earlier slowed the kernel's start-up handshake)."""
+    kernel is up; starting it earlier slowed the kernel's start-up handshake).
+
+    ``early``: the render's :class:`~mlopskit._report_kernel.EarlyKernel` (its private
+    directory is used, and its process adopted when it is the kernel this render would
+    launch); ``None``: a private directory is made here and the kernel launched now.
+    """
     n_cells = sum(1 for c in nb.cells if c.cell_type == "code") - 1  # + injected - 2 internal
     failure: Failure | None = None
     pre: list[Preload] = []
-    with tempfile.TemporaryDirectory(prefix="mlopskit-report-") as tmp:
-        kernel_root = Path(tmp) / "kernels"
-        write_kernelspec(kernel_root)
-        out_nb = Path(tmp) / "executed.ipynb"
-        log_path = Path(tmp) / "kernel.log"
+    log: Any
+    with contextlib.ExitStack() as stack:
+        if early is None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mlopskit-report-")))
+            kernel_root = tmp / "kernels"
+            write_kernelspec(kernel_root)
+            log_path = tmp / "kernel.log"
+            log = stack.enter_context(log_path.open("wb"))
+        else:
+            tmp, kernel_root, log_path, log = (
+                early.root,
+                early.kernel_root,
+                early.log_path,
+                early.log,
+            )
+        out_nb = tmp / "executed.ipynb"
         counter = {"i": 0}
 
         def on_cell_start(cell: Any, cell_index: int) -> None:
@@ -419,18 +367,21 @@ def execute(
                 say(f"executing cell {counter['i']}/{n_cells}")
 
         say(f"starting kernel ({sys.executable})")
-        with log_path.open("wb") as log:
-            executed, failure = _run(
-                nb,
-                params,
-                out_nb,
-                log,
-                kernel_root,
-                on_cell_start,
-                cell_timeout=cell_timeout,
-                start_timeout=start_timeout,
-                cwd=cwd,
-            )
+        executed, failure = _run(
+            nb,
+            params,
+            out_nb,
+            log,
+            kernel_root,
+            on_cell_start,
+            cell_timeout=cell_timeout,
+            start_timeout=start_timeout,
+            cwd=cwd,
+            early=early,
+        )
+        log.flush()
+        if early is not None and not early.adopted:
+            say("the kernel started with the CLI was not the one to run: started another")
         if failure is not None and failure.cell == "the kernel":
             tail = log_path.read_bytes()[-4000:].decode("utf-8", "replace")
             failure.traceback = ANSI_RE.sub("", tail)
@@ -450,6 +401,7 @@ def _run(
     cell_timeout: int,
     start_timeout: int,
     cwd: str,
+    early: EarlyKernel | None = None,
 ) -> tuple[Any, Failure | None]:
     """papermill in-process on the private kernel (parameters as a dict, never strings)."""
     import nbformat
@@ -470,7 +422,7 @@ def _run(
             str(out_nb),
             parameters=dict(params),
             kernel_name=KERNEL_NAME,
-            kernel_manager_class=kernel_manager_class(kernel_root, log, finished),
+            kernel_manager_class=kernel_manager_class(kernel_root, log, finished, early),
             start_timeout=start_timeout,
             execution_timeout=cell_timeout,
             interrupt_on_timeout=True,

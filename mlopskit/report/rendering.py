@@ -52,6 +52,7 @@ from typing import Any
 import mlopskit.report.notebook as _notebook
 from mlopskit import config
 from mlopskit._display import escape
+from mlopskit._report_kernel import EarlyKernel
 from mlopskit.report.cells import Collapsed as Collapsed
 from mlopskit.report.cells import Figure as Figure
 from mlopskit.report.cells import Figures as Figures
@@ -312,6 +313,7 @@ def render(
     start_timeout: int = 60,
     cwd: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    early: EarlyKernel | None = None,
 ) -> RenderResult:
     """Execute ``template`` with ``params`` and write ``<name>.html`` + ``decision.json``.
 
@@ -326,6 +328,8 @@ def render(
     start_timeout : seconds the kernel may take to start.
     cwd : working directory of the kernel (default: the template's directory).
     progress : called with one line per stage (and per cell).
+    early : the kernel launched at the start of the CLI (:mod:`mlopskit._report_kernel`);
+        adopted when it is the kernel this render would launch, else stopped.
 
     Returns
     -------
@@ -356,6 +360,7 @@ def render(
         cwd=str(cwd or template.parent),
         say=say,
         preload=AFTER_KERNEL_MODULES,
+        early=early,
     )
 
     say("writing HTML")
@@ -504,6 +509,7 @@ def report_model(
     cell_timeout: int = 300,
     progress: Callable[[str], None] | None = None,
     kind: str | None = None,
+    early: EarlyKernel | None = None,
 ) -> RenderResult:
     """Render the report ``model``'s stage calls for into ``<out>/<report>.html``.
 
@@ -511,7 +517,8 @@ def report_model(
     (:func:`~mlopskit.report.config_inputs.config_report`); ``data_dir`` names a directory
     holding ``models/<model>.yml`` instead. Without either, the demo world is simulated
     and registered. ``out`` defaults to ``reports/<model>/``; ``notebooks`` to this
-    checkout's ``notebooks/``.
+    checkout's ``notebooks/``. ``early``: see :func:`render` (the CLI launches it
+    before importing this module).
     """
     import pandas as pd
 
@@ -554,4 +561,5 @@ def report_model(
         cell_timeout=cell_timeout,
         cwd=config.REPO_ROOT,
         progress=say,
+        early=early,
     )

@@ -113,6 +113,7 @@ def label_windows_frame(canary: Any, words: Any = None) -> pd.DataFrame:
     by = {c.metric: c for c in chips(canary, words)}
     caps = {m.metric.name: m.metric.cap for m in getattr(canary, "metrics", ())}
     capped = any(caps.get(lw.metric) is not None for lw in getattr(canary, "label_windows", ()))
+    short = any(lw.window_days < lw.horizon_days for lw in getattr(canary, "label_windows", ()))
     rows = []
     for lw in getattr(canary, "label_windows", ()):
         c = by.get(lw.metric)
@@ -133,6 +134,13 @@ def label_windows_frame(canary: Any, words: Any = None) -> pd.DataFrame:
                 ),
             }
         )
+        if short:  # the late-labels guard (labels after W beyond the control's maturing)
+            rows[-1]["late labels beyond control's maturing (share of margin)"] = (
+                "—"
+                if pd.isna(lw.late_excess)
+                else f"{c.value(lw.late_excess)} ({fmt.percent(lw.late_excess_share, 2)})"
+                + ("; not decided" if lw.late_guarded else "")
+            )
         if capped:  # F̂, bias and the all-labels effect are on the capped values
             cap = caps.get(lw.metric)
             rows[-1]["cap (F̂ and all labels on the capped values)"] = (
