@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from mlopskit.policy import CanaryPolicy
+from mlopskit.stats import dist as _dist
 from mlopskit.stats.multiple import holm
 from mlopskit.verdict import CanaryVerdict, Reason
 
@@ -271,7 +271,7 @@ def _late_message(m: Metric, a: dict[str, Any], st: _Settings) -> str:
     """Why a label metric is not decided on its window: labels arriving after it differ."""
     w = dict(st.windows).get(m.name, float("nan"))
     ex, se = float(a["late_excess"]), float(a["late_excess_se"])
-    z = float(stats.norm.isf(st.alpha1))
+    z = float(_dist.norm_isf(st.alpha1))
     back = np.expm1 if m.relative else (lambda v: v)
     lo, hi = back(ex - z * se), back(ex + z * se)
     towards = "against the canary" if m.sign * ex > 0 else "in the canary's favour"
