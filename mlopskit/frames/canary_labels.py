@@ -156,7 +156,8 @@ def arrival_parts(
         y, counted = _treat_missing(y, valid, s, cols, p, derived)
         # capped as in the daily pass
         _value_sums(y, counted, valid, s, cols, p, derived, _is_binary(s, flags))
-        ratio = s.denominator is not None
+        den = s.denominator
+        ratio = den is not None
         if s.fill is None and not neg_labels:
             # no negated label, no fill: the label-dependent part is the value itself
             derived[p + "part"] = ("copy", p + "sum")
@@ -171,8 +172,8 @@ def arrival_parts(
                 derived[p + "part2"] = ("copy", p + "part")
             else:
                 cols[p + "part2"] = part * part
-            if ratio:
-                x = nw.when(valid).then(nw.col(s.denominator).cast(nw.Float64)).otherwise(0.0)
+            if den is not None:
+                x = nw.when(valid).then(nw.col(den).cast(nw.Float64)).otherwise(0.0)
                 cols[p + "partx"] = part * x
         q = (shared or {}).get(s)
         if q is not None:  # counted rows and the denominator do not depend on the window
