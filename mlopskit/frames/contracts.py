@@ -314,7 +314,9 @@ def validation_plan(
             bad = ~c.is_in(list(ARMS)) & ~c.is_null()
             checks[f"arm__{col.name}"] = (col.name, bad, "must be 'control' or 'canary'")
         if col.kind == "flag" and sch[mapping.get(col.name, col.name)].is_numeric():
-            bad = ~c.is_in([0, 1]) & ~c.is_null()
+            # polars ≥ 2 refuses `is_in([0, 1])` on a float column (no lossy coercion):
+            # two comparisons hold for every numeric dtype (a NaN is neither 0 nor 1)
+            bad = ~((c == 0) | (c == 1)) & ~c.is_null()
             checks[f"flag__{col.name}"] = (col.name, bad, "must be 0/1 (or boolean)")
     present_names = {c.name for c in present}
     for earlier, later in contract.ordered:
