@@ -3,6 +3,9 @@ from the medians of the same run (synthetic runs, no process started)."""
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 from benchmarks import suite
 
 
@@ -77,3 +80,13 @@ def test_goal_lines_from_the_medians_of_the_run() -> None:
     assert "| shadow_profile 10⁷, wall | ≤ 6 s | 7.50 s | missed by 25% |" in goals
     assert "| canary_test 10⁷, wall | ≤ 6 s | — | not measured in this run |" in goals
     assert "| 1e+07 | psi_cold | nannyml | 20.0× | 10.0× |" in goals
+
+
+def test_timed_runs_import_cached_bytecode(monkeypatch: Any) -> None:
+    """A warm run is timed as a user's warm run: with cached bytecode, even when this
+    session sets PYTHONDONTWRITEBYTECODE (which would recompile mlopskit every run)."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    code = "import json, os; print(json.dumps({'flag': 'PYTHONDONTWRITEBYTECODE' in os.environ}))"
+    res = suite.run_one([sys.executable, "-c", code], 60.0)
+    assert res["ok"] and res["flag"] is False
+    assert res["wall_s"] > 0 and res["rss_mib"] > 0
