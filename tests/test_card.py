@@ -7,6 +7,7 @@ scenario, in a browser) are checked in tests/test_report_card.py.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,11 @@ def test_continue_after_enrolment_waits_for_labels_not_traffic(
     assert card.window.mature_by == res.decision_expected
     assert card.window.waiting_for is not None and mature in card.window.waiting_for
     assert "waits for labels" in card.headline and "keep" not in card.headline.lower()
+    # no unit's window has elapsed: the headline says so instead of an empty estimate
+    primary = next(c for c in card.chips if c.gating and c.role == "primary")
+    assert math.isnan(primary.effect), primary
+    assert f"no estimate of {primary.label} yet" in card.headline, card.headline
+    assert "—" not in card.headline, card.headline
     first, decided = card.reasons[0]
     assert decided and "Enrolment ended" in first.message and mature in first.message
     texts = [r.message for r, _ in card.reasons] + [card.headline, card.window.labels_sentence()]

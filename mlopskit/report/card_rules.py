@@ -8,6 +8,7 @@ headline, the evidence timeline, warning codes, and the decision.json fields of 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -147,7 +148,11 @@ def headline(model: str, verdict: str, chip_list: Sequence[Chip], w: CanaryWindo
         )
     if primary is None:
         return ""
-    lead = f"{primary.label} {primary.effect_text} (interval {primary.interval_text})"
+    lead = (
+        f"{primary.label} {primary.effect_text} (interval {primary.interval_text})"
+        if math.isfinite(primary.effect)
+        else f"no estimate of {primary.label} yet"  # not "— (interval [—, —])"
+    )
     if verdict == "PROMOTE":
         marg = [c.label for c in gating if c.status == "marginal"]
         tail = f"; {', '.join(marg)} worse than control but within the margin" if marg else ""
