@@ -35,6 +35,7 @@ from mlopskit.frames.shadow_parts import (
     read_once,
 )
 from mlopskit.frames.shadow_segments import segment_queries, segment_results
+from mlopskit.frames.shadow_stream import aggregate_pieces, streams
 from mlopskit.rows import RowCounts
 
 
@@ -191,11 +192,13 @@ def _aggregate(
     agreement_grid: tuple[float, int] = AGREEMENT_GRID,
     n_unique: int | None = None,
     in_memory: bool = False,
+    keep_hash: bool = False,
 ) -> tuple[ShadowAggregates, dict[str, Any]]:
     """:func:`shadow_aggregates`; ``extra_totals`` (aggregations named ``__x_*``) ride in the
     totals query and come back as the second value; ``plan``'s checks run on the totals
     before anything is derived from them (``n_unique``: the unique-id count when known;
-    ``in_memory``: ``lf`` is a polars frame in memory)."""
+    ``in_memory``: ``lf`` is a polars frame in memory; ``keep_hash``: the polars sample's
+    hashes come back as ``extra["__x_sample_hash"]``, for :mod:`frames.shadow_stream`)."""
     n_bins, span, clip = score_bins
     lat_lo, lat_hi, lat_n = latency_bins
     sch = schema(lf)
@@ -345,7 +348,7 @@ def _aggregate(
                 *[nw.col(k) for k in keep],
             )
         )
-    sample_q, sample_method, sample_arrays = _row_sample(base, sample_size, seed, n_rows)
+    sample_q, sample_method, sample_arrays = _row_sample(base, sample_size, seed, n_rows, keep_hash)
     if flips_all is not None:
         flip_qs.append(flips_all)
     queries: list[Any] = [totals_q, hist_c_q, hist_h_q, *lat_qs, *seg_qs, *flip_qs, *pair_qs]
@@ -431,13 +434,16 @@ def _aggregate(
     flips = flips.drop(columns="__abs").reset_index(drop=True)
     if sample_q is not None:
         smp = res[-1]
-        if len(smp) < min(sample_size, totals["pairs"]):  # the hash pre-filter kept too few
+        # the hash pre-filter kept too few (a piece's sample is checked once merged)
+        if not keep_hash and len(smp) < min(sample_size, totals["pairs"]):
             smp = (
-                _row_sample(base, sample_size, seed, None)[0]
+                _row_sample(base, sample_size, seed, None, keep_hash)[0]
                 .collect(engine="streaming")
                 .to_pandas()
             )
         sample_arrays = (smp["__c"].to_numpy(dtype=float), smp["__h"].to_numpy(dtype=float))
+        if keep_hash:
+            extra["__x_sample_hash"] = smp["__hash"].to_numpy(dtype=np.uint64)
     assert_arrays = sample_arrays if sample_arrays is not None else (np.empty(0), np.empty(0))
     return ShadowAggregates(
         totals=totals,
@@ -533,8 +539,7 @@ def shadow_scan(
     if as_of_ts is not None:
         # floor to microseconds: a nanosecond `ts` (pandas' default) would warn on conversion
         matured_before = (as_of_ts - pd.Timedelta(days=maturity_days)).floor("us").to_pydatetime()
-    agg, extra = _aggregate(
-        lf,
+    kw: dict[str, Any] = dict(
         threshold=threshold,
         challenger_threshold=challenger_threshold,
         score_bins=score_bins,
@@ -544,16 +549,18 @@ def shadow_scan(
         flips_per_segment=flips_per_segment,
         sample_size=sample_size,
         seed=seed,
-        n_rows=n_rows,
-        plan=plan,
-        n_unique=n_unique,
-        in_memory=lf is not plan.lf,
         extra_totals=[
             *plan.aggregations("__x_", unique=False),
             *_bound_aggs(has_label_ts),
             *([_count(~nw.col("label").is_null()).alias("__x_labelled")] if "label" in sch else []),
         ],
     )
+    if _POLARS_FAST and streams(data, plan.lf, lf):  # too large for memory: in pieces
+        agg, extra = aggregate_pieces(_aggregate, plan, list(dict.fromkeys(needed)), n_rows, **kw)
+    else:
+        agg, extra = _aggregate(
+            lf, **kw, n_rows=n_rows, plan=plan, n_unique=n_unique, in_memory=lf is not plan.lf
+        )
     label_max = extra.get("__x_label_ts_max")
     if as_of_ts is None:
         as_of_ts = _default_as_of(extra["__x_ts_max"], label_max)

@@ -44,7 +44,7 @@ _HASH_OVERSAMPLE = 4.0
 
 
 def _row_sample(
-    lf: nw.LazyFrame, size: int, seed: int, n_rows: int | None
+    lf: nw.LazyFrame, size: int, seed: int, n_rows: int | None, keep_hash: bool = False
 ) -> tuple[Any, str, tuple[np.ndarray, np.ndarray] | None]:
     """A seeded uniform sample of ``size`` complete pairs (``__c``, ``__h`` columns).
 
@@ -54,7 +54,9 @@ def _row_sample(
     is unchanged unless fewer than ``size`` pairs survive, which the caller detects and
     redoes without the filter). DuckDB: the same with DuckDB's ``hash``. pandas and other
     engines: the pairs are collected (two float columns) and sampled with
-    ``numpy.random.default_rng(seed)``. Returns (lazy query or None, method, arrays or None).
+    ``numpy.random.default_rng(seed)``. Returns (lazy query or None, method, arrays or None);
+    ``keep_hash``: the polars query keeps the ``__hash`` column (to merge the samples of
+    pieces of one log: the bottom-k of their bottom-ks is the log's).
     """
     pairs = lf.filter(~nw.col("__c").is_null() & ~nw.col("__h").is_null())
     native = pairs.to_native()
@@ -63,7 +65,7 @@ def _row_sample(
         if n_rows and _HASH_OVERSAMPLE * size < n_rows:
             cut = int(_HASH_OVERSAMPLE * size / n_rows * 2.0**64)
             q = q.filter(pl.col("__hash") < cut)
-        q = q.bottom_k(size, by="__hash").select("__c", "__h")
+        q = q.bottom_k(size, by="__hash").select("__c", "__h", *(["__hash"] if keep_hash else []))
         return q, f"polars bottom-{size} of hash(request_id, seed={seed})", None
     if lf.implementation is nw.Implementation.DUCKDB:
         q = (
@@ -118,8 +120,9 @@ def _collect_polars(queries: Sequence[Any], keep: Sequence[int]) -> list[Any]:
 
 
 #: a shadow log given as a parquet path is read into memory once (the needed columns) when
-#: its rows × column widths stay under this many bytes; above, every query scans the file
-#: (memory flat in rows). At 10⁷ rows of the benchmark log: ~1.1 GB estimated (0.66 GB
+#: its rows × column widths stay under this many bytes; above, the log is read once in
+#: pieces, each reduced in memory and the results merged (``frames.shadow_stream``; memory
+#: flat in rows). At 10⁷ rows of the benchmark log: ~1.1 GB estimated (0.66 GB
 #: actual), peak RSS 0.88 → 1.34 GiB, CPU −2.5 to −3 s (each column decoded once instead of
 #: once per query).
 IN_MEMORY_MAX_BYTES = 2 * 2**30
