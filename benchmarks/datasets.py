@@ -11,11 +11,13 @@
 * ``canary.parquet``: a canary log (CANARY_LOG contract, 95/5 split).
 * ``events.parquet``: scored events with late labels (label maturity).
 
-Above 2·10⁷ rows only the feature frames are made (the 10⁸ run covers the drift work), as
-a directory of parquet files of 10⁷ rows each: hard links to the 10⁷-row files (so 10⁸ rows
-are the 10⁷-row frame ten times: no extra disk, no hour of writing on the shared machine;
-the algorithms do not exploit the repetition — exact counts are 10× the 10⁷ counts, and the
-sample is drawn by hashed row index over all 10⁸ rows).
+Above 2·10⁷ rows the feature frames and the shadow log are made (the 10⁸ run covers the
+drift work and the shadow log read in pieces), as directories of parquet files of 10⁷ rows
+each. The feature frames are hard links to the 10⁷-row files (so 10⁸ rows are the 10⁷-row
+frame ten times: no extra disk, no hour of writing on the shared machine; the algorithms do
+not exploit the repetition — exact counts are 10× the 10⁷ counts, and the sample is drawn by
+hashed row index over all 10⁸ rows). The shadow log is written in full (its request ids
+must be unique): ~2.5 GB and ~2 minutes at 10⁸ rows.
 """
 
 from __future__ import annotations
@@ -200,6 +202,7 @@ def make_all(rows: int, out: Path) -> Path:
         base = make_all(FILE_ROWS, out)
         for name in ("reference.parquet", "current.parquet"):
             _linked(d / name, base / name, rows // FILE_ROWS)
+        write(d / "shadow.parquet", rows, shadow_chunk, seed=3)
         return d
     write(
         d / "reference.parquet", rows, lambda r, s, n: features_chunk(r, s, n, drift=False), seed=1
