@@ -126,7 +126,7 @@ def test_sample_redrawn_over_the_whole_log_when_the_hash_cut_keeps_too_few(
 def test_sorted_ids_counted_across_pieces_equal_n_unique(
     ids: list[list[Any]], expected: Any
 ) -> None:
-    counter = shadow_stream.SortedIds()
+    counter = shadow_parts.SortedIds()
     for piece in ids:
         counter.add(
             pl.Series(

@@ -33,6 +33,7 @@ from mlopskit.frames.shadow_parts import (
     _top_flips,
     pre_bounds,
     read_once,
+    scores,
 )
 from mlopskit.frames.shadow_segments import segment_queries, segment_results
 from mlopskit.frames.shadow_stream import aggregate_pieces, streams
@@ -207,7 +208,7 @@ def _aggregate(
     # query (see below)
     fast = _POLARS_FAST and isinstance(lf.to_native(), pl.LazyFrame)
     c, h = nw.col("__c"), nw.col("__h")
-    sc, sh = (nw.col(f"score_{m}").cast(nw.Float64).fill_nan(None) for m in _MODELS)
+    sc, sh = scores()
     logit: dict[str, str | None] = {"__c": None, "__h": None}
     if fast and in_memory:  # each score's logit once, beside the log (else once per query)
         lf = lf.with_columns(
@@ -462,8 +463,6 @@ def _aggregate(
         latency_bin_max_challenger=_bin_max(res[4], lat_n),
     ), extra
 
-
-_MODELS = ("champion", "challenger")
 
 #: the polars fast path of :func:`_aggregate` (tests switch it off to compare with the
 #: generic path, which every other engine takes)

@@ -18,6 +18,41 @@ from mlopskit.frames.parquet_counts import scanned_file, timestamp_maxima
 from mlopskit.frames.shadow_grid import clipped_logit
 
 
+def scores() -> tuple[Any, Any]:
+    """The champion's and the challenger's score as Float64, NaN as null (a missing score)."""
+    c, h = (
+        nw.col(f"score_{m}").cast(nw.Float64).fill_nan(None) for m in ("champion", "challenger")
+    )
+    return c, h
+
+
+class SortedIds:
+    """The distinct count of an id column given in one or more consecutive pieces, while it
+    is null-free and sorted across them (``ok``); ``count`` is then the column's
+    ``n_unique``: values that differ from their predecessor, plus one (a piece whose first
+    id equals the previous piece's last adds one fewer)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last: Any = None
+        self.ok = True
+
+    def add(self, ids: pl.Series) -> None:
+        if not self.ok or ids.len() == 0:
+            return
+        if ids.null_count() or not ids.is_sorted():
+            self.ok = False
+            return
+        if self.last is not None and ids[0] < self.last:
+            self.ok = False
+            return
+        new = int((ids != ids.shift(1)).sum()) + 1
+        if self.last is not None and ids[0] == self.last:
+            new -= 1
+        self.count += new
+        self.last = ids[-1]
+
+
 def _score_bin(col: str, n_bins: int, span: float, clip: float, logit: str | None = None) -> Any:
     """Lazy mirror of ``ScoreGrid.index``: floor(n·(logit s + span)/(2 span)), clipped
     (``logit``: a column holding ``clipped_logit`` of ``col`` already)."""
@@ -163,9 +198,9 @@ def read_once(
     df = native.select(columns).collect(engine="streaming")
     n_unique = None
     if unique is not None and n > 0:
-        ids = df[unique]
-        if ids.null_count() == 0 and ids.is_sorted():
-            n_unique = int((ids != ids.shift(1)).sum()) + 1
+        counter = SortedIds()
+        counter.add(df[unique])
+        n_unique = counter.count if counter.ok else None
     return nw.from_native(df.lazy()), n, n_unique
 
 

@@ -83,31 +83,6 @@ def pieces(
     yield from batches(chunk_size=rows, maintain_order=True, engine="streaming")
 
 
-class SortedIds:
-    """The distinct count of an id column that arrives in pieces, while it is null-free and
-    sorted across pieces (``ok``); ``count`` is then the column's ``n_unique``."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.last: Any = None
-        self.ok = True
-
-    def add(self, ids: pl.Series) -> None:
-        if not self.ok or ids.len() == 0:
-            return
-        if ids.null_count() or not ids.is_sorted():
-            self.ok = False
-            return
-        if self.last is not None and ids[0] < self.last:
-            self.ok = False
-            return
-        new = int((ids != ids.shift(1)).sum()) + 1
-        if self.last is not None and ids[0] == self.last:
-            new -= 1
-        self.count += new
-        self.last = ids[-1]
-
-
 def _by_key(frames: Sequence[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     """Count tables with the same key columns added by key, sorted by the keys."""
     cols = list(frames[0].columns)
@@ -204,7 +179,8 @@ def aggregate_pieces(
     piece in one read of ``columns`` (``n_rows``: the log's row count when the parquet
     metadata gave it), the contract checks run on the merged totals."""
     rows = piece_rows(plan.lf, columns)
-    ids = SortedIds()
+    merge_kw = {k: kw[k] for k in ("flips_per_segment", "sample_size")}
+    ids = shadow_parts.SortedIds()
     acc: tuple[Any, dict[str, Any]] | None = None
     try:
         for df in pieces(plan.lf, columns, rows, n_rows):
@@ -217,7 +193,7 @@ def aggregate_pieces(
             part = aggregate(
                 nw.from_native(df.lazy()), **kw, n_rows=n_rows, in_memory=True, keep_hash=True
             )
-            acc = part if acc is None else merge(acc, part, **_merge_kw(kw))
+            acc = part if acc is None else merge(acc, part, **merge_kw)
     except Exception:
         plan.run()  # raises the contract error that made the engine fail, if any
         raise
@@ -242,7 +218,7 @@ def _full_sample(lf: nw.LazyFrame, size: int, seed: int) -> dict[str, np.ndarray
     """The seeded sample drawn again over the whole log without the hash cut (one more read
     of the id and score columns; rare: fewer than ``size`` pairs had a hash below a cut
     that expects 4·``size``)."""
-    sc, sh = (nw.col(f"score_{m}").cast(nw.Float64).fill_nan(None) for m in _MODELS)
+    sc, sh = shadow_parts.scores()
     base = lf.with_columns(sc.alias("__c"), sh.alias("__h"))
     q = shadow_parts._row_sample(base, size, seed, None)[0]
     smp = q.collect(engine="streaming")
@@ -250,10 +226,3 @@ def _full_sample(lf: nw.LazyFrame, size: int, seed: int) -> dict[str, np.ndarray
         "sample_champion": smp["__c"].to_numpy().astype(float),
         "sample_challenger": smp["__h"].to_numpy().astype(float),
     }
-
-
-_MODELS = ("champion", "challenger")
-
-
-def _merge_kw(kw: dict[str, Any]) -> dict[str, int]:
-    return {"flips_per_segment": kw["flips_per_segment"], "sample_size": kw["sample_size"]}
